@@ -1,0 +1,54 @@
+"""The ``spillway`` command: one entry point, a sub-command per job.
+
+Each family of sub-commands lives in its own module with a ``register``
+function that adds its parsers; this module only assembles them and runs the
+chosen one. Errors a user can fix are printed as one line on stderr with exit
+status 2; nothing else is caught here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from kernels.errors import KernelError
+from service import cli_hash
+
+__all__ = ["build_parser", "main"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="spillway",
+        description="Turn curtailed renewable power into proof-of-work, within every line limit.",
+    )
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cli_hash.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``spillway``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        status: int = args.run(args)
+    except KernelError as exc:
+        print(f"spillway: error: {exc}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
