@@ -137,7 +137,8 @@ class CudaBackend:
         start_s = time.perf_counter()
         with translate_cupy_errors(), self._device:
             job_words = np.frombuffer(job, dtype=np.uint32)
-            self._job_ptr.copy_from_host(job_words.ctypes.data, job_words.nbytes)
+            # A device view of the kernel's __constant__ spw_job_c, filled from the host.
+            cupy.ndarray(job_words.shape, cupy.uint32, memptr=self._job_ptr).set(job_words)
             offset = 0
             while offset < count:
                 launch = min(LAUNCH_NONCES, count - offset)
