@@ -7,8 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # Re-install (and so re-compile the C parts) whenever metadata or kernel sources change.
 INSTALL_INPUTS := pyproject.toml setup.py $(wildcard kernels/src/*)
+# buf from the npm registry, pinned; `buf lint` needs no network once fetched.
+BUF := npx --yes @bufbuild/buf@1.75.0
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint proto proto-lint clean
 
 $(STAMP): $(INSTALL_INPUTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,9 +27,16 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_kernels.py
 
-lint: $(STAMP)
+lint: $(STAMP) proto-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy kernels service
+
+# Regenerate proto/spillway/v1/*_pb2*.py(i) with the pinned grpcio-tools.
+proto: $(STAMP)
+	$(PY) proto/generate.py
+
+proto-lint:
+	cd proto && $(BUF) lint
 
 clean:
 	rm -rf $(VENV) build *.egg-info kernels/*.so
