@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from kernels.errors import KernelError
-from service import cli_hash
+from service import cli_hash, cli_operator, cli_serve, cli_worker
 
 __all__ = ["build_parser", "main"]
 
@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_hash.register(commands)
+    cli_serve.register(commands)
+    cli_worker.register(commands)
+    cli_operator.register(commands)
     return parser
 
 
