@@ -17,7 +17,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from helpers import TOKEN, free_port, sample, spawn, stop_process, wait_for
+from spw_helpers import TOKEN, free_port, sample, spawn, stop_process, wait_for
 
 from service.server import DB_FILE
 from spillway.v1 import operator_pb2, operator_pb2_grpc
@@ -78,7 +78,7 @@ class Farm:
 
 
 def spillway_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    from helpers import SPILLWAY
+    from spw_helpers import SPILLWAY
 
     return subprocess.run([*SPILLWAY, *args], capture_output=True, text=True, timeout=30)
 

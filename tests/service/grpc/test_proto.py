@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROTO_ROOT = Path(__file__).resolve().parents[2] / "proto"
+PROTO_ROOT = Path(__file__).resolve().parents[3] / "proto"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 
 

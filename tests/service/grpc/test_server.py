@@ -13,7 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
-from helpers import AUTH, Running
+from spw_helpers import AUTH, Running
 
 import kernels
 from service.convert import timestamp

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from helpers import Running, make_settings
 from prometheus_client import CollectorRegistry
+from spw_helpers import Running, make_settings
 
 from service.server import build_server
 
