@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed-stamp
 INSTALL_INPUTS := pyproject.toml setup.py $(wildcard kernels/src/*)
 # buf from the npm registry, pinned; `buf lint` needs no network once fetched.
 BUF := npx --yes @bufbuild/buf@1.75.0
+JS_DIR := tests/service/grpc/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed-stamp
 
 .PHONY: run test bench lint proto proto-lint prometheus clean
 
@@ -21,8 +23,15 @@ $(STAMP): $(INSTALL_INPUTS)
 run: $(STAMP)
 	$(VENV)/bin/spillway hash bench --backend cpu --seconds 10
 
-test: $(STAMP) prometheus
+test: $(STAMP) prometheus $(JS_STAMP)
 	$(PY) -m pytest
+
+# The independent grpc-js client of the contract tests (pinned in its package-lock.json).
+$(JS_STAMP): $(JS_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(JS_DIR) --no-audit --no-fund --silent && touch $@ || \
+	  echo "make: npm ci failed; the grpc-js test will skip"; \
+	else echo "make: no npm; the grpc-js test will skip"; fi
 
 # The Prometheus scrape test needs Debian's prometheus; install it where missing and
 # possible (root with apt-get); elsewhere that one test skips, saying why.
@@ -51,4 +60,4 @@ proto-lint:
 	cd proto && $(BUF) lint
 
 clean:
-	rm -rf $(VENV) build *.egg-info kernels/*.so
+	rm -rf $(VENV) build *.egg-info kernels/*.so $(JS_DIR)/node_modules
