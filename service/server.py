@@ -101,6 +101,12 @@ async def build_server(
     ConfigError
         When an address is in use, TLS files are unreadable or the data folder unusable.
     """
+    if settings.scenario is not None:
+        if not settings.scenario.is_file():
+            raise ConfigError(f"scenario: no such file {settings.scenario}")
+        # The planner (optimiser package) is not part of this build yet: the scenario
+        # is checked, not planned; budgets come from overrides and pushed schedules.
+        logger.warning("scenario %s: planning is not available in this build", settings.scenario)
     metrics = CoordinatorMetrics(registry)
     metrics.grpc.initialise(SERVICES)
     store = await asyncio.to_thread(AsyncStore, settings.data_dir / DB_FILE)

@@ -118,8 +118,10 @@ class TestBudgets:
             operator_pb2.PushScheduleRequest(
                 entries=[
                     operator_pb2.ScheduledBudget(
-                        site="alpha", start_time=timestamp(now - 10),
-                        duration=duration_pb2.Duration(seconds=3600), budget_watts=40.0,
+                        site="alpha",
+                        start_time=timestamp(now - 10),
+                        duration=duration_pb2.Duration(seconds=3600),
+                        budget_watts=40.0,
                         energy_source=common_pb2.ENERGY_SOURCE_CURTAILED,
                     )
                 ]
@@ -150,8 +152,10 @@ class TestBudgets:
             operator_pb2.PushScheduleRequest(
                 entries=[
                     operator_pb2.ScheduledBudget(
-                        site="beta", start_time=timestamp(time.time() - 7200),
-                        duration=duration_pb2.Duration(seconds=3600), budget_watts=40.0,
+                        site="beta",
+                        start_time=timestamp(time.time() - 7200),
+                        duration=duration_pb2.Duration(seconds=3600),
+                        budget_watts=40.0,
                     )
                 ]
             ),
@@ -165,7 +169,10 @@ async def register(coordinator: Running, site: str = "alpha", name: str = "w1") 
     stub = miner_pb2_grpc.WorkerServiceStub(coordinator.channel)
     reply = await stub.RegisterWorker(
         miner_pb2.RegisterWorkerRequest(
-            site=site, worker_name=name, backend="cpu", hashrate_hashes_per_second=1e6,
+            site=site,
+            worker_name=name,
+            backend="cpu",
+            hashrate_hashes_per_second=1e6,
             max_power_watts=50,
         ),
         metadata=AUTH,
@@ -201,7 +208,8 @@ class TestWorkFlow:
             miner_pb2.SubmitSharesRequest(worker_id=worker_id, shares=[share, bad]), metadata=AUTH
         )
         assert [a.result for a in reply.acks] == [
-            miner_pb2.SHARE_RESULT_ACCEPTED, miner_pb2.SHARE_RESULT_REJECTED_UNKNOWN_JOB
+            miner_pb2.SHARE_RESULT_ACCEPTED,
+            miner_pb2.SHARE_RESULT_REJECTED_UNKNOWN_JOB,
         ]
         again = await stub.SubmitShares(
             miner_pb2.SubmitSharesRequest(worker_id=worker_id, shares=[share]), metadata=AUTH
@@ -213,8 +221,10 @@ class TestWorkFlow:
         assert sample("spillway_shares_total", {"result": "accepted"}) == 1
         assert sample("spillway_shares_total", {"result": "duplicate"}) == 1
         labels = {
-            "grpc_type": "unary", "grpc_service": "spillway.v1.WorkerService",
-            "grpc_method": "SubmitShares", "grpc_code": "OK",
+            "grpc_type": "unary",
+            "grpc_service": "spillway.v1.WorkerService",
+            "grpc_method": "SubmitShares",
+            "grpc_code": "OK",
         }
         assert sample("grpc_server_handled_total", labels) == 2
 
@@ -274,11 +284,81 @@ class TestHashing:
         await call.read()
         call.cancel()
         labels = {
-            "grpc_type": "server_stream", "grpc_service": "spillway.v1.HashingService",
-            "grpc_method": "SearchNonces", "grpc_code": "CANCELLED",
+            "grpc_type": "server_stream",
+            "grpc_service": "spillway.v1.HashingService",
+            "grpc_method": "SearchNonces",
+            "grpc_code": "CANCELLED",
         }
         for _ in range(50):
             if coordinator.registry.get_sample_value("grpc_server_handled_total", labels):
                 break
             await asyncio.sleep(0.1)
         assert coordinator.registry.get_sample_value("grpc_server_handled_total", labels) == 1
+
+
+class TestLedgerAndLimits:
+    async def test_telemetry_fills_ledger_by_source(self, coordinator: Running) -> None:
+        """Reported energy lands in the ledger under the budget's energy source."""
+        worker_id = await register(coordinator, site="gamma")
+        ops = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
+        await ops.PushSchedule(
+            operator_pb2.PushScheduleRequest(
+                entries=[
+                    operator_pb2.ScheduledBudget(
+                        site="gamma",
+                        start_time=timestamp(time.time() - 5),
+                        duration=duration_pb2.Duration(seconds=600),
+                        budget_watts=10.0,
+                        energy_source=common_pb2.ENERGY_SOURCE_CURTAILED,
+                    )
+                ]
+            ),
+            metadata=AUTH,
+        )
+        stub = miner_pb2_grpc.WorkerServiceStub(coordinator.channel)
+        await stub.ReportTelemetry(
+            miner_pb2.ReportTelemetryRequest(
+                worker_id=worker_id,
+                interval=duration_pb2.Duration(seconds=2),
+                power_watts=5.0,
+                energy_joules=10.0,
+                hashes=1000,
+                hashrate_hashes_per_second=500.0,
+            ),
+            metadata=AUTH,
+        )
+        store = coordinator.server.store
+        rows = await store.run(store.store.ledger, "gamma")
+        assert [(r.source, r.energy_j, r.hashes) for r in rows] == [("curtailed", 10.0, 1000)]
+        sample = coordinator.registry.get_sample_value
+        assert (
+            sample("spillway_energy_joules_total", {"site": "gamma", "source": "curtailed"}) == 10
+        )
+        status = await ops.GetStatus(operator_pb2.GetStatusRequest())
+        assert status.sites[0].energy_joules == 10.0
+
+    async def test_oversized_message_is_resource_exhausted(self, coordinator: Running) -> None:
+        """A request past the message limit is RESOURCE_EXHAUSTED and stores nothing."""
+        ops = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await ops.PushSchedule(
+                operator_pb2.PushScheduleRequest(reason="x" * (5 << 20)), metadata=AUTH
+            )
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert list((await ops.GetStatus(operator_pb2.GetStatusRequest())).sites) == []
+
+    async def test_search_slots_are_bounded(self, coordinator: Running) -> None:
+        """Past max_searches concurrent searches, another is RESOURCE_EXHAUSTED."""
+        stub = miner_pb2_grpc.HashingServiceStub(coordinator.channel)
+        request = miner_pb2.SearchNoncesRequest(
+            header=bytes(76), bits=0x1D00FFFF, nonce_count=1 << 32
+        )
+        running = [stub.SearchNonces(request) for _ in range(coordinator.settings.max_searches)]
+        for call in running:
+            await call.read()
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for _ in stub.SearchNonces(request):
+                pass
+        for call in running:
+            call.cancel()
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
