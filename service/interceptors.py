@@ -22,13 +22,20 @@ import grpc
 from service.errors import (
     InvalidRequestError,
     PermissionDeniedError,
+    ResourceExhaustedError,
     UnauthenticatedError,
     internal_status,
     status_for,
 )
 from service.metrics import GrpcServerMetrics
 
-__all__ = ["STATE_CHANGING_METHODS", "AuthInterceptor", "ErrorInterceptor", "MetricsInterceptor"]
+__all__ = [
+    "STATE_CHANGING_METHODS",
+    "AuthInterceptor",
+    "ErrorInterceptor",
+    "MetricsInterceptor",
+    "RateLimitInterceptor",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +274,53 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
                 scheme, _, given = str(header).partition(" ")
                 if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token):
                     raise PermissionDeniedError("the bearer token is not valid")
+
+            return _around(behaviour, before, _nothing, lambda _context: None)
+
+        return _wrap_handler(handler, wrap, details.method)
+
+
+class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+    """A token bucket of calls per client host; past it, ``RESOURCE_EXHAUSTED``.
+
+    Parameters
+    ----------
+    rate_per_s:
+        Sustained calls per second per host.
+    burst:
+        Calls a host may make at once after a quiet spell.
+    """
+
+    def __init__(self, rate_per_s: float, burst: float) -> None:
+        self._rate_per_s = rate_per_s
+        self._burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # host -> (tokens, last time)
+
+    def _take(self, peer: str) -> bool:
+        # "ipv4:127.0.0.1:5555" / "ipv6:[::1]:5555": the host, without the port.
+        host = peer.rpartition(":")[0] or peer
+        now_s = time.monotonic()
+        tokens, last_s = self._buckets.get(host, (self._burst, now_s))
+        tokens = min(self._burst, tokens + (now_s - last_s) * self._rate_per_s)
+        if len(self._buckets) > 10_000:  # bound the table: forget idle hosts
+            self._buckets.clear()
+        if tokens < 1:
+            self._buckets[host] = (tokens, now_s)
+            return False
+        self._buckets[host] = (tokens - 1, now_s)
+        return True
+
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None:
+            return None
+
+        def wrap(behaviour: Behaviour, method: str) -> Behaviour:
+            async def before(_request: Any, context: Any) -> None:
+                if not self._take(str(context.peer())):
+                    raise ResourceExhaustedError(
+                        f"rate limit: at most {self._rate_per_s:g} calls/s per client; slow down"
+                    )
 
             return _around(behaviour, before, _nothing, lambda _context: None)
 

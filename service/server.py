@@ -22,7 +22,12 @@ import kernels
 from service.coordinator import Coordinator
 from service.errors import ConfigError
 from service.hashing import HashingServicer
-from service.interceptors import AuthInterceptor, ErrorInterceptor, MetricsInterceptor
+from service.interceptors import (
+    AuthInterceptor,
+    ErrorInterceptor,
+    MetricsInterceptor,
+    RateLimitInterceptor,
+)
 from service.metrics import CoordinatorMetrics, grpc_type, start_metrics_server
 from service.servicers import OperatorServicer, WorkerServicer
 from service.storage import AsyncStore
@@ -121,6 +126,7 @@ async def build_server(
         interceptors=[
             MetricsInterceptor(metrics.grpc, kinds),
             ErrorInterceptor(),
+            RateLimitInterceptor(settings.rate_limit_per_s, settings.rate_limit_burst),
             AuthInterceptor(settings.auth_token),
         ],
         options=[

@@ -53,3 +53,6 @@ class CoordinatorSettings:
     hash_threads: int | None = None
     max_searches: int = 2
     max_message_bytes: int = 4 * 1024 * 1024
+    # Calls per second (and burst) per client host; more get RESOURCE_EXHAUSTED.
+    rate_limit_per_s: float = 2000.0
+    rate_limit_burst: float = 4000.0

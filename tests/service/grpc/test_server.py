@@ -362,3 +362,32 @@ class TestLedgerAndLimits:
         for call in running:
             call.cancel()
         assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class TestRateLimit:
+    async def test_past_rate_limit_is_resource_exhausted(
+        self, tmp_path: Any, registry: Any
+    ) -> None:
+        """A client past its calls per second gets RESOURCE_EXHAUSTED, then recovers."""
+        from spw_helpers import make_settings
+
+        from service.server import build_server
+
+        settings = make_settings(tmp_path, rate_limit_per_s=5.0, rate_limit_burst=3.0)
+        server, port = await build_server(settings, registry=registry)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = operator_pb2_grpc.OperatorServiceStub(channel)
+                codes = []
+                for _ in range(6):
+                    try:
+                        await stub.GetStatus(operator_pb2.GetStatusRequest())
+                        codes.append(grpc.StatusCode.OK)
+                    except grpc.aio.AioRpcError as exc:
+                        codes.append(exc.code())
+                assert codes[:3] == [grpc.StatusCode.OK] * 3
+                assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes[3:]
+                await asyncio.sleep(0.5)
+                await stub.GetStatus(operator_pb2.GetStatusRequest())
+        finally:
+            await server.stop(0)
