@@ -232,3 +232,46 @@ class TestMetricsEndpoint:
         assert not (tmp_path / "coordinator.sqlite3-wal").exists() or (
             (tmp_path / "coordinator.sqlite3-wal").stat().st_size == 0
         )
+
+
+class TestWorkerOverTls:
+    async def test_worker_joins_over_mtls(self, tmp_path: Path, pki: Path) -> None:
+        """A worker with the CA, a client certificate and the token connects over mTLS."""
+        import asyncio
+
+        from spw_helpers import TOKEN
+
+        import kernels
+        from service.worker import Worker, WorkerSettings
+
+        settings = make_settings(
+            tmp_path / "c", tls=TlsFiles(pki / "server.pem", pki / "server.key", pki / "ca.pem")
+        )
+        server, port = await build_server(settings, registry=CollectorRegistry())
+        backend = kernels.CpuBackend(threads=1)
+        registry = CollectorRegistry()
+        worker = Worker(
+            WorkerSettings(
+                coordinator=f"localhost:{port}",
+                site="tls",
+                worker_name="t1",
+                data_dir=tmp_path / "w",
+                auth_token=TOKEN,
+                tls=TlsFiles(pki / "client.pem", pki / "client.key", pki / "ca.pem"),
+            ),
+            backend,
+            registry,
+        )
+        task = asyncio.create_task(worker.run())
+        try:
+            for _ in range(100):
+                if registry.get_sample_value("spillway_coordinator_connected") == 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert registry.get_sample_value("spillway_coordinator_connected") == 1
+            assert server.coordinator.metrics.workers_connected._value.get() == 1
+        finally:
+            worker.stop.set()
+            await task
+            backend.close()
+            await server.stop(0)
