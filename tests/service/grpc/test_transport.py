@@ -247,7 +247,8 @@ class TestWorkerOverTls:
         settings = make_settings(
             tmp_path / "c", tls=TlsFiles(pki / "server.pem", pki / "server.key", pki / "ca.pem")
         )
-        server, port = await build_server(settings, registry=CollectorRegistry())
+        coordinator_registry = CollectorRegistry()
+        server, port = await build_server(settings, registry=coordinator_registry)
         backend = kernels.CpuBackend(threads=1)
         registry = CollectorRegistry()
         worker = Worker(
@@ -269,7 +270,7 @@ class TestWorkerOverTls:
                     break
                 await asyncio.sleep(0.1)
             assert registry.get_sample_value("spillway_coordinator_connected") == 1
-            assert server.coordinator.metrics.workers_connected._value.get() == 1
+            assert coordinator_registry.get_sample_value("spillway_workers_connected") == 1
         finally:
             worker.stop.set()
             await task
