@@ -23,7 +23,7 @@ from service.server import DB_FILE
 from spillway.v1 import operator_pb2, operator_pb2_grpc
 
 SITES = {"east": 4.0, "west": 8.0}  # budget watts
-JOULES_PER_MEGAHASH = "1.0"
+JOULES_PER_MEGAHASH = "2.0"  # 4 W and 8 W are 2 and 4 MH/s: well inside one busy core
 
 
 @dataclass
