@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from kernels import HashBackend
     from service.settings import TlsFiles
 
-__all__ = ["WorkerSettings", "WorkerState", "run_worker"]
+__all__ = ["Worker", "WorkerSettings", "WorkerState", "backoff_delay_s", "run_worker"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,19 @@ class WorkerState:
     def budget_now(self) -> float:
         """The budget in force: zero once it is past its hold."""
         return self.budget_w if time.monotonic() < self.budget_until_s else 0.0
+
+
+def backoff_delay_s(
+    attempt: int, base_s: float, max_s: float, rng: random.Random | None = None
+) -> float:
+    """Seconds before reconnect ``attempt`` (0, 1, ...): exponential, capped, with jitter.
+
+    "Equal jitter": half the capped exponential delay, plus a uniform random
+    part up to the other half, so many workers cut off at once do not return
+    at once, and none retries sooner than half the schedule.
+    """
+    delay_s = min(max_s, base_s * 2 ** min(attempt, 32))
+    return delay_s / 2 + (rng or random).uniform(0, delay_s / 2)
 
 
 def _channel(settings: WorkerSettings) -> Any:
@@ -201,10 +214,11 @@ class Worker:
                     logger.error("the coordinator refuses this worker: %s", exc.details())
             finally:
                 self._set_connected(False)
-            # Exponential backoff with jitter: spread reconnects of many workers.
-            delay_s = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2**attempt)
+            delay_s = backoff_delay_s(
+                attempt, self.settings.backoff_base_s, self.settings.backoff_max_s
+            )
             attempt = min(attempt + 1, 16)
-            await self._sleep(delay_s / 2 + random.uniform(0, delay_s / 2))
+            await self._sleep(delay_s)
 
     def _set_connected(self, connected: bool) -> None:
         self.state.connected = connected
@@ -254,7 +268,7 @@ class Worker:
                 self.metrics.power_watts.set(0)
                 await asyncio.sleep(0.05)
                 continue
-            nonces = duty.batch_nonces()
+            nonces = min(duty.batch_nonces(), self.backend.batch_size)
             wait_s = duty.wait_s(nonces, now_s)
             if wait_s > 0:
                 await asyncio.sleep(min(wait_s, 0.05))

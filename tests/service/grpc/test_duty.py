@@ -74,3 +74,17 @@ class TestDutyCycle:
         while t + 1.0 <= end:
             assert window_energy(log, t, t + 1.0) <= 1.05 * budget_w * 1.0
             t += 0.25
+
+
+class TestBackoff:
+    def test_exponential_capped_with_jitter(self) -> None:
+        """Delays double per attempt up to the cap, each in [half, full] of its step, spread out."""
+        import random
+
+        from service.worker import backoff_delay_s
+
+        rng = random.Random(4)
+        for attempt, step in [(0, 0.5), (1, 1.0), (3, 4.0), (10, 30.0), (40, 30.0)]:
+            delays = [backoff_delay_s(attempt, 0.5, 30.0, rng) for _ in range(200)]
+            assert all(step / 2 <= d <= step for d in delays)
+            assert max(delays) - min(delays) > step / 4  # jitter spreads them
