@@ -102,8 +102,9 @@ def backoff_delay_s(
     part up to the other half, so many workers cut off at once do not return
     at once, and none retries sooner than half the schedule.
     """
-    delay_s = min(max_s, base_s * 2 ** min(attempt, 32))
-    return delay_s / 2 + (rng or random).uniform(0, delay_s / 2)
+    delay_s = min(max_s, base_s * 2.0 ** min(attempt, 32))
+    jitter_s: float = (rng or random.Random()).uniform(0, delay_s / 2)
+    return delay_s / 2 + jitter_s
 
 
 def _channel(settings: WorkerSettings) -> Any:
