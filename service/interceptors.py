@@ -159,7 +159,7 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # g
                 self._metrics.started.labels(*labels).inc()
 
             async def on_error(exc: BaseException, context: Any) -> None:
-                if isinstance(exc, asyncio.CancelledError):
+                if isinstance(exc, asyncio.CancelledError | GeneratorExit):
                     failure[id(context)] = grpc.StatusCode.CANCELLED.name
                 elif _code_name(context) in (None, "OK"):
                     failure[id(context)] = grpc.StatusCode.UNKNOWN.name
