@@ -103,7 +103,11 @@ class _Gpu:
             sm_count = self.device.attributes["MultiProcessorCount"]
             self.grid = (sm_count * BLOCKS_PER_SM,)
             self.results = cupy.zeros(1 + RESULT_CAPACITY, dtype=cupy.uint32)
+            # CUDA events around each launch: the kernel's own time, no host in it.
+            self.started = cupy.cuda.Event()
+            self.finished = cupy.cuda.Event()
         self._last = (False, 0, 0)  # (full, nonce_start, count) of the queued scan
+        self.kernel_s = 0.0
 
     def launch(self, job_words: Any, full: bool, nonce_start: int, count: int) -> None:
         """Queue the job upload and one scan on this device's stream; returns at once."""
@@ -122,7 +126,9 @@ class _Gpu:
                 self.results,
                 np.uint32(RESULT_CAPACITY),
             )
+            self.started.record(self.stream)
             kernel(self.grid, (THREADS_PER_BLOCK,), args, stream=self.stream)
+            self.finished.record(self.stream)
         self._last = (full, nonce_start, count)
 
     def collect(self) -> list[int]:
@@ -133,6 +139,7 @@ class _Gpu:
         full, nonce_start, count = self._last
         with self.device:
             reported = int(self.results[:1].get(stream=self.stream)[0])
+            self.kernel_s = cupy.cuda.get_elapsed_time(self.started, self.finished) / 1e3
             results = self.results
             if reported > RESULT_CAPACITY:
                 # Too many to hold: scan this part again with room for every one.
@@ -181,6 +188,8 @@ class CudaBackend:
         self.devices = tuple(ordinals)
         self.threads = len(self._gpus)
         self.batch_size = LAUNCH_NONCES * len(self._gpus)
+        # GPU time of the last scan by CUDA events: per batch, the slowest GPU.
+        self.last_kernel_s = 0.0
 
     def scan(self, header: bytes, target: int, nonce_start: int, count: int) -> ScanResult:
         """Every nonce of ``[nonce_start, nonce_start + count)`` whose hash meets ``target``."""
@@ -192,6 +201,7 @@ class CudaBackend:
         job_words = np.frombuffer(prepare_job(prefix, target), dtype=np.uint32)
         full = use_full_compare(target)
         candidates: list[int] = []
+        kernel_s = 0.0
         start_s = time.perf_counter()
         with translate_cupy_errors():
             offset = 0
@@ -203,8 +213,10 @@ class CudaBackend:
                     gpu.launch(job_words, full, part_start, part_count)
                 for gpu, _ in busy:
                     candidates.extend(gpu.collect())
+                kernel_s += max(gpu.kernel_s for gpu, _ in busy)
                 offset += batch
         seconds = time.perf_counter() - start_s
+        self.last_kernel_s = kernel_s
         found = confirm_candidates(prefix, target, candidates)
         return ScanResult(self.name, nonce_start, count, found, seconds)
 
