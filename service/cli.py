@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from kernels.errors import KernelError
-from service import cli_hash, cli_stratum
+from service import cli_hash, cli_ledger, cli_stratum
+from service.ledger.errors import LedgerError
 from service.stratum.errors import StratumError
 
 __all__ = ["build_parser", "main"]
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_hash.register(commands)
     cli_stratum.register(commands)
+    cli_ledger.register(commands)
     return parser
 
 
@@ -46,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         status: int = args.run(args)
-    except (KernelError, StratumError, OSError) as exc:
+    except (KernelError, StratumError, LedgerError, OSError) as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)
         return 2
     return status
