@@ -1,0 +1,1 @@
+"""Spillway's service: the ``spillway`` command line (more to come)."""
