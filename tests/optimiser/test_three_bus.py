@@ -195,7 +195,7 @@ class TestStorage:
         """
         r = planned(three_bus(storage_units=self.STORAGE.replace("hydro,S", "hydro,N")))
         assert r.plan.storage_units_p_store.loc["t0", "hydro"] >= 30.0 - 1e-6
-        assert r.plan.storage_units_p_dispatch.loc["t1", "hydro"] == pytest.approx(30.0)
+        assert r.plan.storage_units_p.loc["t1", "hydro"] == pytest.approx(30.0)  # net
         assert r.objective == pytest.approx(11500.0 - 30 * 50)
 
     def test_spill_feeds_mining_in_curtailment_only(self, three_bus, planned):
