@@ -7,14 +7,14 @@ distribution factors of the DC network), and checks:
 - generator, storage and mining-site bounds; site ramps; rig blocks;
 - the storage state-of-charge recursion;
 - energy balance per island (Σ injections = 0) and flows equal to PTDF · P;
-- every branch within ``s_nom × s_max_pu``;
+- every branch within ``s_nom * s_max_pu``;
 - for ``curtailment-only``: conventional output and storage charge equal the base
   plan's, storage discharge no lower, and mining no more than the curtailment and
   spill it removed, per snapshot.
 
-PTDF: with ``A`` the branch-bus incidence (+1 at bus0, −1 at bus1), ``D = diag(b)``,
+PTDF: with ``A`` the branch-bus incidence (+1 at bus0, -1 at bus1), ``D = diag(b)``,
 ``B = Aᵀ D A`` and one slack bus per island removed (subscript r),
-``PTDF = D A_r B_r⁻¹`` and flows ``F = PTDF (P + Aᵀ D φ) − D φ`` for phase shifts ``φ``.
+``PTDF = D A_r B_r⁻¹`` and flows ``F = PTDF (P + Aᵀ D φ) - D φ`` for phase shifts ``φ``.
 """
 
 from __future__ import annotations
@@ -111,13 +111,15 @@ class _Checker:
             Violation(check, f"{name!r} @ {self.snaps[int(t)]}", float(value), float(limit))
         )
 
-    def dispatch(self, label: str, disp: Dispatch, shift_flows: NDArray[np.float64],
-                 p: NDArray[np.float64]) -> None:
+    def dispatch(
+        self, label: str, disp: Dispatch, shift_flows: NDArray[np.float64], p: NDArray[np.float64]
+    ) -> None:
         d = self.data
         g, su, ms, br = d.generators, d.storage_units, d.mining_sites, d.branches
         gp = disp.generators_p.to_numpy()
-        self.bound(f"{label}: generator p", g.names, gp, g.p_min_pu * g.p_nom_mw,
-                   g.p_max_pu * g.p_nom_mw)
+        self.bound(
+            f"{label}: generator p", g.names, gp, g.p_min_pu * g.p_nom_mw, g.p_max_pu * g.p_nom_mw
+        )
         dis = disp.storage_units_p_dispatch.to_numpy()
         sto = disp.storage_units_p_store.to_numpy()
         soc = disp.storage_units_state_of_charge.to_numpy()
@@ -133,22 +135,34 @@ class _Checker:
             else:
                 prev = np.where(su.cyclic_state_of_charge, soc[-1], su.state_of_charge_initial_mwh)
             expect = (1 - su.standing_loss) ** h[t] * prev + h[t] * (
-                su.efficiency_store * sto[t] - dis[t] / su.efficiency_dispatch
-                + su.inflow_mw[t] - spill[t]
+                su.efficiency_store * sto[t]
+                - dis[t] / su.efficiency_dispatch
+                + su.inflow_mw[t]
+                - spill[t]
             )
             for j in np.flatnonzero(np.abs(soc[t] - expect) > self.tol * np.maximum(1, expect)):
                 self.add(f"{label}: storage soc balance", su.names[j], t, soc[t, j], expect[j])
         mp = disp.mining_sites_p.to_numpy()
-        self.bound(f"{label}: mining p", ms.names, mp, ms.p_min_pu * ms.p_nom_mw
-                   if label == "plan" else 0.0, ms.p_nom_mw if label == "plan" else 0.0)
+        self.bound(
+            f"{label}: mining p",
+            ms.names,
+            mp,
+            ms.p_min_pu * ms.p_nom_mw if label == "plan" else 0.0,
+            ms.p_nom_mw if label == "plan" else 0.0,
+        )
         # balance per island and flows from the PTDF
         flows = disp.branches_p0.to_numpy()
         for t in range(d.n_snapshots):
             for isl in self.islands:
                 mismatch = p[t, isl].sum()
                 if abs(mismatch) > self.tol * max(1.0, np.abs(p[t, isl]).sum()):
-                    self.add(f"{label}: island energy balance",
-                             d.buses.names[int(isl[0])], t, mismatch, 0.0)
+                    self.add(
+                        f"{label}: island energy balance",
+                        d.buses.names[int(isl[0])],
+                        t,
+                        mismatch,
+                        0.0,
+                    )
         f_ptdf = p @ self.ptdf.T + shift_flows
         diff = np.abs(f_ptdf - flows)
         for t, j in np.argwhere(diff > self.tol * np.maximum(1.0, np.abs(f_ptdf)))[:20]:
@@ -206,8 +220,10 @@ def check_plan(data: GridData, result: PlanResult, *, tol: float = 1e-5) -> list
     mp = result.plan.mining_sites_p.to_numpy()
     for j in range(len(ms)):
         cap = ms.p_nom_mw[j]
-        for field, r, sign in (("ramp up", ms.ramp_limit_up[j], 1.0),
-                               ("ramp down", ms.ramp_limit_down[j], -1.0)):
+        for field, r, sign in (
+            ("ramp up", ms.ramp_limit_up[j], 1.0),
+            ("ramp down", ms.ramp_limit_down[j], -1.0),
+        ):
             if np.isnan(r):
                 continue
             step = sign * np.diff(mp[:, j])
@@ -230,33 +246,54 @@ def _check_curtailment_only(c: _Checker, data: GridData, result: PlanResult) -> 
     diff = np.abs(gp - g0)
     for t, j in np.argwhere((diff > c.tol * np.maximum(1.0, np.abs(g0))) & conv[None, :])[:20]:
         c.add("curtailment-only: conventional output changed", g.names[j], t, gp[t, j], g0[t, j])
-    s, s0 = (result.plan.storage_units_p_store.to_numpy(),
-             result.base.storage_units_p_store.to_numpy())
+    s, s0 = (
+        result.plan.storage_units_p_store.to_numpy(),
+        result.base.storage_units_p_store.to_numpy(),
+    )
     for t, j in np.argwhere(np.abs(s - s0) > c.tol * np.maximum(1.0, np.abs(s0)))[:20]:
         c.add("curtailment-only: storage charge changed", su.names[j], t, s[t, j], s0[t, j])
-    dd, d0 = (result.plan.storage_units_p_dispatch.to_numpy(),
-              result.base.storage_units_p_dispatch.to_numpy())
+    dd, d0 = (
+        result.plan.storage_units_p_dispatch.to_numpy(),
+        result.base.storage_units_p_dispatch.to_numpy(),
+    )
     for t, j in np.argwhere(dd < d0 - c.tol * np.maximum(1.0, d0))[:20]:
         c.add("curtailment-only: storage discharge fell", su.names[j], t, dd[t, j], d0[t, j])
 
     # Σ_s M_st = Σ_RES ΔP + Σ_u ΔD  (balance)  and  Σ_RES ΔP = curtailment removed
     mining = result.plan.mining_sites_p.to_numpy().sum(axis=1)
-    removed = (result.curtailment_mw(result.base).to_numpy().sum(axis=1)
-               - result.curtailment_mw(result.plan).to_numpy().sum(axis=1))
+    removed = result.curtailment_mw(result.base).to_numpy().sum(axis=1) - result.curtailment_mw(
+        result.plan
+    ).to_numpy().sum(axis=1)
     extra_discharge = (dd - d0).sum(axis=1)
-    for t in np.flatnonzero(np.abs(mining - removed - extra_discharge)
-                            > c.tol * np.maximum(1.0, mining)):
-        c.add("curtailment-only: mining not fed by curtailed energy", "all sites", int(t),
-              mining[t], removed[t] + extra_discharge[t])
+    for t in np.flatnonzero(
+        np.abs(mining - removed - extra_discharge) > c.tol * np.maximum(1.0, mining)
+    ):
+        c.add(
+            "curtailment-only: mining not fed by curtailed energy",
+            "all sites",
+            int(t),
+            mining[t],
+            removed[t] + extra_discharge[t],
+        )
     h = data.snapshots.weight_stores
-    spill_saved = float(h @ (result.base.storage_units_spill.to_numpy().sum(axis=1)
-                             - result.plan.storage_units_spill.to_numpy().sum(axis=1)))
+    spill_saved = float(
+        h
+        @ (
+            result.base.storage_units_spill.to_numpy().sum(axis=1)
+            - result.plan.storage_units_spill.to_numpy().sum(axis=1)
+        )
+    )
     extra_total = float((extra_discharge * data.snapshots.weight_stores).sum())
     if extra_total > spill_saved * float(np.max(su.efficiency_dispatch, initial=1.0)) + c.tol * max(
         1.0, extra_total
     ):
-        c.add("curtailment-only: extra discharge exceeds spill avoided", "all storage", 0,
-              extra_total, spill_saved)
+        c.add(
+            "curtailment-only: extra discharge exceeds spill avoided",
+            "all storage",
+            0,
+            extra_total,
+            spill_saved,
+        )
 
 
 def _islands(data: GridData) -> list[NDArray[np.int64]]:

@@ -29,7 +29,7 @@ __all__ = [
 def declare_eq_dc_flow(m: pyo.ConcreteModel, data: GridData) -> None:
     """Kirchhoff's voltage law in angle form, for lines and transformers.
 
-    ``flow_mw[l,t] = b_l (theta_rad[i,t] − theta_rad[j,t] − φ_l)``
+    ``flow_mw[l,t] = b_l (theta_rad[i,t] - theta_rad[j,t] - φ_l)``
 
     symbol  component        meaning
     b_l     b_mw_per_rad     series susceptance on PyPSA's 1 MVA base (MW/rad)
@@ -51,7 +51,7 @@ def declare_eq_dc_flow(m: pyo.ConcreteModel, data: GridData) -> None:
 
 
 def declare_ineq_line_limit(m: pyo.ConcreteModel, data: GridData) -> None:
-    """Thermal limits ``−s_max_l <= flow_mw[l,t] <= s_max_l`` (``s_nom × s_max_pu``).
+    """Thermal limits ``-s_max_l <= flow_mw[l,t] <= s_max_l`` (``s_nom * s_max_pu``).
 
     Unrated branches (``s_max = inf``) are skipped. Two one-sided families so that
     each side has its own shadow price (currency per MW, negative-or-zero for
@@ -75,7 +75,7 @@ def declare_ineq_line_limit(m: pyo.ConcreteModel, data: GridData) -> None:
 def declare_eq_nodal_balance(m: pyo.ConcreteModel, data: GridData) -> None:
     """Power balance at every bus (Kirchhoff's current law).
 
-    ``Σ_g∈b P_gt + Σ_u∈b (D_ut − C_ut) − Σ_s∈b M_st − Σ_l:i=b F_lt + Σ_l:j=b F_lt = L_bt``
+    ``Σ_g∈b P_gt + Σ_u∈b (D_ut - C_ut) - Σ_s∈b M_st - Σ_l:i=b F_lt + Σ_l:j=b F_lt = L_bt``
 
     ``L_bt`` is the fixed load at bus b. Its dual, divided by the snapshot's objective
     weighting, is the bus's marginal price.
@@ -115,9 +115,9 @@ def declare_eq_nodal_balance(m: pyo.ConcreteModel, data: GridData) -> None:
 def declare_eq_storage_soc(m: pyo.ConcreteModel, data: GridData) -> None:
     """State of charge of storage units (PyPSA's storage-unit balance).
 
-    ``E_ut = (1 − λ_u)^{h_t} E_u,t−1 + h_t (η⁺_u C_ut − D_ut / η⁻_u + I_ut − S_ut)``
+    ``E_ut = (1 - λ_u)^{h_t} E_u,t-1 + h_t (η⁺_u C_ut - D_ut / η⁻_u + I_ut - S_ut)``
 
-    with ``E_u,−1 = state_of_charge_initial`` or, when cyclic, ``E_u,T−1``;
+    with ``E_u,-1 = state_of_charge_initial`` or, when cyclic, ``E_u,T-1``;
     ``h_t`` the ``stores`` weighting (hours), ``I`` inflow, ``S`` spill.
     """
     su = data.storage_units
@@ -149,7 +149,7 @@ def declare_eq_storage_soc(m: pyo.ConcreteModel, data: GridData) -> None:
 def declare_ineq_mine_ramp(m: pyo.ConcreteModel, data: GridData) -> None:
     """Ramp limits of mining sites, fractions of ``p_nom`` per snapshot (PyPSA's).
 
-    ``M_st − M_s,t−1 <= ru_s p_nom_s``  and  ``M_s,t−1 − M_st <= rd_s p_nom_s``, t >= 1.
+    ``M_st - M_s,t-1 <= ru_s p_nom_s``  and  ``M_s,t-1 - M_st <= rd_s p_nom_s``, t >= 1.
     """
     ms = data.mining_sites
     k = {n: i for i, n in enumerate(ms.names)}

@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Branches",
-    "bus_load_mw",
-    "generator_bounds_mw",
     "Buses",
     "Generators",
     "GridData",
@@ -36,6 +34,8 @@ __all__ = [
     "MiningSites",
     "Snapshots",
     "StorageUnits",
+    "bus_load_mw",
+    "generator_bounds_mw",
     "value_per_mwh_from_hashprice",
 ]
 
@@ -314,7 +314,7 @@ def bus_load_mw(data: GridData) -> FloatArray:
 
 
 def generator_bounds_mw(generators: Generators) -> tuple[FloatArray, FloatArray]:
-    """``(p_min_pu × p_nom, p_max_pu × p_nom)`` per snapshot, shape ``(T, n)`` (MW).
+    """``(p_min_pu * p_nom, p_max_pu * p_nom)`` per snapshot, shape ``(T, n)`` (MW).
 
     Numerical trick: magnitudes below 1 W are forecast noise (SciGRID-DE has 1e-11 MW)
     and become 0, so that HiGHS sees no tiny bounds.

@@ -18,7 +18,7 @@ Mapping
   HiGHS's QP path is avoided on purpose: it failed on the ACTIVSg cases.
   Piecewise-linear rows (model 1) are used as given, one piece per segment.
 - Wind and solar availability (cases carry none) is synthesised, deterministic:
-  solar ``max(0, sin(π (h − 6) / 12))`` for hour of day ``h`` (clear sky, sun 06–18 h);
+  solar ``max(0, sin(π (h - 6) / 12))`` for hour of day ``h`` (clear sky, sun 06-18 h);
   wind ``clip(0.45 + 0.25 sin(2π (h + 3 k_b) / 24), 0, 1)``, phase by bus index
   ``k_b mod 8`` for spatial diversity. Their ``Pmin`` is set to 0 (curtailable).
 - ``scenarios_*.m`` change tables (``CT_TAREALOAD`` / ``CT_LOAD_ALL_P`` /
@@ -78,7 +78,7 @@ def _parse_m(text: str, file: str) -> tuple[dict[str, float], dict[str, _Matrix]
             closer = "]" if opener == "[" else "}"
             rows: list[list[str]] = []
             row_lines: list[int] = []
-            rest = raw[b.end():]
+            rest = raw[b.end() :]
             while True:
                 done = closer in rest
                 body = rest.split(closer, 1)[0]
@@ -214,7 +214,7 @@ def read_matpower(
         raise BadGridDataError(file, None, "mpc.bus.bus_i", f"duplicate bus number {dup}")
     index = {int(b): k for k, b in enumerate(bus_ids)}
     hours = np.arange(start_hour, start_hour + n_snapshots, dtype=float)
-    T = n_snapshots
+    n_t = n_snapshots
 
     def bus_ref(value: float, line: int, field: str) -> int | None:
         b = int(value)
@@ -228,9 +228,9 @@ def read_matpower(
     pd_mw = bus[keep_bus, 2]
     area = bus[keep_bus, 6].astype(np.int64)
     load_idx = np.flatnonzero(pd_mw != 0)
-    p_set = np.tile(pd_mw[load_idx], (T, 1))
+    p_set = np.tile(pd_mw[load_idx], (n_t, 1))
     if scenarios is not None:
-        totals = _area_loads(Path(scenarios), T, start_hour)
+        totals = _area_loads(Path(scenarios), n_t, start_hour)
         for a, series in totals.items():
             members = area[load_idx] == a
             base_total = pd_mw[load_idx][members].sum()
@@ -300,13 +300,13 @@ def read_matpower(
         if res:
             # one piece: availability from the synthetic profile, Pmin dropped
             mc = _pieces(cost_rows, r, file, 0.0, pmax, 1)[0][3]
-            pieces = [(name, pmax, mc, np.zeros(T), _profiles(carrier, k, hours))]
+            pieces = [(name, pmax, mc, np.zeros(n_t), _profiles(carrier, k, hours))]
         else:
             pieces = []
             for suffix, lo, hi, mc in _pieces(cost_rows, r, file, pmin, pmax, cost_segments):
                 must = suffix == "#min"
                 pieces.append(
-                    (name + suffix, hi - lo, mc, np.full(T, 1.0 if must else 0.0), np.ones(T))
+                    (name + suffix, hi - lo, mc, np.full(n_t, 1.0 if must else 0.0), np.ones(n_t))
                 )
         for nm, cap, mc, lo_pu, hi_pu in pieces:
             g_names.append(nm)
@@ -323,13 +323,13 @@ def read_matpower(
         carrier=tuple(g_car),
         p_nom_mw=np.array(g_pnom, dtype=float),
         marginal_cost=np.array(g_mc, dtype=float),
-        p_min_pu=np.array(g_pmin, dtype=float).T.reshape(T, n_g),
-        p_max_pu=np.array(g_pmax, dtype=float).T.reshape(T, n_g),
+        p_min_pu=np.array(g_pmin, dtype=float).T.reshape(n_t, n_g),
+        p_max_pu=np.array(g_pmax, dtype=float).T.reshape(n_t, n_g),
         renewable=np.array([is_renewable_carrier(c) for c in g_car], dtype=bool).reshape(n_g),
         co2_t_per_mwh=np.zeros(n_g),
     )
-    storage = _no_storage(T)
-    mining = MiningSites.empty(T)
+    storage = _no_storage(n_t)
+    mining = MiningSites.empty(n_t)
     slack_marked = bus[keep_bus, 1] == 3
     slack = choose_slack(
         bus_names=names,
@@ -341,7 +341,7 @@ def read_matpower(
         slack_marked=slack_marked,
         bus_file=file,
     )
-    w = np.ones(T)
+    w = np.ones(n_t)
     return GridData(
         name=path.stem,
         snapshots=Snapshots(
@@ -372,7 +372,7 @@ def _pieces(
     except ValueError:
         raise BadGridDataError(file, line, "mpc.gencost", "not a number") from None
     model, n = int(vals[0]), int(vals[3])
-    coef = vals[4:4 + (2 * n if model == 1 else n)]
+    coef = vals[4 : 4 + (2 * n if model == 1 else n)]
     if model == 1:  # piecewise linear as given: (x1, y1), (x2, y2), ...
         xs, ys = coef[0::2], coef[1::2]
         out = []
@@ -406,12 +406,18 @@ def _pieces(
     edges = np.linspace(pmin, pmax, segments + 1)
     for k in range(segments):
         if edges[k + 1] > edges[k]:
-            out.append((f"#{k}", float(edges[k]), float(edges[k + 1]),
-                        secant(float(edges[k]), float(edges[k + 1]))))
+            out.append(
+                (
+                    f"#{k}",
+                    float(edges[k]),
+                    float(edges[k + 1]),
+                    secant(float(edges[k]), float(edges[k + 1])),
+                )
+            )
     return out
 
 
-def _no_storage(T: int) -> StorageUnits:
+def _no_storage(n_t: int) -> StorageUnits:
     z = np.zeros(0)
     return StorageUnits(
         names=(),
@@ -428,5 +434,5 @@ def _no_storage(T: int) -> StorageUnits:
         cyclic_state_of_charge=np.zeros(0, dtype=bool),
         marginal_cost=z.copy(),
         spill_cost=z.copy(),
-        inflow_mw=np.zeros((T, 0)),
+        inflow_mw=np.zeros((n_t, 0)),
     )

@@ -22,7 +22,7 @@ N_st    rigs_on[s,t]             rig blocks on (integer; with ``rig_blocks``)
 
 Objective (minimise, PyPSA's LOPF plus mining value ``v_st``)::
 
-    Σ_t w_t ( Σ_g mc_g P_gt + Σ_u (mc_u D_ut + sc_u S_ut) − Σ_s v_st M_st )
+    Σ_t w_t ( Σ_g mc_g P_gt + Σ_u (mc_u D_ut + sc_u S_ut) - Σ_s v_st M_st )
 
 Time-varying inputs (availability, load, inflow, value) enter as numbers; a
 forecast update changes them in the live HiGHS model by column/row index
@@ -115,7 +115,8 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
     ms = data.mining_sites
     k = {n: i for i, n in enumerate(ms.names)}
     m.mine_mw = pyo.Var(
-        m.SITES, m.T,
+        m.SITES,
+        m.T,
         bounds=lambda m, s, t: (ms.p_min_pu[k[s]] * ms.p_nom_mw[k[s]], ms.p_nom_mw[k[s]]),
     )
     m.RIG_SITES = pyo.Set(
@@ -125,20 +126,22 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
         ordered=True,
     )
     m.rigs_on = pyo.Var(
-        m.RIG_SITES, m.T, domain=pyo.NonNegativeIntegers,
+        m.RIG_SITES,
+        m.T,
+        domain=pyo.NonNegativeIntegers,
         bounds=lambda m, s, t: (0, int(np.floor(ms.p_nom_mw[k[s]] / ms.rig_block_mw[k[s]]))),
     )
 
 
 def declare_objective(m: pyo.ConcreteModel, data: GridData) -> None:
-    """``min Σ_t w_t (Σ_g mc_g P_gt + Σ_u (mc_u D_ut + sc_u S_ut) − Σ_s v_st M_st)``.
+    """``min Σ_t w_t (Σ_g mc_g P_gt + Σ_u (mc_u D_ut + sc_u S_ut) - Σ_s v_st M_st)``.
 
     ``w_t`` is the objective weighting of snapshot t (hours).
     """
     w = data.snapshots.weight_objective
     g, su, ms = data.generators, data.storage_units, data.mining_sites
     ju = {n: i for i, n in enumerate(su.names)}
-    terms = []
+    terms: list[object] = []
     for t in m.T:
         wt = float(w[t])
         terms.extend(

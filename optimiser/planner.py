@@ -11,9 +11,9 @@ with everything that is not variable renewable::
 
     P_gt = P⁰_gt                       conventional generator g (not wind/solar/hydro)
     C_ut = C⁰_ut,   D_ut >= D⁰_ut      storage charge fixed, discharge only upwards
-    E_u,T−1 >= E⁰_u,T−1                the reservoir ends no lower than in the base plan
+    E_u,T-1 >= E⁰_u,T-1                the reservoir ends no lower than in the base plan
 
-so by the nodal balances, Σ_s M_st = Σ_g∈RES (P_gt − P⁰_gt) + Σ_u (D_ut − D⁰_ut):
+so by the nodal balances, Σ_s M_st = Σ_g∈RES (P_gt - P⁰_gt) + Σ_u (D_ut - D⁰_ut):
 mining is fed only by renewable output that the base plan curtailed, and by
 extra discharge that, with charge fixed and the final reservoir no lower, can
 only come from water the base plan spilled.
@@ -132,8 +132,9 @@ class Planner:
         """
         d = self.data
         if generators_p_max_pu is not None:
-            arr = self._checked("generators-p_max_pu", generators_p_max_pu, d.generators.p_max_pu,
-                                nonneg=True)
+            arr = self._checked(
+                "generators-p_max_pu", generators_p_max_pu, d.generators.p_max_pu, nonneg=True
+            )
             g = replace(d.generators, p_max_pu=arr)
             d = replace(d, generators=g)
             lo_mw, hi_mw = generator_bounds_mw(g)
@@ -151,7 +152,9 @@ class Planner:
                 inst.set_row_bounds(self._r_bal, load, load)
         if mining_value_per_mwh is not None:
             arr = self._checked(
-                "mining_sites-value", mining_value_per_mwh, d.mining_sites.value_per_mwh,
+                "mining_sites-value",
+                mining_value_per_mwh,
+                d.mining_sites.value_per_mwh,
                 nonneg=False,
             )
             d = replace(d, mining_sites=replace(d.mining_sites, value_per_mwh=arr))
@@ -194,17 +197,16 @@ class Planner:
                 spill[:, col[n]] = sv[:, k]
 
         def tg(var: object, idx: NDArray[np.int64], n: int) -> NDArray[np.float64]:
-            return h.values(var, idx, x).reshape(n, d.n_snapshots).T  # type: ignore[arg-type]
+            return h.values(var, idx, x).reshape(n, d.n_snapshots).T
 
+        n_u = len(su)
         return Dispatch(
             generators_p=frame(tg(m.gen_mw, self._c_gen, len(d.generators)), d, d.generators.names),
-            storage_units_p_dispatch=frame(tg(m.sto_dispatch_mw, self._c_dis, len(su)), d, su.names),
-            storage_units_p_store=frame(tg(m.sto_store_mw, self._c_sto, len(su)), d, su.names),
-            storage_units_state_of_charge=frame(tg(m.sto_soc_mwh, self._c_soc, len(su)), d, su.names),
+            storage_units_p_dispatch=frame(tg(m.sto_dispatch_mw, self._c_dis, n_u), d, su.names),
+            storage_units_p_store=frame(tg(m.sto_store_mw, self._c_sto, n_u), d, su.names),
+            storage_units_state_of_charge=frame(tg(m.sto_soc_mwh, self._c_soc, n_u), d, su.names),
             storage_units_spill=frame(spill, d, su.names),
-            branches_p0=frame(
-                tg(m.flow_mw, self._c_flow, len(d.branches)), d, d.branches.keys
-            ),
+            branches_p0=frame(tg(m.flow_mw, self._c_flow, len(d.branches)), d, d.branches.keys),
             mining_sites_p=frame(
                 tg(m.mine_mw, self._c_mine, len(d.mining_sites)), d, d.mining_sites.names
             ),
@@ -229,11 +231,16 @@ class Planner:
     def _infeasibility_cause(self, what: str) -> str:
         d = self.data
         if what == "mining" and (d.mining_sites.p_min_pu > 0).any():
-            names = [n for n, p in zip(d.mining_sites.names, d.mining_sites.p_min_pu, strict=True)
-                     if p > 0]
+            names = [
+                n
+                for n, p in zip(d.mining_sites.names, d.mining_sites.p_min_pu, strict=True)
+                if p > 0
+            ]
             if self.mode == PlanMode.CURTAILMENT_ONLY:
-                return (f"sites {names} have a minimum load (p_min_pu > 0) that curtailed "
-                        "energy cannot always cover in curtailment-only mode")
+                return (
+                    f"sites {names} have a minimum load (p_min_pu > 0) that curtailed "
+                    "energy cannot always cover in curtailment-only mode"
+                )
             return f"sites {names} have a minimum load (p_min_pu > 0) the grid cannot serve"
         load = bus_load_mw(d).sum(axis=1)
         cap = (d.generators.p_max_pu * d.generators.p_nom_mw).sum(axis=1) + (
@@ -242,10 +249,14 @@ class Planner:
         short = np.flatnonzero(load > cap + 1e-6)
         if len(short):
             t = int(short[0])
-            return (f"snapshot {d.snapshots.names[t]!r}: load {load[t]:.1f} MW exceeds all "
-                    f"available generation and storage {cap[t]:.1f} MW")
-        return ("no single cause found; likely line limits (s_nom × s_max_pu) too small to carry "
-                "load from where generation is, or generator minimum outputs (p_min_pu)")
+            return (
+                f"snapshot {d.snapshots.names[t]!r}: load {load[t]:.1f} MW exceeds all "
+                f"available generation and storage {cap[t]:.1f} MW"
+            )
+        return (
+            "no single cause found; likely line limits (s_nom * s_max_pu) too small to carry "
+            "load from where generation is, or generator minimum outputs (p_min_pu)"
+        )
 
     def plan(self) -> PlanResult:
         """Solve the base plan and the mining plan; return both.
@@ -320,8 +331,8 @@ class Planner:
     def _pin_base(self, x0: NDArray[np.float64]) -> None:
         """Curtailment-only: pin conventional dispatch and storage charge to the base plan."""
         d, h = self.data, self.highs
-        T = d.n_snapshots
-        conv = np.repeat(~d.generators.renewable, T)
+        n_t = d.n_snapshots
+        conv = np.repeat(~d.generators.renewable, n_t)
 
         def pin(idx: NDArray[np.int64]) -> None:
             v = np.clip(x0[idx], self._lower[idx], self._upper[idx])  # solver noise off bounds
@@ -333,7 +344,7 @@ class Planner:
         h.set_col_bounds(idx, np.minimum(x0[idx], self._upper[idx]), self._upper[idx])
         n_u = len(d.storage_units)
         if n_u:
-            last = self._c_soc.reshape(n_u, T)[:, -1]
+            last = self._c_soc.reshape(n_u, n_t)[:, -1]
             last = last[last >= 0]
             h.set_col_bounds(last, np.minimum(x0[last], self._upper[last]), self._upper[last])
 
@@ -370,4 +381,3 @@ def plan(
         HiGHS is not installed.
     """
     return Planner(data, mode=mode, model_options=model_options, solve_options=solve_options).plan()
-

@@ -6,8 +6,10 @@ PyPSA's defaults):
 ``snapshots.csv``      ``weightings`` (older) or ``objective``/``stores``/``generators``
 ``buses.csv``          ``v_nom`` (kV), ``control`` (``Slack`` marks the angle reference)
 ``carriers.csv``       ``co2_emissions`` (t per MWh of fuel)
-``lines.csv``          ``bus0, bus1, x`` (ohm) or ``type, length, num_parallel``; ``s_nom, s_max_pu``
-``transformers.csv``   ``bus0, bus1, x`` (per unit of ``s_nom``), ``s_nom, s_max_pu, tap_ratio, phase_shift``
+``lines.csv``          ``bus0, bus1, x`` (ohm) or ``type, length, num_parallel``;
+                       ``s_nom, s_max_pu``
+``transformers.csv``   ``bus0, bus1, x`` (per unit of ``s_nom``), ``s_nom, s_max_pu,
+                       tap_ratio, phase_shift`` (degrees)
 ``generators.csv``     ``bus, carrier, p_nom, marginal_cost, p_min_pu, p_max_pu, efficiency``
 ``generators-p_max_pu.csv``, ``generators-p_min_pu.csv``
 ``loads.csv``          ``bus, p_set``; ``loads-p_set.csv``
@@ -336,14 +338,14 @@ def _read_mining(folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int]
     ramp_up = t.optional_floats("ramp_limit_up")
     ramp_down = t.optional_floats("ramp_limit_down")
     for field, arr in (("ramp_limit_up", ramp_up), ("ramp_limit_down", ramp_down)):
-        for i in np.flatnonzero(arr < 0):
-            raise t.fail(int(i), field, f"must not be negative, got {arr[i]:g}")
+        for bad in np.flatnonzero(arr < 0):
+            raise t.fail(int(bad), field, f"must not be negative, got {arr[bad]:g}")
     p_min = t.floats("p_min_pu", 0.0, nonneg=True)
-    for i in np.flatnonzero(p_min > 1):
-        raise t.fail(int(i), "p_min_pu", f"must be <= 1, got {p_min[i]:g}")
+    for bad in np.flatnonzero(p_min > 1):
+        raise t.fail(int(bad), "p_min_pu", f"must be <= 1, got {p_min[bad]:g}")
     block = t.optional_floats("rig_block_mw")
-    for i in np.flatnonzero(block <= 0):
-        raise t.fail(int(i), "rig_block_mw", f"must be positive, got {block[i]:g}")
+    for bad in np.flatnonzero(block <= 0):
+        raise t.fail(int(bad), "rig_block_mw", f"must be positive, got {block[bad]:g}")
     return MiningSites(
         names=t.names,
         bus=bus,
@@ -418,7 +420,12 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
     )
     logger.info(
         "read %s: %d buses, %d branches, %d generators, %d snapshots, %d mining sites",
-        name, len(data.buses), len(branches), len(gens), len(snaps), len(mining),
+        name,
+        len(data.buses),
+        len(branches),
+        len(gens),
+        len(snaps),
+        len(mining),
     )
     return data
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from optimiser.data import GridData
     from optimiser.solve import PlanStatus
 
-__all__ = ["Dispatch", "PlanMode", "PlanResult", "SUMMARY_KEYS"]
+__all__ = ["SUMMARY_KEYS", "Dispatch", "PlanMode", "PlanResult"]
 
 #: Keys of :meth:`PlanResult.summary`, in order (the CLI's ``--json`` contract).
 SUMMARY_KEYS = (
@@ -47,7 +47,7 @@ class PlanMode(StrEnum):
 
 @dataclass(frozen=True)
 class Dispatch:
-    """The physical outcome of one solve (all frames: snapshots × components).
+    """The physical outcome of one solve (all frames: snapshots * components).
 
     ``branches_p0`` columns are branch keys (``line:NAME``/``transformer:NAME``).
     """
@@ -85,7 +85,7 @@ class PlanResult:
     branches_mu_upper, branches_mu_lower:
         Shadow prices of the branch limits (>= 0; ``nan`` for unrated branches or a MILP).
     generators_available_mw:
-        ``p_max_pu × p_nom`` per snapshot.
+        ``p_max_pu * p_nom`` per snapshot.
     timings:
         ``read_s, build_s, solve_s, total_s`` (seconds).
     stats:
@@ -142,7 +142,7 @@ class PlanResult:
         return self.plan.branches_p0.abs() / s
 
     def curtailment_mw(self, dispatch: Dispatch) -> pd.DataFrame:
-        """Curtailed renewable power ``available − dispatched`` (0 for conventional)."""
+        """Curtailed renewable power ``available - dispatched`` (0 for conventional)."""
         cur = (self.generators_available_mw - dispatch.generators_p).clip(lower=0.0)
         return cur * self.renewable.astype(float)
 
@@ -156,9 +156,7 @@ class PlanResult:
         out = {
             str(c): float(v)
             for c, v in e.groupby(np.asarray(self.carriers, dtype=object)).sum().items()
-            if any(
-                cc == c and r for cc, r in zip(self.carriers, self.renewable, strict=True)
-            )
+            if any(cc == c and r for cc, r in zip(self.carriers, self.renewable, strict=True))
         }
         out["spill"] = float(self._energy(dispatch.storage_units_spill).sum())
         return out
@@ -177,6 +175,7 @@ class PlanResult:
     def mining_mwh_by_source(self) -> dict[str, float]:
         """Mining energy split into ``curtailed`` (renewable curtailment or spill it
         avoided) and ``other`` (MWh), snapshot by snapshot."""
+
         def wasted(d: Dispatch) -> np.ndarray:
             return np.asarray(
                 self.curtailment_mw(d).sum(axis=1) + d.storage_units_spill.sum(axis=1)
@@ -216,7 +215,9 @@ class PlanResult:
             "curtailment_mwh_before": float(sum(before.values())),
             "curtailment_mwh_after": float(sum(after.values())),
             "max_line_loading": self.max_line_loading,
-            "timings": {k: self.timings.get(k, 0.0) for k in ("read_s", "build_s", "solve_s", "total_s")},
+            "timings": {
+                k: self.timings.get(k, 0.0) for k in ("read_s", "build_s", "solve_s", "total_s")
+            },
         }
 
     def details(self) -> dict[str, Any]:

@@ -190,13 +190,13 @@ class HighsModel:
         new_index[keep] = np.arange(len(keep))
         self._row_of: dict[int, int] = {}
         self._folded: dict[int, tuple[int, float, int]] = {}
-        for i, entry in enumerate(sf.rows):
+        for r, entry in enumerate(sf.rows):
             key = id(entry.constraint)
-            if fold[i]:
-                k = int(np.searchsorted(fold_rows, i))
-                self._folded[key] = (int(fold_cols[k]), float(fold_coef[k]), int(kind[i]))
+            if fold[r]:
+                k = int(np.searchsorted(fold_rows, r))
+                self._folded[key] = (int(fold_cols[k]), float(fold_coef[k]), int(kind[r]))
             else:
-                self._row_of.setdefault(key, int(new_index[i]))
+                self._row_of.setdefault(key, int(new_index[r]))
         a = a[keep].tocsc()
         row_lower, row_upper = row_lower[keep], row_upper[keep]
         n_row = len(keep)
@@ -353,8 +353,8 @@ class HighsModel:
         sol = h.getSolution()
         info = h.getInfo()
         has_solution = bool(sol.value_valid)
-        col_value = np.array(sol.col_value, dtype=float) if has_solution else np.full(
-            self.n_col, np.nan
+        col_value = (
+            np.array(sol.col_value, dtype=float) if has_solution else np.full(self.n_col, np.nan)
         )
         row_dual = np.array(sol.row_dual, dtype=float) if sol.dual_valid else None
         col_dual = np.array(sol.col_dual, dtype=float) if sol.dual_valid else None

@@ -250,7 +250,7 @@ class SeriesTable:
         *,
         nonneg: bool = False,
     ) -> NDArray[np.float64]:
-        """``base`` (snapshots × components) with the columns this file gives replaced.
+        """``base`` (snapshots * components) with the columns this file gives replaced.
 
         Raises
         ------
@@ -350,4 +350,4 @@ def check_islands(
                 f"second Slack bus in the island of {bus_names[int(marked[0])]!r}",
                 name=bus_names[k],
             )
-    return labels
+    return np.asarray(labels, dtype=np.int64)

@@ -30,12 +30,15 @@ __all__ = ["register"]
 def register(commands: Any) -> None:
     """Add ``plan`` to the ``spillway`` parser."""
     p = commands.add_parser("plan", help="plan mining load onto curtailed power")
-    p.add_argument("scenario", metavar="SCENARIO",
-                   help="PyPSA CSV folder (with mining_sites.csv) or MATPOWER .m case")
-    p.add_argument("--mode", choices=["co-optimised", "curtailment-only"],
-                   default="co-optimised")
-    p.add_argument("--snapshots", type=int, default=None, metavar="N",
-                   help="plan only the first N snapshots")
+    p.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="PyPSA CSV folder (with mining_sites.csv) or MATPOWER .m case",
+    )
+    p.add_argument("--mode", choices=["co-optimised", "curtailment-only"], default="co-optimised")
+    p.add_argument(
+        "--snapshots", type=int, default=None, metavar="N", help="plan only the first N snapshots"
+    )
     p.add_argument("--out", default=None, metavar="DIR", help="write result tables here")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=_run)
@@ -57,8 +60,16 @@ def _run(args: argparse.Namespace) -> int:
     except optimiser.InfeasiblePlanError as exc:
         print(f"spillway: no plan: {exc}", file=sys.stderr)
         if args.json:
-            print(json.dumps({"status": exc.status, "mode": args.mode,
-                              "termination": exc.termination, "cause": exc.cause}))
+            print(
+                json.dumps(
+                    {
+                        "status": exc.status,
+                        "mode": args.mode,
+                        "termination": exc.termination,
+                        "cause": exc.cause,
+                    }
+                )
+            )
         return 1
     summary = result.summary()
     if args.out:

@@ -35,7 +35,8 @@ class TestPlanCommand:
     def test_mode_and_snapshots(self, three_bus, capsys):
         """--mode and --snapshots reach the planner."""
         folder = str(three_bus(mining=SITE_N))
-        assert main(["plan", folder, "--mode", "curtailment-only", "--snapshots", "1", "--json"]) == 0
+        args = ["plan", folder, "--mode", "curtailment-only", "--snapshots", "1", "--json"]
+        assert main(args) == 0
         out = json.loads(capsys.readouterr().out)
         assert out["mode"] == "curtailment-only"
         assert out["mining_mwh"] == pytest.approx(150.0)
@@ -45,9 +46,16 @@ class TestPlanCommand:
         out_dir = tmp_path / "out"
         assert main(["plan", str(three_bus(mining=SITE_N)), "--out", str(out_dir)]) == 0
         assert "optimal (co-optimised)" in capsys.readouterr().out
-        for name in ("generators-p.csv", "lines-p0.csv", "transformers-p0.csv",
-                     "storage_units-p.csv", "storage_units-spill.csv",
-                     "buses-marginal_price.csv", "mining_sites-p.csv", "summary.json"):
+        for name in (
+            "generators-p.csv",
+            "lines-p0.csv",
+            "transformers-p0.csv",
+            "storage_units-p.csv",
+            "storage_units-spill.csv",
+            "buses-marginal_price.csv",
+            "mining_sites-p.csv",
+            "summary.json",
+        ):
             assert (out_dir / name).is_file(), name
         summary = json.loads((out_dir / "summary.json").read_text())
         assert tuple(summary) == SUMMARY_KEYS

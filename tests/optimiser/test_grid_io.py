@@ -128,7 +128,9 @@ class TestLayouts:
     def test_transformer_with_tap_and_phase_shift(self, three_bus):
         """Tap ratio scales the reactance; phase shift is read in degrees."""
         d = read_pypsa_folder(
-            three_bus(transformers="name,bus0,bus1,x,s_nom,tap_ratio,phase_shift\nT,M,S,0.1,200,2,30\n")
+            three_bus(
+                transformers="name,bus0,bus1,x,s_nom,tap_ratio,phase_shift\nT,M,S,0.1,200,2,30\n"
+            )
         )
         i = d.branches.keys.index("transformer:T")
         assert d.branches.b_mw_per_rad[i] == pytest.approx(200 / (0.1 * 2))
@@ -137,9 +139,7 @@ class TestLayouts:
     @pytest.mark.solver
     def test_phase_shifter_plan_checks(self, three_bus, planned):
         """A phase-shifting transformer's flows satisfy the independent PTDF check."""
-        folder = three_bus(
-            transformers="name,bus0,bus1,x,s_nom,phase_shift\nT,M,S,0.001,500,0.5\n"
-        )
+        folder = three_bus(transformers="name,bus0,bus1,x,s_nom,phase_shift\nT,M,S,0.001,500,0.5\n")
         r = planned(folder)
         assert r.transformers_p0.shape == (2, 1)
 

@@ -98,14 +98,19 @@ class TestErrors:
         with pytest.raises(BadGridDataError) as info:
             read_matpower(bad)
         assert (info.value.file, info.value.row, info.value.field) == (
-            "bad.m", start + 2, "mpc.branch.x",
+            "bad.m",
+            start + 2,
+            "mpc.branch.x",
         )
 
     def test_missing_block(self, tmp_path):
         """A case without mpc.branch is rejected."""
         bad = tmp_path / "empty.m"
-        bad.write_text("function mpc = empty\nmpc.baseMVA = 100;\nmpc.bus = [\n1 3 0 0 0 0 1 1 0 100;\n];\nmpc.gen = [\n];\n")
-        with pytest.raises(BadGridDataError, match="mpc.branch"):
+        bad.write_text(
+            "function mpc = empty\nmpc.baseMVA = 100;\n"
+            "mpc.bus = [\n1 3 0 0 0 0 1 1 0 100;\n];\nmpc.gen = [\n];\n"
+        )
+        with pytest.raises(BadGridDataError, match=r"mpc\.branch"):
             read_matpower(bad)
 
     def test_unknown_bus(self, tmp_path):
@@ -117,5 +122,6 @@ class TestErrors:
         text[start + 1] = "\t" + "\t".join(cols)
         bad = tmp_path / "bad.m"
         bad.write_text("\n".join(text))
-        with pytest.raises(BadGridDataError, match=r"bad.m line \d+, field 'mpc.gen.bus': unknown bus 9999"):
+        pattern = r"bad\.m line \d+, field 'mpc\.gen\.bus': unknown bus 9999"
+        with pytest.raises(BadGridDataError, match=pattern):
             read_matpower(bad)

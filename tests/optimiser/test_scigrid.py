@@ -91,8 +91,15 @@ class TestInvariants:
 
         r = scigrid_plans["co-optimised"]
         r.write(tmp_path)
-        for name in ("generators-p", "lines-p0", "transformers-p0", "storage_units-p",
-                     "storage_units-spill", "buses-marginal_price", "mining_sites-p"):
+        for name in (
+            "generators-p",
+            "lines-p0",
+            "transformers-p0",
+            "storage_units-p",
+            "storage_units-spill",
+            "buses-marginal_price",
+            "mining_sites-p",
+        ):
             df = pd.read_csv(tmp_path / f"{name}.csv", index_col=0)
             assert len(df) == 6
         assert (tmp_path / "summary.json").is_file()

@@ -178,14 +178,13 @@ class TestInfeasible:
         from optimiser import plan
 
         data = read_pypsa_folder(three_bus(loads__p_set="snapshot,load\nt0,250\nt1,900\n"))
-        with pytest.raises(InfeasiblePlanError, match="'t1': load 900.0 MW exceeds"):
+        with pytest.raises(InfeasiblePlanError, match=r"'t1': load 900\.0 MW exceeds"):
             plan(data)
 
 
 class TestStorage:
     STORAGE = (
-        "name,bus,p_nom,max_hours,efficiency_store,efficiency_dispatch,inflow\n"
-        "hydro,S,50,4,1,1,0\n"
+        "name,bus,p_nom,max_hours,efficiency_store,efficiency_dispatch,inflow\nhydro,S,50,4,1,1,0\n"
     )
 
     def test_storage_shifts_curtailed_wind(self, three_bus, planned):
@@ -201,10 +200,7 @@ class TestStorage:
 
     def test_spill_feeds_mining_in_curtailment_only(self, three_bus, planned):
         """Inflow the reservoir cannot hold is spilled in the base plan and mined instead."""
-        store = (
-            "name,bus,p_nom,max_hours,inflow,state_of_charge_initial\n"
-            "hydro,N,100,1,0,100\n"
-        )
+        store = "name,bus,p_nom,max_hours,inflow,state_of_charge_initial\nhydro,N,100,1,0,100\n"
         r = planned(
             three_bus(
                 mining="name,bus,p_nom,value\nminer_n,N,400,10\n",
