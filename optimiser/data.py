@@ -313,12 +313,16 @@ def bus_load_mw(data: GridData) -> FloatArray:
     return out
 
 
-def generator_bounds_mw(generators: Generators) -> tuple[FloatArray, FloatArray]:
+def generator_bounds_mw(
+    generators: Generators, zero_below_mw: float = 0.0
+) -> tuple[FloatArray, FloatArray]:
     """``(p_min_pu * p_nom, p_max_pu * p_nom)`` per snapshot, shape ``(T, n)`` (MW).
 
-    Numerical trick: magnitudes below 1 W are forecast noise (SciGRID-DE has 1e-11 MW)
-    and become 0, so that HiGHS sees no tiny bounds.
+    Magnitudes below ``zero_below_mw`` become 0 (see ``ModelOptions.zero_below_mw``).
     """
     lo = generators.p_min_pu * generators.p_nom_mw
     hi = generators.p_max_pu * generators.p_nom_mw
-    return np.where(np.abs(lo) < 1e-6, 0.0, lo), np.where(np.abs(hi) < 1e-6, 0.0, hi)
+    if zero_below_mw > 0:
+        lo = np.where(np.abs(lo) < zero_below_mw, 0.0, lo)
+        hi = np.where(np.abs(hi) < zero_below_mw, 0.0, hi)
+    return lo, hi

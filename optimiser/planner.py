@@ -83,7 +83,8 @@ class Planner:
         self.data = data
         self.mode = PlanMode(mode)
         self.solve_options = solve_options or SolveOptions()
-        self.model = build_model(data, model_options)
+        self.model_options = model_options or ModelOptions()
+        self.model = build_model(data, self.model_options)
         self.highs = HighsModel(self.model, self.solve_options)
         m, h = self.model, self.highs
         self._c_gen = h.cols(m.gen_mw)
@@ -137,7 +138,7 @@ class Planner:
             )
             g = replace(d.generators, p_max_pu=arr)
             d = replace(d, generators=g)
-            lo_mw, hi_mw = generator_bounds_mw(g)
+            lo_mw, hi_mw = generator_bounds_mw(g, self.model_options.zero_below_mw)
             lb, ub = _flat_tg(lo_mw), _flat_tg(hi_mw)
             ok = self._c_gen >= 0
             self._lower[self._c_gen[ok]] = lb[ok]

@@ -319,8 +319,15 @@ class HighsModel:
             )
 
     # -- solve --------------------------------------------------------------
-    def solve(self) -> SolveOutcome:
-        """Run HiGHS from its current state (warm where a basis exists)."""
+    def solve(self, *, primal: bool = False) -> SolveOutcome:
+        """Run HiGHS from its current state (warm where a basis exists).
+
+        Parameters
+        ----------
+        primal:
+            Use primal simplex for a warm start (right when the starting basis is
+            still primal feasible, e.g. the base plan for a curtailment-only plan).
+        """
         h, o = self._h, self.options
         if o.time_limit_s is not None:
             h.setOptionValue("time_limit", float(o.time_limit_s))
@@ -335,8 +342,11 @@ class HighsModel:
         # Warm: dual simplex from the basis. Its default steepest-edge pricing first
         # computes exact weights, one BTRAN per row (SciGRID-DE: 7-20 s before the first
         # iteration); Devex pricing needs none and re-solves in well under a second.
-        h.setOptionValue("simplex_strategy", 1)
-        h.setOptionValue("simplex_dual_edge_weight_strategy", 1 if warm else -1)
+        # Set on every run, cold ones too: HiGHS keeps the pricing it chose when it
+        # first set up its simplex (the clean-up after crossover), later changes are
+        # not picked up.
+        h.setOptionValue("simplex_strategy", 4 if primal else 1)
+        h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
         t0 = time.perf_counter()
         h.run()
         if warm and h.getModelStatus().name in ("kUnknown", "kSolveError"):
@@ -344,7 +354,6 @@ class HighsModel:
             logger.info("warm solve ended %s; retrying cold", h.getModelStatus().name)
             h.clearSolver()
             h.setOptionValue("solver", o.cold_solver)
-            h.setOptionValue("simplex_dual_edge_weight_strategy", -1)
             h.run()
         run_s = time.perf_counter() - t0
         model_status = h.getModelStatus()

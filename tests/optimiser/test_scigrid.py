@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimiser import SUMMARY_KEYS, plan
+from optimiser import SUMMARY_KEYS, ModelOptions, plan
 
 pytestmark = pytest.mark.solver
 
@@ -21,12 +21,18 @@ class TestAgainstPyPSA:
     def test_lopf_objective_matches_pypsa(self, scigrid, check):
         """With no mining the plan is PyPSA's LOPF: same objective on all 24 hours."""
         data = scigrid.without_mining()
-        r = check(data, plan(data))
-        assert r.objective == pytest.approx(PYPSA_OBJECTIVE, rel=1e-7)
-        assert r.objective_base == pytest.approx(PYPSA_OBJECTIVE, rel=1e-7)
+        r = check(data, plan(data, model_options=ModelOptions(zero_below_mw=0.0)))
+        assert r.objective == pytest.approx(PYPSA_OBJECTIVE, rel=1e-9)
+        assert r.objective_base == pytest.approx(PYPSA_OBJECTIVE, rel=1e-9)
         mean_t0 = float(r.buses_marginal_price.iloc[0].mean())
         assert mean_t0 == pytest.approx(PYPSA_MEAN_PRICE_T0, rel=1e-5)
         assert r.max_line_loading == pytest.approx(1.0, abs=1e-6)
+
+    def test_default_noise_cut_stays_close(self, scigrid_short):
+        """Zeroing availabilities below 1 kW (the default) barely moves the objective."""
+        data = scigrid_short.without_mining()
+        exact = plan(data, model_options=ModelOptions(zero_below_mw=0.0)).objective
+        assert plan(data).objective == pytest.approx(exact, rel=1e-6)
 
 
 class TestInvariants:
