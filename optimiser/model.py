@@ -64,10 +64,17 @@ class ModelOptions:
         simplex stalled on curtailment-only plans. 1 kW drops 2,531 (unit, hour)
         values worth 0.06 MW in all and moves the SciGRID-DE objective by 4.5e-7
         (relative); 0 keeps PyPSA's LP exactly.
+    line_limits_as_bounds:
+        Enforce ``|flow_mw[l,t]| <= s_max_l`` as bounds of ``flow_mw`` instead of the
+        constraints ``ineq_line_limit_ub/lb`` (which the HiGHS bridge folds into the
+        same bounds anyway). Same LP for HiGHS, same shadow prices (from reduced
+        costs), but ~0.7 s less Pyomo building and compiling on SciGRID-DE; the
+        named constraints then do not exist. Off by default.
     """
 
     rig_blocks: bool = False
     zero_below_mw: float = 1e-3
+    line_limits_as_bounds: bool = False
 
 
 def declare_sets(m: pyo.ConcreteModel, data: GridData) -> None:
@@ -97,7 +104,14 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
     m.gen_mw = pyo.Var(
         m.GENS, m.T, bounds=lambda m, n, t: (float(p_min[t, jg[n]]), float(p_max[t, jg[n]]))
     )
-    m.flow_mw = pyo.Var(m.LINES, m.T)
+    if options.line_limits_as_bounds:
+        s_max = {
+            k: (None, None) if not np.isfinite(s) else (-s, s)
+            for k, s in zip(data.branches.keys, data.branches.s_max_mw.tolist(), strict=True)
+        }
+        m.flow_mw = pyo.Var(m.LINES, m.T, bounds=lambda m, k, t: s_max[k])
+    else:
+        m.flow_mw = pyo.Var(m.LINES, m.T)
     m.theta_rad = pyo.Var(m.BUSES, m.T)
     for b in np.flatnonzero(data.buses.slack):
         for t in m.T:
@@ -192,7 +206,8 @@ def build_model(data: GridData, options: ModelOptions | None = None) -> pyo.Conc
     declare_sets(m, data)
     declare_vars(m, data, options)
     cons.declare_eq_dc_flow(m, data)
-    cons.declare_ineq_line_limit(m, data)
+    if not options.line_limits_as_bounds:
+        cons.declare_ineq_line_limit(m, data)
     cons.declare_eq_nodal_balance(m, data)
     cons.declare_eq_storage_soc(m, data)
     cons.declare_ineq_mine_ramp(m, data)

@@ -36,7 +36,7 @@ from optimiser.data import bus_load_mw, generator_bounds_mw
 from optimiser.errors import BadGridDataError, InfeasiblePlanError
 from optimiser.model import ModelOptions, build_model
 from optimiser.result import Dispatch, PlanMode, PlanResult, frame
-from optimiser.solve import HighsModel, PlanStatus, SolveOptions, SolveOutcome
+from optimiser.solve import HighsModel, PlanStatus, RowMap, SolveOptions, SolveOutcome
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -98,8 +98,17 @@ class Planner:
         bus_t = [(b, t) for b in data.buses.names for t in m.T]
         line_t = [(k, t) for k in data.branches.keys for t in m.T]
         self._r_bal = h.rows(m.eq_nodal_balance, bus_t)
-        self._r_ub = h.rows(m.ineq_line_limit_ub, line_t)
-        self._r_lb = h.rows(m.ineq_line_limit_lb, line_t)
+        if self.model_options.line_limits_as_bounds:
+            # the limits are bounds of flow_mw: their duals are its reduced costs
+            rated = np.repeat(np.isfinite(data.branches.s_max_mw), data.n_snapshots)
+            col = np.where(rated, self._c_flow, -1)
+            none = np.full(len(col), -1, dtype=np.int64)
+            ones = np.ones(len(col))
+            self._r_ub = RowMap(row=none, col=col, coef=ones, kind=np.ones(len(col), np.int64))
+            self._r_lb = RowMap(row=none, col=col, coef=ones, kind=-np.ones(len(col), np.int64))
+        else:
+            self._r_ub = h.rows(m.ineq_line_limit_ub, line_t)
+            self._r_lb = h.rows(m.ineq_line_limit_lb, line_t)
         self._lower = h.col_lower.copy()  # the model's own bounds (after forecast updates)
         self._upper = h.col_upper.copy()
         # two live HiGHS instances: `base_highs` (mining fixed at 0) and `highs` (mining

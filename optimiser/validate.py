@@ -261,8 +261,11 @@ class SeriesTable:
         col_of = {n: j for j, n in enumerate(component_names)}
         if len(self.df.columns) == 0:
             return out
-        raw = self.df.apply(lambda c: c.str.strip())
-        num = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        # one vectorised parse of all cells (column-wise .apply was 0.9 s on SciGRID-DE)
+        flat = pd.Series(self.df.to_numpy(dtype=object).ravel(), dtype=object).str.strip()
+        num = pd.to_numeric(flat, errors="coerce").to_numpy(dtype=np.float64)
+        num = num.reshape(self.df.shape)
+        raw = pd.DataFrame(flat.to_numpy().reshape(self.df.shape))
         bad = ~np.isfinite(num)
         if nonneg:
             bad |= num < 0

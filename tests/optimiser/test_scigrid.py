@@ -111,3 +111,16 @@ class TestInvariants:
         assert (tmp_path / "summary.json").is_file()
         lines = pd.read_csv(tmp_path / "lines-p0.csv", index_col=0)
         assert lines.shape[1] == 852
+
+
+class TestLineLimitsAsBounds:
+    def test_same_objective_and_shadow_prices(self, scigrid_short, scigrid_plans, check):
+        """Flow bounds instead of limit constraints: same plan value and line prices."""
+        r = check(
+            scigrid_short,
+            plan(scigrid_short, model_options=ModelOptions(line_limits_as_bounds=True)),
+        )
+        ref = scigrid_plans["co-optimised"]
+        assert r.objective == pytest.approx(ref.objective, rel=1e-9)
+        mu, mu_ref = r.branches_mu_upper.to_numpy(), ref.branches_mu_upper.to_numpy()
+        assert mu.sum() == pytest.approx(mu_ref.sum(), rel=1e-6)

@@ -214,3 +214,30 @@ class TestStorage:
         assert spill_before > 0
         assert spill_after < spill_before
         assert np.all(r.mine_mw["miner_n"].to_numpy() >= -1e-9)
+
+
+class TestLineLimitsAsBounds:
+    def test_same_plan_and_shadow_prices(self, three_bus, planned):
+        """Limits as flow bounds give the same plan, prices and line shadow prices.
+
+        With the site at N worth 10, N's price is 10, so NS is worth (50 - 10) / (2/3) = 60.
+        """
+        folder = three_bus(mining=SITE_N)
+        a = planned(folder)
+        b = planned(folder, model_options=ModelOptions(line_limits_as_bounds=True))
+        assert b.objective == pytest.approx(a.objective)
+        assert b.branches_mu_upper.loc["t0", "line:NS"] == pytest.approx(60.0)
+        assert b.branches_mu_upper.to_numpy() == pytest.approx(a.branches_mu_upper.to_numpy())
+        assert b.branches_mu_lower.to_numpy() == pytest.approx(a.branches_mu_lower.to_numpy())
+        assert b.buses_marginal_price.loc["t0"].to_dict() == pytest.approx(
+            {"N": 10.0, "M": 30.0, "S": 50.0}
+        )
+
+    def test_no_named_limit_constraints(self, three_bus):
+        """The model then has no ineq_line_limit constraints, only bounded flows."""
+        from optimiser import build_model
+
+        data = read_pypsa_folder(three_bus())
+        m = build_model(data, ModelOptions(line_limits_as_bounds=True))
+        assert not hasattr(m, "ineq_line_limit_ub")
+        assert m.flow_mw["line:NS", 0].ub == pytest.approx(100.0)
