@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HighsModel", "PlanStatus", "RowMap", "SolveOptions", "SolveOutcome"]
+__all__ = ["SETTLED_TOL", "HighsModel", "PlanStatus", "RowMap", "SolveOptions", "SolveOutcome"]
+
+#: Largest primal/dual infeasibility (MW, currency/MW) at which an "unknown" HiGHS
+#: outcome is accepted as optimal. The plan checker's tolerance is 10x wider.
+SETTLED_TOL = 1e-6
 
 
 class PlanStatus(StrEnum):
@@ -313,10 +317,15 @@ class HighsModel:
         idx = rows.row
         keep = idx >= 0
         idx, lower, upper = idx[keep], np.asarray(lower)[keep], np.asarray(upper)[keep]
-        if len(idx):
+        if not len(idx):
+            return
+        if hasattr(self._h, "changeRowsBounds"):
             self._h.changeRowsBounds(
                 len(idx), idx.astype(np.int32), lower.astype(float), upper.astype(float)
             )
+        else:  # highspy < 1.11 has only the one-row call
+            for i, lo, up in zip(idx.tolist(), lower.tolist(), upper.tolist(), strict=True):
+                self._h.changeRowBounds(i, lo, up)
 
     # -- solve --------------------------------------------------------------
     def solve(self, *, primal: bool = False) -> SolveOutcome:
@@ -349,16 +358,20 @@ class HighsModel:
         h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
         t0 = time.perf_counter()
         h.run()
-        if warm and h.getModelStatus().name in ("kUnknown", "kSolveError"):
+        if warm and not self._settled(h):
             # a warm start can stall on near-degenerate pinned plans; retry cold
             logger.info("warm solve ended %s; retrying cold", h.getModelStatus().name)
             h.clearSolver()
             h.setOptionValue("solver", o.cold_solver)
             h.run()
         run_s = time.perf_counter() - t0
-        model_status = h.getModelStatus()
-        termination = str(getattr(model_status, "name", model_status)).split(".")[-1]
+        termination = str(h.getModelStatus().name)
         status = PlanStatus.from_termination(termination)
+        if status == PlanStatus.UNKNOWN and self._settled(h):
+            # HiGHS could not confirm optimality, but the solution is primal and dual
+            # feasible to SETTLED_TOL: optimal up to that tolerance
+            termination += " (feasible to 1e-6)"
+            status = PlanStatus.OPTIMAL
         sol = h.getSolution()
         info = h.getInfo()
         has_solution = bool(sol.value_valid)
@@ -380,6 +393,22 @@ class HighsModel:
             run_s=run_s,
             iterations=iterations,
             has_solution=has_solution,
+        )
+
+    def _settled(self, h: Any) -> bool:
+        """Optimal, or HiGHS's "unknown" with a solution whose largest primal and dual
+        infeasibilities are within SETTLED_TOL (HiGHS's own tolerance is 1e-7; on
+        SciGRID-DE's pinned curtailment-only plans some HiGHS versions stop at
+        1.4e-7 MW after crossover and report "unknown")."""
+        name = h.getModelStatus().name
+        if name == "kOptimal":
+            return True
+        if name != "kUnknown" or not h.getSolution().value_valid:
+            return False
+        info = h.getInfo()
+        return bool(
+            0 <= info.max_primal_infeasibility <= SETTLED_TOL
+            and 0 <= info.max_dual_infeasibility <= SETTLED_TOL
         )
 
     def values(
