@@ -86,6 +86,42 @@ STANDARD_LINE_TYPES: dict[str, float] = {
 }
 
 
+#: Time-series inputs PyPSA knows that this reader does not model; a folder that has
+#: one is refused rather than planned as if the series were not there.
+UNSUPPORTED_SERIES = (
+    "lines-s_max_pu.csv",
+    "transformers-s_max_pu.csv",
+    "generators-marginal_cost.csv",
+    "generators-efficiency.csv",
+    "storage_units-p_max_pu.csv",
+    "storage_units-p_min_pu.csv",
+    "storage_units-marginal_cost.csv",
+    "storage_units-state_of_charge_set.csv",
+    "links.csv",
+    "stores.csv",
+)
+#: Static flags that turn the LOPF into something else (expansion, unit commitment).
+UNSUPPORTED_FLAGS = (
+    ("generators.csv", "p_nom_extendable"),
+    ("generators.csv", "committable"),
+    ("lines.csv", "s_nom_extendable"),
+    ("transformers.csv", "s_nom_extendable"),
+    ("storage_units.csv", "p_nom_extendable"),
+)
+
+
+def _refuse_unsupported(folder: Path) -> None:
+    for name in UNSUPPORTED_SERIES:
+        if (folder / name).is_file():
+            raise BadGridDataError(name, None, None, "this input is not supported by Spillway")
+    for name, flag in UNSUPPORTED_FLAGS:
+        t = _table(folder, name)
+        if t is not None and t.has(flag):
+            on = np.flatnonzero(t.bools(flag, False))
+            if len(on):
+                raise t.fail(int(on[0]), flag, "not supported (Spillway plans fixed capacities)")
+
+
 def _table(folder: Path, name: str) -> Table | None:
     path = folder / name
     if not path.is_file():
@@ -380,6 +416,7 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
     folder = Path(folder)
     if not folder.is_dir():
         raise BadGridDataError(str(folder), None, None, "scenario folder does not exist")
+    _refuse_unsupported(folder)
     snapshots = _read_snapshots(folder)
     snaps = snapshots.names
     buses_t = _table(folder, "buses.csv")

@@ -181,6 +181,25 @@ CASES = [
         "exceeds p_max_pu",
     ),
     (
+        "capacity expansion",
+        {
+            "generators": "name,bus,carrier,p_nom,p_nom_extendable\nwind,N,wind,300,False\n"
+            "gas,S,gas,500,True\n"
+        },
+        "generators.csv",
+        3,
+        "p_nom_extendable",
+        "not supported",
+    ),
+    (
+        "unsupported time series",
+        {"lines__s_max_pu": "snapshot,NS\nt0,0.7\nt1,0.7\n"},
+        "lines-s_max_pu.csv",
+        None,
+        None,
+        "not supported",
+    ),
+    (
         "self loop",
         {"lines": "name,bus0,bus1,x,s_nom\nNS,N,N,1,100\nNM,N,M,1,1000\nMS,M,S,1,1000\n"},
         "lines.csv",
