@@ -31,6 +31,7 @@ __all__ = [
     "default_threads",
     "fastest_cpu_path",
     "prepare_job",
+    "split_range",
     "use_full_compare",
     "validate_range",
     "validate_threads",
@@ -126,6 +127,17 @@ def validate_threads(threads: int) -> int:
     if threads < 1:
         raise KernelInputError("threads", f"must be at least 1, got {threads}")
     return threads
+
+
+def split_range(nonce_start: int, count: int, parts: int) -> list[tuple[int, int]]:
+    """Cut ``[nonce_start, nonce_start + count)`` into ``parts`` contiguous ``(start, count)``.
+
+    The pieces follow each other without gap or overlap and differ in size by
+    at most one nonce, so threads or GPUs given one each never hash the same
+    header twice and finish together.
+    """
+    bounds = [nonce_start + count * i // parts for i in range(parts + 1)]
+    return [(lo, hi - lo) for lo, hi in itertools.pairwise(bounds)]
 
 
 def default_threads() -> int:
@@ -256,10 +268,9 @@ class CpuBackend:
         if self._pool is None or count < CPU_MIN_SPLIT:
             candidates = self._cpu.scan(job, nonce_start, count, self.path, full)
         else:
-            bounds = [nonce_start + count * i // self.threads for i in range(self.threads + 1)]
             parts = self._pool.map(
-                lambda lo_hi: self._cpu.scan(job, lo_hi[0], lo_hi[1] - lo_hi[0], self.path, full),
-                itertools.pairwise(bounds),
+                lambda part: self._cpu.scan(job, part[0], part[1], self.path, full),
+                split_range(nonce_start, count, self.threads),
             )
             candidates = [nonce for part in parts for nonce in part]
         seconds = time.perf_counter() - start_s

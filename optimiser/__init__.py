@@ -1,0 +1,82 @@
+"""Spillway's planner: where and when mining load may soak up curtailed power.
+
+Public face::
+
+    data = read_scenario("path/to/pypsa-folder")      # or a MATPOWER .m case
+    result = plan(data, mode="curtailment-only")      # PlanResult, plain data
+    assert not check_plan(data, result)               # independent PTDF check
+    result.summary(); result.write("out/")
+
+``Planner`` keeps the model and HiGHS alive for rolling re-plans
+(``planner.update(generators_p_max_pu=...)`` then ``planner.plan()``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from optimiser.checker import Violation, check_plan
+from optimiser.data import GridData, MiningSites, value_per_mwh_from_hashprice
+from optimiser.errors import (
+    BadGridDataError,
+    InfeasiblePlanError,
+    OptimiserError,
+    SolverUnavailableError,
+)
+from optimiser.matpower_io import read_matpower
+from optimiser.model import ModelOptions, build_model
+from optimiser.planner import Planner, plan
+from optimiser.pypsa_io import read_pypsa_folder
+from optimiser.result import SUMMARY_KEYS, PlanMode, PlanResult
+from optimiser.solve import PlanStatus, SolveOptions
+
+__all__ = [
+    "SUMMARY_KEYS",
+    "BadGridDataError",
+    "GridData",
+    "InfeasiblePlanError",
+    "MiningSites",
+    "ModelOptions",
+    "OptimiserError",
+    "PlanMode",
+    "PlanResult",
+    "PlanStatus",
+    "Planner",
+    "SolveOptions",
+    "SolverUnavailableError",
+    "Violation",
+    "build_model",
+    "check_plan",
+    "plan",
+    "read_matpower",
+    "read_pypsa_folder",
+    "read_scenario",
+    "value_per_mwh_from_hashprice",
+]
+
+
+def read_scenario(path: str | Path, *, n_snapshots: int | None = None) -> GridData:
+    """Read a scenario: a PyPSA CSV folder, or a MATPOWER ``.m`` case.
+
+    Parameters
+    ----------
+    path:
+        Folder or ``.m`` file.
+    n_snapshots:
+        Keep only the first N snapshots (a MATPOWER case gets N hourly snapshots,
+        default 1).
+
+    Raises
+    ------
+    BadGridDataError
+        The input is invalid (names file, row and field).
+    """
+    p = Path(path)
+    if p.is_file() and p.suffix == ".m":
+        return read_matpower(p, n_snapshots=n_snapshots or 1)
+    data = read_pypsa_folder(p)
+    if n_snapshots is not None:
+        if n_snapshots < 1:
+            raise BadGridDataError("snapshots.csv", None, None, "need at least one snapshot")
+        data = data.head(n_snapshots)
+    return data

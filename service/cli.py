@@ -14,7 +14,17 @@ import sys
 from collections.abc import Sequence
 
 from kernels.errors import KernelError
-from service import cli_hash, cli_operator, cli_serve, cli_worker
+from service import (
+    cli_hash,
+    cli_ledger,
+    cli_operator,
+    cli_plan,
+    cli_serve,
+    cli_stratum,
+    cli_worker,
+)
+from service.ledger.errors import LedgerError
+from service.stratum.errors import StratumError
 
 __all__ = ["build_parser", "main"]
 
@@ -32,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_hash.register(commands)
+    cli_plan.register(commands)
+    cli_stratum.register(commands)
+    cli_ledger.register(commands)
     cli_serve.register(commands)
     cli_worker.register(commands)
     cli_operator.register(commands)
@@ -47,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         status: int = args.run(args)
-    except KernelError as exc:
+    except (KernelError, StratumError, LedgerError, OSError) as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)
         return 2
     return status

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import kernels
 from kernels import CpuBackend, KernelInputError
-from kernels.backend import EARLY_LIMB7_LIMIT, prepare_job
+from kernels.backend import EARLY_LIMB7_LIMIT, prepare_job, split_range
 from kernels.reference import reference_scan
 
 PATHS = kernels.cpu_paths()
@@ -207,3 +207,23 @@ class TestHashrate:
         """A measurement of zero seconds is refused."""
         with pytest.raises(KernelInputError):
             kernels.measure_hashrate("cpu", seconds=0)
+
+
+class TestSplitRange:
+    @given(
+        start=st.integers(0, kernels.MAX_NONCE),
+        count=st.integers(0, 2**32),
+        parts=st.integers(1, 64),
+    )
+    def test_pieces_tile_the_range(self, start: int, count: int, parts: int) -> None:
+        """Threads' and GPUs' pieces cover the range once, in order, sizes within one nonce."""
+        count = min(count, kernels.MAX_NONCE + 1 - start)
+        pieces = split_range(start, count, parts)
+        assert len(pieces) == parts
+        position = start
+        for piece_start, piece_count in pieces:
+            assert piece_start == position and piece_count >= 0
+            position += piece_count
+        assert position == start + count
+        sizes = [piece_count for _, piece_count in pieces]
+        assert max(sizes) - min(sizes) <= 1

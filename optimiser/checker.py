@@ -1,0 +1,306 @@
+"""An independent plan checker: re-derive the physics from the plan's numbers.
+
+It shares no code with the model. From the plan's dispatch it recomputes the
+nodal injections, the flows they cause through a PTDF (power transfer
+distribution factors of the DC network), and checks:
+
+- generator, storage and mining-site bounds; site ramps; rig blocks;
+- the storage state-of-charge recursion;
+- energy balance per island (Σ injections = 0) and flows equal to PTDF · P;
+- every branch within ``s_nom * s_max_pu``;
+- for ``curtailment-only``: conventional output and storage charge equal the base
+  plan's, storage discharge no lower, and mining no more than the curtailment and
+  spill it removed, per snapshot.
+
+PTDF: with ``A`` the branch-bus incidence (+1 at bus0, -1 at bus1), ``D = diag(b)``,
+``B = Aᵀ D A`` and one slack bus per island removed (subscript r),
+``PTDF = D A_r B_r⁻¹`` and flows ``F = PTDF (P + Aᵀ D φ) - D φ`` for phase shifts ``φ``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+from optimiser.data import bus_load_mw
+from optimiser.result import PlanMode
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from optimiser.data import GridData
+    from optimiser.result import Dispatch, PlanResult
+
+__all__ = ["Violation", "check_plan", "ptdf"]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: which check, where (component and snapshot), by how much."""
+
+    check: str
+    where: str
+    value: float
+    limit: float
+
+    def __str__(self) -> str:
+        return f"{self.check} at {self.where}: {self.value:.6g} vs {self.limit:.6g}"
+
+
+def ptdf(data: GridData) -> NDArray[np.float64]:
+    """Dense PTDF matrix ``(n_branches, n_buses)``; slack columns are zero.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``F = PTDF @ P`` for balanced injections ``P`` (MW) and no phase shifts.
+    """
+    br, n = data.branches, len(data.buses)
+    n_l = len(br)
+    a = sp.csr_matrix(
+        (
+            np.r_[np.ones(n_l), -np.ones(n_l)],
+            (np.r_[np.arange(n_l), np.arange(n_l)], np.r_[br.bus0, br.bus1]),
+        ),
+        shape=(n_l, n),
+    )
+    d = sp.diags(np.asarray(br.b_mw_per_rad))
+    keep = np.flatnonzero(~np.asarray(data.buses.slack))
+    a_r = a[:, keep]
+    b_r = (a_r.T @ d @ a_r).tocsc()
+    out = np.zeros((n_l, n))
+    if len(keep) and n_l:
+        lu = splu(b_r)
+        # B_r X = (D A_r)ᵀ  ->  PTDF_r = Xᵀ
+        rhs = (d @ a_r).T.toarray()
+        out[:, keep] = lu.solve(rhs).T
+    return out
+
+
+class _Checker:
+    def __init__(self, data: GridData, tol_mw: float) -> None:
+        self.data = data
+        self.ptdf = ptdf(data)
+        self.islands = _islands(data)
+        self.tol = tol_mw
+        self.found: list[Violation] = []
+        self.snaps = data.snapshots.names
+
+    def bound(
+        self,
+        check: str,
+        names: tuple[str, ...],
+        values: NDArray[np.float64],
+        lower: NDArray[np.float64] | float,
+        upper: NDArray[np.float64] | float,
+    ) -> None:
+        lo = np.broadcast_to(lower, values.shape)
+        hi = np.broadcast_to(upper, values.shape)
+        scale = self.tol * np.maximum(1.0, np.abs(hi))
+        for t, j in np.argwhere(values < lo - scale)[:20]:
+            self.add(check + " below lower bound", names[j], t, values[t, j], lo[t, j])
+        for t, j in np.argwhere(values > hi + scale)[:20]:
+            self.add(check + " above upper bound", names[j], t, values[t, j], hi[t, j])
+
+    def add(self, check: str, name: str, t: int, value: float, limit: float) -> None:
+        self.found.append(
+            Violation(check, f"{name!r} @ {self.snaps[int(t)]}", float(value), float(limit))
+        )
+
+    def dispatch(
+        self, label: str, disp: Dispatch, shift_flows: NDArray[np.float64], p: NDArray[np.float64]
+    ) -> None:
+        d = self.data
+        g, su, ms, br = d.generators, d.storage_units, d.mining_sites, d.branches
+        gp = disp.generators_p.to_numpy()
+        self.bound(
+            f"{label}: generator p", g.names, gp, g.p_min_pu * g.p_nom_mw, g.p_max_pu * g.p_nom_mw
+        )
+        dis = disp.storage_units_p_dispatch.to_numpy()
+        sto = disp.storage_units_p_store.to_numpy()
+        soc = disp.storage_units_state_of_charge.to_numpy()
+        spill = disp.storage_units_spill.to_numpy()
+        self.bound(f"{label}: storage dispatch", su.names, dis, 0.0, su.p_max_pu * su.p_nom_mw)
+        self.bound(f"{label}: storage store", su.names, sto, 0.0, -su.p_min_pu * su.p_nom_mw)
+        self.bound(f"{label}: storage soc", su.names, soc, 0.0, su.max_hours * su.p_nom_mw)
+        self.bound(f"{label}: storage spill", su.names, spill, 0.0, su.inflow_mw)
+        h = d.snapshots.weight_stores
+        for t in range(d.n_snapshots):
+            if t > 0:
+                prev = soc[t - 1]
+            else:
+                prev = np.where(su.cyclic_state_of_charge, soc[-1], su.state_of_charge_initial_mwh)
+            expect = (1 - su.standing_loss) ** h[t] * prev + h[t] * (
+                su.efficiency_store * sto[t]
+                - dis[t] / su.efficiency_dispatch
+                + su.inflow_mw[t]
+                - spill[t]
+            )
+            for j in np.flatnonzero(np.abs(soc[t] - expect) > self.tol * np.maximum(1, expect)):
+                self.add(f"{label}: storage soc balance", su.names[j], t, soc[t, j], expect[j])
+        mp = disp.mining_sites_p.to_numpy()
+        self.bound(
+            f"{label}: mining p",
+            ms.names,
+            mp,
+            ms.p_min_pu * ms.p_nom_mw if label == "plan" else 0.0,
+            ms.p_nom_mw if label == "plan" else 0.0,
+        )
+        # balance per island and flows from the PTDF
+        flows = disp.branches_p0.to_numpy()
+        for t in range(d.n_snapshots):
+            for isl in self.islands:
+                mismatch = p[t, isl].sum()
+                if abs(mismatch) > self.tol * max(1.0, np.abs(p[t, isl]).sum()):
+                    self.add(
+                        f"{label}: island energy balance",
+                        d.buses.names[int(isl[0])],
+                        t,
+                        mismatch,
+                        0.0,
+                    )
+        f_ptdf = p @ self.ptdf.T + shift_flows
+        diff = np.abs(f_ptdf - flows)
+        for t, j in np.argwhere(diff > self.tol * np.maximum(1.0, np.abs(f_ptdf)))[:20]:
+            self.add(f"{label}: flow != PTDF·P", br.keys[j], t, flows[t, j], f_ptdf[t, j])
+        lim = np.broadcast_to(br.s_max_mw, f_ptdf.shape)
+        for t, j in np.argwhere(np.abs(f_ptdf) > lim * (1 + self.tol) + self.tol)[:20]:
+            self.add(f"{label}: branch limit", br.keys[j], t, f_ptdf[t, j], lim[t, j])
+
+    def injections(self, disp: Dispatch) -> NDArray[np.float64]:
+        d = self.data
+        n = len(d.buses)
+        p = -bus_load_mw(d)
+
+        def add(values: NDArray[np.float64], bus: NDArray[np.int64], sign: float) -> None:
+            if values.shape[1]:
+                np.add.at(p.T, bus, sign * values.T)
+
+        add(disp.generators_p.to_numpy(), d.generators.bus, 1.0)
+        add(disp.storage_units_p_dispatch.to_numpy(), d.storage_units.bus, 1.0)
+        add(disp.storage_units_p_store.to_numpy(), d.storage_units.bus, -1.0)
+        add(disp.mining_sites_p.to_numpy(), d.mining_sites.bus, -1.0)
+        assert p.shape[1] == n
+        return p
+
+
+def check_plan(data: GridData, result: PlanResult, *, tol: float = 1e-5) -> list[Violation]:
+    """Check a plan (and its base plan) against the physics and the mode's promise.
+
+    Parameters
+    ----------
+    data:
+        The scenario the plan was made for.
+    result:
+        The plan.
+    tol:
+        Relative tolerance (absolute below 1 MW).
+
+    Returns
+    -------
+    list[Violation]
+        Empty when the plan is valid.
+    """
+    c = _Checker(data, tol)
+    br = data.branches
+    # phase shifts act like injections A^T D φ at the branch ends, minus D φ on the branch
+    n = len(data.buses)
+    dphi = np.asarray(br.b_mw_per_rad) * np.asarray(br.shift_rad)
+    inj_shift = np.zeros(n)
+    np.add.at(inj_shift, br.bus0, dphi)
+    np.add.at(inj_shift, br.bus1, -dphi)
+    shift_flows = c.ptdf @ inj_shift - dphi
+    for label, disp in (("base", result.base), ("plan", result.plan)):
+        c.dispatch(label, disp, shift_flows[None, :], c.injections(disp))
+    ms = data.mining_sites
+    mp = result.plan.mining_sites_p.to_numpy()
+    for j in range(len(ms)):
+        cap = ms.p_nom_mw[j]
+        for field, r, sign in (
+            ("ramp up", ms.ramp_limit_up[j], 1.0),
+            ("ramp down", ms.ramp_limit_down[j], -1.0),
+        ):
+            if np.isnan(r):
+                continue
+            step = sign * np.diff(mp[:, j])
+            for t in np.flatnonzero(step > r * cap + tol * max(1.0, cap)):
+                c.add(f"plan: mining {field}", ms.names[j], int(t) + 1, step[t], r * cap)
+        block = ms.rig_block_mw[j]
+        if result.stats.get("is_mip") and not np.isnan(block):
+            frac = mp[:, j] / block - np.round(mp[:, j] / block)
+            for t in np.flatnonzero(np.abs(frac) > 1e-6):
+                c.add("plan: rig blocks", ms.names[j], int(t), mp[t, j], block)
+    if result.mode == PlanMode.CURTAILMENT_ONLY:
+        _check_curtailment_only(c, data, result)
+    return c.found
+
+
+def _check_curtailment_only(c: _Checker, data: GridData, result: PlanResult) -> None:
+    g, su = data.generators, data.storage_units
+    conv = ~np.asarray(g.renewable)
+    gp, g0 = result.plan.generators_p.to_numpy(), result.base.generators_p.to_numpy()
+    diff = np.abs(gp - g0)
+    for t, j in np.argwhere((diff > c.tol * np.maximum(1.0, np.abs(g0))) & conv[None, :])[:20]:
+        c.add("curtailment-only: conventional output changed", g.names[j], t, gp[t, j], g0[t, j])
+    s, s0 = (
+        result.plan.storage_units_p_store.to_numpy(),
+        result.base.storage_units_p_store.to_numpy(),
+    )
+    for t, j in np.argwhere(np.abs(s - s0) > c.tol * np.maximum(1.0, np.abs(s0)))[:20]:
+        c.add("curtailment-only: storage charge changed", su.names[j], t, s[t, j], s0[t, j])
+    dd, d0 = (
+        result.plan.storage_units_p_dispatch.to_numpy(),
+        result.base.storage_units_p_dispatch.to_numpy(),
+    )
+    for t, j in np.argwhere(dd < d0 - c.tol * np.maximum(1.0, d0))[:20]:
+        c.add("curtailment-only: storage discharge fell", su.names[j], t, dd[t, j], d0[t, j])
+
+    # Σ_s M_st = Σ_RES ΔP + Σ_u ΔD  (balance)  and  Σ_RES ΔP = curtailment removed
+    mining = result.plan.mining_sites_p.to_numpy().sum(axis=1)
+    removed = result.curtailment_mw(result.base).to_numpy().sum(axis=1) - result.curtailment_mw(
+        result.plan
+    ).to_numpy().sum(axis=1)
+    extra_discharge = (dd - d0).sum(axis=1)
+    for t in np.flatnonzero(
+        np.abs(mining - removed - extra_discharge) > c.tol * np.maximum(1.0, mining)
+    ):
+        c.add(
+            "curtailment-only: mining not fed by curtailed energy",
+            "all sites",
+            int(t),
+            mining[t],
+            removed[t] + extra_discharge[t],
+        )
+    h = data.snapshots.weight_stores
+    spill_saved = float(
+        h
+        @ (
+            result.base.storage_units_spill.to_numpy().sum(axis=1)
+            - result.plan.storage_units_spill.to_numpy().sum(axis=1)
+        )
+    )
+    extra_total = float((extra_discharge * data.snapshots.weight_stores).sum())
+    if extra_total > spill_saved * float(np.max(su.efficiency_dispatch, initial=1.0)) + c.tol * max(
+        1.0, extra_total
+    ):
+        c.add(
+            "curtailment-only: extra discharge exceeds spill avoided",
+            "all storage",
+            0,
+            extra_total,
+            spill_saved,
+        )
+
+
+def _islands(data: GridData) -> list[NDArray[np.int64]]:
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(data.buses)
+    br = data.branches
+    graph = sp.coo_matrix((np.ones(len(br)), (br.bus0, br.bus1)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return [np.flatnonzero(labels == k) for k in np.unique(labels)]

@@ -1,0 +1,393 @@
+"""Planning: base plan, mining plan, the two modes, and rolling re-plans.
+
+Every plan is two HiGHS runs on one live model:
+
+1. **base**: mining fixed at zero (``mine_mw`` and ``rigs_on`` bounds set to 0):
+   PyPSA's LOPF on the network.
+2. **mining**: mining free within its bounds.
+
+In ``curtailment-only`` mode the second run also pins what the base plan did
+with everything that is not variable renewable::
+
+    P_gt = P⁰_gt                       conventional generator g (not wind/solar/hydro)
+    C_ut = C⁰_ut,   D_ut >= D⁰_ut      storage charge fixed, discharge only upwards
+    E_u,T-1 >= E⁰_u,T-1                the reservoir ends no lower than in the base plan
+
+so by the nodal balances, Σ_s M_st = Σ_g∈RES (P_gt - P⁰_gt) + Σ_u (D_ut - D⁰_ut):
+mining is fed only by renewable output that the base plan curtailed, and by
+extra discharge that, with charge fixed and the final reservoir no lower, can
+only come from water the base plan spilled.
+
+:class:`Planner` keeps the Pyomo model and the HiGHS instance alive; a forecast
+update changes bounds, costs and right-hand sides by index and re-solves from
+the previous basis.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from optimiser.data import bus_load_mw, generator_bounds_mw
+from optimiser.errors import BadGridDataError, InfeasiblePlanError
+from optimiser.model import ModelOptions, build_model
+from optimiser.result import Dispatch, PlanMode, PlanResult, frame
+from optimiser.solve import HighsModel, PlanStatus, RowMap, SolveOptions, SolveOutcome
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from optimiser.data import GridData
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Planner", "plan"]
+
+
+def _flat_tg(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A ``(T, n)`` array in the model's index order ``(n, T)``, flattened."""
+    return np.ascontiguousarray(np.asarray(values, dtype=float).T).ravel()
+
+
+class Planner:
+    """A live planning model for one scenario.
+
+    Parameters
+    ----------
+    data:
+        The validated scenario.
+    mode:
+        ``co-optimised`` or ``curtailment-only``.
+    model_options, solve_options:
+        Structure and solver settings.
+
+    Raises
+    ------
+    SolverUnavailableError
+        HiGHS is not installed.
+    """
+
+    def __init__(
+        self,
+        data: GridData,
+        *,
+        mode: PlanMode | str = PlanMode.CO_OPTIMISED,
+        model_options: ModelOptions | None = None,
+        solve_options: SolveOptions | None = None,
+    ) -> None:
+        t0 = time.perf_counter()
+        self.data = data
+        self.mode = PlanMode(mode)
+        self.solve_options = solve_options or SolveOptions()
+        self.model_options = model_options or ModelOptions()
+        self.model = build_model(data, self.model_options)
+        self.highs = HighsModel(self.model, self.solve_options)
+        m, h = self.model, self.highs
+        self._c_gen = h.cols(m.gen_mw)
+        self._c_flow = h.cols(m.flow_mw)
+        self._c_dis = h.cols(m.sto_dispatch_mw)
+        self._c_sto = h.cols(m.sto_store_mw)
+        self._c_soc = h.cols(m.sto_soc_mwh)
+        self._c_spill = h.cols(m.sto_spill_mw)
+        self._c_mine = h.cols(m.mine_mw)
+        self._c_rigs = h.cols(m.rigs_on)
+        bus_t = [(b, t) for b in data.buses.names for t in m.T]
+        line_t = [(k, t) for k in data.branches.keys for t in m.T]
+        self._r_bal = h.rows(m.eq_nodal_balance, bus_t)
+        if self.model_options.line_limits_as_bounds:
+            # the limits are bounds of flow_mw: their duals are its reduced costs
+            rated = np.repeat(np.isfinite(data.branches.s_max_mw), data.n_snapshots)
+            col = np.where(rated, self._c_flow, -1)
+            none = np.full(len(col), -1, dtype=np.int64)
+            ones = np.ones(len(col))
+            self._r_ub = RowMap(row=none, col=col, coef=ones, kind=np.ones(len(col), np.int64))
+            self._r_lb = RowMap(row=none, col=col, coef=ones, kind=-np.ones(len(col), np.int64))
+        else:
+            self._r_ub = h.rows(m.ineq_line_limit_ub, line_t)
+            self._r_lb = h.rows(m.ineq_line_limit_lb, line_t)
+        self._lower = h.col_lower.copy()  # the model's own bounds (after forecast updates)
+        self._upper = h.col_upper.copy()
+        # two live HiGHS instances: `base_highs` (mining fixed at 0) and `highs` (mining
+        # plan); each re-solves from its own last basis after a forecast update
+        self.base_highs = h.twin()
+        zeros = np.zeros(len(self._c_mine))
+        self.base_highs.set_col_bounds(self._c_mine, zeros, zeros)
+        zeros = np.zeros(len(self._c_rigs))
+        self.base_highs.set_col_bounds(self._c_rigs, zeros, zeros)
+        self._planned = False
+        self.build_s = time.perf_counter() - t0
+        self.read_s = 0.0
+        logger.info(
+            "built %s: %d cols, %d rows in %.2fs", data.name, h.n_col, h.n_row, self.build_s
+        )
+
+    # -- forecast updates --------------------------------------------------------
+    def update(
+        self,
+        *,
+        generators_p_max_pu: NDArray[np.float64] | None = None,
+        loads_p_set_mw: NDArray[np.float64] | None = None,
+        mining_value_per_mwh: NDArray[np.float64] | None = None,
+    ) -> None:
+        """Apply a forecast update (arrays shaped ``(T, n)`` like the data's).
+
+        Raises
+        ------
+        BadGridDataError
+            A shape does not match, or a value is NaN/infinite/negative where it must not be.
+        """
+        d = self.data
+        if generators_p_max_pu is not None:
+            arr = self._checked(
+                "generators-p_max_pu", generators_p_max_pu, d.generators.p_max_pu, nonneg=True
+            )
+            g = replace(d.generators, p_max_pu=arr)
+            d = replace(d, generators=g)
+            lo_mw, hi_mw = generator_bounds_mw(g, self.model_options.zero_below_mw)
+            lb, ub = _flat_tg(lo_mw), _flat_tg(hi_mw)
+            ok = self._c_gen >= 0
+            self._lower[self._c_gen[ok]] = lb[ok]
+            self._upper[self._c_gen[ok]] = ub[ok]
+            for inst in (self.base_highs, self.highs):
+                inst.set_col_bounds(self._c_gen, lb, ub)
+        if loads_p_set_mw is not None:
+            arr = self._checked("loads-p_set", loads_p_set_mw, d.loads.p_set_mw, nonneg=False)
+            d = replace(d, loads=replace(d.loads, p_set_mw=arr))
+            load = _flat_tg(bus_load_mw(d))
+            for inst in (self.base_highs, self.highs):
+                inst.set_row_bounds(self._r_bal, load, load)
+        if mining_value_per_mwh is not None:
+            arr = self._checked(
+                "mining_sites-value",
+                mining_value_per_mwh,
+                d.mining_sites.value_per_mwh,
+                nonneg=False,
+            )
+            d = replace(d, mining_sites=replace(d.mining_sites, value_per_mwh=arr))
+            w = d.snapshots.weight_objective[None, :]
+            for inst in (self.base_highs, self.highs):
+                inst.set_col_cost(self._c_mine, (-w * arr.T).ravel())
+        self.data = d
+
+    @staticmethod
+    def _checked(
+        name: str, new: NDArray[np.float64], old: NDArray[np.float64], *, nonneg: bool
+    ) -> NDArray[np.float64]:
+        arr = np.array(new, dtype=float)
+        if arr.shape != old.shape:
+            raise BadGridDataError(name, None, None, f"shape {arr.shape} != {old.shape}")
+        bad = np.argwhere(~np.isfinite(arr) | ((arr < 0) if nonneg else False))
+        if len(bad):
+            t, j = (int(v) for v in bad[0])
+            raise BadGridDataError(
+                name, t + 2, f"column {j}", f"bad value {arr[t, j]!r} (NaN, infinite or negative)"
+            )
+        return arr
+
+    # -- planning -------------------------------------------------------------------
+    def _run(self, what: str, inst: HighsModel) -> SolveOutcome:
+        out = inst.solve()
+        self._runs.append(out)
+        logger.info("%s solve: %s in %.3fs", what, out.termination, out.run_s)
+        return out
+
+    def _dispatch(self, x: NDArray[np.float64]) -> Dispatch:
+        d, m, h = self.data, self.model, self.highs
+        su = d.storage_units
+        spill_names = tuple(m.SPILL_STORES)
+        spill = np.zeros((d.n_snapshots, len(su)))
+        if spill_names:
+            sv = h.values(m.sto_spill_mw, self._c_spill, x).reshape(len(spill_names), -1).T
+            col = {n: j for j, n in enumerate(su.names)}
+            for k, n in enumerate(spill_names):
+                spill[:, col[n]] = sv[:, k]
+
+        def tg(var: object, idx: NDArray[np.int64], n: int) -> NDArray[np.float64]:
+            return h.values(var, idx, x).reshape(n, d.n_snapshots).T
+
+        n_u = len(su)
+        return Dispatch(
+            generators_p=frame(tg(m.gen_mw, self._c_gen, len(d.generators)), d, d.generators.names),
+            storage_units_p_dispatch=frame(tg(m.sto_dispatch_mw, self._c_dis, n_u), d, su.names),
+            storage_units_p_store=frame(tg(m.sto_store_mw, self._c_sto, n_u), d, su.names),
+            storage_units_state_of_charge=frame(tg(m.sto_soc_mwh, self._c_soc, n_u), d, su.names),
+            storage_units_spill=frame(spill, d, su.names),
+            branches_p0=frame(tg(m.flow_mw, self._c_flow, len(d.branches)), d, d.branches.keys),
+            mining_sites_p=frame(
+                tg(m.mine_mw, self._c_mine, len(d.mining_sites)), d, d.mining_sites.names
+            ),
+        )
+
+    def _fail(self, out: SolveOutcome, what: str) -> None:
+        if out.status == PlanStatus.OPTIMAL:
+            return
+        if out.has_solution and self.solve_options.allow_suboptimal:
+            logger.warning("%s solve ended %s; using its feasible point", what, out.termination)
+            return
+        cause = ""
+        if out.status == PlanStatus.INFEASIBLE:
+            cause = self._infeasibility_cause(what)
+        raise InfeasiblePlanError(
+            f"{what} plan not optimal: HiGHS status {out.termination}",
+            status=str(out.status),
+            termination=out.termination,
+            cause=cause,
+        )
+
+    def _infeasibility_cause(self, what: str) -> str:
+        d = self.data
+        if what == "mining" and (d.mining_sites.p_min_pu > 0).any():
+            names = [
+                n
+                for n, p in zip(d.mining_sites.names, d.mining_sites.p_min_pu, strict=True)
+                if p > 0
+            ]
+            if self.mode == PlanMode.CURTAILMENT_ONLY:
+                return (
+                    f"sites {names} have a minimum load (p_min_pu > 0) that curtailed "
+                    "energy cannot always cover in curtailment-only mode"
+                )
+            return f"sites {names} have a minimum load (p_min_pu > 0) the grid cannot serve"
+        load = bus_load_mw(d).sum(axis=1)
+        cap = (d.generators.p_max_pu * d.generators.p_nom_mw).sum(axis=1) + (
+            d.storage_units.p_max_pu * d.storage_units.p_nom_mw
+        ).sum()
+        short = np.flatnonzero(load > cap + 1e-6)
+        if len(short):
+            t = int(short[0])
+            return (
+                f"snapshot {d.snapshots.names[t]!r}: load {load[t]:.1f} MW exceeds all "
+                f"available generation and storage {cap[t]:.1f} MW"
+            )
+        return (
+            "no single cause found; likely line limits (s_nom * s_max_pu) too small to carry "
+            "load from where generation is, or generator minimum outputs (p_min_pu)"
+        )
+
+    def plan(self) -> PlanResult:
+        """Solve the base plan and the mining plan; return both.
+
+        Raises
+        ------
+        InfeasiblePlanError
+            A solve ended without an optimal plan (and ``allow_suboptimal`` is off, or
+            there is no feasible point), with what is known of the cause.
+        """
+        t0 = time.perf_counter()
+        d, h = self.data, self.highs
+        self._runs: list[SolveOutcome] = []
+        # 1. base plan: no mining (its own instance, warm after the first plan)
+        base_out = self._run("base", self.base_highs)
+        self._fail(base_out, "base")
+        base = self._dispatch(base_out.col_value)
+        # 2. mining plan; the first one starts from the base plan's basis
+        if not self._planned:
+            h.copy_basis_from(self.base_highs)
+        if self.mode == PlanMode.CURTAILMENT_ONLY:
+            self._pin_base(base_out.col_value)
+        out = self._run("mining", h)
+        self._planned = True
+        self._fail(out, "mining")
+        plan_d = self._dispatch(out.col_value)
+        solve_s = time.perf_counter() - t0
+
+        w = d.snapshots.weight_objective
+        lam = h.duals(self._r_bal, out).reshape(len(d.buses), d.n_snapshots).T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = lam / w[:, None]
+            mu_u = -h.duals(self._r_ub, out).reshape(len(d.branches), -1).T / w[:, None]
+            mu_l = h.duals(self._r_lb, out).reshape(len(d.branches), -1).T / w[:, None]
+        g = d.generators
+        return PlanResult(
+            status=out.status,
+            termination=out.termination,
+            mode=self.mode,
+            objective=out.objective,
+            objective_base=base_out.objective,
+            plan=plan_d,
+            base=base,
+            buses_marginal_price=frame(lam, d, d.buses.names),
+            branches_mu_upper=frame(mu_u, d, d.branches.keys),
+            branches_mu_lower=frame(mu_l, d, d.branches.keys),
+            generators_available_mw=frame(g.p_max_pu * g.p_nom_mw, d, g.names),
+            branch_kind=d.branches.kind,
+            branch_names=d.branches.names,
+            branch_s_max_mw=np.array(d.branches.s_max_mw),
+            renewable=np.array(g.renewable),
+            carriers=g.carrier,
+            co2_t_per_mwh=np.array(g.co2_t_per_mwh),
+            weight_energy_h=np.array(d.snapshots.weight_generators),
+            timings={
+                "read_s": self.read_s,
+                "build_s": self.build_s,
+                "solve_s": solve_s,
+                "total_s": self.read_s + self.build_s + solve_s,
+            },
+            stats={
+                "highs_run_s": float(sum(r.run_s for r in self._runs)),
+                "highs_run_s_by_solve": [r.run_s for r in self._runs],
+                "iterations": [r.iterations for r in self._runs],
+                "n_cols": h.n_col,
+                "n_rows": h.n_row,
+                "is_mip": h.is_mip,
+                "compile_s": h.compile_s,
+            },
+        )
+
+    def _pin_base(self, x0: NDArray[np.float64]) -> None:
+        """Curtailment-only: pin conventional dispatch and storage charge to the base plan."""
+        d, h = self.data, self.highs
+        n_t = d.n_snapshots
+        conv = np.repeat(~d.generators.renewable, n_t)
+
+        def pin(idx: NDArray[np.int64]) -> None:
+            v = np.clip(x0[idx], self._lower[idx], self._upper[idx])  # solver noise off bounds
+            h.set_col_bounds(idx, v, v)
+
+        pin(self._c_gen[conv & (self._c_gen >= 0)])
+        pin(self._c_sto[self._c_sto >= 0])
+        idx = self._c_dis[self._c_dis >= 0]
+        h.set_col_bounds(idx, np.minimum(x0[idx], self._upper[idx]), self._upper[idx])
+        n_u = len(d.storage_units)
+        if n_u:
+            last = self._c_soc.reshape(n_u, n_t)[:, -1]
+            last = last[last >= 0]
+            h.set_col_bounds(last, np.minimum(x0[last], self._upper[last]), self._upper[last])
+
+
+def plan(
+    data: GridData,
+    *,
+    mode: PlanMode | str = PlanMode.CO_OPTIMISED,
+    model_options: ModelOptions | None = None,
+    solve_options: SolveOptions | None = None,
+) -> PlanResult:
+    """Plan mining on a scenario (build, solve base and mining plans).
+
+    Parameters
+    ----------
+    data:
+        The validated scenario.
+    mode:
+        ``co-optimised`` (mining dispatched like any flexible load) or
+        ``curtailment-only`` (mining may use only energy the base plan curtailed or spilled).
+    model_options, solve_options:
+        Structure and solver settings.
+
+    Returns
+    -------
+    PlanResult
+        Plain-data result.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        No optimal plan.
+    SolverUnavailableError
+        HiGHS is not installed.
+    """
+    return Planner(data, mode=mode, model_options=model_options, solve_options=solve_options).plan()

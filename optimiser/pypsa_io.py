@@ -1,0 +1,515 @@
+"""Read a scenario in PyPSA's CSV folder layout (current and older releases).
+
+Files read (absent files mean "no such components"; absent columns take
+PyPSA's defaults):
+
+``snapshots.csv``      ``weightings`` (older) or ``objective``/``stores``/``generators``
+``buses.csv``          ``v_nom`` (kV), ``control`` (``Slack`` marks the angle reference)
+``carriers.csv``       ``co2_emissions`` (t per MWh of fuel)
+``lines.csv``          ``bus0, bus1, x`` (ohm) or ``type, length, num_parallel``;
+                       ``s_nom, s_max_pu``
+``transformers.csv``   ``bus0, bus1, x`` (per unit of ``s_nom``), ``s_nom, s_max_pu,
+                       tap_ratio, phase_shift`` (degrees)
+``generators.csv``     ``bus, carrier, p_nom, marginal_cost, p_min_pu, p_max_pu, efficiency``
+``generators-p_max_pu.csv``, ``generators-p_min_pu.csv``
+``loads.csv``          ``bus, p_set``; ``loads-p_set.csv``
+``storage_units.csv``  PyPSA's storage columns; ``storage_units-inflow.csv``
+``mining_sites.csv``   Spillway's own: ``bus, p_nom, value`` or ``hashprice_per_th_day`` with
+                       ``efficiency_j_per_th``; ``ramp_limit_up/down, p_min_pu, rig_block_mw``;
+                       ``mining_sites-value.csv``
+
+Reactances: a line with a standard ``type`` gets ``x = x_per_length * length / num_parallel``
+(ohm), as PyPSA computes it; ``x_pu = x / v_nom**2`` on PyPSA's 1 MVA base.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimiser.data import (
+    Branches,
+    Buses,
+    Generators,
+    GridData,
+    Loads,
+    MiningSites,
+    Snapshots,
+    StorageUnits,
+    is_renewable_carrier,
+    value_per_mwh_from_hashprice,
+)
+from optimiser.errors import BadGridDataError
+from optimiser.validate import SeriesTable, Table, check_islands, read_csv_table
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder"]
+
+#: PyPSA's standard overhead-line types used by transmission networks:
+#: name -> series reactance per km per circuit (ohm/km). Values from PyPSA's
+#: ``standard_types/line_types.csv`` (pandapower; Oeding and Oswald 2011).
+STANDARD_LINE_TYPES: dict[str, float] = {
+    "Al/St 240/40 2-bundle 220.0": 0.301,
+    "Al/St 240/40 4-bundle 380.0": 0.246,
+    "490-AL1/64-ST1A 220.0": 0.285,
+    "490-AL1/64-ST1A 380.0": 0.253,
+    "305-AL1/39-ST1A 110.0": 0.38,
+    "243-AL1/39-ST1A 110.0": 0.39,
+    "243-AL1/39-ST1A 20.0": 0.32,
+    "184-AL1/30-ST1A 110.0": 0.4,
+    "184-AL1/30-ST1A 20.0": 0.33,
+    "149-AL1/24-ST1A 110.0": 0.41,
+    "149-AL1/24-ST1A 20.0": 0.337,
+    "149-AL1/24-ST1A 10.0": 0.315,
+    "94-AL1/15-ST1A 20.0": 0.35,
+    "94-AL1/15-ST1A 10.0": 0.33,
+    "94-AL1/15-ST1A 0.4": 0.29,
+    "48-AL1/8-ST1A 20.0": 0.372,
+    "48-AL1/8-ST1A 10.0": 0.35,
+    "48-AL1/8-ST1A 0.4": 0.3,
+    "24-AL1/4-ST1A 0.4": 0.335,
+    "15-AL1/3-ST1A 0.4": 0.35,
+    "N2XS(FL)2Y 1x120 RM/35 64/110 kV": 0.166,
+    "N2XS(FL)2Y 1x185 RM/35 64/110 kV": 0.156,
+    "N2XS(FL)2Y 1x240 RM/35 64/110 kV": 0.149,
+    "N2XS(FL)2Y 1x300 RM/35 64/110 kV": 0.144,
+    "NA2XS2Y 1x95 RM/25 12/20 kV": 0.132,
+    "NA2XS2Y 1x185 RM/25 12/20 kV": 0.117,
+    "NA2XS2Y 1x240 RM/25 12/20 kV": 0.112,
+    "NAYY 4x50 SE": 0.083,
+    "NAYY 4x120 SE": 0.08,
+    "NAYY 4x150 SE": 0.08,
+}
+
+
+#: Time-series inputs PyPSA knows that this reader does not model; a folder that has
+#: one is refused rather than planned as if the series were not there.
+UNSUPPORTED_SERIES = (
+    "lines-s_max_pu.csv",
+    "transformers-s_max_pu.csv",
+    "generators-marginal_cost.csv",
+    "generators-efficiency.csv",
+    "storage_units-p_max_pu.csv",
+    "storage_units-p_min_pu.csv",
+    "storage_units-marginal_cost.csv",
+    "storage_units-state_of_charge_set.csv",
+    "links.csv",
+    "stores.csv",
+)
+#: Static flags that turn the LOPF into something else (expansion, unit commitment).
+UNSUPPORTED_FLAGS = (
+    ("generators.csv", "p_nom_extendable"),
+    ("generators.csv", "committable"),
+    ("lines.csv", "s_nom_extendable"),
+    ("transformers.csv", "s_nom_extendable"),
+    ("storage_units.csv", "p_nom_extendable"),
+)
+
+
+def _refuse_unsupported(folder: Path) -> None:
+    for name in UNSUPPORTED_SERIES:
+        if (folder / name).is_file():
+            raise BadGridDataError(name, None, None, "this input is not supported by Spillway")
+    for name, flag in UNSUPPORTED_FLAGS:
+        t = _table(folder, name)
+        if t is not None and t.has(flag):
+            on = np.flatnonzero(t.bools(flag, False))
+            if len(on):
+                raise t.fail(int(on[0]), flag, "not supported (Spillway plans fixed capacities)")
+
+
+def _table(folder: Path, name: str) -> Table | None:
+    path = folder / name
+    if not path.is_file():
+        return None
+    return Table(name, read_csv_table(path))
+
+
+def _series(
+    folder: Path, name: str, snapshots: tuple[str, ...], components: tuple[str, ...]
+) -> SeriesTable | None:
+    path = folder / name
+    if not path.is_file():
+        return None
+    return SeriesTable(name, read_csv_table(path), snapshots, components)
+
+
+def _read_snapshots(folder: Path) -> Snapshots:
+    t = _table(folder, "snapshots.csv")
+    if t is None:
+        raise BadGridDataError("snapshots.csv", None, None, "file is missing")
+    if len(t) == 0:
+        raise BadGridDataError("snapshots.csv", None, None, "no snapshots")
+    if t.has("objective") or t.has("stores") or t.has("generators"):
+        # current PyPSA: three weightings
+        w_obj = t.floats("objective", 1.0, nonneg=True)
+        w_sto = t.floats("stores", 1.0, nonneg=True)
+        w_gen = t.floats("generators", 1.0, nonneg=True)
+    else:
+        # older PyPSA (< 0.18): one `weightings` column for all three
+        w = t.floats("weightings", 1.0, nonneg=True)
+        w_obj, w_sto, w_gen = w, w.copy(), w.copy()
+    return Snapshots(
+        names=t.names, weight_objective=w_obj, weight_generators=w_gen, weight_stores=w_sto
+    )
+
+
+def _line_reactance_ohm(t: Table) -> np.ndarray:
+    x = t.floats("x", 0.0)
+    types = t.strings("type")
+    length = t.floats("length", 0.0, nonneg=True)
+    num_parallel = t.floats("num_parallel", 1.0)
+    out = np.array(x)
+    for i, typ in enumerate(types):
+        if typ == "":
+            if not x[i] > 0:
+                raise t.fail(i, "x", f"reactance must be positive, got {x[i]:g} ohm")
+            continue
+        if typ not in STANDARD_LINE_TYPES:
+            raise t.fail(i, "type", f"unknown standard line type {typ!r}")
+        if not num_parallel[i] > 0:
+            raise t.fail(i, "num_parallel", f"must be positive, got {num_parallel[i]:g}")
+        out[i] = STANDARD_LINE_TYPES[typ] * length[i] / num_parallel[i]
+        if not out[i] > 0:
+            raise t.fail(i, "length", f"line of type {typ!r} needs a positive length")
+    return out
+
+
+def _rating(t: Table) -> np.ndarray:
+    s_nom = t.floats("s_nom", 0.0, allow_inf=True)
+    s_max_pu = t.floats("s_max_pu", 1.0)
+    rating = s_nom * s_max_pu
+    for i in range(len(t)):
+        if not s_nom[i] > 0:
+            raise t.fail(i, "s_nom", f"rating must be positive, got {s_nom[i]:g}")
+        if not s_max_pu[i] > 0:
+            raise t.fail(i, "s_max_pu", f"must be positive, got {s_max_pu[i]:g}")
+    return rating
+
+
+def _read_branches(folder: Path, bus_index: dict[str, int], v_nom: np.ndarray) -> Branches:
+    names: list[str] = []
+    kind: list[str] = []
+    b0: list[np.ndarray] = []
+    b1: list[np.ndarray] = []
+    bb: list[np.ndarray] = []
+    sh: list[np.ndarray] = []
+    rt: list[np.ndarray] = []
+    lines = _table(folder, "lines.csv")
+    if lines is not None:
+        bus0 = lines.bus_refs("bus0", bus_index)
+        bus1 = lines.bus_refs("bus1", bus_index)
+        x_ohm = _line_reactance_ohm(lines)
+        x_pu = x_ohm / v_nom[bus0] ** 2  # PyPSA: 1 MVA base, v_nom of bus0
+        names += lines.names
+        kind += ["line"] * len(lines)
+        b0.append(bus0)
+        b1.append(bus1)
+        bb.append(1.0 / x_pu)
+        sh.append(np.zeros(len(lines)))
+        rt.append(_rating(lines))
+        _check_loops(lines, bus0, bus1)
+    trafos = _table(folder, "transformers.csv")
+    if trafos is not None:
+        bus0 = trafos.bus_refs("bus0", bus_index)
+        bus1 = trafos.bus_refs("bus1", bus_index)
+        for i, typ in enumerate(trafos.strings("type")):
+            if typ != "":
+                raise trafos.fail(i, "type", "standard transformer types are not supported")
+        x = trafos.floats("x", 0.0)
+        for i in range(len(trafos)):
+            if not x[i] > 0:
+                raise trafos.fail(i, "x", f"reactance must be positive, got {x[i]:g}")
+        rating = _rating(trafos)
+        s_nom = trafos.floats("s_nom", 0.0, allow_inf=True)
+        tap = trafos.floats("tap_ratio", 1.0, positive=True)
+        x_pu = x / s_nom * tap  # per unit of s_nom -> 1 MVA base, times the tap ratio
+        names += trafos.names
+        kind += ["transformer"] * len(trafos)
+        b0.append(bus0)
+        b1.append(bus1)
+        bb.append(1.0 / x_pu)
+        sh.append(np.deg2rad(trafos.floats("phase_shift", 0.0)))
+        rt.append(rating)
+        _check_loops(trafos, bus0, bus1)
+
+    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    return Branches(
+        names=tuple(names),
+        kind=tuple(kind),
+        bus0=cat(b0, np.int64),
+        bus1=cat(b1, np.int64),
+        b_mw_per_rad=cat(bb, np.float64),
+        shift_rad=cat(sh, np.float64),
+        s_max_mw=cat(rt, np.float64),
+    )
+
+
+def _check_loops(t: Table, bus0: np.ndarray, bus1: np.ndarray) -> None:
+    same = np.flatnonzero(bus0 == bus1)
+    if len(same):
+        raise t.fail(int(same[0]), "bus1", "branch connects a bus to itself")
+
+
+def _read_carriers(folder: Path) -> dict[str, float]:
+    t = _table(folder, "carriers.csv")
+    if t is None:
+        return {}
+    co2 = t.floats("co2_emissions", 0.0)
+    return dict(zip(t.names, co2.tolist(), strict=True))
+
+
+def _read_generators(
+    folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
+) -> Generators:
+    t = _table(folder, "generators.csv") or Table("generators.csv", pd.DataFrame())
+    n_t, n = len(snaps), len(t)
+    bus = t.bus_refs("bus", bus_index)
+    carrier = t.strings("carrier")
+    p_nom = t.floats("p_nom", 0.0, nonneg=True)
+    eff = t.floats("efficiency", 1.0, positive=True)
+    p_min = np.tile(t.floats("p_min_pu", 0.0), (n_t, 1))
+    p_max = np.tile(t.floats("p_max_pu", 1.0, nonneg=True), (n_t, 1))
+    s_max = _series(folder, "generators-p_max_pu.csv", snaps, t.names)
+    if s_max is not None:
+        p_max = s_max.fill(p_max, t.names, nonneg=True)
+    s_min = _series(folder, "generators-p_min_pu.csv", snaps, t.names)
+    if s_min is not None:
+        p_min = s_min.fill(p_min, t.names)
+    bad = np.argwhere(p_min > p_max + 1e-9)
+    if len(bad):
+        ti, gi = (int(v) for v in bad[0])
+        file = "generators-p_min_pu.csv" if s_min is not None else "generators.csv"
+        raise BadGridDataError(
+            file,
+            ti + 2 if s_min is not None else gi + 2,
+            "p_min_pu" if s_min is None else t.names[gi],
+            f"p_min_pu {p_min[ti, gi]:g} exceeds p_max_pu {p_max[ti, gi]:g}",
+            name=t.names[gi] if s_min is None else snaps[ti],
+        )
+    return Generators(
+        names=t.names,
+        bus=bus,
+        carrier=carrier,
+        p_nom_mw=p_nom,
+        marginal_cost=t.floats("marginal_cost", 0.0),
+        p_min_pu=p_min,
+        p_max_pu=p_max,
+        renewable=np.array([is_renewable_carrier(c) for c in carrier], dtype=bool).reshape(n),
+        co2_t_per_mwh=np.array([co2.get(c, 0.0) for c in carrier]).reshape(n) / eff,
+    )
+
+
+def _read_loads(folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
+    t = _table(folder, "loads.csv") or Table("loads.csv", pd.DataFrame())
+    p_set = np.tile(t.floats("p_set", 0.0), (len(snaps), 1))
+    s = _series(folder, "loads-p_set.csv", snaps, t.names)
+    if s is not None:
+        p_set = s.fill(p_set, t.names)
+    # PyPSA's `sign` (-1 for loads) only flips the sign convention of `p`; p_set is consumption
+    return Loads(names=t.names, bus=t.bus_refs("bus", bus_index), p_set_mw=p_set)
+
+
+def _read_storage(folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int]) -> StorageUnits:
+    t = _table(folder, "storage_units.csv") or Table("storage_units.csv", pd.DataFrame())
+    p_nom = t.floats("p_nom", 0.0, nonneg=True)
+    inflow = np.tile(t.floats("inflow", 0.0, nonneg=True), (len(snaps), 1))
+    s = _series(folder, "storage_units-inflow.csv", snaps, t.names)
+    if s is not None:
+        inflow = s.fill(inflow, t.names, nonneg=True)
+    p_min_pu = t.floats("p_min_pu", -1.0)
+    p_max_pu = t.floats("p_max_pu", 1.0, nonneg=True)
+    for i in range(len(t)):
+        if p_min_pu[i] > 0:
+            raise t.fail(i, "p_min_pu", f"must be <= 0 for a storage unit, got {p_min_pu[i]:g}")
+    return StorageUnits(
+        names=t.names,
+        bus=t.bus_refs("bus", bus_index),
+        carrier=t.strings("carrier"),
+        p_nom_mw=p_nom,
+        p_min_pu=p_min_pu,
+        p_max_pu=p_max_pu,
+        max_hours=t.floats("max_hours", 1.0, nonneg=True),
+        efficiency_store=t.floats("efficiency_store", 1.0, positive=True),
+        efficiency_dispatch=t.floats("efficiency_dispatch", 1.0, positive=True),
+        standing_loss=t.floats("standing_loss", 0.0, nonneg=True),
+        state_of_charge_initial_mwh=t.floats("state_of_charge_initial", 0.0, nonneg=True),
+        cyclic_state_of_charge=t.bools("cyclic_state_of_charge", False),
+        marginal_cost=t.floats("marginal_cost", 0.0),
+        spill_cost=t.floats("spill_cost", 0.0),
+        inflow_mw=inflow,
+    )
+
+
+def _read_mining(folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int]) -> MiningSites:
+    t = _table(folder, "mining_sites.csv")
+    if t is None:
+        return MiningSites.empty(len(snaps))
+    bus = t.bus_refs("bus", bus_index)
+    p_nom = t.floats("p_nom", None, nonneg=True)
+    eff = t.optional_floats("efficiency_j_per_th")
+    value = t.optional_floats("value")
+    hashprice = t.optional_floats("hashprice_per_th_day")
+    for i in range(len(t)):
+        if np.isnan(value[i]):
+            if np.isnan(hashprice[i]):
+                raise t.fail(i, "value", "give `value` or `hashprice_per_th_day`")
+            if not eff[i] > 0:
+                raise t.fail(
+                    i, "efficiency_j_per_th", "a positive efficiency is needed with a hashprice"
+                )
+            value[i] = value_per_mwh_from_hashprice(hashprice[i], eff[i])
+        if not np.isnan(eff[i]) and not eff[i] > 0:
+            raise t.fail(i, "efficiency_j_per_th", f"must be positive, got {eff[i]:g}")
+    value_t = np.tile(value, (len(snaps), 1))
+    s = _series(folder, "mining_sites-value.csv", snaps, t.names)
+    if s is not None:
+        value_t = s.fill(value_t, t.names)
+    ramp_up = t.optional_floats("ramp_limit_up")
+    ramp_down = t.optional_floats("ramp_limit_down")
+    for field, arr in (("ramp_limit_up", ramp_up), ("ramp_limit_down", ramp_down)):
+        for bad in np.flatnonzero(arr < 0):
+            raise t.fail(int(bad), field, f"must not be negative, got {arr[bad]:g}")
+    p_min = t.floats("p_min_pu", 0.0, nonneg=True)
+    for bad in np.flatnonzero(p_min > 1):
+        raise t.fail(int(bad), "p_min_pu", f"must be <= 1, got {p_min[bad]:g}")
+    block = t.optional_floats("rig_block_mw")
+    for bad in np.flatnonzero(block <= 0):
+        raise t.fail(int(bad), "rig_block_mw", f"must be positive, got {block[bad]:g}")
+    return MiningSites(
+        names=t.names,
+        bus=bus,
+        p_nom_mw=p_nom,
+        p_min_pu=p_min,
+        value_per_mwh=value_t,
+        ramp_limit_up=ramp_up,
+        ramp_limit_down=ramp_down,
+        efficiency_j_per_th=eff,
+        rig_block_mw=block,
+    )
+
+
+def read_pypsa_folder(folder: str | Path) -> GridData:
+    """Read and validate a scenario in PyPSA's CSV folder layout.
+
+    Parameters
+    ----------
+    folder:
+        The folder holding ``buses.csv`` etc.
+
+    Returns
+    -------
+    GridData
+        The validated scenario.
+
+    Raises
+    ------
+    BadGridDataError
+        Any file, row or field is invalid (the message names all three).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadGridDataError(str(folder), None, None, "scenario folder does not exist")
+    _refuse_unsupported(folder)
+    snapshots = _read_snapshots(folder)
+    snaps = snapshots.names
+    buses_t = _table(folder, "buses.csv")
+    if buses_t is None or len(buses_t) == 0:
+        raise BadGridDataError("buses.csv", None, None, "file is missing or has no buses")
+    v_nom = buses_t.floats("v_nom", 1.0, positive=True)
+    slack_marked = np.array([c.lower() == "slack" for c in buses_t.strings("control", "PQ")])
+    bus_index = {n: i for i, n in enumerate(buses_t.names)}
+    branches = _read_branches(folder, bus_index, v_nom)
+    gens = _read_generators(folder, snaps, bus_index, _read_carriers(folder))
+    loads = _read_loads(folder, snaps, bus_index)
+    storage = _read_storage(folder, snaps, bus_index)
+    mining = _read_mining(folder, snaps, bus_index)
+    slack = choose_slack(
+        bus_names=buses_t.names,
+        branches=branches,
+        generators=gens,
+        loads=loads,
+        storage_units=storage,
+        mining_sites=mining,
+        slack_marked=slack_marked,
+        bus_file="buses.csv",
+    )
+    name = folder.name
+    net = _table(folder, "network.csv")
+    if net is not None and len(net):
+        name = net.names[0]
+    data = GridData(
+        name=name,
+        snapshots=snapshots,
+        buses=Buses(names=buses_t.names, v_nom_kv=v_nom, slack=slack),
+        branches=branches,
+        generators=gens,
+        loads=loads,
+        storage_units=storage,
+        mining_sites=mining,
+        source=str(folder),
+    )
+    logger.info(
+        "read %s: %d buses, %d branches, %d generators, %d snapshots, %d mining sites",
+        name,
+        len(data.buses),
+        len(branches),
+        len(gens),
+        len(snaps),
+        len(mining),
+    )
+    return data
+
+
+def choose_slack(
+    *,
+    bus_names: tuple[str, ...],
+    branches: Branches,
+    generators: Generators,
+    loads: Loads,
+    storage_units: StorageUnits,
+    mining_sites: MiningSites,
+    slack_marked: np.ndarray,
+    bus_file: str,
+) -> np.ndarray:
+    """One angle-reference bus per island: the marked ``Slack`` bus, else the bus
+    of the island's largest generator (PyPSA's choice), else its first bus.
+
+    Raises
+    ------
+    BadGridDataError
+        An island with demand has no supply, or two buses of one island are marked.
+    """
+    n = len(bus_names)
+    supply = np.zeros(n, dtype=bool)
+    supply[generators.bus] = True
+    supply[storage_units.bus] = True
+    demand = np.zeros(n, dtype=bool)
+    demand[loads.bus[np.abs(loads.p_set_mw).max(axis=0) > 0] if len(loads) else []] = True
+    demand[mining_sites.bus] = True
+    labels = check_islands(
+        bus_names=bus_names,
+        bus0=branches.bus0,
+        bus1=branches.bus1,
+        has_supply=supply,
+        has_demand=demand,
+        slack=slack_marked,
+        bus_file=bus_file,
+    )
+    cap = np.zeros(n)
+    np.maximum.at(cap, generators.bus, generators.p_nom_mw)
+    slack = np.zeros(n, dtype=bool)
+    for isl in np.unique(labels):
+        members = np.flatnonzero(labels == isl)
+        marked = members[slack_marked[members]]
+        if len(marked):
+            slack[marked[0]] = True
+        else:
+            slack[members[int(np.argmax(cap[members]))]] = True
+    return slack

@@ -1,0 +1,283 @@
+"""Plan results: plain data (pandas frames indexed by snapshot), never Pyomo objects.
+
+Tables follow PyPSA's result naming when written (``generators-p.csv``, ...).
+Sign conventions: ``p0`` is the flow leaving ``bus0`` (MW); storage ``p`` is
+dispatch minus store (MW); marginal prices are currency per MWh; the shadow
+prices ``mu_upper``/``mu_lower`` of a branch limit are >= 0, the objective's
+gain per extra MW of rating, per hour of the snapshot (currency per MW per h).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from optimiser.data import GridData
+    from optimiser.solve import PlanStatus
+
+__all__ = ["SUMMARY_KEYS", "Dispatch", "PlanMode", "PlanResult"]
+
+#: Keys of :meth:`PlanResult.summary`, in order (the CLI's ``--json`` contract).
+SUMMARY_KEYS = (
+    "status",
+    "mode",
+    "objective",
+    "mining_mwh",
+    "mining_mwh_by_site",
+    "curtailment_mwh_before",
+    "curtailment_mwh_after",
+    "max_line_loading",
+    "timings",
+)
+
+
+class PlanMode(StrEnum):
+    """Planning mode."""
+
+    CO_OPTIMISED = "co-optimised"
+    CURTAILMENT_ONLY = "curtailment-only"
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """The physical outcome of one solve (all frames: snapshots * components).
+
+    ``branches_p0`` columns are branch keys (``line:NAME``/``transformer:NAME``).
+    """
+
+    generators_p: pd.DataFrame
+    storage_units_p_dispatch: pd.DataFrame
+    storage_units_p_store: pd.DataFrame
+    storage_units_state_of_charge: pd.DataFrame
+    storage_units_spill: pd.DataFrame
+    branches_p0: pd.DataFrame
+    mining_sites_p: pd.DataFrame
+
+    @property
+    def storage_units_p(self) -> pd.DataFrame:
+        """Storage dispatch minus store (MW), PyPSA's ``p``."""
+        return self.storage_units_p_dispatch - self.storage_units_p_store
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A mining plan with its base (no-mining) plan for comparison.
+
+    Attributes
+    ----------
+    status, termination:
+        Outcome of the mining solve (``PlanStatus``) and HiGHS's own status name.
+    mode:
+        ``co-optimised`` or ``curtailment-only``.
+    objective, objective_base:
+        Objective with mining (value of mining subtracted) and without mining.
+    plan, base:
+        Dispatch with mining and of the base plan (mining fixed at zero).
+    buses_marginal_price:
+        Dual of each nodal balance divided by the objective weighting (currency/MWh).
+    branches_mu_upper, branches_mu_lower:
+        Shadow prices of the branch limits (>= 0; ``nan`` for unrated branches or a MILP).
+    generators_available_mw:
+        ``p_max_pu * p_nom`` per snapshot.
+    timings:
+        ``read_s, build_s, solve_s, total_s`` (seconds).
+    stats:
+        Solve statistics (HiGHS run time, iterations, model size).
+    """
+
+    status: PlanStatus
+    termination: str
+    mode: PlanMode
+    objective: float
+    objective_base: float
+    plan: Dispatch
+    base: Dispatch
+    buses_marginal_price: pd.DataFrame
+    branches_mu_upper: pd.DataFrame
+    branches_mu_lower: pd.DataFrame
+    generators_available_mw: pd.DataFrame
+    branch_kind: tuple[str, ...]
+    branch_names: tuple[str, ...]
+    branch_s_max_mw: np.ndarray
+    renewable: np.ndarray
+    carriers: tuple[str, ...]
+    co2_t_per_mwh: np.ndarray
+    weight_energy_h: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    # -- convenience views ---------------------------------------------------
+    @property
+    def mine_mw(self) -> pd.DataFrame:
+        """Mining load per snapshot and site (MW)."""
+        return self.plan.mining_sites_p
+
+    def _kind(self, frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+        cols = [k for k, kk in zip(frame.columns, self.branch_kind, strict=True) if kk == kind]
+        out = frame[cols].copy()
+        out.columns = [c.split(":", 1)[1] for c in cols]
+        return out
+
+    @property
+    def lines_p0(self) -> pd.DataFrame:
+        """Line flows leaving bus0 (MW)."""
+        return self._kind(self.plan.branches_p0, "line")
+
+    @property
+    def transformers_p0(self) -> pd.DataFrame:
+        """Transformer flows leaving bus0 (MW)."""
+        return self._kind(self.plan.branches_p0, "transformer")
+
+    @property
+    def branches_loading(self) -> pd.DataFrame:
+        """``|p0| / s_max`` per branch (0 for unrated branches)."""
+        s = np.where(np.isfinite(self.branch_s_max_mw), self.branch_s_max_mw, np.inf)
+        return self.plan.branches_p0.abs() / s
+
+    def curtailment_mw(self, dispatch: Dispatch) -> pd.DataFrame:
+        """Curtailed renewable power ``available - dispatched`` (0 for conventional)."""
+        cur = (self.generators_available_mw - dispatch.generators_p).clip(lower=0.0)
+        return cur * self.renewable.astype(float)
+
+    # -- totals ----------------------------------------------------------------
+    def _energy(self, frame: pd.DataFrame) -> pd.Series:
+        return frame.mul(self.weight_energy_h, axis=0).sum(axis=0)
+
+    def curtailment_mwh_by_carrier(self, dispatch: Dispatch) -> dict[str, float]:
+        """Curtailed energy per carrier, plus ``spill`` for storage spill (MWh)."""
+        e = self._energy(self.curtailment_mw(dispatch))
+        out = {
+            str(c): float(v)
+            for c, v in e.groupby(np.asarray(self.carriers, dtype=object)).sum().items()
+            if any(cc == c and r for cc, r in zip(self.carriers, self.renewable, strict=True))
+        }
+        out["spill"] = float(self._energy(dispatch.storage_units_spill).sum())
+        return out
+
+    @property
+    def mining_mwh_by_site(self) -> dict[str, float]:
+        """Mining energy per site (MWh)."""
+        return {str(k): float(v) for k, v in self._energy(self.plan.mining_sites_p).items()}
+
+    @property
+    def mining_mwh(self) -> float:
+        """Total mining energy (MWh)."""
+        return float(sum(self.mining_mwh_by_site.values()))
+
+    @property
+    def mining_mwh_by_source(self) -> dict[str, float]:
+        """Mining energy split into ``curtailed`` (renewable curtailment or spill it
+        avoided) and ``other`` (MWh), snapshot by snapshot."""
+
+        def wasted(d: Dispatch) -> np.ndarray:
+            return np.asarray(
+                self.curtailment_mw(d).sum(axis=1) + d.storage_units_spill.sum(axis=1)
+            )
+
+        mining = np.asarray(self.plan.mining_sites_p.sum(axis=1))
+        absorbed = np.clip(wasted(self.base) - wasted(self.plan), 0.0, None)
+        curtailed = np.minimum(mining, absorbed)
+        w = self.weight_energy_h
+        return {
+            "curtailed": float(np.sum(w * curtailed)),
+            "other": float(np.sum(w * (mining - curtailed))),
+        }
+
+    @property
+    def mining_co2_t(self) -> float:
+        """CO2 of the extra generation that mining caused, ``Σ_t w_t Σ_g ΔP_gt co2_g`` (t)."""
+        delta = self.plan.generators_p - self.base.generators_p
+        return float(self._energy(delta * self.co2_t_per_mwh).sum())
+
+    @property
+    def max_line_loading(self) -> float:
+        """Largest ``|p0| / s_max`` over rated branches and snapshots."""
+        loading = self.branches_loading
+        return float(loading.to_numpy().max()) if loading.size else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The summary printed by ``spillway plan --json`` (keys: :data:`SUMMARY_KEYS`)."""
+        before = self.curtailment_mwh_by_carrier(self.base)
+        after = self.curtailment_mwh_by_carrier(self.plan)
+        return {
+            "status": str(self.status),
+            "mode": str(self.mode),
+            "objective": self.objective,
+            "mining_mwh": self.mining_mwh,
+            "mining_mwh_by_site": self.mining_mwh_by_site,
+            "curtailment_mwh_before": float(sum(before.values())),
+            "curtailment_mwh_after": float(sum(after.values())),
+            "max_line_loading": self.max_line_loading,
+            "timings": {
+                k: self.timings.get(k, 0.0) for k in ("read_s", "build_s", "solve_s", "total_s")
+            },
+        }
+
+    def details(self) -> dict[str, Any]:
+        """Totals beyond the summary: by carrier, by source, CO2, solve statistics."""
+        return {
+            "objective_base": self.objective_base,
+            "termination": self.termination,
+            "curtailment_mwh_before_by_carrier": self.curtailment_mwh_by_carrier(self.base),
+            "curtailment_mwh_after_by_carrier": self.curtailment_mwh_by_carrier(self.plan),
+            "mining_mwh_by_source": self.mining_mwh_by_source,
+            "mining_co2_t": self.mining_co2_t,
+            "stats": self.stats,
+        }
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write the tables in PyPSA's result naming, ``summary.json`` and ``details.json``.
+
+        Returns
+        -------
+        list[pathlib.Path]
+            The files written.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        p = self.plan
+        tables: dict[str, pd.DataFrame] = {
+            "generators-p": p.generators_p,
+            "generators-curtailment": self.curtailment_mw(p),
+            "generators-p_base": self.base.generators_p,
+            "lines-p0": self.lines_p0,
+            "transformers-p0": self.transformers_p0,
+            "lines-mu_upper": self._kind(self.branches_mu_upper, "line"),
+            "lines-mu_lower": self._kind(self.branches_mu_lower, "line"),
+            "transformers-mu_upper": self._kind(self.branches_mu_upper, "transformer"),
+            "transformers-mu_lower": self._kind(self.branches_mu_lower, "transformer"),
+            "lines-loading": self._kind(self.branches_loading, "line"),
+            "transformers-loading": self._kind(self.branches_loading, "transformer"),
+            "storage_units-p": p.storage_units_p,
+            "storage_units-p_base": self.base.storage_units_p,
+            "storage_units-state_of_charge": p.storage_units_state_of_charge,
+            "storage_units-spill": p.storage_units_spill,
+            "buses-marginal_price": self.buses_marginal_price,
+            "mining_sites-p": p.mining_sites_p,
+        }
+        written = []
+        for name, frame in tables.items():
+            path = out / f"{name}.csv"
+            frame.to_csv(path, index_label="snapshot")
+            written.append(path)
+        for name, obj in (("summary", self.summary()), ("details", self.details())):
+            path = out / f"{name}.json"
+            path.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+            written.append(path)
+        return written
+
+
+def frame(values: np.ndarray, data: GridData, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A ``(T, n)`` array as a frame indexed by snapshot name."""
+    return pd.DataFrame(
+        np.asarray(values, dtype=float).reshape(data.n_snapshots, len(columns)),
+        index=pd.Index(data.snapshots.names, name="snapshot"),
+        columns=pd.Index(columns, dtype=object),
+    )

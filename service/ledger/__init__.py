@@ -1,0 +1,65 @@
+"""The tamper-evident ledger of curtailed energy used: records, chain, proofs, settlement.
+
+Each period's records (per site: energy the worker measured and signed, the
+plan's share of it from curtailed or spilled plants, hashes, shares, money
+owed per plant) are committed under a Merkle root in a period header that
+carries the previous header's hash and the coordinator's Ed25519 signature.
+"""
+
+from __future__ import annotations
+
+from service.ledger.errors import LedgerError, LedgerInputError, LedgerIntegrityError
+from service.ledger.export import read_jsonl, write_csv, write_jsonl
+from service.ledger.keys import (
+    load_or_create_key,
+    public_key_hex,
+    sign_hex,
+    sign_telemetry,
+    verify_hex,
+)
+from service.ledger.model import (
+    JOULES_PER_MWH,
+    EnergyRecord,
+    PeriodHeader,
+    Telemetry,
+    canonical_bytes,
+    merkle_branch,
+    merkle_root,
+    owed_micro,
+    root_from_branch,
+)
+from service.ledger.settle import Settlement, check_certificate, settle
+from service.ledger.store import Ledger, StoredPeriod
+from service.ledger.verify import VerifyReport, build_proof, verify_periods, verify_proof
+
+__all__ = [
+    "JOULES_PER_MWH",
+    "EnergyRecord",
+    "Ledger",
+    "LedgerError",
+    "LedgerInputError",
+    "LedgerIntegrityError",
+    "PeriodHeader",
+    "Settlement",
+    "StoredPeriod",
+    "Telemetry",
+    "VerifyReport",
+    "build_proof",
+    "canonical_bytes",
+    "check_certificate",
+    "load_or_create_key",
+    "merkle_branch",
+    "merkle_root",
+    "owed_micro",
+    "public_key_hex",
+    "read_jsonl",
+    "root_from_branch",
+    "settle",
+    "sign_hex",
+    "sign_telemetry",
+    "verify_hex",
+    "verify_periods",
+    "verify_proof",
+    "write_csv",
+    "write_jsonl",
+]

@@ -1,0 +1,96 @@
+"""Ed25519 keys for the coordinator (signs records and period headers) and workers (sign telemetry).
+
+Keys are PEM files (PKCS#8, unencrypted, mode 0600), made on first use.
+Public keys travel as 64 hex digits (the raw 32 bytes).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from service.ledger.errors import LedgerInputError
+from service.ledger.model import Telemetry, canonical_bytes
+
+__all__ = [
+    "load_or_create_key",
+    "public_key_from_hex",
+    "public_key_hex",
+    "sign_hex",
+    "sign_telemetry",
+    "verify_hex",
+]
+
+
+def load_or_create_key(path: Path, *, create: bool = True) -> Ed25519PrivateKey:
+    """The Ed25519 key at ``path``, created (0600) if absent and ``create``.
+
+    Raises
+    ------
+    LedgerInputError
+        If the file is missing (and not to be created) or holds another kind of key.
+    """
+    if not path.exists() and not create:
+        raise LedgerInputError(str(path), "is missing: the coordinator's signing key is needed")
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise LedgerInputError(str(path), "is not an Ed25519 private key")
+        return key
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    return key
+
+
+def public_key_hex(key: Ed25519PrivateKey) -> str:
+    """The raw public key as hex."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw.hex()
+
+
+def public_key_from_hex(text: str) -> Ed25519PublicKey:
+    """A public key from 64 hex digits.
+
+    Raises
+    ------
+    LedgerInputError
+        Naming ``public_key``.
+    """
+    try:
+        raw = bytes.fromhex(text)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise LedgerInputError("public_key", f"must be 64 hex digits, got {text[:70]!r}") from None
+
+
+def sign_hex(key: Ed25519PrivateKey, message: bytes) -> str:
+    """The Ed25519 signature of ``message``, as hex."""
+    return key.sign(message).hex()
+
+
+def verify_hex(public_key: str, signature: str, message: bytes) -> bool:
+    """Whether ``signature`` (hex) is ``public_key``'s (hex) over ``message``."""
+    try:
+        public_key_from_hex(public_key).verify(bytes.fromhex(signature), message)
+    except (InvalidSignature, ValueError, LedgerInputError):
+        return False
+    return True
+
+
+def sign_telemetry(
+    key: Ed25519PrivateKey, *, worker: str, site: str, period: int, energy_j: int, hashes: int
+) -> Telemetry:
+    """A worker's telemetry for one period, signed with the worker's key."""
+    unsigned = Telemetry(worker, public_key_hex(key), site, period, energy_j, hashes)
+    signature = sign_hex(key, canonical_bytes(unsigned.payload()))
+    return Telemetry(worker, unsigned.public_key, site, period, energy_j, hashes, signature)

@@ -1,0 +1,281 @@
+"""Ledger records, their canonical bytes, and the Merkle tree that commits to them.
+
+Every value is an integer or a string so that the bytes that are hashed and
+signed are the same on every machine: energy in joules, money in micro-units
+of the currency (1e-6), prices in micro-units per MWh.
+
+Canonical bytes: JSON with sorted keys, no spaces, ASCII only. A record's
+leaf hash is SHA-256d of those bytes; a period's records are committed under a
+Merkle root built as Bitcoin builds its transaction tree (pairs hashed with
+SHA-256d, an odd last node paired with itself). Because that construction
+lets a list with its last leaf repeated give the same root (CVE-2012-2459),
+the period header also carries the record count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kernels import sha256d
+from service.ledger.errors import LedgerInputError
+
+__all__ = [
+    "GENESIS_PREV_HASH",
+    "JOULES_PER_MWH",
+    "EnergyRecord",
+    "PeriodHeader",
+    "Telemetry",
+    "canonical_bytes",
+    "merkle_branch",
+    "merkle_root",
+    "owed_micro",
+    "root_from_branch",
+]
+
+JOULES_PER_MWH = 3_600_000_000
+GENESIS_PREV_HASH = "00" * 32
+HEADER_VERSION = 1
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """The one byte string a JSON value is hashed and signed as."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def owed_micro(energy_j: int, price_micro_per_mwh: int) -> int:
+    """Money owed for energy at a price, rounded half up to a micro-unit."""
+    return (energy_j * price_micro_per_mwh + JOULES_PER_MWH // 2) // JOULES_PER_MWH
+
+
+def _check_count(field_name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise LedgerInputError(field_name, f"must be a non-negative integer, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """What a worker measured in a period, signed with the worker's own Ed25519 key."""
+
+    worker: str
+    public_key: str  # hex, 32 bytes
+    site: str
+    period: int
+    energy_j: int
+    hashes: int
+    signature: str = ""  # hex, over canonical_bytes(payload())
+
+    def payload(self) -> dict[str, Any]:
+        """The signed part: everything but the signature."""
+        return {
+            "worker": self.worker,
+            "public_key": self.public_key,
+            "site": self.site,
+            "period": self.period,
+            "energy_j": self.energy_j,
+            "hashes": self.hashes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyRecord:
+    """One site's energy in one period: what it used, from where, and what is owed.
+
+    ``curtailed_j`` maps each curtailed or spilled plant the plan drew on to the
+    joules taken from it; ``grid_j`` is the rest, from other grid energy.
+    ``price_micro_per_mwh`` and ``owed_micro`` are per plant (the bus's marginal
+    price or a contract price).
+    """
+
+    site: str
+    period: int
+    period_start_s: int
+    period_s: int
+    plan_id: str
+    energy_j: int
+    curtailed_j: Mapping[str, int]
+    carrier: Mapping[str, str]
+    grid_j: int
+    hashes: int
+    shares: int
+    price_micro_per_mwh: Mapping[str, int]
+    owed_micro: Mapping[str, int]
+    telemetry: Telemetry
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.site:
+            raise LedgerInputError("site", "must not be empty")
+        for name in ("period", "period_start_s", "energy_j", "grid_j", "hashes", "shares"):
+            _check_count(name, getattr(self, name))
+        if _check_count("period_s", self.period_s) == 0:
+            raise LedgerInputError("period_s", "must be above zero")
+        for plant, joules in self.curtailed_j.items():
+            _check_count(f"curtailed_j[{plant}]", joules)
+            if plant not in self.carrier:
+                raise LedgerInputError(f"carrier[{plant}]", "missing for a curtailed plant")
+        if sum(self.curtailed_j.values()) + self.grid_j != self.energy_j:
+            raise LedgerInputError(
+                "grid_j",
+                f"curtailed {sum(self.curtailed_j.values())} J + grid {self.grid_j} J"
+                f" != energy {self.energy_j} J",
+            )
+        for plant, price in self.price_micro_per_mwh.items():
+            _check_count(f"price_micro_per_mwh[{plant}]", price)
+        if self.telemetry.site != self.site or self.telemetry.period != self.period:
+            raise LedgerInputError("telemetry", "is for another site or period")
+        if self.telemetry.energy_j != self.energy_j:
+            raise LedgerInputError(
+                "energy_j",
+                f"{self.energy_j} J differs from the worker's signed {self.telemetry.energy_j} J",
+            )
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        telemetry: Telemetry,
+        period_start_s: int,
+        period_s: int,
+        plan_id: str,
+        curtailed_j: Mapping[str, int],
+        carrier: Mapping[str, str],
+        price_micro_per_mwh: Mapping[str, int],
+        shares: int,
+        notes: Mapping[str, str] | None = None,
+    ) -> EnergyRecord:
+        """A record from a worker's signed telemetry and the plan's split of its energy.
+
+        ``grid_j`` is what the curtailed plants did not supply; each plant is
+        owed its joules at its price.
+
+        Raises
+        ------
+        LedgerInputError
+            If the plan attributes more curtailed energy than the worker used,
+            or a plant has no price.
+        """
+        supplied_j = sum(curtailed_j.values())
+        if supplied_j > telemetry.energy_j:
+            raise LedgerInputError(
+                "curtailed_j", f"{supplied_j} J is more than the {telemetry.energy_j} J measured"
+            )
+        missing = sorted(set(curtailed_j) - set(price_micro_per_mwh))
+        if missing:
+            raise LedgerInputError(f"price_micro_per_mwh[{missing[0]}]", "missing")
+        return cls(
+            site=telemetry.site,
+            period=telemetry.period,
+            period_start_s=period_start_s,
+            period_s=period_s,
+            plan_id=plan_id,
+            energy_j=telemetry.energy_j,
+            curtailed_j=dict(curtailed_j),
+            carrier={plant: carrier[plant] for plant in curtailed_j if plant in carrier},
+            grid_j=telemetry.energy_j - supplied_j,
+            hashes=telemetry.hashes,
+            shares=shares,
+            price_micro_per_mwh={plant: price_micro_per_mwh[plant] for plant in curtailed_j},
+            owed_micro={
+                plant: owed_micro(joules, price_micro_per_mwh[plant])
+                for plant, joules in curtailed_j.items()
+            },
+            telemetry=telemetry,
+            notes=dict(notes or {}),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON value (what is hashed, exported and proven)."""
+        value = asdict(self)
+        value["curtailed_j"] = dict(self.curtailed_j)
+        value["carrier"] = dict(self.carrier)
+        value["price_micro_per_mwh"] = dict(self.price_micro_per_mwh)
+        value["owed_micro"] = dict(self.owed_micro)
+        value["notes"] = dict(self.notes)
+        return value
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> EnergyRecord:
+        """Rebuild from ``to_json``'s value.
+
+        Raises
+        ------
+        LedgerInputError
+            Naming a missing or malformed field.
+        """
+        try:
+            telemetry = Telemetry(**value["telemetry"])
+            fields = {k: v for k, v in value.items() if k != "telemetry"}
+            return cls(telemetry=telemetry, **fields)
+        except (KeyError, TypeError) as exc:
+            raise LedgerInputError("record", f"malformed: {exc}") from exc
+
+    def leaf_hash(self) -> bytes:
+        """SHA-256d of the canonical bytes: this record's Merkle leaf."""
+        return sha256d(canonical_bytes(self.to_json()))
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodHeader:
+    """The header of one period: it commits to the records and to the previous header."""
+
+    period: int
+    period_start_s: int
+    period_s: int
+    prev_hash: str  # hex of the previous header's hash (GENESIS_PREV_HASH first)
+    merkle_root: str  # hex, internal byte order
+    record_count: int
+    version: int = HEADER_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> PeriodHeader:
+        try:
+            return cls(**value)
+        except TypeError as exc:
+            raise LedgerInputError("header", f"malformed: {exc}") from exc
+
+    def hash(self) -> bytes:
+        """SHA-256d of the canonical header bytes: what the next header links to."""
+        return sha256d(canonical_bytes(self.to_json()))
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """Bitcoin's Merkle root of the leaves (32 zero bytes for none)."""
+    if not leaves:
+        return bytes(32)
+    level = list(leaves)
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        level = [sha256d(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+def merkle_branch(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The sibling hashes from leaf ``index`` up to the root."""
+    if not 0 <= index < len(leaves):
+        raise LedgerInputError("index", f"must be within 0..{len(leaves) - 1}, got {index}")
+    branch = []
+    level = list(leaves)
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        branch.append(level[index ^ 1])
+        level = [sha256d(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+        index //= 2
+    return branch
+
+
+def root_from_branch(leaf: bytes, index: int, branch: Sequence[bytes]) -> bytes:
+    """Fold a leaf up its branch; equals the root when the proof is good."""
+    node = leaf
+    for sibling in branch:
+        node = sha256d(sibling + node) if index & 1 else sha256d(node + sibling)
+        index //= 2
+    return node

@@ -1,0 +1,165 @@
+"""Settlement: statements per plant and per site, and signed certificates of curtailed energy used.
+
+Totals are sums of the ledger's records (integers: joules, micro-units), so a
+statement equals the records it lists, exactly. A certificate states the MWh
+of curtailed renewable energy a site used, by carrier, over the periods it
+names with their header hashes; it is signed by the coordinator and
+``check_certificate`` recomputes it from a ledger or an export.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from service.ledger.errors import LedgerIntegrityError
+from service.ledger.keys import sign_hex, verify_hex
+from service.ledger.model import JOULES_PER_MWH, EnergyRecord, canonical_bytes
+from service.ledger.store import StoredPeriod
+
+__all__ = ["Settlement", "check_certificate", "settle"]
+
+
+@dataclass
+class _Account:
+    energy_j: int = 0
+    owed_micro: int = 0
+    curtailed_j_by_carrier: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    grid_j: int = 0
+    hashes: int = 0
+    shares: int = 0
+    periods: dict[int, str] = field(default_factory=dict)  # period -> header hash
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """Statements per plant and per site, and a certificate per site."""
+
+    from_s: int
+    to_s: int
+    plants: dict[str, dict[str, Any]]
+    sites: dict[str, dict[str, Any]]
+    certificates: dict[str, dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from_s": self.from_s,
+            "to_s": self.to_s,
+            "plants": self.plants,
+            "sites": self.sites,
+            "certificates": self.certificates,
+        }
+
+
+def _mwh(joules: int) -> float:
+    return joules / JOULES_PER_MWH
+
+
+def _certificate_body(site: str, account: _Account, from_s: int, to_s: int) -> dict[str, Any]:
+    return {
+        "site": site,
+        "from_s": from_s,
+        "to_s": to_s,
+        "curtailed_j_by_carrier": dict(sorted(account.curtailed_j_by_carrier.items())),
+        "curtailed_mwh_by_carrier": {
+            carrier: _mwh(joules)
+            for carrier, joules in sorted(account.curtailed_j_by_carrier.items())
+        },
+        "periods": [{"period": p, "header_hash": h} for p, h in sorted(account.periods.items())],
+    }
+
+
+def _accounts(
+    periods: Iterable[StoredPeriod], from_s: int, to_s: int
+) -> tuple[dict[str, _Account], dict[str, _Account]]:
+    plants: dict[str, _Account] = defaultdict(_Account)
+    sites: dict[str, _Account] = defaultdict(_Account)
+    for stored in periods:
+        for record_json in stored.records:
+            record = EnergyRecord.from_json(record_json)
+            if not from_s <= record.period_start_s < to_s:
+                continue
+            site = sites[record.site]
+            site.energy_j += record.energy_j
+            site.grid_j += record.grid_j
+            site.hashes += record.hashes
+            site.shares += record.shares
+            site.owed_micro += sum(record.owed_micro.values())
+            site.periods[record.period] = stored.hash
+            for plant, joules in record.curtailed_j.items():
+                carrier = record.carrier[plant]
+                site.curtailed_j_by_carrier[carrier] += joules
+                account = plants[plant]
+                account.energy_j += joules
+                account.owed_micro += record.owed_micro.get(plant, 0)
+                account.curtailed_j_by_carrier[carrier] += joules
+                account.periods[record.period] = stored.hash
+    return plants, sites
+
+
+def settle(
+    periods: Iterable[StoredPeriod], from_s: int, to_s: int, key: Ed25519PrivateKey, public_key: str
+) -> Settlement:
+    """Settle the periods that start in ``[from_s, to_s)``."""
+    plants, sites = _accounts(periods, from_s, to_s)
+    plant_statements = {
+        plant: {
+            "energy_j": account.energy_j,
+            "energy_mwh": _mwh(account.energy_j),
+            "owed_micro": account.owed_micro,
+            "periods": [
+                {"period": p, "header_hash": h} for p, h in sorted(account.periods.items())
+            ],
+        }
+        for plant, account in sorted(plants.items())
+    }
+    site_statements = {
+        site: {
+            "energy_j": account.energy_j,
+            "energy_mwh": _mwh(account.energy_j),
+            "curtailed_j_by_carrier": dict(sorted(account.curtailed_j_by_carrier.items())),
+            "grid_j": account.grid_j,
+            "owed_micro": account.owed_micro,
+            "hashes": account.hashes,
+            "shares": account.shares,
+            "periods": [
+                {"period": p, "header_hash": h} for p, h in sorted(account.periods.items())
+            ],
+        }
+        for site, account in sorted(sites.items())
+    }
+    certificates = {}
+    for site, account in sorted(sites.items()):
+        body = _certificate_body(site, account, from_s, to_s)
+        certificates[site] = {
+            **body,
+            "public_key": public_key,
+            "signature": sign_hex(key, canonical_bytes(body)),
+        }
+    return Settlement(from_s, to_s, plant_statements, site_statements, certificates)
+
+
+def check_certificate(
+    certificate: dict[str, Any], periods: Iterable[StoredPeriod], public_key: str
+) -> None:
+    """Recompute a site's certificate from a ledger's periods and check its signature.
+
+    Raises
+    ------
+    LedgerIntegrityError
+        If the signature fails or the ledger does not give the same figures.
+    """
+    body = {
+        key: value for key, value in certificate.items() if key not in ("public_key", "signature")
+    }
+    if not verify_hex(public_key, str(certificate.get("signature", "")), canonical_bytes(body)):
+        raise LedgerIntegrityError(None, "bad coordinator signature on the certificate")
+    _, sites = _accounts(periods, int(body["from_s"]), int(body["to_s"]))
+    account = sites.get(str(body["site"]), _Account())
+    expected = _certificate_body(str(body["site"]), account, int(body["from_s"]), int(body["to_s"]))
+    if canonical_bytes(expected) != canonical_bytes(body):
+        raise LedgerIntegrityError(None, "the ledger gives other figures than the certificate")

@@ -1,0 +1,159 @@
+"""Checking a ledger: the chain of period headers, Merkle roots, and every signature.
+
+``verify_periods`` walks the periods in order and stops at the first that
+does not check out, naming it: a header whose hash or signature is wrong, that
+does not link to the previous header, whose record count or Merkle root does
+not match its records, or a record whose coordinator or worker signature
+fails or whose values contradict themselves.
+
+Inclusion proofs let a third party check one record against a period header
+without the rest of the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kernels import sha256d
+from service.ledger.errors import LedgerError, LedgerInputError, LedgerIntegrityError
+from service.ledger.keys import verify_hex
+from service.ledger.model import (
+    GENESIS_PREV_HASH,
+    EnergyRecord,
+    PeriodHeader,
+    canonical_bytes,
+    merkle_branch,
+    merkle_root,
+    root_from_branch,
+)
+from service.ledger.store import Ledger, StoredPeriod
+
+__all__ = ["VerifyReport", "build_proof", "verify_periods", "verify_proof"]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """How far a ledger checks out."""
+
+    periods: int
+    records: int
+    first_bad_period: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad_period is None and not self.problem
+
+
+def _check_period(
+    stored: StoredPeriod, prev_hash: str, prev_period: int | None, public_key: str
+) -> str:
+    """The first problem of one period, or '' if it checks out."""
+    header = PeriodHeader.from_json(stored.header)
+    header_hash = header.hash()
+    if header_hash.hex() != stored.hash:
+        return "header does not hash to its stored hash (header edited)"
+    if header.prev_hash != prev_hash:
+        return "header does not link to the previous period (a period dropped, edited or reordered)"
+    if prev_period is not None and header.period <= prev_period:
+        return f"period number {header.period} is not after {prev_period}"
+    if not verify_hex(public_key, stored.signature, header_hash):
+        return "bad coordinator signature on the header"
+    if header.record_count != len(stored.records):
+        return f"header commits to {header.record_count} records, {len(stored.records)} present"
+    leaves = [sha256d(canonical_bytes(record)) for record in stored.records]
+    if merkle_root(leaves).hex() != header.merkle_root:
+        return "records do not match the header's Merkle root (edited, dropped or reordered)"
+    for position, (record_json, signature, leaf) in enumerate(
+        zip(stored.records, stored.record_signatures, leaves, strict=True)
+    ):
+        if not verify_hex(public_key, signature, leaf):
+            return f"record {position}: bad coordinator signature"
+        try:
+            record = EnergyRecord.from_json(record_json)
+        except LedgerInputError as exc:
+            return f"record {position}: {exc}"
+        if record.period != header.period:
+            return f"record {position}: is for period {record.period}"
+        telemetry = record.telemetry
+        if not verify_hex(
+            telemetry.public_key, telemetry.signature, canonical_bytes(telemetry.payload())
+        ):
+            return f"record {position}: bad worker signature on the telemetry"
+    return ""
+
+
+def verify_periods(periods: Iterable[StoredPeriod], public_key: str) -> VerifyReport:
+    """Check every period in order against ``public_key``; stop at the first bad one."""
+    prev_hash, prev_period = GENESIS_PREV_HASH, None
+    count = records = 0
+    for stored in periods:
+        period = stored.header.get("period") if isinstance(stored.header, dict) else None
+        try:
+            problem = _check_period(stored, prev_hash, prev_period, public_key)
+        except (LedgerError, ValueError, TypeError, KeyError) as exc:
+            problem = f"malformed: {exc}"
+        if problem:
+            return VerifyReport(count, records, period if isinstance(period, int) else -1, problem)
+        prev_hash, prev_period = stored.hash, period if isinstance(period, int) else None
+        count += 1
+        records += len(stored.records)
+    return VerifyReport(count, records)
+
+
+def build_proof(ledger: Ledger, site: str, period: int) -> dict[str, Any]:
+    """An inclusion proof of ``site``'s record in ``period``: record, branch, signed header.
+
+    Raises
+    ------
+    LedgerInputError
+        If the ledger has no such period or no record of that site in it.
+    """
+    stored = next(iter(ledger.periods(period, period)), None)
+    if stored is None:
+        raise LedgerInputError("period", f"{period} is not in the ledger")
+    positions = [i for i, record in enumerate(stored.records) if record.get("site") == site]
+    if not positions:
+        raise LedgerInputError("site", f"{site!r} has no record in period {period}")
+    index = positions[0]
+    leaves = [sha256d(canonical_bytes(record)) for record in stored.records]
+    return {
+        "record": stored.records[index],
+        "record_signature": stored.record_signatures[index],
+        "index": index,
+        "branch": [node.hex() for node in merkle_branch(leaves, index)],
+        "header": stored.header,
+        "header_hash": stored.hash,
+        "header_signature": stored.signature,
+        "public_key": ledger.public_key,
+    }
+
+
+def verify_proof(proof: dict[str, Any], public_key: str | None = None) -> None:
+    """Check an inclusion proof; ``public_key`` pins the coordinator's key (else the proof's own).
+
+    Raises
+    ------
+    LedgerIntegrityError
+        Saying what does not check out.
+    """
+    try:
+        key = public_key or str(proof["public_key"])
+        header = PeriodHeader.from_json(proof["header"])
+        leaf = sha256d(canonical_bytes(proof["record"]))
+        branch = [bytes.fromhex(node) for node in proof["branch"]]
+        index = int(proof["index"])
+        header_hash = header.hash()
+    except (KeyError, TypeError, ValueError, LedgerInputError) as exc:
+        raise LedgerIntegrityError(None, f"malformed proof: {exc}") from exc
+    period = header.period
+    if header_hash.hex() != proof.get("header_hash"):
+        raise LedgerIntegrityError(period, "header does not hash to the proof's header hash")
+    if not verify_hex(key, str(proof.get("header_signature", "")), header_hash):
+        raise LedgerIntegrityError(period, "bad coordinator signature on the header")
+    if root_from_branch(leaf, index, branch).hex() != header.merkle_root:
+        raise LedgerIntegrityError(period, "record is not under the header's Merkle root")
+    if not verify_hex(key, str(proof.get("record_signature", "")), leaf):
+        raise LedgerIntegrityError(period, "bad coordinator signature on the record")

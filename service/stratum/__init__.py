@@ -1,0 +1,29 @@
+"""Stratum v1: turning a pool's ``mining.notify`` into block headers (and, later, the pool client).
+
+Public face: ``StratumJob.from_notify`` parses a job as a pool sends it;
+``build_header`` assembles the 80-byte header for an extranonce2, ntime,
+nonce and rolled version bits.
+"""
+
+from __future__ import annotations
+
+from service.stratum.errors import StratumError, StratumJobError
+from service.stratum.work import (
+    StratumJob,
+    build_coinbase,
+    build_header,
+    merkle_root,
+    prevhash_from_stratum,
+    roll_version,
+)
+
+__all__ = [
+    "StratumError",
+    "StratumJob",
+    "StratumJobError",
+    "build_coinbase",
+    "build_header",
+    "merkle_root",
+    "prevhash_from_stratum",
+    "roll_version",
+]

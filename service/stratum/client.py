@@ -1,0 +1,513 @@
+"""A Stratum v1 client: one upstream pool connection, and failover across pools.
+
+The protocol is line-delimited JSON-RPC over TCP (``stratum+tcp://``) or TLS
+(``stratum+ssl://``). The client speaks:
+
+* ``mining.configure`` (BIP 310 version rolling, before subscribing, when a
+  mask is asked for), ``mining.subscribe``, ``mining.authorize``,
+  ``mining.extranonce.subscribe``, ``mining.submit``;
+* and takes ``mining.notify``, ``mining.set_difficulty``,
+  ``mining.set_extranonce``, ``mining.set_version_mask`` and
+  ``client.reconnect`` from the pool.
+
+A pool is an untrusted peer: lines are bounded (``max_line_bytes``); a line
+that is too long, not JSON, not an object, of an unknown method or with bad
+params is logged and skipped, never fatal. Only a broken connection ends a
+session, and ``StratumUpstream`` then reconnects with backoff and jitter,
+trying the pools in priority order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import random
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from service.stratum.errors import StratumError, StratumJobError
+from service.stratum.work import StratumJob
+
+__all__ = [
+    "PoolEndpoint",
+    "ShareOutcome",
+    "ShareVerdict",
+    "StratumClient",
+    "StratumConnectionError",
+    "StratumSession",
+    "StratumUpstream",
+    "parse_pool_url",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_VERSION_MASK = 0x1FFFE000  # BIP 320: the 16 bits miners may roll
+STALE_ERROR_CODE = 21  # "Job not found" in the de-facto error table of pools
+
+
+class StratumConnectionError(StratumError):
+    """The pool could not be reached, or the session's handshake failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolEndpoint:
+    """Where a pool listens and who we are to it."""
+
+    host: str
+    port: int
+    tls: bool
+    user: str
+    password: str = "x"
+
+    @property
+    def url(self) -> str:
+        return f"stratum+{'ssl' if self.tls else 'tcp'}://{self.host}:{self.port}"
+
+
+def parse_pool_url(url: str, user: str, password: str = "x") -> PoolEndpoint:
+    """``stratum+tcp://HOST:PORT`` or ``stratum+ssl://HOST:PORT`` as an endpoint.
+
+    Raises
+    ------
+    StratumJobError
+        Naming ``pool`` for another scheme, a missing host or a bad port.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("stratum+tcp", "stratum+ssl", "stratum+tls"):
+        raise StratumJobError("pool", f"must be stratum+tcp:// or stratum+ssl://, got {url!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise StratumJobError("pool", f"has a bad port: {url!r}") from None
+    if not parts.hostname or port is None:
+        raise StratumJobError("pool", f"needs HOST:PORT: {url!r}")
+    if not user:
+        raise StratumJobError("pool_user", "must not be empty")
+    return PoolEndpoint(parts.hostname, port, parts.scheme != "stratum+tcp", user, password)
+
+
+class ShareVerdict(StrEnum):
+    """What the pool said of a share."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    STALE = "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareOutcome:
+    """The pool's answer to one ``mining.submit``."""
+
+    verdict: ShareVerdict
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class StratumSession:
+    """What the pool told us in this connection."""
+
+    extranonce1: bytes = b""
+    extranonce2_size: int = 0
+    difficulty: float = 1.0
+    version_mask: int = 0  # 0: no version rolling
+    job: StratumJob | None = None
+    authorized: bool = False
+    subscriptions: list[Any] = field(default_factory=list)
+
+
+JobListener = Callable[[StratumJob, StratumSession], Awaitable[None] | None]
+
+
+class StratumClient:
+    """One connection to one pool.
+
+    Parameters
+    ----------
+    endpoint:
+        The pool and credentials.
+    on_job:
+        Called with every new job (and the session) as it arrives; also when
+        the difficulty or the extranonce change, with the current job.
+    version_mask:
+        The version bits we ask to roll (BIP 310); ``None`` not to ask.
+    max_line_bytes:
+        Longest line accepted from the pool; longer ones are skipped.
+    response_timeout_s:
+        How long a request waits for its answer.
+    """
+
+    def __init__(
+        self,
+        endpoint: PoolEndpoint,
+        *,
+        on_job: JobListener | None = None,
+        version_mask: int | None = DEFAULT_VERSION_MASK,
+        agent: str = "spillway/0.1",
+        max_line_bytes: int = 64 * 1024,
+        response_timeout_s: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.session = StratumSession()
+        self.reconnect_to: tuple[str, int, float] | None = None
+        self._on_job = on_job
+        self._version_mask = version_mask
+        self._agent = agent
+        self._max_line_bytes = max_line_bytes
+        self._response_timeout_s = response_timeout_s
+        self._ssl_context = ssl_context
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._read_task: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+
+    async def connect(self, timeout_s: float = 10.0) -> StratumSession:
+        """Open the connection and complete the handshake.
+
+        Raises
+        ------
+        StratumConnectionError
+            If the pool cannot be reached, refuses to subscribe or authorize.
+        """
+        tls: ssl.SSLContext | None = None
+        if self.endpoint.tls:
+            tls = self._ssl_context or ssl.create_default_context()
+        try:
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(
+                    self.endpoint.host, self.endpoint.port, ssl=tls, limit=self._max_line_bytes
+                ),
+                timeout_s,
+            )
+        except (OSError, TimeoutError) as exc:
+            raise StratumConnectionError(f"{self.endpoint.url}: cannot connect: {exc}") from exc
+        self._read_task = asyncio.create_task(
+            self._read_loop(), name=f"stratum {self.endpoint.url}"
+        )
+        try:
+            await self._handshake()
+        except BaseException:
+            await self.close()
+            raise
+        return self.session
+
+    async def _handshake(self) -> None:
+        if self._version_mask is not None:
+            try:
+                result = await self.request(
+                    "mining.configure",
+                    [
+                        ["version-rolling"],
+                        {
+                            "version-rolling.mask": f"{self._version_mask:08x}",
+                            "version-rolling.min-bit-count": 2,
+                        },
+                    ],
+                )
+                if isinstance(result, dict) and result.get("version-rolling") is True:
+                    self.session.version_mask = int(result.get("version-rolling.mask", "0"), 16)
+            except (StratumError, ValueError) as exc:
+                logger.info("%s: no version rolling (%s)", self.endpoint.url, exc)
+        result = await self.request("mining.subscribe", [self._agent])
+        if not (isinstance(result, list) and len(result) >= 3):
+            raise StratumConnectionError(f"{self.endpoint.url}: bad subscribe result {result!r}")
+        subscriptions, extranonce1, extranonce2_size = result[:3]
+        self._set_extranonce(extranonce1, extranonce2_size)
+        self.session.subscriptions = subscriptions if isinstance(subscriptions, list) else []
+        authorized = await self.request(
+            "mining.authorize", [self.endpoint.user, self.endpoint.password]
+        )
+        if authorized is not True:
+            raise StratumConnectionError(f"{self.endpoint.url}: authorization refused")
+        self.session.authorized = True
+        with contextlib.suppress(StratumError):
+            await self.request("mining.extranonce.subscribe", [])
+
+    def _set_extranonce(self, extranonce1: Any, extranonce2_size: Any) -> None:
+        if not isinstance(extranonce1, str) or not isinstance(extranonce2_size, int):
+            raise StratumJobError("extranonce", f"bad values {extranonce1!r}, {extranonce2_size!r}")
+        if not 1 <= extranonce2_size <= 16:
+            raise StratumJobError(
+                "extranonce2_size", f"must be 1..16 bytes, got {extranonce2_size}"
+            )
+        try:
+            self.session.extranonce1 = bytes.fromhex(extranonce1)
+        except ValueError:
+            raise StratumJobError("extranonce1", f"is not hexadecimal: {extranonce1!r}") from None
+        self.session.extranonce2_size = extranonce2_size
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        """Send a request and wait for its result.
+
+        Raises
+        ------
+        StratumError
+            With the pool's error, on timeout or when the connection drops.
+        """
+        if self._writer is None or self.closed.is_set():
+            raise StratumConnectionError(f"{self.endpoint.url}: not connected")
+        request_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        line = json.dumps({"id": request_id, "method": method, "params": params}) + "\n"
+        try:
+            self._writer.write(line.encode())
+            await self._writer.drain()
+            return await asyncio.wait_for(future, self._response_timeout_s)
+        except TimeoutError:
+            raise StratumError(f"{self.endpoint.url}: no answer to {method}") from None
+        except OSError as exc:
+            raise StratumConnectionError(f"{self.endpoint.url}: {exc}") from exc
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def submit(
+        self,
+        worker: str,
+        job_id: str,
+        extranonce2: bytes,
+        ntime: int,
+        nonce: int,
+        version_bits: int | None = None,
+    ) -> ShareOutcome:
+        """Submit a share: ``[worker, job_id, extranonce2, ntime, nonce(, version_bits)]``."""
+        params: list[Any] = [worker, job_id, extranonce2.hex(), f"{ntime:08x}", f"{nonce:08x}"]
+        if version_bits is not None:
+            params.append(f"{version_bits:08x}")
+        try:
+            result = await self.request("mining.submit", params)
+        except _PoolError as exc:
+            stale = exc.code == STALE_ERROR_CODE or "stale" in exc.message.lower()
+            verdict = ShareVerdict.STALE if stale else ShareVerdict.REJECTED
+            return ShareOutcome(verdict, exc.message)
+        if result is True:
+            return ShareOutcome(ShareVerdict.ACCEPTED)
+        return ShareOutcome(ShareVerdict.REJECTED, "pool answered false")
+
+    async def close(self) -> None:
+        """Close the connection; pending requests fail."""
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await self._writer.wait_closed()
+        if self._read_task is not None and self._read_task is not asyncio.current_task():
+            self._read_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._read_task
+        self._fail_pending("connection closed")
+        self.closed.set()
+
+    def _fail_pending(self, why: str) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(StratumConnectionError(f"{self.endpoint.url}: {why}"))
+        self._pending.clear()
+
+    async def _read_loop(self) -> None:
+        assert self._reader is not None
+        try:
+            while True:
+                try:
+                    line = await self._reader.readuntil(b"\n")
+                except asyncio.LimitOverrunError as exc:
+                    # Too long: drop it (and the rest of it up to its newline).
+                    logger.warning(
+                        "%s: skipped a line over %d bytes", self.endpoint.url, self._max_line_bytes
+                    )
+                    await self._reader.readexactly(exc.consumed)
+                    await self._skip_rest_of_line()
+                    continue
+                except asyncio.IncompleteReadError:
+                    break
+                await self._handle_line(line)
+        except (OSError, ssl.SSLError) as exc:
+            logger.warning("%s: connection lost: %s", self.endpoint.url, exc)
+        finally:
+            self._fail_pending("connection lost")
+            self.closed.set()
+
+    async def _skip_rest_of_line(self) -> None:
+        assert self._reader is not None
+        while True:
+            try:
+                await self._reader.readuntil(b"\n")
+                return
+            except asyncio.LimitOverrunError as exc:
+                await self._reader.readexactly(exc.consumed)
+
+    async def _handle_line(self, line: bytes) -> None:
+        text = line.strip()
+        if not text:
+            return
+        try:
+            message = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            logger.warning("%s: skipped a line that is not JSON: %.80r", self.endpoint.url, text)
+            return
+        if not isinstance(message, dict):
+            logger.warning("%s: skipped a message that is not an object", self.endpoint.url)
+            return
+        method = message.get("method")
+        if method is None:
+            self._handle_response(message)
+            return
+        try:
+            await self._handle_notification(str(method), message.get("params"))
+        except (StratumError, ValueError, TypeError, IndexError) as exc:
+            logger.warning("%s: skipped %s: %s", self.endpoint.url, method, exc)
+
+    def _handle_response(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        future = self._pending.get(request_id) if isinstance(request_id, int) else None
+        if future is None or future.done():
+            logger.info("%s: answer to no pending request: %.80r", self.endpoint.url, message)
+            return
+        error = message.get("error")
+        if error:
+            future.set_exception(_PoolError.from_json(error))
+        else:
+            future.set_result(message.get("result"))
+
+    async def _handle_notification(self, method: str, params: Any) -> None:
+        if not isinstance(params, list):
+            raise StratumJobError(method, "params must be a list")
+        if method == "mining.notify":
+            self.session.job = StratumJob.from_notify(params)
+            await self._announce()
+        elif method == "mining.set_difficulty":
+            difficulty = float(params[0])
+            if not difficulty > 0:
+                raise StratumJobError(
+                    "mining.set_difficulty", f"must be above zero, got {params[0]!r}"
+                )
+            self.session.difficulty = difficulty
+            await self._announce()
+        elif method == "mining.set_extranonce":
+            self._set_extranonce(params[0], params[1])
+            await self._announce()
+        elif method == "mining.set_version_mask":
+            self.session.version_mask = int(params[0], 16)
+        elif method == "client.reconnect":
+            host = str(params[0]) if params and params[0] else self.endpoint.host
+            port = int(params[1]) if len(params) > 1 and params[1] else self.endpoint.port
+            wait_s = float(params[2]) if len(params) > 2 else 0.0
+            self.reconnect_to = (host, port, min(max(wait_s, 0.0), 300.0))
+            logger.info(
+                "%s: pool asks to reconnect to %s:%d in %.0f s",
+                self.endpoint.url,
+                host,
+                port,
+                wait_s,
+            )
+            if self._writer is not None:
+                self._writer.close()
+        elif method == "client.show_message":
+            logger.info("%s says: %.200s", self.endpoint.url, params[0] if params else "")
+        else:
+            raise StratumJobError(method, "unknown method")
+
+    async def _announce(self) -> None:
+        if self._on_job is None or self.session.job is None:
+            return
+        outcome = self._on_job(self.session.job, self.session)
+        if outcome is not None:
+            await outcome
+
+
+class _PoolError(StratumError):
+    """An error the pool answered a request with (``[code, message, data]``)."""
+
+    def __init__(self, code: int | None, message: str) -> None:
+        super().__init__(f"pool error {code}: {message}")
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def from_json(cls, error: Any) -> _PoolError:
+        if isinstance(error, list) and error:
+            code = error[0] if isinstance(error[0], int) else None
+            return cls(code, str(error[1]) if len(error) > 1 else "")
+        if isinstance(error, dict):
+            code = error.get("code")
+            return cls(code if isinstance(code, int) else None, str(error.get("message", "")))
+        return cls(None, str(error))
+
+
+class StratumUpstream:
+    """Keeps one pool connection up, trying pools in priority order.
+
+    After a drop it backs off (exponentially, with jitter) and starts again
+    from the first pool, so it returns to the primary when it is back. A
+    ``client.reconnect`` from the pool is honoured for that pool's next try.
+
+    Parameters
+    ----------
+    endpoints:
+        Pools in priority order.
+    client_factory:
+        Makes a ``StratumClient`` for an endpoint (so callers set listeners).
+    """
+
+    def __init__(
+        self,
+        endpoints: Sequence[PoolEndpoint],
+        client_factory: Callable[[PoolEndpoint], StratumClient],
+        *,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+    ) -> None:
+        if not endpoints:
+            raise StratumJobError("pool", "at least one pool is needed")
+        self._endpoints = list(endpoints)
+        self._factory = client_factory
+        self._backoff_initial_s = backoff_initial_s
+        self._backoff_max_s = backoff_max_s
+        self.client: StratumClient | None = None
+        self.connected = asyncio.Event()
+        self.connections = 0
+        self._redirect: dict[int, tuple[str, int]] = {}
+
+    async def run(self) -> None:
+        """Connect, hold the connection, reconnect; until cancelled."""
+        backoff_s = self._backoff_initial_s
+        while True:
+            for index, endpoint in enumerate(self._endpoints):
+                host, port = self._redirect.pop(index, (endpoint.host, endpoint.port))
+                target = PoolEndpoint(host, port, endpoint.tls, endpoint.user, endpoint.password)
+                client = self._factory(target)
+                try:
+                    await client.connect()
+                except StratumError as exc:
+                    logger.warning("pool %s: %s", target.url, exc)
+                    continue
+                self.client = client
+                self.connections += 1
+                self.connected.set()
+                backoff_s = self._backoff_initial_s
+                try:
+                    await client.closed.wait()
+                finally:
+                    self.connected.clear()
+                    self.client = None
+                    await client.close()
+                if client.reconnect_to is not None:
+                    host, port, wait_s = client.reconnect_to
+                    self._redirect[index] = (host, port)
+                    await asyncio.sleep(wait_s)
+                break  # start again from the primary
+            else:
+                delay_s = random.uniform(0.5, 1.0) * backoff_s
+                logger.info("no pool reachable; retrying in %.1f s", delay_s)
+                await asyncio.sleep(delay_s)
+                backoff_s = min(backoff_s * 2, self._backoff_max_s)
+                continue
+            await asyncio.sleep(random.uniform(0.0, 0.2) * self._backoff_initial_s)

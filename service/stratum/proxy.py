@@ -1,0 +1,205 @@
+"""Work for many workers from one pool connection, and their shares back.
+
+The coordinator holds one upstream Stratum session and hands each worker
+distinct work: every ``WorkUnit`` has an extranonce2 (and a nonce range within
+it) that no other unit of the same job has, so no two workers ever hash the
+same header. Shares come back as (job, extranonce2, ntime, nonce, version);
+``WorkAllocator.check_share`` rebuilds and hashes the header, and says whether
+it meets the pool's share target before anything is sent upstream.
+
+ntime: a unit's ntime is the job's plus the seconds since the job arrived,
+capped at 7,200 s ahead (Bitcoin refuses blocks more than two hours in the
+future) and never behind the job's own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import kernels
+from service.stratum.errors import StratumJobError
+from service.stratum.work import StratumJob
+
+__all__ = ["MAX_NTIME_AHEAD_S", "ShareCheck", "WorkAllocator", "WorkUnit"]
+
+MAX_NTIME_AHEAD_S = 7200
+
+
+@dataclass(frozen=True, slots=True)
+class WorkUnit:
+    """One worker's piece of a job: a header prefix and the nonces to try in it."""
+
+    job_id: str
+    extranonce2: bytes
+    header_prefix: bytes  # the 76 bytes before the nonce
+    ntime: int
+    version: int
+    nonce_start: int
+    nonce_count: int
+    share_target: int
+    clean_jobs: bool
+    worker: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShareCheck:
+    """A returned share, rebuilt: its header and hash, and whether the pool will take it."""
+
+    unit: WorkUnit
+    nonce: int
+    header: bytes
+    hash: bytes
+    meets_share_target: bool
+    meets_block_target: bool
+
+
+class WorkAllocator:
+    """Distinct work units from the current job, for any number of workers.
+
+    Parameters
+    ----------
+    nonces_per_unit:
+        Nonces in one unit (the last unit of an extranonce2 may be shorter).
+    nonce_first, nonce_count:
+        The part of the nonce space each extranonce2 is searched over.
+    extranonce2_start:
+        The first extranonce2 of each job, as an integer.
+    """
+
+    def __init__(
+        self,
+        *,
+        nonces_per_unit: int = 1 << 32,
+        nonce_first: int = 0,
+        nonce_count: int = 1 << 32,
+        extranonce2_start: int = 0,
+        clock_s: Callable[[], float] = time.time,
+    ) -> None:
+        if not 1 <= nonces_per_unit <= 1 << 32:
+            raise StratumJobError(
+                "nonces_per_unit", f"must be within 1..2**32, got {nonces_per_unit}"
+            )
+        kernels.backend.validate_range(nonce_first, nonce_count)
+        if nonce_count < 1:
+            raise StratumJobError("nonce_count", "must be at least 1")
+        self._nonces_per_unit = nonces_per_unit
+        self._nonce_first = nonce_first
+        self._nonce_count = nonce_count
+        self._extranonce2_start = extranonce2_start
+        self._clock_s = clock_s
+        self._lock = threading.Lock()
+        self._job: StratumJob | None = None
+        self._job_received_s = 0.0
+        self._extranonce1 = b""
+        self._extranonce2_size = 0
+        self._share_target = kernels.DIFF1_TARGET
+        self._next_extranonce2 = 0
+        self._next_offset = 0
+        self._issued: dict[tuple[str, bytes], WorkUnit] = {}
+
+    def update(
+        self, job: StratumJob, extranonce1: bytes, extranonce2_size: int, difficulty: float
+    ) -> bool:
+        """Take a new job, extranonce or difficulty from the pool.
+
+        Returns True when workers must drop what they hash now: a new job with
+        ``clean_jobs``, or new extranonces (every header changes).
+        """
+        with self._lock:
+            new_job = self._job is None or job.job_id != self._job.job_id
+            new_session = (extranonce1, extranonce2_size) != (
+                self._extranonce1,
+                self._extranonce2_size,
+            )
+            self._share_target = kernels.difficulty_to_target(difficulty)
+            if new_job or new_session:
+                self._job = job
+                self._job_received_s = self._clock_s()
+                self._extranonce1 = extranonce1
+                self._extranonce2_size = extranonce2_size
+                self._next_extranonce2 = self._extranonce2_start
+                self._next_offset = 0
+                if job.clean_jobs or new_session:
+                    self._issued.clear()
+            return (new_job and job.clean_jobs) or new_session
+
+    @property
+    def share_target(self) -> int:
+        return self._share_target
+
+    def next_unit(self, worker: str) -> WorkUnit | None:
+        """The next unit of the current job for ``worker``; None before the first job.
+
+        Raises
+        ------
+        StratumJobError
+            If the job's extranonce2 space is used up (the pool must send a new job).
+        """
+        with self._lock:
+            job = self._job
+            if job is None:
+                return None
+            size = self._extranonce2_size
+            if self._next_extranonce2 >= 1 << (8 * size):
+                raise StratumJobError(
+                    "extranonce2", f"all {size}-byte values of job {job.job_id} are used"
+                )
+            extranonce2 = self._next_extranonce2.to_bytes(size, "big")
+            nonce_start = self._nonce_first + self._next_offset
+            nonce_count = min(self._nonces_per_unit, self._nonce_count - self._next_offset)
+            self._next_offset += nonce_count
+            if self._next_offset >= self._nonce_count:
+                self._next_offset = 0
+                self._next_extranonce2 += 1
+            elapsed_s = max(0, int(self._clock_s() - self._job_received_s))
+            ntime = job.ntime + min(elapsed_s, MAX_NTIME_AHEAD_S)
+            unit = WorkUnit(
+                job_id=job.job_id,
+                extranonce2=extranonce2,
+                header_prefix=job.header_prefix(self._extranonce1, extranonce2, ntime=ntime),
+                ntime=ntime,
+                version=job.version,
+                nonce_start=nonce_start,
+                nonce_count=nonce_count,
+                share_target=self._share_target,
+                clean_jobs=job.clean_jobs,
+                worker=worker,
+            )
+            self._issued[(job.job_id, extranonce2)] = unit
+            return unit
+
+    def check_share(self, worker: str, job_id: str, extranonce2: bytes, nonce: int) -> ShareCheck:
+        """Rebuild and hash a worker's share.
+
+        Raises
+        ------
+        StratumJobError
+            If the unit was never issued to this worker (``extranonce2``), or its
+            job is gone (``job_id``: stale).
+        """
+        with self._lock:
+            unit = self._issued.get((job_id, extranonce2))
+            block_target = kernels.bits_to_target(self._job.nbits) if self._job is not None else 0
+        if unit is None:
+            raise StratumJobError(
+                "job_id", f"{job_id}/{extranonce2.hex()} is not current work (stale)"
+            )
+        if unit.worker != worker:
+            raise StratumJobError(
+                "extranonce2", f"{extranonce2.hex()} was issued to another worker"
+            )
+        if not unit.nonce_start <= nonce < unit.nonce_start + unit.nonce_count:
+            raise StratumJobError("nonce", f"{nonce} is outside the unit's range")
+        header = unit.header_prefix + nonce.to_bytes(4, "little")
+        digest = kernels.block_hash(header)
+        return ShareCheck(
+            unit=unit,
+            nonce=nonce,
+            header=header,
+            hash=digest,
+            meets_share_target=kernels.hash_meets_target(digest, unit.share_target),
+            meets_block_target=kernels.hash_meets_target(digest, block_target),
+        )

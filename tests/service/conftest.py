@@ -1,0 +1,194 @@
+"""A Stratum v1 pool written for the tests: a real asyncio server on loopback.
+
+It speaks the pool side of the protocol (configure, subscribe, authorize,
+extranonce.subscribe, notify, set_difficulty, submit) and checks submitted
+shares the way pools do: it rebuilds the header from the job, extranonce1,
+the miner's extranonce2, ntime, nonce and version bits, hashes it and compares
+with the share target. Tests push jobs, difficulty changes, reconnects and
+hostile lines through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+import kernels
+from service.stratum import StratumJob, build_header
+
+
+@dataclass
+class Submission:
+    params: list[Any]
+    verdict: str
+    hash_hex: str = ""
+
+
+@dataclass
+class StratumTestPool:
+    extranonce1: bytes = bytes.fromhex("0400003d")
+    extranonce2_size: int = 4
+    difficulty: float = 1.0
+    version_mask: int = 0x1FFFE000
+    offer_version_rolling: bool = True
+    accept_password: str | None = None
+    jobs: dict[str, StratumJob] = field(default_factory=dict)
+    notify_params: list[Any] | None = None
+    submissions: list[Submission] = field(default_factory=list)
+    connections: int = 0
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    server: asyncio.Server | None = None
+    port: int = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        await self.drop_all()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def drop_all(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+
+    async def broadcast(self, text: str) -> None:
+        for writer in list(self.writers):
+            writer.write(text.encode() if text.endswith("\n") else (text + "\n").encode())
+            await writer.drain()
+
+    async def notify(self, params: list[Any]) -> None:
+        self.notify_params = params
+        self.jobs[str(params[0])] = StratumJob.from_notify(params)
+        await self.broadcast(json.dumps({"id": None, "method": "mining.notify", "params": params}))
+
+    async def set_difficulty(self, difficulty: float) -> None:
+        self.difficulty = difficulty
+        await self.broadcast(
+            json.dumps({"id": None, "method": "mining.set_difficulty", "params": [difficulty]})
+        )
+
+    def check_share(self, params: list[Any]) -> tuple[Any, Any]:
+        _, job_id, extranonce2, ntime, nonce, *rest = params
+        job = self.jobs.get(job_id)
+        if job is None:
+            return None, [21, "Job not found", None]
+        version = job.version
+        if rest:
+            bits = int(rest[0], 16)
+            if bits & ~self.version_mask:
+                return None, [20, "Version bits outside mask", None]
+            version = (version & ~self.version_mask) | bits
+        header = build_header(
+            job,
+            self.extranonce1,
+            bytes.fromhex(extranonce2),
+            ntime=int(ntime, 16),
+            nonce=int(nonce, 16),
+            version=version,
+        )
+        digest = kernels.block_hash(header)
+        if not kernels.hash_meets_target(digest, kernels.difficulty_to_target(self.difficulty)):
+            return None, [23, "Low difficulty share", None]
+        self.submissions.append(Submission(params, "accepted", kernels.display_hash(digest)))
+        return True, None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.writers.append(writer)
+        try:
+            while line := await reader.readline():
+                request = json.loads(line)
+                method, params, request_id = request["method"], request["params"], request["id"]
+                result: Any = None
+                error: Any = None
+                if method == "mining.configure":
+                    if self.offer_version_rolling:
+                        result = {
+                            "version-rolling": True,
+                            "version-rolling.mask": f"{self.version_mask:08x}",
+                        }
+                    else:
+                        error = [20, "Unsupported method", None]
+                elif method == "mining.subscribe":
+                    result = [
+                        [["mining.set_difficulty", "1"], ["mining.notify", "1"]],
+                        self.extranonce1.hex(),
+                        self.extranonce2_size,
+                    ]
+                elif method == "mining.authorize":
+                    result = self.accept_password is None or params[1] == self.accept_password
+                elif method == "mining.extranonce.subscribe":
+                    result = True
+                elif method == "mining.submit":
+                    result, error = self.check_share(params)
+                    if error is not None:
+                        self.submissions.append(Submission(params, error[1]))
+                else:
+                    error = [20, "Unknown method", None]
+                writer.write(
+                    (
+                        json.dumps({"id": request_id, "result": result, "error": error}) + "\n"
+                    ).encode()
+                )
+                if method == "mining.authorize" and result is True:
+                    writer.write(
+                        (
+                            json.dumps(
+                                {
+                                    "id": None,
+                                    "method": "mining.set_difficulty",
+                                    "params": [self.difficulty],
+                                }
+                            )
+                            + "\n"
+                        ).encode()
+                    )
+                    if self.notify_params is not None:
+                        writer.write(
+                            (
+                                json.dumps(
+                                    {
+                                        "id": None,
+                                        "method": "mining.notify",
+                                        "params": self.notify_params,
+                                    }
+                                )
+                                + "\n"
+                            ).encode()
+                        )
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if writer in self.writers:
+                self.writers.remove(writer)
+            writer.close()
+
+
+@pytest.fixture
+async def stratum_pool() -> AsyncIterator[StratumTestPool]:
+    pool = StratumTestPool()
+    await pool.start()
+    try:
+        yield pool
+    finally:
+        await pool.stop()
+
+
+@pytest.fixture
+async def second_stratum_pool() -> AsyncIterator[StratumTestPool]:
+    pool = StratumTestPool()
+    await pool.start()
+    try:
+        yield pool
+    finally:
+        await pool.stop()

@@ -1,0 +1,274 @@
+"""The Stratum client against a real pool server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from service.stratum import StratumJob
+from service.stratum.client import (
+    PoolEndpoint,
+    ShareVerdict,
+    StratumClient,
+    StratumConnectionError,
+    StratumSession,
+    StratumUpstream,
+    parse_pool_url,
+)
+from service.stratum.errors import StratumJobError
+
+
+def endpoint(port: int, password: str = "x") -> PoolEndpoint:
+    return PoolEndpoint("127.0.0.1", port, False, "farm.worker1", password)
+
+
+class JobLog:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, float]] = []
+        self.changed = asyncio.Event()
+
+    def __call__(self, job: StratumJob, session: StratumSession) -> None:
+        self.jobs.append((job.job_id, session.difficulty))
+        self.changed.set()
+
+    async def wait_for(self, job_id: str, difficulty: float | None = None) -> None:
+        while not any(
+            j == job_id and (difficulty is None or d == difficulty) for j, d in self.jobs
+        ):
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), 5)
+
+
+@pytest.fixture
+def block_notify(stratum_vectors: dict[str, Any]) -> list[Any]:
+    named = stratum_vectors["block_277647"]["notify_params"]
+    keys = (
+        "job_id",
+        "prevhash",
+        "coinb1",
+        "coinb2",
+        "merkle_branch",
+        "version",
+        "nbits",
+        "ntime",
+        "clean_jobs",
+    )
+    return [named[key] for key in keys]
+
+
+class TestHandshake:
+    async def test_subscribe_authorize_and_first_job(
+        self, stratum_pool: Any, block_notify: list[Any]
+    ) -> None:
+        """After the handshake the client holds extranonce1 and size, mask, difficulty and job."""
+        await stratum_pool.notify(block_notify)
+        stratum_pool.difficulty = 512.0
+        log = JobLog()
+        client = StratumClient(endpoint(stratum_pool.port), on_job=log)
+        session = await client.connect()
+        await log.wait_for("277647", 512.0)
+        assert session.extranonce1 == bytes.fromhex("0400003d")
+        assert session.extranonce2_size == 4
+        assert session.version_mask == 0x1FFFE000
+        assert session.authorized
+        await client.close()
+
+    async def test_pool_without_version_rolling(self, stratum_pool: Any) -> None:
+        """A pool that refuses mining.configure still serves: no rolling then."""
+        stratum_pool.offer_version_rolling = False
+        client = StratumClient(endpoint(stratum_pool.port))
+        session = await client.connect()
+        assert session.version_mask == 0 and session.authorized
+        await client.close()
+
+    async def test_refused_authorization_fails_the_connection(self, stratum_pool: Any) -> None:
+        """A refused mining.authorize is an error, not a silent session."""
+        stratum_pool.accept_password = "secret"
+        with pytest.raises(StratumConnectionError, match="authorization refused"):
+            await StratumClient(endpoint(stratum_pool.port, "wrong")).connect()
+
+    async def test_unreachable_pool(self) -> None:
+        """A pool nobody listens on fails with a connection error."""
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()
+        with pytest.raises(StratumConnectionError, match="cannot connect"):
+            await StratumClient(endpoint(port)).connect(timeout_s=2)
+
+
+class TestShares:
+    async def test_real_block_share_is_accepted(
+        self, stratum_pool: Any, stratum_vectors: dict[str, Any], block_notify: list[Any]
+    ) -> None:
+        """The real block's submit params are accepted and rebuild the real block hash."""
+        block = stratum_vectors["block_277647"]
+        await stratum_pool.notify(block_notify)
+        stratum_pool.difficulty = 1000.0
+        client = StratumClient(endpoint(stratum_pool.port), version_mask=None)
+        await client.connect()
+        outcome = await client.submit(
+            "farm.worker1",
+            "277647",
+            bytes.fromhex(block["extranonce2"]),
+            int(block_notify[7], 16),
+            block["nonce"],
+        )
+        assert outcome.verdict is ShareVerdict.ACCEPTED
+        assert stratum_pool.submissions[-1].hash_hex == block["expected_block_hash"]
+        assert stratum_pool.submissions[-1].params == ["farm.worker1", *block["submit_params"][1:]]
+        await client.close()
+
+    async def test_rejections_carry_the_reason(
+        self, stratum_pool: Any, block_notify: list[Any]
+    ) -> None:
+        """A low-difficulty share is rejected with the pool's reason; an unknown job is stale."""
+        await stratum_pool.notify(block_notify)
+        client = StratumClient(endpoint(stratum_pool.port))
+        await client.connect()
+        low = await client.submit("w", "277647", bytes(4), int(block_notify[7], 16), 1)
+        stale = await client.submit("w", "old-job", bytes(4), int(block_notify[7], 16), 1)
+        assert (low.verdict, low.reason) == (ShareVerdict.REJECTED, "Low difficulty share")
+        assert stale.verdict is ShareVerdict.STALE
+        await client.close()
+
+
+class TestPoolMessages:
+    async def test_difficulty_and_clean_jobs_are_followed(
+        self, stratum_pool: Any, block_notify: list[Any]
+    ) -> None:
+        """set_difficulty and a new clean job reach the listener in order."""
+        log = JobLog()
+        client = StratumClient(endpoint(stratum_pool.port), on_job=log)
+        await client.connect()
+        await stratum_pool.notify(block_notify)
+        await log.wait_for("277647", 1.0)
+        await stratum_pool.set_difficulty(64.0)
+        await log.wait_for("277647", 64.0)
+        await stratum_pool.notify(["next", *block_notify[1:8], True])
+        await log.wait_for("next", 64.0)
+        assert client.session.job is not None and client.session.job.clean_jobs
+        await client.close()
+
+    async def test_hostile_lines_are_survived(
+        self, stratum_pool: Any, block_notify: list[Any]
+    ) -> None:
+        """Garbage, over-long lines, non-objects, unknown methods, bad params: session lives on."""
+        log = JobLog()
+        client = StratumClient(endpoint(stratum_pool.port), on_job=log, max_line_bytes=4096)
+        await client.connect()
+        await stratum_pool.broadcast("this is not json")
+        await stratum_pool.broadcast("x" * 20_000)
+        await stratum_pool.broadcast("[1, 2, 3]")
+        await stratum_pool.broadcast(
+            json.dumps({"id": None, "method": "mining.dance", "params": []})
+        )
+        await stratum_pool.broadcast(
+            json.dumps({"id": None, "method": "mining.notify", "params": ["j", "00"]})
+        )
+        await stratum_pool.broadcast(
+            json.dumps({"id": None, "method": "mining.set_difficulty", "params": [-1]})
+        )
+        await stratum_pool.broadcast(json.dumps({"id": 999, "result": True, "error": None}))
+        await stratum_pool.notify(block_notify)
+        await log.wait_for("277647", 1.0)
+        assert not client.closed.is_set()
+        assert client.session.difficulty == 1.0
+        await client.close()
+
+    async def test_set_extranonce_changes_the_session(
+        self, stratum_pool: Any, block_notify: list[Any]
+    ) -> None:
+        """mining.set_extranonce replaces extranonce1 and its size."""
+        log = JobLog()
+        client = StratumClient(endpoint(stratum_pool.port), on_job=log)
+        await client.connect()
+        await stratum_pool.notify(block_notify)
+        await log.wait_for("277647")
+        await stratum_pool.broadcast(
+            json.dumps({"id": None, "method": "mining.set_extranonce", "params": ["aabbccdd", 8]})
+        )
+        for _ in range(50):
+            if client.session.extranonce2_size == 8:
+                break
+            await asyncio.sleep(0.02)
+        assert client.session.extranonce1 == bytes.fromhex("aabbccdd")
+        assert client.session.extranonce2_size == 8
+        await client.close()
+
+
+class TestUpstream:
+    async def test_reconnects_after_a_drop(self, stratum_pool: Any) -> None:
+        """When the pool drops the connection, the upstream reconnects and subscribes again."""
+        upstream = StratumUpstream(
+            [endpoint(stratum_pool.port)], lambda e: StratumClient(e), backoff_initial_s=0.05
+        )
+        task = asyncio.create_task(upstream.run())
+        await asyncio.wait_for(upstream.connected.wait(), 5)
+        await stratum_pool.drop_all()
+        for _ in range(200):
+            if upstream.connections >= 2 and upstream.connected.is_set():
+                break
+            await asyncio.sleep(0.02)
+        assert upstream.connections >= 2 and stratum_pool.connections >= 2
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    async def test_fails_over_and_follows_client_reconnect(
+        self, stratum_pool: Any, second_stratum_pool: Any
+    ) -> None:
+        """A dead primary falls over to the next pool; client.reconnect moves to its port."""
+        dead = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        dead_port = dead.sockets[0].getsockname()[1]
+        dead.close()
+        await dead.wait_closed()
+        upstream = StratumUpstream(
+            [endpoint(dead_port), endpoint(stratum_pool.port)],
+            lambda e: StratumClient(e),
+            backoff_initial_s=0.05,
+        )
+        task = asyncio.create_task(upstream.run())
+        await asyncio.wait_for(upstream.connected.wait(), 5)
+        assert upstream.client is not None and upstream.client.endpoint.port == stratum_pool.port
+        await stratum_pool.broadcast(
+            json.dumps(
+                {
+                    "id": None,
+                    "method": "client.reconnect",
+                    "params": ["127.0.0.1", second_stratum_pool.port, 0],
+                }
+            )
+        )
+        for _ in range(200):
+            if second_stratum_pool.connections and upstream.connected.is_set():
+                break
+            await asyncio.sleep(0.02)
+        assert upstream.client is not None
+        assert upstream.client.endpoint.port == second_stratum_pool.port
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+class TestPoolUrl:
+    @pytest.mark.parametrize(
+        ("url", "tls"),
+        [("stratum+tcp://pool.example:3333", False), ("stratum+ssl://pool.example:443", True)],
+    )
+    def test_schemes(self, url: str, tls: bool) -> None:
+        """stratum+tcp and stratum+ssl URLs parse to host, port and TLS."""
+        parsed = parse_pool_url(url, "user")
+        assert (parsed.host, parsed.tls) == ("pool.example", tls)
+
+    @pytest.mark.parametrize(
+        "url", ["http://pool:1", "stratum+tcp://pool", "stratum+tcp://:3333", "stratum+tcp://p:x"]
+    )
+    def test_bad_urls_name_the_pool_field(self, url: str) -> None:
+        """A URL that is not stratum+tcp/ssl with HOST:PORT is refused naming 'pool'."""
+        with pytest.raises(StratumJobError) as info:
+            parse_pool_url(url, "user")
+        assert info.value.field == "pool"

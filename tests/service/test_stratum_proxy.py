@@ -1,0 +1,153 @@
+"""Distinct work for every worker from one pool job, and shares back up to the pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kernels
+from service.stratum import StratumJob, StratumJobError
+from service.stratum.client import PoolEndpoint, ShareVerdict, StratumClient
+from service.stratum.proxy import MAX_NTIME_AHEAD_S, WorkAllocator
+
+
+@pytest.fixture
+def block(stratum_vectors: dict[str, Any]) -> dict[str, Any]:
+    vector: dict[str, Any] = stratum_vectors["block_277647"]
+    return vector
+
+
+def params_of(block: dict[str, Any], **change: Any) -> list[Any]:
+    named = block["notify_params"] | change
+    keys = (
+        "job_id",
+        "prevhash",
+        "coinb1",
+        "coinb2",
+        "merkle_branch",
+        "version",
+        "nbits",
+        "ntime",
+        "clean_jobs",
+    )
+    return [named[key] for key in keys]
+
+
+EXTRANONCE1 = bytes.fromhex("0400003d")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now_s = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+class TestAllocation:
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+    @given(
+        workers=st.integers(1, 6),
+        units=st.integers(1, 60),
+        per_unit=st.sampled_from([1 << 30, 1 << 31, 1 << 32]),
+    )
+    def test_no_two_units_overlap(
+        self, block: dict[str, Any], workers: int, units: int, per_unit: int
+    ) -> None:
+        """Across workers, units never overlap: (header prefix, nonce range) pairs are disjoint."""
+        allocator = WorkAllocator(nonces_per_unit=per_unit, clock_s=Clock())
+        job = StratumJob.from_notify(block["notify_params"])
+        allocator.update(job, EXTRANONCE1, 4, 1.0)
+        seen: dict[bytes, list[tuple[int, int]]] = {}
+        for i in range(units):
+            unit = allocator.next_unit(f"w{i % workers}")
+            assert unit is not None
+            for start, count in seen.get(unit.header_prefix, []):
+                assert (
+                    unit.nonce_start >= start + count
+                    or unit.nonce_start + unit.nonce_count <= start
+                )
+            seen.setdefault(unit.header_prefix, []).append((unit.nonce_start, unit.nonce_count))
+
+    def test_clean_job_makes_old_work_stale(self, block: dict[str, Any]) -> None:
+        """After a clean job, earlier units' shares are stale and workers are told to drop work."""
+        allocator = WorkAllocator(clock_s=Clock())
+        assert allocator.update(StratumJob.from_notify(block["notify_params"]), EXTRANONCE1, 4, 1.0)
+        old = allocator.next_unit("w1")
+        assert old is not None
+        assert not allocator.update(
+            StratumJob.from_notify(params_of(block, job_id="b", clean_jobs=False)),
+            EXTRANONCE1,
+            4,
+            1.0,
+        )
+        allocator.check_share("w1", old.job_id, old.extranonce2, 0)  # still valid: not clean
+        assert allocator.update(
+            StratumJob.from_notify(params_of(block, job_id="c", clean_jobs=True)),
+            EXTRANONCE1,
+            4,
+            1.0,
+        )
+        with pytest.raises(StratumJobError, match="stale"):
+            allocator.check_share("w1", old.job_id, old.extranonce2, 0)
+
+    def test_ntime_follows_the_clock_within_two_hours(self, block: dict[str, Any]) -> None:
+        """A unit's ntime is the job's plus the time since it came, at most two hours ahead."""
+        clock = Clock()
+        allocator = WorkAllocator(clock_s=clock)
+        job = StratumJob.from_notify(block["notify_params"])
+        allocator.update(job, EXTRANONCE1, 4, 1.0)
+        clock.now_s += 90
+        unit = allocator.next_unit("w")
+        assert unit is not None and unit.ntime == job.ntime + 90
+        clock.now_s += 10 * MAX_NTIME_AHEAD_S
+        unit = allocator.next_unit("w")
+        assert unit is not None and unit.ntime == job.ntime + MAX_NTIME_AHEAD_S
+
+    def test_share_of_another_worker_is_refused(self, block: dict[str, Any]) -> None:
+        """A worker cannot return a share of a unit issued to someone else."""
+        allocator = WorkAllocator(clock_s=Clock())
+        allocator.update(StratumJob.from_notify(block["notify_params"]), EXTRANONCE1, 4, 1.0)
+        unit = allocator.next_unit("alice")
+        assert unit is not None
+        with pytest.raises(StratumJobError, match="another worker"):
+            allocator.check_share("bob", unit.job_id, unit.extranonce2, 5)
+
+
+class TestRealBlockThroughAPool:
+    async def test_worker_share_rebuilds_the_real_block(
+        self, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """Pool job, unit around the real nonce, CPU kernel, share: the pool gets the real block."""
+        await stratum_pool.notify(params_of(block))
+        client = StratumClient(PoolEndpoint("127.0.0.1", stratum_pool.port, False, "farm.w1"))
+        session = await client.connect()
+        window = 1 << 18
+        allocator = WorkAllocator(
+            nonces_per_unit=window,
+            nonce_first=block["nonce"] - window // 2,
+            nonce_count=window,
+            extranonce2_start=int(block["extranonce2"], 16),
+            clock_s=lambda: 0.0,
+        )
+        assert session.job is not None
+        allocator.update(
+            session.job, session.extranonce1, session.extranonce2_size, session.difficulty
+        )
+        unit = allocator.next_unit("farm.w1")
+        assert unit is not None
+        result = kernels.search(
+            unit.header_prefix, unit.share_target, unit.nonce_start, unit.nonce_count, backend="cpu"
+        )
+        assert block["nonce"] in [hit.nonce for hit in result.found]
+        check = allocator.check_share("farm.w1", unit.job_id, unit.extranonce2, block["nonce"])
+        assert check.meets_share_target and check.meets_block_target
+        outcome = await client.submit(
+            "farm.w1", unit.job_id, unit.extranonce2, unit.ntime, block["nonce"]
+        )
+        assert outcome.verdict is ShareVerdict.ACCEPTED
+        assert stratum_pool.submissions[-1].hash_hex == block["expected_block_hash"]
+        await client.close()
