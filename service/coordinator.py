@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from service import convert
+from service import convert, planning
 from service.domain import (
     Budget,
     Job,
@@ -99,6 +99,9 @@ class Coordinator:
         self.changed = asyncio.Condition()
         self.stopping = asyncio.Event()
         self.plan: planner_pb2.Plan | None = None
+        self.plan_changed = asyncio.Condition()
+        # One solve at a time: HiGHS uses every core it is given.
+        self._solving = asyncio.Lock()
 
     async def start(self) -> None:
         """Load the current plan and create the known sites' metric series."""
@@ -164,6 +167,98 @@ class Coordinator:
             self.metrics.site(site)
         await self.notify()
         return schedule_id
+
+    # planning
+
+    async def submit_scenario(self, scenario: planner_pb2.Scenario) -> str:
+        """Validate a scenario with the optimiser's reader, store it; its id."""
+        await asyncio.to_thread(planning.read_scenario_message, scenario)
+        scenario_id = uuid.uuid4().hex
+        await self.store.run(
+            self.store.store.add_scenario, scenario_id, scenario.SerializeToString(), time.time()
+        )
+        logger.info("scenario %s stored (%s)", scenario_id, scenario.name)
+        return scenario_id
+
+    async def run_plan(
+        self,
+        scenario_id: str,
+        mode: planner_pb2.PlanningMode,
+        *,
+        allow_suboptimal: bool,
+        time_limit_s: float | None,
+    ) -> planner_pb2.Plan:
+        """Plan a stored scenario off the event loop; store the plan and make it current.
+
+        Raises
+        ------
+        NotFoundError
+            For an unknown scenario id.
+        """
+        body = await self.store.run(self.store.store.scenario, scenario_id)
+        if body is None:
+            raise NotFoundError(f"scenario_id: no scenario {scenario_id[:64]!r}")
+        scenario = planner_pb2.Scenario.FromString(body)
+        async with self._solving:
+            plan = await asyncio.to_thread(
+                planning.plan_scenario,
+                scenario_id,
+                scenario,
+                mode,
+                allow_suboptimal=allow_suboptimal,
+                time_limit_s=time_limit_s,
+                create_s=time.time(),
+            )
+        start_s, end_s = planning.plan_span_s(plan)
+        await self.store.run(
+            self.store.store.add_plan,
+            plan.plan_id,
+            scenario_id,
+            time.time(),
+            start_s,
+            end_s,
+            plan.SerializeToString(),
+        )
+        self.metrics.plan_solve_seconds.observe(plan.summary.solve_seconds)
+        self.metrics.plan_curtailment_absorbed_joules.inc(plan.summary.curtailment_absorbed_joules)
+        for site in plan.sites:
+            self.metrics.site(site.site)
+        self.plan = plan
+        logger.info(
+            "plan %s stored and current (%.2f s solve)", plan.plan_id, plan.summary.solve_seconds
+        )
+        async with self.plan_changed:
+            self.plan_changed.notify_all()
+        await self.notify()
+        return plan
+
+    async def get_plan(self, plan_id: str) -> planner_pb2.Plan:
+        """A stored plan, or the current one for an empty id.
+
+        Raises
+        ------
+        NotFoundError
+            For an unknown id, or no plan at all.
+        """
+        if not plan_id:
+            if self.plan is None:
+                raise NotFoundError("plan_id: no plan stored yet")
+            return self.plan
+        body = await self.store.run(self.store.store.plan, plan_id)
+        if body is None:
+            raise NotFoundError(f"plan_id: no plan {plan_id[:64]!r}")
+        return planner_pb2.Plan.FromString(body)
+
+    async def watch_plans(self) -> AsyncIterator[planner_pb2.Plan]:
+        """The current plan (if any), then each new one, until the coordinator stops."""
+        sent: str | None = None
+        while not self.stopping.is_set():
+            if self.plan is not None and self.plan.plan_id != sent:
+                sent = self.plan.plan_id
+                yield self.plan
+            async with self.plan_changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.plan_changed.wait(), timeout=1.0)
 
     # workers
 

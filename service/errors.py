@@ -12,8 +12,10 @@
     └── ConfigError              bad settings at start-up        (never on the wire)
 
 Foreign errors are mapped here too (``KernelInputError: INVALID_ARGUMENT``,
-``DeviceUnavailableError: UNAVAILABLE``). Anything not in the table is
-``INTERNAL`` with a generic message; the details go to the log only.
+``DeviceUnavailableError: UNAVAILABLE``, ``InfeasiblePlanError: FAILED_PRECONDITION``,
+``BadGridDataError: INVALID_ARGUMENT``, ``SolverUnavailableError: UNAVAILABLE``).
+Anything not in the table is ``INTERNAL`` with a generic message; the details go
+to the log only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from kernels.errors import DeviceUnavailableError, KernelBuildError, KernelInputError
+from optimiser.errors import (
+    BadGridDataError,
+    InfeasiblePlanError,
+    OptimiserError,
+    SolverUnavailableError,
+)
 
 __all__ = [
     "ERROR_TABLE",
@@ -110,6 +118,10 @@ ERROR_TABLE: dict[type[BaseException], grpc.StatusCode] = {
     KernelInputError: grpc.StatusCode.INVALID_ARGUMENT,
     DeviceUnavailableError: grpc.StatusCode.UNAVAILABLE,
     KernelBuildError: grpc.StatusCode.FAILED_PRECONDITION,
+    InfeasiblePlanError: grpc.StatusCode.FAILED_PRECONDITION,
+    BadGridDataError: grpc.StatusCode.INVALID_ARGUMENT,
+    SolverUnavailableError: grpc.StatusCode.UNAVAILABLE,
+    OptimiserError: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 _GENERIC_INTERNAL = "internal error; see the coordinator's log"
@@ -130,6 +142,9 @@ def status_for(exc: BaseException) -> grpc.Status | None:
         violations = exc.violations
     elif isinstance(exc, KernelInputError):
         violations = (FieldViolation(exc.field, exc.problem),)
+    elif isinstance(exc, BadGridDataError):
+        where = ".".join(str(p) for p in (exc.file, exc.row, exc.field) if p is not None)
+        violations = (FieldViolation(f"scenario ({where})", str(exc)),)
     if violations:
         detail = error_details_pb2.BadRequest(
             field_violations=[

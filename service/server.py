@@ -29,9 +29,17 @@ from service.interceptors import (
     RateLimitInterceptor,
 )
 from service.metrics import CoordinatorMetrics, grpc_type, start_metrics_server
+from service.planner_servicer import PlannerServicer
 from service.servicers import OperatorServicer, WorkerServicer
 from service.storage import AsyncStore
-from spillway.v1 import miner_pb2, miner_pb2_grpc, operator_pb2, operator_pb2_grpc
+from spillway.v1 import (
+    miner_pb2,
+    miner_pb2_grpc,
+    operator_pb2,
+    operator_pb2_grpc,
+    planner_pb2,
+    planner_pb2_grpc,
+)
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -46,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 DB_FILE = "coordinator.sqlite3"
 SERVICES = (
+    planner_pb2.DESCRIPTOR.services_by_name["PlannerService"],
     miner_pb2.DESCRIPTOR.services_by_name["WorkerService"],
     miner_pb2.DESCRIPTOR.services_by_name["HashingService"],
     operator_pb2.DESCRIPTOR.services_by_name["OperatorService"],
@@ -77,6 +86,15 @@ class CoordinatorServer:
         logger.info("coordinator stopped")
 
 
+def _solver_available() -> bool:
+    """Whether HiGHS (highspy) loads."""
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _credentials(tls: TlsFiles) -> Any:
     """Server credentials; a client CA turns on mTLS (client certificates required)."""
     if tls.cert is None or tls.key is None:
@@ -106,12 +124,8 @@ async def build_server(
     ConfigError
         When an address is in use, TLS files are unreadable or the data folder unusable.
     """
-    if settings.scenario is not None:
-        if not settings.scenario.is_file():
-            raise ConfigError(f"scenario: no such file {settings.scenario}")
-        # The planner (optimiser package) is not part of this build yet: the scenario
-        # is checked, not planned; budgets come from overrides and pushed schedules.
-        logger.warning("scenario %s: planning is not available in this build", settings.scenario)
+    if settings.scenario is not None and not settings.scenario.exists():
+        raise ConfigError(f"scenario: no such file or folder {settings.scenario}")
     metrics = CoordinatorMetrics(registry)
     metrics.grpc.initialise(SERVICES)
     store = await asyncio.to_thread(AsyncStore, settings.data_dir / DB_FILE)
@@ -144,6 +158,7 @@ async def build_server(
         HashingServicer(backend, max_searches=settings.max_searches, metrics=metrics), server
     )
     operator_pb2_grpc.add_OperatorServiceServicer_to_server(OperatorServicer(coordinator), server)
+    planner_pb2_grpc.add_PlannerServiceServicer_to_server(PlannerServicer(coordinator), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [s.full_name for s in SERVICES]
     reflection.enable_server_reflection(
@@ -171,9 +186,18 @@ async def build_server(
             await asyncio.to_thread(store.close)
             raise
     await server.start()
-    # Ready: the kernels loaded (the backend exists) and the store is open.
+    # Ready: the kernels loaded (the backend exists) and the store is open; the planner
+    # also needs its solver (highspy), else it alone stays NOT_SERVING.
+    solver_ok = await asyncio.to_thread(_solver_available)
+    planner_name = SERVICES[0].full_name
     for name in ["", *names]:
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        serving = solver_ok or name != planner_name
+        await health_servicer.set(
+            name,
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING,
+        )
     logger.info("coordinator listening on port %d", port)
     running = CoordinatorServer(
         server, coordinator, health_servicer, store, backend, settings.grace_s, metrics_server

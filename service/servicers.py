@@ -126,7 +126,10 @@ class OperatorServicer:
         if self._c.plan is not None:
             response.current_plan_id = self._c.plan.plan_id
             response.current_plan_create_time.CopyFrom(self._c.plan.create_time)
-        for site in await store.run(store.store.known_sites):
+        sites = set(await store.run(store.store.known_sites))
+        if self._c.plan is not None:
+            sites |= {site_plan.site for site_plan in self._c.plan.sites}
+        for site in sorted(sites):
             budget = await self._c.budget(site, now_s)
             status = response.sites.add(
                 site=site,

@@ -345,7 +345,33 @@ class Store:
         energy: float = row[0]
         return energy
 
-    # plans
+    # scenarios and plans
+
+    def add_scenario(self, scenario_id: str, body: bytes, now_s: float) -> None:
+        """Store a serialised scenario message."""
+        self._db.execute("INSERT INTO scenarios VALUES (?,?,?)", (scenario_id, now_s, body))
+
+    def scenario(self, scenario_id: str) -> bytes | None:
+        """A stored scenario message, serialised."""
+        row = self._db.execute(
+            "SELECT body FROM scenarios WHERE scenario_id=?", (scenario_id,)
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def add_plan(
+        self, plan_id: str, scenario_id: str, created_s: float, start_s: float, end_s: float,
+        body: bytes,
+    ) -> None:
+        """Store a serialised plan message."""
+        self._db.execute(
+            "INSERT INTO plans VALUES (?,?,?,?,?,?)",
+            (plan_id, scenario_id, created_s, start_s, end_s, body),
+        )
+
+    def plan(self, plan_id: str) -> bytes | None:
+        """A stored plan message, serialised."""
+        row = self._db.execute("SELECT body FROM plans WHERE plan_id=?", (plan_id,)).fetchone()
+        return bytes(row[0]) if row else None
 
     def latest_plan(self) -> tuple[str, float, bytes] | None:
         """The newest stored plan: id, creation time, serialised message."""
