@@ -28,15 +28,10 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from kernels.errors import DeviceUnavailableError, KernelBuildError, KernelInputError
-from optimiser.errors import (
-    BadGridDataError,
-    InfeasiblePlanError,
-    OptimiserError,
-    SolverUnavailableError,
-)
 
 __all__ = [
     "ERROR_TABLE",
+    "ERROR_TABLE_BY_NAME",
     "ConfigError",
     "FieldViolation",
     "InvalidRequestError",
@@ -118,11 +113,26 @@ ERROR_TABLE: dict[type[BaseException], grpc.StatusCode] = {
     KernelInputError: grpc.StatusCode.INVALID_ARGUMENT,
     DeviceUnavailableError: grpc.StatusCode.UNAVAILABLE,
     KernelBuildError: grpc.StatusCode.FAILED_PRECONDITION,
-    InfeasiblePlanError: grpc.StatusCode.FAILED_PRECONDITION,
-    BadGridDataError: grpc.StatusCode.INVALID_ARGUMENT,
-    SolverUnavailableError: grpc.StatusCode.UNAVAILABLE,
-    OptimiserError: grpc.StatusCode.FAILED_PRECONDITION,
 }
+# The optimiser's errors, by qualified name: importing ``optimiser`` loads Pyomo and
+# pandas (seconds), which every ``spillway`` command would otherwise pay at start.
+ERROR_TABLE_BY_NAME: dict[str, grpc.StatusCode] = {
+    "optimiser.errors.InfeasiblePlanError": grpc.StatusCode.FAILED_PRECONDITION,
+    "optimiser.errors.BadGridDataError": grpc.StatusCode.INVALID_ARGUMENT,
+    "optimiser.errors.SolverUnavailableError": grpc.StatusCode.UNAVAILABLE,
+    "optimiser.errors.OptimiserError": grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+
+def _code_for(exc: BaseException) -> grpc.StatusCode | None:
+    for klass in type(exc).__mro__:
+        if klass in ERROR_TABLE:
+            return ERROR_TABLE[klass]
+        code = ERROR_TABLE_BY_NAME.get(f"{klass.__module__}.{klass.__qualname__}")
+        if code is not None:
+            return code
+    return None
+
 
 _GENERIC_INTERNAL = "internal error; see the coordinator's log"
 
@@ -133,7 +143,7 @@ def status_for(exc: BaseException) -> grpc.Status | None:
     Returns ``None`` for an exception not in the table (the caller logs it and
     answers ``INTERNAL`` with a generic message).
     """
-    code = next((ERROR_TABLE[k] for k in type(exc).__mro__ if k in ERROR_TABLE), None)
+    code = _code_for(exc)
     if code is None:
         return None
     status = status_pb2.Status(code=code.value[0], message=str(exc))
@@ -142,8 +152,9 @@ def status_for(exc: BaseException) -> grpc.Status | None:
         violations = exc.violations
     elif isinstance(exc, KernelInputError):
         violations = (FieldViolation(exc.field, exc.problem),)
-    elif isinstance(exc, BadGridDataError):
-        where = ".".join(str(p) for p in (exc.file, exc.row, exc.field) if p is not None)
+    elif type(exc).__name__ == "BadGridDataError":  # names file, row and field
+        parts = (getattr(exc, "file", None), getattr(exc, "row", None), getattr(exc, "field", None))
+        where = ".".join(str(p) for p in parts if p is not None)
         violations = (FieldViolation(f"scenario ({where})", str(exc)),)
     if violations:
         detail = error_details_pb2.BadRequest(

@@ -16,14 +16,11 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-import optimiser
 from service.convert import Checker, timestamp
 from spillway.v1 import planner_pb2
 
 if TYPE_CHECKING:
-    from optimiser import PlanResult
+    from optimiser import GridData, PlanResult
 
 __all__ = [
     "MAX_PERIODS",
@@ -39,9 +36,11 @@ MAX_PERIODS = 10_000
 MAX_COMPONENTS = 100_000
 W_PER_MW = 1e6
 J_PER_MWH = 3.6e9
+# ``optimiser.PlanMode`` values; the optimiser itself is imported where it is used
+# (Pyomo and pandas take seconds to load, and most commands never plan).
 _MODES = {
-    planner_pb2.PLANNING_MODE_CO_OPTIMISED: optimiser.PlanMode.CO_OPTIMISED,
-    planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY: optimiser.PlanMode.CURTAILMENT_ONLY,
+    planner_pb2.PLANNING_MODE_CO_OPTIMISED: "co-optimised",
+    planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY: "curtailment-only",
 }
 _STATUS = {
     "optimal": planner_pb2.PLAN_STATUS_OPTIMAL,
@@ -266,7 +265,7 @@ def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
     )
 
 
-def read_scenario_message(scenario: planner_pb2.Scenario) -> optimiser.GridData:
+def read_scenario_message(scenario: planner_pb2.Scenario) -> GridData:
     """The optimiser's validated data for a scenario message (CPU and disk: run off the loop).
 
     Raises
@@ -274,6 +273,8 @@ def read_scenario_message(scenario: planner_pb2.Scenario) -> optimiser.GridData:
     optimiser.BadGridDataError
         When the optimiser refuses the data.
     """
+    import optimiser
+
     with tempfile.TemporaryDirectory(prefix="spillway-scenario-") as folder:
         write_pypsa_folder(scenario, Path(folder))
         return optimiser.read_scenario(folder)
@@ -295,6 +296,8 @@ def plan_scenario(
     optimiser.InfeasiblePlanError, optimiser.SolverUnavailableError, optimiser.BadGridDataError
         As the optimiser raises them.
     """
+    import optimiser
+
     data = read_scenario_message(scenario)
     result = optimiser.plan(
         data,
@@ -315,6 +318,8 @@ def plan_to_proto(
     create_s: float,
 ) -> planner_pb2.Plan:
     """A ``Plan`` message from the optimiser's plain-data result (MW -> W, MWh -> J)."""
+    import numpy as np
+
     mine_mw = result.mine_mw
     by_source = result.mining_mwh_by_source
     mining_total_mw = np.asarray(mine_mw.sum(axis=1), dtype=float)
