@@ -28,7 +28,16 @@ def register(commands: Any) -> None:
         help="HOST:PORT of the Prometheus endpoint; 'off' for none",
     )
     parser.add_argument("--data-dir", default=env("DATA_DIR", "spillway-data"))
-    parser.add_argument("--scenario", default=env("SCENARIO"), help="scenario to load at start")
+    parser.add_argument(
+        "--scenario",
+        default=env("SCENARIO"),
+        help="PyPSA folder or MATPOWER case to plan at start (from the current period)",
+    )
+    parser.add_argument(
+        "--plan-mode",
+        default=env("PLAN_MODE", "curtailment-only"),
+        choices=["co-optimised", "curtailment-only"],
+    )
     parser.add_argument("--tls-cert", default=env("TLS_CERT"))
     parser.add_argument("--tls-key", default=env("TLS_KEY"))
     parser.add_argument(
@@ -63,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             metrics_listen=None if args.metrics_listen == "off" else args.metrics_listen,
             data_dir=Path(args.data_dir),
             scenario=Path(args.scenario) if args.scenario else None,
+            plan_mode=args.plan_mode,
             tls=tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
             auth_token=read_token(args.auth_token_file),
             grace_s=args.grace_seconds,

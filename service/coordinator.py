@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service import convert, planning
@@ -209,6 +210,11 @@ class Coordinator:
                 time_limit_s=time_limit_s,
                 create_s=time.time(),
             )
+        await self._adopt(plan, scenario_id)
+        return plan
+
+    async def _adopt(self, plan: planner_pb2.Plan, scenario_id: str) -> None:
+        """Store a plan, count it, make it current and wake streams and watchers."""
         start_s, end_s = planning.plan_span_s(plan)
         await self.store.run(
             self.store.store.add_plan,
@@ -230,6 +236,20 @@ class Coordinator:
         async with self.plan_changed:
             self.plan_changed.notify_all()
         await self.notify()
+
+    async def plan_scenario_file(self, path: Path, mode: str) -> planner_pb2.Plan:
+        """Plan a scenario file (``--scenario``) from the current period; make it current."""
+        async with self._solving:
+            calendar, plan = await asyncio.to_thread(
+                planning.plan_file, path, mode=mode, now_s=time.time()
+            )
+        await self.store.run(
+            self.store.store.add_scenario,
+            plan.scenario_id + ":" + plan.plan_id[:8],
+            calendar.SerializeToString(),
+            time.time(),
+        )
+        await self._adopt(plan, plan.scenario_id)
         return plan
 
     async def get_plan(self, plan_id: str) -> planner_pb2.Plan:

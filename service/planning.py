@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from service.convert import Checker, timestamp
+from service.convert import Checker, duration, timestamp
 from spillway.v1 import planner_pb2
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_PERIODS",
     "check_scenario",
+    "plan_file",
     "plan_scenario",
     "plan_span_s",
     "plan_to_proto",
@@ -384,3 +385,44 @@ def plan_span_s(plan: planner_pb2.Plan) -> tuple[float, float]:
     start_s = plan.start_time.seconds + plan.start_time.nanos / 1e9
     period_s = plan.period_duration.seconds + plan.period_duration.nanos / 1e9
     return start_s, start_s + period_s * plan.period_count
+
+
+def plan_file(
+    path: Path, *, mode: str, now_s: float
+) -> tuple[planner_pb2.Scenario, planner_pb2.Plan]:
+    """Plan a scenario file (PyPSA folder or MATPOWER case) from the period holding ``now_s``.
+
+    The file has no calendar: its first snapshot starts at the current period
+    (periods as long as the first snapshot's weighting, aligned to the epoch).
+    Returns the scenario's calendar (as a message without components) and the plan.
+
+    Raises
+    ------
+    optimiser.OptimiserError
+        When the file is refused or no plan is found.
+    """
+    import optimiser
+
+    data = optimiser.read_scenario(path)
+    hours = float(data.snapshots.weight_objective[0]) or 1.0
+    period_s = hours * 3600
+    start_s = now_s - (now_s % period_s)
+    calendar = planner_pb2.Scenario(
+        name=path.name,
+        start_time=timestamp(start_s),
+        period_duration=duration(period_s),
+        period_count=len(data.snapshots),
+    )
+    result = optimiser.plan(data, mode=mode)
+    plan = plan_to_proto(
+        uuid.uuid4().hex,
+        f"file:{path.name}"[:64],
+        calendar,
+        _MODE_VALUES[mode],
+        result,
+        now_s,
+    )
+    return calendar, plan
+
+
+_MODE_VALUES = {text: value for value, text in _MODES.items()}

@@ -42,6 +42,8 @@ from spillway.v1 import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from prometheus_client import CollectorRegistry
 
     from kernels import HashBackend
@@ -72,10 +74,14 @@ class CoordinatorServer:
     backend: HashBackend
     grace_s: float
     metrics_server: MetricsServer | None = None
+    startup_plan: asyncio.Task[Any] | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Graceful shutdown: NOT_SERVING, workers stopped, calls drained, state flushed."""
         grace_s = self.grace_s if grace_s is None else grace_s
+        if self.startup_plan is not None and not self.startup_plan.done():
+            # The solve thread cannot be interrupted; its result is simply not adopted.
+            self.startup_plan.cancel()
         await self.health.enter_graceful_shutdown()
         await self.coordinator.stop("coordinator shutting down")
         await self.grpc.stop(grace_s)
@@ -84,6 +90,16 @@ class CoordinatorServer:
         if self.metrics_server is not None:
             self.metrics_server.close()
         logger.info("coordinator stopped")
+
+
+async def _plan_at_start(coordinator: Coordinator, path: Path, mode: str) -> None:
+    """Plan ``--scenario`` once at start; a failure is logged, never fatal."""
+    try:
+        plan = await coordinator.plan_scenario_file(path, mode)
+    except Exception:
+        logger.exception("scenario %s: no plan made at start", path)
+    else:
+        logger.info("scenario %s planned at start: plan %s", path, plan.plan_id)
 
 
 def _solver_available() -> bool:
@@ -202,6 +218,11 @@ async def build_server(
     running = CoordinatorServer(
         server, coordinator, health_servicer, store, backend, settings.grace_s, metrics_server
     )
+    if settings.scenario is not None and solver_ok:
+        # Planned in the background: the coordinator serves (overrides, schedules) meanwhile.
+        running.startup_plan = asyncio.create_task(
+            _plan_at_start(coordinator, settings.scenario, settings.plan_mode)
+        )
     return running, port
 
 

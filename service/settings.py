@@ -29,6 +29,8 @@ class CoordinatorSettings:
     metrics_listen: str | None = "127.0.0.1:9464"
     data_dir: Path = Path("spillway-data")
     scenario: Path | None = None
+    # Mode of the plan made from ``scenario`` at start ("co-optimised" or "curtailment-only").
+    plan_mode: str = "curtailment-only"
     tls: TlsFiles | None = None
     auth_token: str | None = None
     # In-flight calls get this long to finish on SIGTERM.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import grpc
 import pytest
@@ -182,3 +183,31 @@ class TestPlanner:
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await call
             assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+class TestScenarioAtStart:
+    async def test_scenario_flag_plans_at_start(self, tmp_path: Any, registry: Any) -> None:
+        """``--scenario`` (a PyPSA folder) is planned at start and drives the budgets."""
+        from spw_helpers import make_settings
+
+        from service.planning import write_pypsa_folder
+        from service.server import build_server
+
+        folder = tmp_path / "three-bus"
+        folder.mkdir()
+        write_pypsa_folder(three_bus(0.0), folder)
+        settings = make_settings(tmp_path / "data", scenario=folder)
+        server, port = await build_server(settings, registry=registry)
+        try:
+            assert server.startup_plan is not None
+            await asyncio.wait_for(server.startup_plan, timeout=60)
+            plan = server.coordinator.plan
+            assert plan is not None and plan.status == planner_pb2.PLAN_STATUS_OPTIMAL
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                ops = operator_pb2_grpc.OperatorServiceStub(channel)
+                status = await ops.GetStatus(operator_pb2.GetStatusRequest())
+            assert status.current_plan_id == plan.plan_id
+            north = next(s for s in status.sites if s.site == "north")
+            assert north.budget_source == common_pb2.BUDGET_SOURCE_PLAN
+        finally:
+            await server.stop(0)
