@@ -1,8 +1,12 @@
 """End to end over loopback: a ``spillway serve`` process, two CPU ``spillway worker`` processes.
 
-Budgets come from an operator-pushed schedule; each worker's power follows
-its site's budget; shares flow and are stored; a coordinator killed with
-SIGKILL and restarted has lost no accepted share; SIGTERM stops workers.
+A small scenario is planned (curtailment-only) and its plan outranks an
+operator-pushed schedule; each worker's power follows its site's budget;
+shares flow and are stored; a coordinator killed with SIGKILL and restarted
+has lost no accepted share and no plan; SIGTERM stops workers.
+
+Plans are in MW, so each CPU worker declares a farm-sized power model
+(2 J per hash: 4 MW is 2 MH/s), well inside one busy core's hashrate.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import pytest
 from spw_helpers import TOKEN, free_port, sample, spawn, stop_process, wait_for
 
 from service.server import DB_FILE
-from spillway.v1 import operator_pb2, operator_pb2_grpc
+from spillway.v1 import common_pb2, operator_pb2, operator_pb2_grpc
 
-SITES = {"east": 4.0, "west": 8.0}  # budget watts
-JOULES_PER_MEGAHASH = "2.0"  # 4 W and 8 W are 2 and 4 MH/s: well inside one busy core
+SITES = {"east": 4e6, "west": 8e6}  # the plan's budgets, watts
+SCHEDULED_W = 1e6  # what the pushed schedule says; the plan outranks it
+JOULES_PER_MEGAHASH = "2e6"  # 4 MW and 8 MW are 2 and 4 MH/s
 
 
 @dataclass
@@ -40,12 +45,25 @@ class Farm:
     def start_coordinator(self) -> None:
         self.coordinator = spawn(
             [
-                "serve", "--grpc-listen", f"127.0.0.1:{self.grpc_port}",
-                "--metrics-listen", f"127.0.0.1:{self.metrics_port}",
-                "--data-dir", str(self.tmp / "coordinator"),
-                "--auth-token-file", str(self.tmp / "token"),
-                "--share-difficulty", "0.00002", "--budget-hold-seconds", "3",
-                "--period-seconds", "60", "--grace-seconds", "2", "--hash-threads", "1",
+                "serve",
+                "--grpc-listen",
+                f"127.0.0.1:{self.grpc_port}",
+                "--metrics-listen",
+                f"127.0.0.1:{self.metrics_port}",
+                "--data-dir",
+                str(self.tmp / "coordinator"),
+                "--auth-token-file",
+                str(self.tmp / "token"),
+                "--share-difficulty",
+                "0.00002",
+                "--budget-hold-seconds",
+                "3",
+                "--period-seconds",
+                "60",
+                "--grace-seconds",
+                "2",
+                "--hash-threads",
+                "1",
             ],
             self.tmp / f"coordinator-{time.monotonic_ns()}.log",
         )
@@ -103,11 +121,17 @@ def push_schedule(farm: Farm) -> None:
     csv_path = farm.tmp / "schedule.csv"
     csv_path.write_text(
         "site,start,duration_s,budget_watts,source\n"
-        + "".join(f"{site},{start},3600,{watts},curtailed\n" for site, watts in SITES.items())
+        + "".join(f"{site},{start},3600,{SCHEDULED_W},curtailed\n" for site in SITES)
     )
     done = spillway_cli(
-        "schedule", "push", "--coordinator", f"127.0.0.1:{farm.grpc_port}",
-        "--auth-token-file", str(farm.tmp / "token"), "--file", str(csv_path),
+        "schedule",
+        "push",
+        "--coordinator",
+        f"127.0.0.1:{farm.grpc_port}",
+        "--auth-token-file",
+        str(farm.tmp / "token"),
+        "--file",
+        str(csv_path),
     )
     assert done.returncode == 0, done.stderr
     assert "2 periods" in done.stdout
@@ -117,11 +141,27 @@ def start_workers(farm: Farm) -> None:
     for site, port in farm.worker_ports.items():
         farm.workers[site] = spawn(
             [
-                "worker", "--coordinator", f"127.0.0.1:{farm.grpc_port}", "--site", site,
-                "--name", f"{site}-1", "--backend", "cpu", "--threads", "1",
-                "--metrics-listen", f"127.0.0.1:{port}", "--data-dir", str(farm.tmp / site),
-                "--auth-token-file", str(farm.tmp / "token"),
-                "--joules-per-megahash", JOULES_PER_MEGAHASH, "--telemetry-seconds", "1",
+                "worker",
+                "--coordinator",
+                f"127.0.0.1:{farm.grpc_port}",
+                "--site",
+                site,
+                "--name",
+                f"{site}-1",
+                "--backend",
+                "cpu",
+                "--threads",
+                "1",
+                "--metrics-listen",
+                f"127.0.0.1:{port}",
+                "--data-dir",
+                str(farm.tmp / site),
+                "--auth-token-file",
+                str(farm.tmp / "token"),
+                "--joules-per-megahash",
+                JOULES_PER_MEGAHASH,
+                "--telemetry-seconds",
+                "1",
             ],
             farm.tmp / f"worker-{site}.log",
         )
@@ -129,10 +169,69 @@ def start_workers(farm: Farm) -> None:
         wait_for(lambda p=port: sample(p, "spillway_coordinator_connected") == 1, 20, "workers")
 
 
+def run_plan(farm: Farm) -> str:
+    """Submit a two-bus scenario whose wind is all curtailed without mining; plan it."""
+    from google.protobuf import duration_pb2
+
+    from service.convert import timestamp
+    from spillway.v1 import planner_pb2, planner_pb2_grpc
+
+    mw = 1e6
+    scenario = planner_pb2.Scenario(
+        name="two-bus",
+        start_time=timestamp(time.time() - 60),
+        period_duration=duration_pb2.Duration(seconds=3600),
+        period_count=2,
+        buses=[planner_pb2.Bus(name="A"), planner_pb2.Bus(name="B")],
+        branches=[
+            planner_pb2.Branch(
+                name="AB", bus0="A", bus1="B", reactance_per_unit=0.1, rating_watts=1000 * mw
+            )
+        ],
+        generators=[
+            planner_pb2.Generator(
+                name="wind",
+                bus="A",
+                carrier="wind",
+                capacity_watts=20 * mw,
+                availability_per_unit=[1.0, 1.0],
+            )
+        ],
+        loads=[planner_pb2.Load(name="town", bus="B", demand_watts=[2 * mw, 2 * mw])],
+        mining_sites=[
+            planner_pb2.MiningSite(
+                name=site,
+                bus="A" if site == "east" else "B",
+                max_power_watts=watts,
+                revenue_per_megawatt_hour=10,
+            )
+            for site, watts in SITES.items()
+        ],
+    )
+    auth = (("authorization", f"Bearer {TOKEN}"),)
+    with grpc.insecure_channel(f"127.0.0.1:{farm.grpc_port}") as channel:
+        stub = planner_pb2_grpc.PlannerServiceStub(channel)
+        scenario_id = stub.SubmitScenario(
+            planner_pb2.SubmitScenarioRequest(scenario=scenario), metadata=auth
+        ).scenario_id
+        plan = stub.RunPlan(
+            planner_pb2.RunPlanRequest(
+                scenario_id=scenario_id, mode=planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY
+            ),
+            metadata=auth,
+            timeout=60,
+        ).plan
+    assert plan.status == planner_pb2.PLAN_STATUS_OPTIMAL
+    budgets = {s.site: s.budget_watts[0] for s in plan.sites}
+    assert budgets == pytest.approx(SITES)
+    return str(plan.plan_id)
+
+
 class TestEndToEnd:
     def test_budgets_shares_and_restarts(self, farm: Farm) -> None:
-        """Power follows each budget; shares survive kill -9; SIGTERM tells workers to stop."""
+        """Power follows each planned budget; shares and the plan survive kill -9; SIGTERM stops."""
         push_schedule(farm)
+        plan_id = run_plan(farm)
         start_workers(farm)
         # Power: each worker's mean power over 3 s follows its site's budget.
         energy0 = {
@@ -145,13 +244,17 @@ class TestEndToEnd:
             energy = sample(port, "spillway_energy_joules_total", site=site, source="curtailed")
             power_w = (energy - energy0[site]) / (time.monotonic() - t0)
             assert power_w == pytest.approx(SITES[site], rel=0.1), site
-            assert sample(port, "spillway_power_budget_watts", site=site) == SITES[site]
+            assert sample(port, "spillway_power_budget_watts", site=site) == pytest.approx(
+                SITES[site]
+            )
         status = farm.status()
         assert status is not None
         by_site = {s.site: s for s in status.sites}
         assert set(by_site) == set(SITES)
+        assert status.current_plan_id == plan_id
         for site, watts in SITES.items():
-            assert by_site[site].budget_watts == watts
+            assert by_site[site].budget_watts == pytest.approx(watts)
+            assert by_site[site].budget_source == common_pb2.BUDGET_SOURCE_PLAN
             assert [w.connected for w in by_site[site].workers] == [True]
             assert by_site[site].power_watts == pytest.approx(watts, rel=0.25)
         table = spillway_cli("status", "--coordinator", f"127.0.0.1:{farm.grpc_port}")
@@ -169,6 +272,8 @@ class TestEndToEnd:
         assert farm.stored_shares() >= accepted_before
         time.sleep(0.5)
         farm.start_coordinator()
+        restarted = farm.status()
+        assert restarted is not None and restarted.current_plan_id == plan_id  # plan kept
         for port in farm.worker_ports.values():
             wait_for(lambda p=port: sample(p, "spillway_coordinator_connected") == 1, 30, "rejoin")
         more = farm.accepted() + 4
