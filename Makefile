@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # Re-install (and so re-compile the C parts) whenever metadata or kernel sources change.
 INSTALL_INPUTS := pyproject.toml setup.py $(wildcard kernels/src/*)
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench bench-optimiser lint clean
 
 $(STAMP): $(INSTALL_INPUTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_kernels.py
 
+bench-optimiser: $(STAMP)
+	$(PY) bench/bench_optimiser.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy kernels service
+	$(VENV)/bin/mypy kernels optimiser service
 
 clean:
 	rm -rf $(VENV) build *.egg-info kernels/*.so

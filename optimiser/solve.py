@@ -183,24 +183,26 @@ class HighsModel:
         fold_rows = np.flatnonzero(fold)
         fold_cols = a.indices[a.indptr[fold_rows]]
         fold_coef = a.data[a.indptr[fold_rows]]
-        for i, j, c in zip(fold_rows, fold_cols, fold_coef, strict=True):
-            lo, hi = row_lower[i] / c, row_upper[i] / c
-            if c < 0:
-                lo, hi = hi, lo
-            col_lower[j] = max(col_lower[j], lo)
-            col_upper[j] = min(col_upper[j], hi)
+        lo = row_lower[fold_rows] / fold_coef
+        hi = row_upper[fold_rows] / fold_coef
+        lo, hi = np.where(fold_coef < 0, hi, lo), np.where(fold_coef < 0, lo, hi)
+        np.maximum.at(col_lower, fold_cols, lo)
+        np.minimum.at(col_upper, fold_cols, hi)
         keep = np.flatnonzero(~fold)
         new_index = np.full(n_all, -1, dtype=np.int64)
         new_index[keep] = np.arange(len(keep))
+        fold_pos = np.cumsum(fold) - 1  # position among folded rows
         self._row_of: dict[int, int] = {}
         self._folded: dict[int, tuple[int, float, int]] = {}
-        for r, entry in enumerate(sf.rows):
+        cols_l, coef_l, kind_l = fold_cols.tolist(), fold_coef.tolist(), kind.tolist()
+        for r, (entry, f, pos, new) in enumerate(
+            zip(sf.rows, fold.tolist(), fold_pos.tolist(), new_index.tolist(), strict=True)
+        ):
             key = id(entry.constraint)
-            if fold[r]:
-                k = int(np.searchsorted(fold_rows, r))
-                self._folded[key] = (int(fold_cols[k]), float(fold_coef[k]), int(kind[r]))
+            if f:
+                self._folded[key] = (cols_l[pos], coef_l[pos], kind_l[r])
             else:
-                self._row_of.setdefault(key, int(new_index[r]))
+                self._row_of.setdefault(key, new)
         a = a[keep].tocsc()
         row_lower, row_upper = row_lower[keep], row_upper[keep]
         n_row = len(keep)
