@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,8 +113,15 @@ class HighsLogReader:
         self.callback(SolveProgress(self.label, method, iteration, objective, elapsed_s, status))
 
 
-class follow_highs_log:  # noqa: N801 - used as a context manager, named like one
-    """Context manager: route a ``highspy.Highs`` log into a callback for one run.
+@contextmanager
+def follow_highs_log(
+    highs: Any,
+    highspy: Any,
+    log_to_console: bool,
+    callback: ProgressCallback | None,
+    label: str = "",
+) -> Iterator[HighsLogReader | None]:
+    """Route a ``highspy.Highs`` log into a callback for the runs inside the block.
 
     Turns ``output_flag`` on with ``log_to_console`` off (the log is read, not
     printed); on exit stops the callback and puts ``output_flag`` back to
@@ -127,43 +135,32 @@ class follow_highs_log:  # noqa: N801 - used as a context manager, named like on
     log_to_console:
         Whether the instance prints its log (``SolveOptions.log_to_console``).
     callback:
-        Receives the :class:`SolveProgress` events; ``None`` does nothing.
+        Receives the :class:`SolveProgress` events; ``None``: the block runs as is.
     label:
         Stamped on every event.
+
+    Returns
+    -------
+    Iterator[HighsLogReader | None]
+        The reader while the block runs (``None`` without a callback).
     """
+    if callback is None:
+        yield None
+        return
+    reader = HighsLogReader(callback, label)
 
-    def __init__(
-        self,
-        highs: Any,
-        highspy: Any,
-        log_to_console: bool,
-        callback: ProgressCallback | None,
-        label: str = "",
-    ) -> None:
-        self.h, self.hs, self.callback, self.label = highs, highspy, callback, label
-        self.log_to_console = log_to_console
-        self.reader: HighsLogReader | None = None
+    def on_log(_kind: Any, message: str, *_rest: Any) -> None:
+        reader.feed(message)
 
-    def __enter__(self) -> HighsLogReader | None:
-        if self.callback is None:
-            return None
-        reader = HighsLogReader(self.callback, self.label)
-
-        def on_log(_kind: Any, message: str, *_rest: Any) -> None:
-            reader.feed(message)
-
-        self.h.setOptionValue("output_flag", True)
-        self.h.setOptionValue("log_to_console", False)
-        self.h.setCallback(on_log, None)
-        self.h.startCallback(self.hs.cb.HighsCallbackType.kCallbackLogging)
-        self.reader = reader
-        return reader
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.reader is None:
-            return
-        self.h.stopCallback(self.hs.cb.HighsCallbackType.kCallbackLogging)
-        self.h.setOptionValue("output_flag", self.log_to_console)
-        self.h.setOptionValue("log_to_console", True)
-        self.reader.close()
-        self.reader = None
+    logging_cb = highspy.cb.HighsCallbackType.kCallbackLogging
+    highs.setOptionValue("output_flag", True)
+    highs.setOptionValue("log_to_console", False)
+    highs.setCallback(on_log, None)
+    highs.startCallback(logging_cb)
+    try:
+        yield reader
+    finally:
+        highs.stopCallback(logging_cb)
+        highs.setOptionValue("output_flag", log_to_console)
+        highs.setOptionValue("log_to_console", True)
+        reader.close()

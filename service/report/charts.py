@@ -222,17 +222,17 @@ def totals_chart(t: PlanTables) -> Chart:
         "other": tot["mining_mwh_other"],
     }
     bars = ax_e.bar(list(energy), list(energy.values()), color=["C0", "C2", "C7"])
-    ax_e.bar_label(bars, fmt="%.4g", fontsize=7)
+    ax_e.bar_label(bars, fmt="{:,.1f}", fontsize=7)
     ax_e.set_ylabel("energy (MWh)")
     ax_e.set_title("mining energy", fontsize=10)
     revenue = t.revenue_by_site
     bars = ax_r.bar(list(revenue), list(revenue.values()), color="C1")
-    ax_r.bar_label(bars, fmt="%.4g", fontsize=7)
+    ax_r.bar_label(bars, fmt="{:,.0f}", fontsize=7)
     ax_r.set_ylabel("revenue (currency)")
     ax_r.set_title("revenue by site", fontsize=10)
     ax_r.tick_params(axis="x", labelrotation=30, labelsize=7)
     bars = ax_c.bar(["CO2"], [tot["mining_co2_t"]], color="C3")
-    ax_c.bar_label(bars, fmt="%.4g", fontsize=7)
+    ax_c.bar_label(bars, fmt="{:,.2f}", fontsize=7)
     ax_c.set_ylabel("CO2 (t)")
     ax_c.set_title("CO2", fontsize=10)
     fig.suptitle(title)

@@ -197,3 +197,16 @@ class TestBadInput:
         err = capsys.readouterr().err
         assert f"{tmp_path}: not a plan directory" in err
         assert "summary.json" in err and "generators.csv" in err
+
+    def test_plan_dir_missing_one_table(self, report, tmp_path, capsys):
+        """A plan directory lacking one table (e.g. written before it existed): exit 2,
+        the message names the directory and that file only."""
+        plan_dir, _, _ = report
+        old = tmp_path / "old_plan"
+        old.mkdir()
+        for path in plan_dir.iterdir():
+            if path.name != "mining_sites.csv":
+                (old / path.name).write_bytes(path.read_bytes())
+        assert main(["report", str(old), "--out", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err
+        assert f"{old}: not a plan directory, missing mining_sites.csv (" in err
