@@ -248,8 +248,19 @@ class PlanResult:
         -------
         list[pathlib.Path]
             The files written.
+
+        Raises
+        ------
+        FileExistsError
+            ``out_dir`` holds a scenario (``buses.csv``): its ``generators.csv``,
+            ``snapshots.csv`` and ``mining_sites.csv`` would be overwritten.
         """
         out = Path(out_dir)
+        if (out / "buses.csv").exists():
+            raise FileExistsError(
+                f"{out}: holds a scenario (buses.csv) whose tables a plan would overwrite; "
+                "write the plan to another directory"
+            )
         out.mkdir(parents=True, exist_ok=True)
         p = self.plan
         tables: dict[str, pd.DataFrame] = {
