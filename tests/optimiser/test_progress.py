@@ -6,6 +6,9 @@ import io
 import itertools
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,20 +93,55 @@ class TestDisplay:
 
     def test_plan_json_stays_pure(self, tmp_path, capsys):
         """`spillway plan --json` with stderr not a terminal: stdout is JSON, stderr empty."""
-        folder = tmp_path / "three_bus"
-        folder.mkdir()
-        for name, text in {
-            "snapshots.csv": "name,weightings\nt0,1.0\n",
-            "buses.csv": "name,v_nom\nN,1\nS,1\n",
-            "lines.csv": "name,bus0,bus1,x,s_nom\nNS,N,S,1,100\n",
-            "generators.csv": "name,bus,carrier,p_nom,marginal_cost\n"
-            "wind,N,wind,300,0\ngas,S,gas,500,50\n",
-            "loads.csv": "name,bus\nload,S\n",
-            "loads-p_set.csv": "snapshot,load\nt0,250\n",
-            "mining_sites.csv": SITE_N,
-        }.items():
-            (folder / name).write_text(text)
-        assert main(["plan", str(folder), "--json"]) == 0
+        assert main(["plan", str(_two_bus(tmp_path)), "--json"]) == 0
         captured = capsys.readouterr()
         assert captured.err == ""
         assert json.loads(captured.out)["status"] == "optimal"
+
+    def test_plan_on_a_terminal_shows_stages(self, tmp_path):
+        """`spillway plan --json` with stderr a (pseudo-)terminal: the stages and the
+        solver's status are drawn there, stdout is still pure JSON."""
+        primary, secondary = os.openpty()
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "service.cli", "plan", str(_two_bus(tmp_path)), "--json"],
+                stdout=subprocess.PIPE,
+                stderr=secondary,
+                timeout=60,
+                check=True,
+            )
+            os.close(secondary)
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(primary, 4096)
+                except OSError:  # EIO: the terminal's other end is closed
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(primary)
+        drawn = b"".join(chunks).decode()
+        for stage in ("✓ read scenario", "✓ build model", "✓ solve"):
+            assert stage in drawn
+        assert "solve mining: Optimal after" in drawn
+        assert json.loads(proc.stdout)["status"] == "optimal"
+
+
+def _two_bus(tmp_path: Path) -> Path:
+    """A one-snapshot two-bus case with a site behind a congested line."""
+    folder = tmp_path / "two_bus"
+    folder.mkdir()
+    for name, text in {
+        "snapshots.csv": "name,weightings\nt0,1.0\n",
+        "buses.csv": "name,v_nom\nN,1\nS,1\n",
+        "lines.csv": "name,bus0,bus1,x,s_nom\nNS,N,S,1,100\n",
+        "generators.csv": "name,bus,carrier,p_nom,marginal_cost\n"
+        "wind,N,wind,300,0\ngas,S,gas,500,50\n",
+        "loads.csv": "name,bus\nload,S\n",
+        "loads-p_set.csv": "snapshot,load\nt0,250\n",
+        "mining_sites.csv": SITE_N,
+    }.items():
+        (folder / name).write_text(text)
+    return folder
