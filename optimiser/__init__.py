@@ -26,6 +26,7 @@ from optimiser.errors import (
 from optimiser.matpower_io import read_matpower
 from optimiser.model import ModelOptions, build_model
 from optimiser.planner import Planner, plan
+from optimiser.progress import SolveProgress
 from optimiser.pypsa_io import read_pypsa_folder
 from optimiser.result import SUMMARY_KEYS, PlanMode, PlanResult
 from optimiser.solve import PlanStatus, SolveOptions
@@ -43,6 +44,7 @@ __all__ = [
     "PlanStatus",
     "Planner",
     "SolveOptions",
+    "SolveProgress",
     "SolverUnavailableError",
     "Violation",
     "build_model",

@@ -43,7 +43,7 @@ import numpy as np
 from optimiser.data import bus_load_mw, generator_bounds_mw
 from optimiser.errors import BadGridDataError, InfeasiblePlanError
 from optimiser.model import ModelOptions, build_model
-from optimiser.result import Dispatch, PlanMode, PlanResult, frame
+from optimiser.result import Dispatch, PlanMode, PlanResult, frame, static_tables
 from optimiser.solve import HighsModel, PlanStatus, RowMap, SolveOptions, SolveOutcome
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ class Planner:
 
     # -- planning -------------------------------------------------------------------
     def _run(self, what: str, inst: HighsModel) -> SolveOutcome:
-        out = inst.solve()
+        out = inst.solve(label=what)
         self._runs.append(out)
         logger.info("%s solve: %s in %.3fs", what, out.termination, out.run_s)
         return out
@@ -344,6 +344,7 @@ class Planner:
                 "is_mip": h.is_mip,
                 "compile_s": h.compile_s,
             },
+            static=static_tables(d),
         )
 
     def _pin_base(self, x0: NDArray[np.float64]) -> None:

@@ -23,9 +23,12 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.errors import OptimiserError, SolverUnavailableError
+from optimiser.progress import follow_highs_log
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+    from optimiser.progress import ProgressCallback
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,9 @@ class SolveOptions:
     cold_solver:
         HiGHS ``solver`` option for a solve without a starting basis (``ipm``,
         ``simplex`` or ``choose``).
+    progress:
+        Receives iterations and objective read from the HiGHS log while it runs
+        (:mod:`optimiser.progress`); ``None``: the log is not read.
     """
 
     time_limit_s: float | None = None
@@ -94,6 +100,7 @@ class SolveOptions:
     allow_suboptimal: bool = False
     log_to_console: bool = False
     cold_solver: str = "ipm"
+    progress: ProgressCallback | None = None
 
 
 @dataclass(frozen=True)
@@ -330,7 +337,7 @@ class HighsModel:
                 self._h.changeRowBounds(i, lo, up)
 
     # -- solve --------------------------------------------------------------
-    def solve(self, *, primal: bool = False) -> SolveOutcome:
+    def solve(self, *, primal: bool = False, label: str = "") -> SolveOutcome:
         """Run HiGHS from its current state (warm where a basis exists).
 
         Parameters
@@ -338,6 +345,8 @@ class HighsModel:
         primal:
             Use primal simplex for a warm start (right when the starting basis is
             still primal feasible, e.g. the base plan for a curtailment-only plan).
+        label:
+            Names the run in progress events (``SolveOptions.progress``).
         """
         h, o = self._h, self.options
         if o.time_limit_s is not None:
@@ -359,13 +368,14 @@ class HighsModel:
         h.setOptionValue("simplex_strategy", 4 if primal else 1)
         h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
         t0 = time.perf_counter()
-        h.run()
-        if warm and not self._settled(h):
-            # a warm start can stall on near-degenerate pinned plans; retry cold
-            logger.info("warm solve ended %s; retrying cold", h.getModelStatus().name)
-            h.clearSolver()
-            h.setOptionValue("solver", o.cold_solver)
+        with follow_highs_log(h, self._hs, o.log_to_console, o.progress, label):
             h.run()
+            if warm and not self._settled(h):
+                # a warm start can stall on near-degenerate pinned plans; retry cold
+                logger.info("warm solve ended %s; retrying cold", h.getModelStatus().name)
+                h.clearSolver()
+                h.setOptionValue("solver", o.cold_solver)
+                h.run()
         run_s = time.perf_counter() - t0
         termination = str(h.getModelStatus().name)
         status = PlanStatus.from_termination(termination)

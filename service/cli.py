@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from kernels.errors import KernelError
-from service import cli_hash, cli_ledger, cli_plan, cli_stratum
+from service import cli_hash, cli_ledger, cli_plan, cli_report, cli_stratum
 from service.ledger.errors import LedgerError
 from service.stratum.errors import StratumError
 
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_hash.register(commands)
     cli_plan.register(commands)
+    cli_report.register(commands)
     cli_stratum.register(commands)
     cli_ledger.register(commands)
     return parser

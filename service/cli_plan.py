@@ -11,6 +11,9 @@ The flags and JSON keys are a contract::
 tables in PyPSA's result naming plus ``summary.json`` (the same object) and
 ``details.json``.
 
+While it works, stderr shows progress (scenario import, model build, the HiGHS
+iterations of each solve) when it is a terminal; otherwise nothing is drawn.
+
 Exit status: 0 planned; 1 the solver found no optimal plan (its status and what is
 known of the cause go to stderr, and to stdout as JSON with ``--json``); 2 bad input
 or no solver.
@@ -23,6 +26,8 @@ import json
 import sys
 import time
 from typing import Any
+
+from service.cli_progress import ProgressDisplay
 
 __all__ = ["register"]
 
@@ -47,13 +52,18 @@ def register(commands: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     import optimiser  # imported here so that `spillway --help` stays fast
 
+    display = ProgressDisplay(sys.stderr)  # draws only on a terminal
+    options = optimiser.SolveOptions(progress=display.solver if display.enabled else None)
     t0 = time.perf_counter()
     try:
-        data = optimiser.read_scenario(args.scenario, n_snapshots=args.snapshots)
+        with display.stage("read scenario"):
+            data = optimiser.read_scenario(args.scenario, n_snapshots=args.snapshots)
         read_s = time.perf_counter() - t0
-        planner = optimiser.Planner(data, mode=args.mode)
+        with display.stage("build model"):
+            planner = optimiser.Planner(data, mode=args.mode, solve_options=options)
         planner.read_s = read_s
-        result = planner.plan()
+        with display.stage("solve"):
+            result = planner.plan()
     except (optimiser.BadGridDataError, optimiser.SolverUnavailableError) as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)
         return 2
