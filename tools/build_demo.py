@@ -60,7 +60,12 @@ MUST_RUN_CARRIERS = ("nuclear",)
 WIND_PHASE_H = {"65": 0, "104": 1, "105": 2, "114": 1, "115": 3, "147": 2}
 
 #: Solar farms: (name, bus, MW).
-SOLAR = [("solar 105", "105", 150.0), ("solar 115", "115", 80.0), ("solar 160", "160", 80.0)]
+SOLAR = [
+    ("solar 105", "105", 150.0),
+    ("solar 115", "115", 80.0),
+    ("solar 160", "160", 80.0),
+    ("solar 187", "187", 330.0),
+]
 
 #: Run of river: (name, bus, MW, availability per unit: high spring flow, a little daily swing).
 ROR = ("ror 104", "104", 120.0)
@@ -73,7 +78,7 @@ SITES = [
     ("wind-105", "105", 60.0, 45.0, 0.5),
     ("river-104", "104", 40.0, 45.0, 0.5),
     ("lake-147", "147", 40.0, 40.0, 0.5),
-    ("city-189", "189", 50.0, 45.0, 0.5),
+    ("city-129", "129", 50.0, 45.0, 0.5),
 ]
 
 #: CO2 per MWh of fuel: IPCC 2006 default factors (t/TJ) times 3.6 GJ/MWh, as the

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["DEMO_SITES", "demo_scenario_path", "read_demo"]
 
 #: The demo's mining sites, in ``mining_sites.csv`` order.
-DEMO_SITES = ("wind-105", "river-104", "lake-147", "city-189")
+DEMO_SITES = ("wind-105", "river-104", "lake-147", "city-129")
 
 
 def demo_scenario_path() -> Path:
