@@ -7,6 +7,8 @@ Public face::
     assert not check_plan(data, result)               # independent PTDF check
     result.summary(); result.write("out/")
 
+``read_demo()`` (folder: ``demo_scenario_path()``) is the embedded demo scenario.
+
 ``Planner`` keeps the model and HiGHS alive for rolling re-plans
 (``planner.update(generators_p_max_pu=...)`` then ``planner.plan()``).
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from optimiser.checker import Violation, check_plan
 from optimiser.data import GridData, MiningSites, value_per_mwh_from_hashprice
+from optimiser.demo import demo_scenario_path, read_demo
 from optimiser.errors import (
     BadGridDataError,
     InfeasiblePlanError,
@@ -49,7 +52,9 @@ __all__ = [
     "Violation",
     "build_model",
     "check_plan",
+    "demo_scenario_path",
     "plan",
+    "read_demo",
     "read_matpower",
     "read_pypsa_folder",
     "read_scenario",
