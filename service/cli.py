@@ -14,7 +14,16 @@ import sys
 from collections.abc import Sequence
 
 from kernels.errors import KernelError
-from service import cli_hash, cli_ledger, cli_plan, cli_report, cli_stratum
+from service import (
+    cli_hash,
+    cli_ledger,
+    cli_operator,
+    cli_plan,
+    cli_report,
+    cli_serve,
+    cli_stratum,
+    cli_worker,
+)
 from service.ledger.errors import LedgerError
 from service.stratum.errors import StratumError
 
@@ -38,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_report.register(commands)
     cli_stratum.register(commands)
     cli_ledger.register(commands)
+    cli_serve.register(commands)
+    cli_worker.register(commands)
+    cli_operator.register(commands)
     return parser
 
 

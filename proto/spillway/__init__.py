@@ -1,0 +1,1 @@
+"""Spillway's gRPC contract, generated from ``proto/spillway`` (``make proto``)."""

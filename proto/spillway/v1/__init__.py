@@ -1,0 +1,1 @@
+"""``spillway.v1``: generated message and service code; never edit the ``*_pb2*`` files."""

@@ -1,0 +1,88 @@
+"""``spillway serve``: run the coordinator (flags, or ``SPILLWAY_*`` environment variables)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from service.cli_common import env, read_token, tls_files
+from service.errors import ConfigError
+from service.server import serve
+from service.settings import CoordinatorSettings
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    """Add ``serve`` to the ``spillway`` parser."""
+    parser = commands.add_parser("serve", help="run the coordinator (gRPC + metrics)")
+    parser.add_argument("--grpc-listen", default=env("GRPC_LISTEN", "127.0.0.1:50051"))
+    parser.add_argument(
+        "--metrics-listen",
+        default=env("METRICS_LISTEN", "127.0.0.1:9464"),
+        help="HOST:PORT of the Prometheus endpoint; 'off' for none",
+    )
+    parser.add_argument("--data-dir", default=env("DATA_DIR", "spillway-data"))
+    parser.add_argument(
+        "--scenario",
+        default=env("SCENARIO"),
+        help="PyPSA folder or MATPOWER case to plan at start (from the current period)",
+    )
+    parser.add_argument(
+        "--plan-mode",
+        default=env("PLAN_MODE", "curtailment-only"),
+        choices=["co-optimised", "curtailment-only"],
+    )
+    parser.add_argument("--tls-cert", default=env("TLS_CERT"))
+    parser.add_argument("--tls-key", default=env("TLS_KEY"))
+    parser.add_argument(
+        "--tls-client-ca", default=env("TLS_CLIENT_CA"), help="require client certs (mTLS)"
+    )
+    parser.add_argument("--auth-token-file", default=env("AUTH_TOKEN_FILE"))
+    parser.add_argument("--grace-seconds", type=float, default=env("GRACE_SECONDS", "5"))
+    parser.add_argument(
+        "--share-difficulty", type=float, default=env("SHARE_DIFFICULTY", str(1 / 1024))
+    )
+    parser.add_argument(
+        "--period-seconds",
+        type=float,
+        default=env("PERIOD_SECONDS", "900"),
+        help="ledger period",
+    )
+    parser.add_argument(
+        "--budget-hold-seconds",
+        type=float,
+        default=env("BUDGET_HOLD_SECONDS", "30"),
+        help="how long a worker holds a budget without news",
+    )
+    parser.add_argument("--hash-threads", type=int, default=None)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``spillway serve``."""
+    try:
+        settings = CoordinatorSettings(
+            grpc_listen=args.grpc_listen,
+            metrics_listen=None if args.metrics_listen == "off" else args.metrics_listen,
+            data_dir=Path(args.data_dir),
+            scenario=Path(args.scenario) if args.scenario else None,
+            plan_mode=args.plan_mode,
+            tls=tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
+            auth_token=read_token(args.auth_token_file),
+            grace_s=args.grace_seconds,
+            share_difficulty=args.share_difficulty,
+            period_s=args.period_seconds,
+            budget_hold_s=args.budget_hold_seconds,
+            hash_threads=args.hash_threads,
+        )
+        asyncio.run(serve(settings, registry=CollectorRegistry()))
+    except ConfigError as exc:
+        print(f"spillway: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

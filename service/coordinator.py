@@ -1,0 +1,414 @@
+"""The coordinator's behaviour, free of gRPC: budgets, jobs, shares, telemetry, overrides.
+
+Servicers translate messages and call these methods; all storage goes through
+``AsyncStore`` (off the event loop). Work streams wait on ``changed`` so an
+override or a new schedule reaches workers at once, not at the next refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from service import convert, planning
+from service.domain import (
+    Budget,
+    Job,
+    Override,
+    ScheduleEntry,
+    ShareOutcome,
+    ShareSubmission,
+    WorkerRecord,
+    check_share,
+    make_job,
+    period_start,
+    resolve_budget,
+)
+from service.errors import NotFoundError
+from spillway.v1 import planner_pb2
+
+if TYPE_CHECKING:
+    from service.metrics import CoordinatorMetrics
+    from service.settings import CoordinatorSettings
+    from service.storage import AsyncStore
+
+__all__ = ["BudgetEvent", "Coordinator", "JobEvent", "StopEvent", "WorkerLive"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetEvent:
+    """Send this budget to the worker."""
+
+    budget: Budget
+    period_start_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class JobEvent:
+    """Send this job to the worker."""
+
+    job: Job
+    clean: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StopEvent:
+    """Tell the worker to stop: the coordinator is shutting down."""
+
+    reason: str
+
+
+@dataclass(slots=True)
+class WorkerLive:
+    """What the coordinator knows of a worker from its last telemetry."""
+
+    streams: int = 0
+    hashrate_hs: float = 0.0
+    power_w: float = 0.0
+    seen_s: float = field(default_factory=time.time)
+
+
+class Coordinator:
+    """The coordinator's state and rules.
+
+    Parameters
+    ----------
+    settings:
+        Intervals, limits and difficulty.
+    store:
+        Persistent state.
+    metrics:
+        Where to count.
+    """
+
+    def __init__(
+        self, settings: CoordinatorSettings, store: AsyncStore, metrics: CoordinatorMetrics
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.metrics = metrics
+        self.live: dict[str, WorkerLive] = {}
+        self.changed = asyncio.Condition()
+        self.stopping = asyncio.Event()
+        self.plan: planner_pb2.Plan | None = None
+        self.plan_changed = asyncio.Condition()
+        # One solve at a time: HiGHS uses every core it is given.
+        self._solving = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Load the current plan and create the known sites' metric series."""
+        latest = await self.store.run(self.store.store.latest_plan)
+        if latest is not None:
+            self.plan = planner_pb2.Plan.FromString(latest[2])
+        for site in await self.store.run(self.store.store.known_sites):
+            self.metrics.site(site)
+
+    async def notify(self) -> None:
+        """Wake every work stream (a budget rule changed)."""
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def stop(self, reason: str) -> None:
+        """Tell every work stream to send ``StopWork`` and end."""
+        self.stopping.set()
+        await self.notify()
+        logger.info("stopping work streams: %s", reason)
+
+    # budgets
+
+    async def budget(self, site: str, now_s: float | None = None) -> Budget:
+        """The budget in force for ``site`` now (override > plan > schedule > zero)."""
+        now_s = time.time() if now_s is None else now_s
+        store = self.store.store
+        override = await self.store.run(store.override, site, now_s)
+        schedule = await self.store.run(store.scheduled, site, now_s)
+        plan_budget = convert.plan_budget(self.plan, site, now_s) if self.plan else None
+        budget = resolve_budget(
+            site,
+            now_s,
+            override=override,
+            plan_budget=plan_budget,
+            schedule=schedule,
+            hold_s=self.settings.budget_hold_s,
+        )
+        self.metrics.power_budget_watts.labels(site).set(budget.budget_w)
+        return budget
+
+    async def set_override(
+        self, site: str, budget_w: float, length_s: float, reason: str
+    ) -> Override:
+        """Set a manual budget for ``length_s`` seconds; it outranks the plan until then."""
+        now_s = time.time()
+        override = Override(site, budget_w, now_s + length_s, reason)
+        await self.store.run(self.store.store.set_override, override, now_s)
+        self.metrics.site(site)
+        logger.info("override %s: %.1f W for %.0f s (%s)", site, budget_w, length_s, reason)
+        await self.notify()
+        return override
+
+    async def clear_override(self, site: str) -> bool:
+        """Drop a site's override; whether it had one."""
+        cleared = await self.store.run(self.store.store.clear_override, site)
+        await self.notify()
+        return cleared
+
+    async def push_schedule(self, entries: list[ScheduleEntry]) -> str:
+        """Replace the schedule of the sites named; the new schedule's id."""
+        schedule_id = await self.store.run(self.store.store.replace_schedule, entries, time.time())
+        for site in {e.site for e in entries}:
+            self.metrics.site(site)
+        await self.notify()
+        return schedule_id
+
+    # planning
+
+    async def submit_scenario(self, scenario: planner_pb2.Scenario) -> str:
+        """Validate a scenario with the optimiser's reader, store it; its id."""
+        await asyncio.to_thread(planning.read_scenario_message, scenario)
+        scenario_id = uuid.uuid4().hex
+        await self.store.run(
+            self.store.store.add_scenario, scenario_id, scenario.SerializeToString(), time.time()
+        )
+        logger.info("scenario %s stored (%s)", scenario_id, scenario.name)
+        return scenario_id
+
+    async def run_plan(
+        self,
+        scenario_id: str,
+        mode: planner_pb2.PlanningMode,
+        *,
+        allow_suboptimal: bool,
+        time_limit_s: float | None,
+    ) -> planner_pb2.Plan:
+        """Plan a stored scenario off the event loop; store the plan and make it current.
+
+        Raises
+        ------
+        NotFoundError
+            For an unknown scenario id.
+        """
+        body = await self.store.run(self.store.store.scenario, scenario_id)
+        if body is None:
+            raise NotFoundError(f"scenario_id: no scenario {scenario_id[:64]!r}")
+        scenario = planner_pb2.Scenario.FromString(body)
+        async with self._solving:
+            plan = await asyncio.to_thread(
+                planning.plan_scenario,
+                scenario_id,
+                scenario,
+                mode,
+                allow_suboptimal=allow_suboptimal,
+                time_limit_s=time_limit_s,
+                create_s=time.time(),
+            )
+        await self._adopt(plan, scenario_id)
+        return plan
+
+    async def _adopt(self, plan: planner_pb2.Plan, scenario_id: str) -> None:
+        """Store a plan, count it, make it current and wake streams and watchers."""
+        start_s, end_s = planning.plan_span_s(plan)
+        await self.store.run(
+            self.store.store.add_plan,
+            plan.plan_id,
+            scenario_id,
+            time.time(),
+            start_s,
+            end_s,
+            plan.SerializeToString(),
+        )
+        self.metrics.plan_solve_seconds.observe(plan.summary.solve_seconds)
+        self.metrics.plan_curtailment_absorbed_joules.inc(plan.summary.curtailment_absorbed_joules)
+        for site in plan.sites:
+            self.metrics.site(site.site)
+        self.plan = plan
+        logger.info(
+            "plan %s stored and current (%.2f s solve)", plan.plan_id, plan.summary.solve_seconds
+        )
+        async with self.plan_changed:
+            self.plan_changed.notify_all()
+        await self.notify()
+
+    async def plan_scenario_file(self, path: Path, mode: str) -> planner_pb2.Plan:
+        """Plan a scenario file (``--scenario``) from the current period; make it current."""
+        async with self._solving:
+            calendar, plan = await asyncio.to_thread(
+                planning.plan_file, path, mode=mode, now_s=time.time()
+            )
+        await self.store.run(
+            self.store.store.add_scenario,
+            plan.scenario_id + ":" + plan.plan_id[:8],
+            calendar.SerializeToString(),
+            time.time(),
+        )
+        await self._adopt(plan, plan.scenario_id)
+        return plan
+
+    async def get_plan(self, plan_id: str) -> planner_pb2.Plan:
+        """A stored plan, or the current one for an empty id.
+
+        Raises
+        ------
+        NotFoundError
+            For an unknown id, or no plan at all.
+        """
+        if not plan_id:
+            if self.plan is None:
+                raise NotFoundError("plan_id: no plan stored yet")
+            return self.plan
+        body = await self.store.run(self.store.store.plan, plan_id)
+        if body is None:
+            raise NotFoundError(f"plan_id: no plan {plan_id[:64]!r}")
+        return planner_pb2.Plan.FromString(body)
+
+    async def watch_plans(self) -> AsyncIterator[planner_pb2.Plan]:
+        """The current plan (if any), then each new one, until the coordinator stops."""
+        sent: str | None = None
+        while not self.stopping.is_set():
+            if self.plan is not None and self.plan.plan_id != sent:
+                sent = self.plan.plan_id
+                yield self.plan
+            async with self.plan_changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.plan_changed.wait(), timeout=1.0)
+
+    # workers
+
+    async def register(
+        self, site: str, worker_name: str, backend: str, hashrate_hs: float, max_power_w: float
+    ) -> WorkerRecord:
+        """Register or refresh a worker."""
+        worker = await self.store.run(
+            self.store.store.register_worker,
+            site,
+            worker_name,
+            backend,
+            hashrate_hs,
+            max_power_w,
+            time.time(),
+        )
+        self.metrics.site(site)
+        self.live.setdefault(worker.worker_id, WorkerLive())
+        logger.info("worker %s (%s) registered at %s", worker_name, worker.worker_id, site)
+        return worker
+
+    async def worker(self, worker_id: str) -> WorkerRecord:
+        """A registered worker.
+
+        Raises
+        ------
+        NotFoundError
+            For an unknown id.
+        """
+        worker = await self.store.run(self.store.store.worker, worker_id) if worker_id else None
+        if worker is None:
+            raise NotFoundError(f"worker_id: no worker {worker_id[:64]!r}; register first")
+        return worker
+
+    async def new_job(self, worker: WorkerRecord) -> Job:
+        """A fresh job for ``worker``, stored before it is sent."""
+        job = make_job(
+            uuid.uuid4().hex[:16],
+            worker.worker_id,
+            now_s=time.time(),
+            difficulty=self.settings.share_difficulty,
+            ntime_roll_s=self.settings.ntime_roll_s,
+        )
+        await self.store.run(self.store.store.add_job, job)
+        return job
+
+    async def work(self, worker: WorkerRecord) -> AsyncIterator[BudgetEvent | JobEvent | StopEvent]:
+        """The events of one worker's stream: a job, budgets when they change, jobs, stop."""
+        live = self.live.setdefault(worker.worker_id, WorkerLive())
+        live.streams += 1
+        self._count_connected()
+        try:
+            last_job_s = time.monotonic()
+            yield JobEvent(await self.new_job(worker), clean=True)
+            sent: tuple[float, str] | None = None
+            sent_s = 0.0
+            while not self.stopping.is_set():
+                now_s = time.time()
+                budget = await self.budget(worker.site, now_s)
+                # Resend well before the worker's hold runs out, and at once on a change.
+                stale = time.monotonic() - sent_s > self.settings.budget_hold_s / 3
+                if sent != (budget.budget_w, budget.source) or stale:
+                    yield BudgetEvent(budget, period_start(now_s, self.settings.period_s))
+                    sent, sent_s = (budget.budget_w, budget.source), time.monotonic()
+                if time.monotonic() - last_job_s >= self.settings.job_interval_s:
+                    yield JobEvent(await self.new_job(worker), clean=False)
+                    last_job_s = time.monotonic()
+                async with self.changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self.changed.wait(), timeout=self.settings.budget_refresh_s
+                        )
+            yield StopEvent("coordinator shutting down")
+        finally:
+            live.streams -= 1
+            self._count_connected()
+
+    def _count_connected(self) -> None:
+        self.metrics.workers_connected.set(sum(1 for w in self.live.values() if w.streams > 0))
+
+    async def submit_shares(
+        self, worker: WorkerRecord, shares: list[ShareSubmission]
+    ) -> list[ShareOutcome]:
+        """Check and store shares; each gets an outcome (duplicates acknowledged)."""
+        store = self.store.store
+        checked = []
+        for share in shares:
+            job = await self.store.run(store.job, share.job_id)
+            if job is not None and job.worker_id != worker.worker_id:
+                job = None  # another worker's job: unknown to this one
+            checked.append((job, share.ntime, share.nonce, check_share(job, share)))
+        outcomes = await self.store.run(store.record_shares, worker, checked, time.time())
+        for outcome in outcomes:
+            self.metrics.shares.labels(outcome.result.metric_label).inc()
+        return outcomes
+
+    async def report(
+        self,
+        worker: WorkerRecord,
+        *,
+        energy_j: float,
+        hashes: int,
+        power_w: float,
+        hashrate_hs: float,
+    ) -> None:
+        """Add a telemetry report to the ledger and the metrics."""
+        now_s = time.time()
+        budget = await self.budget(worker.site, now_s)
+        source = budget.energy_source
+        await self.store.run(
+            self.store.store.add_energy,
+            worker.site,
+            period_start(now_s, self.settings.period_s),
+            source,
+            energy_j,
+            hashes,
+        )
+        await self.store.run(self.store.store.touch_worker, worker.worker_id, now_s)
+        live = self.live.setdefault(worker.worker_id, WorkerLive())
+        live.hashrate_hs, live.power_w, live.seen_s = hashrate_hs, power_w, now_s
+        self.metrics.energy_joules.labels(worker.site, source).inc(energy_j)
+        self.metrics.hashes.labels(worker.backend).inc(hashes)
+        site_workers = [
+            w for w in await self.store.run(self.store.store.workers) if w.site == worker.site
+        ]
+        self.metrics.power_watts.labels(worker.site).set(
+            sum(self.live[w.worker_id].power_w for w in site_workers if w.worker_id in self.live)
+        )
+        self.metrics.hashrate.labels(worker.site).set(
+            sum(
+                self.live[w.worker_id].hashrate_hs for w in site_workers if w.worker_id in self.live
+            )
+        )

@@ -1,0 +1,308 @@
+"""Prometheus metrics of the coordinator and the worker (namespace ``spillway``, base units).
+
+Every family takes the ``registry`` it is registered in (tests pass a fresh
+``CollectorRegistry``). Label sets are small and fixed; known children are
+created up front so that a scrape shows them at zero before anything happens.
+gRPC server metrics use the grpc-ecosystem names (``grpc_server_started_total``,
+``grpc_server_handled_total``, ``grpc_server_handling_seconds``) without the
+namespace, so existing dashboards and alerts work unchanged.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from service.errors import ConfigError
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from google.protobuf.descriptor import ServiceDescriptor
+
+__all__ = [
+    "ENERGY_SOURCES",
+    "SHARE_RESULTS",
+    "CoordinatorMetrics",
+    "GrpcServerMetrics",
+    "MetricsServer",
+    "WorkerMetrics",
+    "parse_host_port",
+    "start_metrics_server",
+]
+
+NAMESPACE = "spillway"
+SHARE_RESULTS = ("accepted", "duplicate", "rejected")
+ENERGY_SOURCES = ("curtailed", "grid")
+# Latency buckets for unary RPCs on loopback up to slow plan runs.
+HANDLING_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+# Plan solves take from a fraction of a second to minutes.
+SOLVE_BUCKETS_S = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+
+
+class GrpcServerMetrics:
+    """gRPC server metrics under the grpc-ecosystem names (go-grpc-prometheus, py-grpc-prometheus).
+
+    Parameters
+    ----------
+    registry:
+        Where the families are registered.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ("grpc_type", "grpc_service", "grpc_method")
+        self.started = Counter(
+            "grpc_server_started_total", "RPCs started on the server.", labels, registry=registry
+        )
+        self.handled = Counter(
+            "grpc_server_handled_total",
+            "RPCs completed on the server, regardless of success or failure.",
+            (*labels, "grpc_code"),
+            registry=registry,
+        )
+        self.handling_seconds = Histogram(
+            "grpc_server_handling_seconds",
+            "Response latency (seconds) of gRPC that had been application-level handled.",
+            labels,
+            buckets=HANDLING_BUCKETS_S,
+            registry=registry,
+        )
+
+    def initialise(self, services: Iterable[ServiceDescriptor]) -> None:
+        """Create every method's series (and each status code's) at zero."""
+        for service in services:
+            for method in service.methods:
+                kind = grpc_type(method.client_streaming, method.server_streaming)
+                self.started.labels(kind, service.full_name, method.name)
+                self.handling_seconds.labels(kind, service.full_name, method.name)
+                for code in grpc.StatusCode:
+                    self.handled.labels(kind, service.full_name, method.name, code.name)
+
+
+def grpc_type(client_streaming: bool, server_streaming: bool) -> str:
+    """``unary``, ``client_stream``, ``server_stream`` or ``bidi_stream``."""
+    if client_streaming and server_streaming:
+        return "bidi_stream"
+    if client_streaming:
+        return "client_stream"
+    return "server_stream" if server_streaming else "unary"
+
+
+class CoordinatorMetrics:
+    """The coordinator's own metrics.
+
+    Parameters
+    ----------
+    registry:
+        Where the families are registered.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.grpc = GrpcServerMetrics(registry)
+        self.shares = Counter(
+            "shares",
+            "Shares answered, by result.",
+            ("result",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        for result in SHARE_RESULTS:
+            self.shares.labels(result)
+        self.hashes = Counter(
+            "hashes",
+            "Hashes reported by workers and done by the hashing service.",
+            ("backend",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.power_budget_watts = Gauge(
+            "power_budget_watts",
+            "Current power budget per site.",
+            ("site",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.power_watts = Gauge(
+            "power_watts",
+            "Mean power per site over the last telemetry interval.",
+            ("site",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.hashrate = Gauge(
+            "hashrate_hashes_per_second",
+            "Hashrate per site from the last telemetry.",
+            ("site",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.energy_joules = Counter(
+            "energy_joules",
+            "Energy used by mining, by site and source.",
+            ("site", "source"),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.workers_connected = Gauge(
+            "workers_connected",
+            "Workers with an open work stream.",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.plan_solve_seconds = Histogram(
+            "plan_solve_seconds",
+            "Time to solve a plan.",
+            namespace=NAMESPACE,
+            buckets=SOLVE_BUCKETS_S,
+            registry=registry,
+        )
+        self.plan_curtailment_absorbed_joules = Counter(
+            "plan_curtailment_absorbed_joules",
+            "Curtailed energy the stored plans schedule for mining.",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+
+    def site(self, site: str) -> None:
+        """Create a site's series at zero (first sight of a site)."""
+        self.power_budget_watts.labels(site)
+        self.power_watts.labels(site)
+        self.hashrate.labels(site)
+        for source in ENERGY_SOURCES:
+            self.energy_joules.labels(site, source)
+
+
+class WorkerMetrics:
+    """A worker's metrics (one site).
+
+    Parameters
+    ----------
+    registry:
+        Where the families are registered.
+    site, backend:
+        The worker's site and hashing backend: the only label values it uses.
+    """
+
+    def __init__(self, registry: CollectorRegistry, *, site: str, backend: str) -> None:
+        self.hashes = Counter(
+            "hashes", "Hashes computed.", ("backend",), namespace=NAMESPACE, registry=registry
+        ).labels(backend)
+        shares = Counter(
+            "shares",
+            "Shares found and answered, by result.",
+            ("result",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.shares = {result: shares.labels(result) for result in (*SHARE_RESULTS, "found")}
+        self.power_budget_watts = Gauge(
+            "power_budget_watts",
+            "Power budget in force.",
+            ("site",),
+            namespace=NAMESPACE,
+            registry=registry,
+        ).labels(site)
+        self.power_watts = Gauge(
+            "power_watts",
+            "Mean hashing power over the last control window.",
+            ("site",),
+            namespace=NAMESPACE,
+            registry=registry,
+        ).labels(site)
+        energy = Counter(
+            "energy_joules",
+            "Energy used for hashing, by source.",
+            ("site", "source"),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.energy_joules = {source: energy.labels(site, source) for source in ENERGY_SOURCES}
+        self.hashrate = Gauge(
+            "hashrate_hashes_per_second",
+            "Hashrate over the last control window.",
+            ("backend",),
+            namespace=NAMESPACE,
+            registry=registry,
+        ).labels(backend)
+        self.shares_queued = Gauge(
+            "shares_queued",
+            "Shares on disk waiting for an answer.",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.coordinator_connected = Gauge(
+            "coordinator_connected",
+            "1 while the work stream is open.",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+
+
+def parse_host_port(field: str, text: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (``[::1]:PORT`` for IPv6).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``field`` when the text is not HOST:PORT with a port 0..65535.
+    """
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f"{field}: expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port_text)
+
+
+@dataclass
+class MetricsServer:
+    """A running Prometheus HTTP endpoint."""
+
+    server: WSGIServer
+    host: str
+    port: int
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_metrics_server(
+    registry: CollectorRegistry, listen: str, *, field: str = "metrics_listen", search: int = 0
+) -> MetricsServer:
+    """Serve ``registry`` at ``http://listen/metrics`` on a daemon thread.
+
+    Parameters
+    ----------
+    search:
+        Try this many following ports when the given one is taken (the worker's
+        default finds the next free port from 9465); 0 fails at once.
+
+    Raises
+    ------
+    ConfigError
+        When the address cannot be bound.
+    """
+    host, port = parse_host_port(field, listen)
+    last_error: OSError | None = None
+    for candidate in range(port, port + search + 1):
+        try:
+            server, _thread = start_http_server(candidate, addr=host, registry=registry)
+        except OSError as exc:
+            last_error = exc
+            continue
+        return MetricsServer(server, host, int(server.server_port))
+    raise ConfigError(f"{field}: cannot listen on {listen}: {last_error}") from last_error
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free right now on ``host`` (for tests and defaults)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -1,0 +1,124 @@
+"""Helpers shared by the service tests (on ``pythonpath``; conftest holds the fixtures)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.metrics import free_port
+from service.server import CoordinatorServer
+from service.settings import CoordinatorSettings
+
+TOKEN = "s3cret-token"
+AUTH = (("authorization", f"Bearer {TOKEN}"),)
+
+
+@dataclass
+class Running:
+    """A coordinator under test and a channel to it."""
+
+    server: CoordinatorServer
+    port: int
+    channel: Any
+    registry: CollectorRegistry
+    settings: CoordinatorSettings
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> CoordinatorSettings:
+    """Settings for a loopback coordinator with fast intervals."""
+    values: dict[str, Any] = {
+        "grpc_listen": "127.0.0.1:0",
+        "metrics_listen": None,
+        "data_dir": data_dir,
+        "auth_token": TOKEN,
+        "grace_s": 1.0,
+        "budget_refresh_s": 0.1,
+        "budget_hold_s": 3.0,
+        "period_s": 60.0,
+        "share_difficulty": 1 / 4096,
+        "hash_threads": 1,
+    }
+    values.update(overrides)
+    return CoordinatorSettings(**values)
+
+
+# --- processes -----------------------------------------------------------------
+
+
+SPILLWAY = [sys.executable, "-m", "service.cli"]
+
+
+def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``spillway ARGS`` with output to ``log`` (the child keeps its own descriptor)."""
+    with log.open("wb") as handle:
+        return subprocess.Popen(
+            [*SPILLWAY, "--log-level", "INFO", *args],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` every 0.1 s until it is true, or fail naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Samples of ``http://127.0.0.1:PORT/metrics`` by (name, sorted labels)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+        text = reply.read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def sample(port: int, name: str, **labels: str) -> float:
+    """One sample's value from a scrape (0 when absent)."""
+    return scrape(port).get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    """Send ``sig`` and wait (10 s) for the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    return proc.wait(timeout=10)
+
+
+__all__ = [
+    "AUTH",
+    "SPILLWAY",
+    "TOKEN",
+    "Running",
+    "free_port",
+    "make_settings",
+    "sample",
+    "scrape",
+    "spawn",
+    "stop_process",
+    "wait_for",
+]
