@@ -12,7 +12,7 @@ BUF := npx --yes @bufbuild/buf@1.75.0
 JS_DIR := tests/service/grpc/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed-stamp
 
-.PHONY: run test bench lint proto proto-lint prometheus clean
+.PHONY: run test bench bench-optimiser lint proto proto-lint prometheus clean
 
 $(STAMP): $(INSTALL_INPUTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,9 +48,12 @@ prometheus:
 bench: $(STAMP)
 	$(PY) bench/bench_kernels.py
 
+bench-optimiser: $(STAMP)
+	$(PY) bench/bench_optimiser.py
+
 lint: $(STAMP) proto-lint
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy kernels service
+	$(VENV)/bin/mypy kernels optimiser service
 
 # Regenerate proto/spillway/v1/*_pb2*.py(i) with the pinned grpcio-tools.
 proto: $(STAMP)

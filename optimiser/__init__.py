@@ -7,6 +7,8 @@ Public face::
     assert not check_plan(data, result)               # independent PTDF check
     result.summary(); result.write("out/")
 
+``read_demo()`` (folder: ``demo_scenario_path()``) is the embedded demo scenario.
+
 ``Planner`` keeps the model and HiGHS alive for rolling re-plans
 (``planner.update(generators_p_max_pu=...)`` then ``planner.plan()``).
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from optimiser.checker import Violation, check_plan
 from optimiser.data import GridData, MiningSites, value_per_mwh_from_hashprice
+from optimiser.demo import demo_scenario_path, read_demo
 from optimiser.errors import (
     BadGridDataError,
     InfeasiblePlanError,
@@ -26,6 +29,7 @@ from optimiser.errors import (
 from optimiser.matpower_io import read_matpower
 from optimiser.model import ModelOptions, build_model
 from optimiser.planner import Planner, plan
+from optimiser.progress import SolveProgress
 from optimiser.pypsa_io import read_pypsa_folder
 from optimiser.result import SUMMARY_KEYS, PlanMode, PlanResult
 from optimiser.solve import PlanStatus, SolveOptions
@@ -43,11 +47,14 @@ __all__ = [
     "PlanStatus",
     "Planner",
     "SolveOptions",
+    "SolveProgress",
     "SolverUnavailableError",
     "Violation",
     "build_model",
     "check_plan",
+    "demo_scenario_path",
     "plan",
+    "read_demo",
     "read_matpower",
     "read_pypsa_folder",
     "read_scenario",

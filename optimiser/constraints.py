@@ -51,7 +51,7 @@ def declare_eq_dc_flow(m: pyo.ConcreteModel, data: GridData) -> None:
     }
     theta, flow = m.theta_rad, m.flow_mw
 
-    @m.Constraint(m.LINES, m.T)
+    @m.Constraint(m.LINES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def eq_dc_flow(m: pyo.ConcreteModel, key: str, t: int) -> object:
         b, i, j, b_shift = ends[key]
         if b_shift:
@@ -68,13 +68,13 @@ def declare_ineq_line_limit(m: pyo.ConcreteModel, data: GridData) -> None:
     """
     s_max = dict(zip(data.branches.keys, data.branches.s_max_mw.tolist(), strict=True))
 
-    @m.Constraint(m.LINES, m.T)
+    @m.Constraint(m.LINES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def ineq_line_limit_ub(m: pyo.ConcreteModel, key: str, t: int) -> object:
         if not np.isfinite(s_max[key]):
             return pyo.Constraint.Skip
         return m.flow_mw[key, t] <= s_max[key]
 
-    @m.Constraint(m.LINES, m.T)
+    @m.Constraint(m.LINES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def ineq_line_limit_lb(m: pyo.ConcreteModel, key: str, t: int) -> object:
         if not np.isfinite(s_max[key]):
             return pyo.Constraint.Skip
@@ -108,7 +108,7 @@ def declare_eq_nodal_balance(m: pyo.ConcreteModel, data: GridData) -> None:
         out[bus[b0]].append(k)
         inc[bus[b1]].append(k)
 
-    @m.Constraint(m.BUSES, m.T)
+    @m.Constraint(m.BUSES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def eq_nodal_balance(m: pyo.ConcreteModel, b: str, t: int) -> object:
         terms = [m.gen_mw[g, t] for g in gens[b]]
         terms += [m.sto_dispatch_mw[u, t] for u in stores[b]]
@@ -135,7 +135,7 @@ def declare_eq_storage_soc(m: pyo.ConcreteModel, data: GridData) -> None:
     spill = set(m.SPILL_STORES)
     last = data.n_snapshots - 1
 
-    @m.Constraint(m.STORES, m.T)
+    @m.Constraint(m.STORES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def eq_storage_soc(m: pyo.ConcreteModel, u: str, t: int) -> object:
         i = j[u]
         ht = float(h[t])
@@ -163,14 +163,14 @@ def declare_ineq_mine_ramp(m: pyo.ConcreteModel, data: GridData) -> None:
     ms = data.mining_sites
     k = {n: i for i, n in enumerate(ms.names)}
 
-    @m.Constraint(m.SITES, m.T)
+    @m.Constraint(m.SITES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def ineq_mine_ramp_up(m: pyo.ConcreteModel, s: str, t: int) -> object:
         r = ms.ramp_limit_up[k[s]]
         if t == 0 or np.isnan(r) or r >= 1:
             return pyo.Constraint.Skip
         return m.mine_mw[s, t] - m.mine_mw[s, t - 1] <= float(r * ms.p_nom_mw[k[s]])
 
-    @m.Constraint(m.SITES, m.T)
+    @m.Constraint(m.SITES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def ineq_mine_ramp_down(m: pyo.ConcreteModel, s: str, t: int) -> object:
         r = ms.ramp_limit_down[k[s]]
         if t == 0 or np.isnan(r) or r >= 1:
@@ -183,6 +183,6 @@ def declare_eq_mine_rig_blocks(m: pyo.ConcreteModel, data: GridData) -> None:
     ms = data.mining_sites
     k = {n: i for i, n in enumerate(ms.names)}
 
-    @m.Constraint(m.RIG_SITES, m.T)
+    @m.Constraint(m.RIG_SITES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def eq_mine_rig_blocks(m: pyo.ConcreteModel, s: str, t: int) -> object:
         return m.mine_mw[s, t] == float(ms.rig_block_mw[k[s]]) * m.rigs_on[s, t]

@@ -46,7 +46,7 @@ from optimiser.data import (
     is_renewable_carrier,
 )
 from optimiser.errors import BadGridDataError
-from optimiser.pypsa_io import choose_slack
+from optimiser.validate import choose_slack
 
 logger = logging.getLogger(__name__)
 

@@ -97,7 +97,8 @@ def declare_sets(m: pyo.ConcreteModel, data: GridData) -> None:
 
 
 def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) -> None:
-    """Variables, with their bounds (availability bounds are mutable parameters)."""
+    """Variables, with their bounds as plain numbers (a forecast update changes them
+    in the live HiGHS model, see :meth:`optimiser.planner.Planner.update`)."""
     g = data.generators
     p_min, p_max = generator_bounds_mw(g, options.zero_below_mw)
     jg = {n: i for i, n in enumerate(g.names)}

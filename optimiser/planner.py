@@ -1,15 +1,17 @@
 """Planning: base plan, mining plan, the two modes, and rolling re-plans.
 
-Every plan is two HiGHS runs on one live model:
+Every plan is two HiGHS runs of one compiled model, each in its own live HiGHS
+instance:
 
 1. **base**: mining fixed at zero (``mine_mw`` and ``rigs_on`` bounds set to 0):
    PyPSA's LOPF on the network.
-2. **mining**: mining free within its bounds.
+2. **mining**: mining free within its bounds; the first one starts from the
+   base plan's basis.
 
 In ``curtailment-only`` mode the second run also pins what the base plan did
 with everything that is not variable renewable::
 
-    P_gt = P⁰_gt                       conventional generator g (not wind/solar/hydro)
+    P_gt = P⁰_gt                       conventional generator g (not wind/solar/run of river)
     C_ut = C⁰_ut,   D_ut >= D⁰_ut      storage charge fixed, discharge only upwards
     E_u,T-1 >= E⁰_u,T-1                the reservoir ends no lower than in the base plan
 
@@ -18,9 +20,15 @@ mining is fed only by renewable output that the base plan curtailed, and by
 extra discharge that, with charge fixed and the final reservoir no lower, can
 only come from water the base plan spilled.
 
-:class:`Planner` keeps the Pyomo model and the HiGHS instance alive; a forecast
-update changes bounds, costs and right-hand sides by index and re-solves from
-the previous basis.
+:class:`Planner` keeps the Pyomo model and both HiGHS instances alive; a forecast
+update changes bounds, costs and right-hand sides by index in both, and each
+re-solves from its own previous basis (dual simplex, Devex pricing).
+
+When the base LP has several optimal dispatches (it often has: many generators
+share a marginal cost), HiGHS returns one of them, and the curtailment-only plan
+keeps that one. A warm and a cold plan can therefore pin different (equally cheap)
+base dispatches and mine somewhat different amounts; each plan proves its own
+promise against its own base.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ import numpy as np
 from optimiser.data import bus_load_mw, generator_bounds_mw
 from optimiser.errors import BadGridDataError, InfeasiblePlanError
 from optimiser.model import ModelOptions, build_model
-from optimiser.result import Dispatch, PlanMode, PlanResult, frame
+from optimiser.result import Dispatch, PlanMode, PlanResult, frame, static_tables
 from optimiser.solve import HighsModel, PlanStatus, RowMap, SolveOptions, SolveOutcome
 
 if TYPE_CHECKING:
@@ -190,7 +198,7 @@ class Planner:
 
     # -- planning -------------------------------------------------------------------
     def _run(self, what: str, inst: HighsModel) -> SolveOutcome:
-        out = inst.solve()
+        out = inst.solve(label=what)
         self._runs.append(out)
         logger.info("%s solve: %s in %.3fs", what, out.termination, out.run_s)
         return out
@@ -336,6 +344,7 @@ class Planner:
                 "is_mip": h.is_mip,
                 "compile_s": h.compile_s,
             },
+            static=static_tables(d),
         )
 
     def _pin_base(self, x0: NDArray[np.float64]) -> None:

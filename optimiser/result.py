@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from optimiser.data import GridData
     from optimiser.solve import PlanStatus
 
-__all__ = ["SUMMARY_KEYS", "Dispatch", "PlanMode", "PlanResult"]
+__all__ = ["SUMMARY_KEYS", "Dispatch", "PlanMode", "PlanResult", "static_tables"]
 
 #: Keys of :meth:`PlanResult.summary`, in order (the CLI's ``--json`` contract).
 SUMMARY_KEYS = (
@@ -90,6 +90,9 @@ class PlanResult:
         ``read_s, build_s, solve_s, total_s`` (seconds).
     stats:
         Solve statistics (HiGHS run time, iterations, model size).
+    static:
+        Scenario tables a plan directory needs to be read on its own (buses,
+        carriers and capacities; see :func:`static_tables`), written by :meth:`write`.
     """
 
     status: PlanStatus
@@ -112,6 +115,7 @@ class PlanResult:
     weight_energy_h: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    static: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     # -- convenience views ---------------------------------------------------
     @property
@@ -235,12 +239,28 @@ class PlanResult:
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write the tables in PyPSA's result naming, ``summary.json`` and ``details.json``.
 
+        Besides the results (``generators-p.csv``, ...) it writes the base plan's
+        curtailment and spill (``generators-curtailment_base.csv``,
+        ``storage_units-spill_base.csv``) and the :attr:`static` scenario tables, so
+        that ``spillway report`` can draw the plan without the scenario.
+
         Returns
         -------
         list[pathlib.Path]
             The files written.
+
+        Raises
+        ------
+        FileExistsError
+            ``out_dir`` holds a scenario (``buses.csv``): its ``generators.csv``,
+            ``snapshots.csv`` and ``mining_sites.csv`` would be overwritten.
         """
         out = Path(out_dir)
+        if (out / "buses.csv").exists():
+            raise FileExistsError(
+                f"{out}: holds a scenario (buses.csv) whose tables a plan would overwrite; "
+                "write the plan to another directory"
+            )
         out.mkdir(parents=True, exist_ok=True)
         p = self.plan
         tables: dict[str, pd.DataFrame] = {
@@ -261,11 +281,17 @@ class PlanResult:
             "storage_units-spill": p.storage_units_spill,
             "buses-marginal_price": self.buses_marginal_price,
             "mining_sites-p": p.mining_sites_p,
+            "generators-curtailment_base": self.curtailment_mw(self.base),
+            "storage_units-spill_base": self.base.storage_units_spill,
         }
         written = []
         for name, frame in tables.items():
             path = out / f"{name}.csv"
             frame.to_csv(path, index_label="snapshot")
+            written.append(path)
+        for name, frame in self.static.items():
+            path = out / f"{name}.csv"
+            frame.to_csv(path, index_label=frame.index.name)
             written.append(path)
         for name, obj in (("summary", self.summary()), ("details", self.details())):
             path = out / f"{name}.json"
@@ -281,3 +307,59 @@ def frame(values: np.ndarray, data: GridData, columns: tuple[str, ...]) -> pd.Da
         index=pd.Index(data.snapshots.names, name="snapshot"),
         columns=pd.Index(columns, dtype=object),
     )
+
+
+def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
+    """The scenario facts a plan directory carries for reading it on its own.
+
+    ``snapshots.csv`` (``weightings`` for the objective, ``generators`` for energy,
+    hours), ``generators.csv`` (``bus``, ``carrier``, ``p_nom`` MW, ``renewable``,
+    ``co2_t_per_mwh`` per MWh generated), ``mining_sites.csv``
+    (``bus``, ``p_nom`` MW, ``p_min_pu``) and ``mining_sites-value.csv`` (currency
+    per MWh, per snapshot). Column names follow PyPSA's where it has one.
+
+    Parameters
+    ----------
+    data:
+        The scenario that was planned.
+
+    Returns
+    -------
+    dict[str, pandas.DataFrame]
+        File stem -> table (index named ``name`` or ``snapshot``).
+    """
+    bus_names = np.asarray(data.buses.names, dtype=object)
+    g, ms, sn = data.generators, data.mining_sites, data.snapshots
+    snapshots = pd.DataFrame(
+        {"weightings": sn.weight_objective, "generators": sn.weight_generators},
+        index=pd.Index(sn.names, name="snapshot"),
+    )
+    generators = pd.DataFrame(
+        {
+            "bus": bus_names[g.bus] if len(g) else [],
+            "carrier": list(g.carrier),
+            "p_nom": g.p_nom_mw,
+            "renewable": np.asarray(g.renewable, dtype=bool),
+            "co2_t_per_mwh": g.co2_t_per_mwh,
+        },
+        index=pd.Index(g.names, name="name"),
+    )
+    sites = pd.DataFrame(
+        {
+            "bus": bus_names[ms.bus] if len(ms) else [],
+            "p_nom": ms.p_nom_mw,
+            "p_min_pu": ms.p_min_pu,
+        },
+        index=pd.Index(ms.names, name="name"),
+    )
+    value = pd.DataFrame(
+        np.asarray(ms.value_per_mwh, dtype=float).reshape(data.n_snapshots, len(ms)),
+        index=pd.Index(sn.names, name="snapshot"),
+        columns=pd.Index(ms.names, dtype=object),
+    )
+    return {
+        "snapshots": snapshots,
+        "generators": generators,
+        "mining_sites": sites,
+        "mining_sites-value": value,
+    }

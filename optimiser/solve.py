@@ -23,9 +23,12 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.errors import OptimiserError, SolverUnavailableError
+from optimiser.progress import follow_highs_log
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+    from optimiser.progress import ProgressCallback
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,9 @@ class SolveOptions:
     cold_solver:
         HiGHS ``solver`` option for a solve without a starting basis (``ipm``,
         ``simplex`` or ``choose``).
+    progress:
+        Receives iterations and objective read from the HiGHS log while it runs
+        (:mod:`optimiser.progress`); ``None``: the log is not read.
     """
 
     time_limit_s: float | None = None
@@ -94,6 +100,7 @@ class SolveOptions:
     allow_suboptimal: bool = False
     log_to_console: bool = False
     cold_solver: str = "ipm"
+    progress: ProgressCallback | None = None
 
 
 @dataclass(frozen=True)
@@ -183,24 +190,26 @@ class HighsModel:
         fold_rows = np.flatnonzero(fold)
         fold_cols = a.indices[a.indptr[fold_rows]]
         fold_coef = a.data[a.indptr[fold_rows]]
-        for i, j, c in zip(fold_rows, fold_cols, fold_coef, strict=True):
-            lo, hi = row_lower[i] / c, row_upper[i] / c
-            if c < 0:
-                lo, hi = hi, lo
-            col_lower[j] = max(col_lower[j], lo)
-            col_upper[j] = min(col_upper[j], hi)
+        lo = row_lower[fold_rows] / fold_coef
+        hi = row_upper[fold_rows] / fold_coef
+        lo, hi = np.where(fold_coef < 0, hi, lo), np.where(fold_coef < 0, lo, hi)
+        np.maximum.at(col_lower, fold_cols, lo)
+        np.minimum.at(col_upper, fold_cols, hi)
         keep = np.flatnonzero(~fold)
         new_index = np.full(n_all, -1, dtype=np.int64)
         new_index[keep] = np.arange(len(keep))
+        fold_pos = np.cumsum(fold) - 1  # position among folded rows
         self._row_of: dict[int, int] = {}
         self._folded: dict[int, tuple[int, float, int]] = {}
-        for r, entry in enumerate(sf.rows):
+        cols_l, coef_l, kind_l = fold_cols.tolist(), fold_coef.tolist(), kind.tolist()
+        for r, (entry, f, pos, new) in enumerate(
+            zip(sf.rows, fold.tolist(), fold_pos.tolist(), new_index.tolist(), strict=True)
+        ):
             key = id(entry.constraint)
-            if fold[r]:
-                k = int(np.searchsorted(fold_rows, r))
-                self._folded[key] = (int(fold_cols[k]), float(fold_coef[k]), int(kind[r]))
+            if f:
+                self._folded[key] = (cols_l[pos], coef_l[pos], kind_l[r])
             else:
-                self._row_of.setdefault(key, int(new_index[r]))
+                self._row_of.setdefault(key, new)
         a = a[keep].tocsc()
         row_lower, row_upper = row_lower[keep], row_upper[keep]
         n_row = len(keep)
@@ -328,7 +337,7 @@ class HighsModel:
                 self._h.changeRowBounds(i, lo, up)
 
     # -- solve --------------------------------------------------------------
-    def solve(self, *, primal: bool = False) -> SolveOutcome:
+    def solve(self, *, primal: bool = False, label: str = "") -> SolveOutcome:
         """Run HiGHS from its current state (warm where a basis exists).
 
         Parameters
@@ -336,6 +345,8 @@ class HighsModel:
         primal:
             Use primal simplex for a warm start (right when the starting basis is
             still primal feasible, e.g. the base plan for a curtailment-only plan).
+        label:
+            Names the run in progress events (``SolveOptions.progress``).
         """
         h, o = self._h, self.options
         if o.time_limit_s is not None:
@@ -357,13 +368,14 @@ class HighsModel:
         h.setOptionValue("simplex_strategy", 4 if primal else 1)
         h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
         t0 = time.perf_counter()
-        h.run()
-        if warm and not self._settled(h):
-            # a warm start can stall on near-degenerate pinned plans; retry cold
-            logger.info("warm solve ended %s; retrying cold", h.getModelStatus().name)
-            h.clearSolver()
-            h.setOptionValue("solver", o.cold_solver)
+        with follow_highs_log(h, self._hs, o.log_to_console, o.progress, label):
             h.run()
+            if warm and not self._settled(h):
+                # a warm start can stall on near-degenerate pinned plans; retry cold
+                logger.info("warm solve ended %s; retrying cold", h.getModelStatus().name)
+                h.clearSolver()
+                h.setOptionValue("solver", o.cold_solver)
+                h.run()
         run_s = time.perf_counter() - t0
         termination = str(h.getModelStatus().name)
         status = PlanStatus.from_termination(termination)

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-__all__ = ["SeriesTable", "Table", "check_islands", "read_csv_table"]
+    from optimiser.data import Branches, Generators, Loads, MiningSites, StorageUnits
+
+__all__ = ["SeriesTable", "Table", "check_islands", "choose_slack", "read_csv_table"]
 
 
 def read_csv_table(path: Path) -> pd.DataFrame:
@@ -354,3 +356,51 @@ def check_islands(
                 name=bus_names[k],
             )
     return np.asarray(labels, dtype=np.int64)
+
+
+def choose_slack(
+    *,
+    bus_names: tuple[str, ...],
+    branches: Branches,
+    generators: Generators,
+    loads: Loads,
+    storage_units: StorageUnits,
+    mining_sites: MiningSites,
+    slack_marked: np.ndarray,
+    bus_file: str,
+) -> np.ndarray:
+    """One angle-reference bus per island: the marked ``Slack`` bus, else the bus
+    of the island's largest generator (PyPSA's choice), else its first bus.
+
+    Raises
+    ------
+    BadGridDataError
+        An island with demand has no supply, or two buses of one island are marked.
+    """
+    n = len(bus_names)
+    supply = np.zeros(n, dtype=bool)
+    supply[generators.bus] = True
+    supply[storage_units.bus] = True
+    demand = np.zeros(n, dtype=bool)
+    demand[loads.bus[np.abs(loads.p_set_mw).max(axis=0) > 0] if len(loads) else []] = True
+    demand[mining_sites.bus] = True
+    labels = check_islands(
+        bus_names=bus_names,
+        bus0=branches.bus0,
+        bus1=branches.bus1,
+        has_supply=supply,
+        has_demand=demand,
+        slack=slack_marked,
+        bus_file=bus_file,
+    )
+    cap = np.zeros(n)
+    np.maximum.at(cap, generators.bus, generators.p_nom_mw)
+    slack = np.zeros(n, dtype=bool)
+    for isl in np.unique(labels):
+        members = np.flatnonzero(labels == isl)
+        marked = members[slack_marked[members]]
+        if len(marked):
+            slack[marked[0]] = True
+        else:
+            slack[members[int(np.argmax(cap[members]))]] = True
+    return slack

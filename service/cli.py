@@ -19,6 +19,7 @@ from service import (
     cli_ledger,
     cli_operator,
     cli_plan,
+    cli_report,
     cli_serve,
     cli_stratum,
     cli_worker,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_hash.register(commands)
     cli_plan.register(commands)
+    cli_report.register(commands)
     cli_stratum.register(commands)
     cli_ledger.register(commands)
     cli_serve.register(commands)

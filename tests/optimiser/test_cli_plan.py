@@ -61,6 +61,15 @@ class TestPlanCommand:
         assert tuple(summary) == SUMMARY_KEYS
         assert "miner_n" in (out_dir / "mining_sites-p.csv").read_text()
 
+    def test_out_refuses_a_scenario_folder(self, three_bus, capsys):
+        """--out pointing at a scenario folder: exit 2, its tables untouched."""
+        folder = three_bus(mining=SITE_N)
+        before = (folder / "generators.csv").read_text()
+        assert main(["plan", str(folder), "--out", str(folder)]) == 2
+        assert f"{folder}: holds a scenario" in capsys.readouterr().err
+        assert (folder / "generators.csv").read_text() == before
+        assert not (folder / "summary.json").exists()
+
     def test_matpower_case(self, capsys):
         """A MATPOWER case plans from the command line."""
         assert main(["plan", str(MATPOWER / "case118.m"), "--snapshots", "2", "--json"]) == 0

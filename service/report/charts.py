@@ -1,0 +1,251 @@
+"""The report's charts, drawn with matplotlib's object API (no pyplot, no global state).
+
+Each chart is a :class:`Chart`: a key (the PNG's file stem), a title, the legend
+entries it shows, and the ``Figure``. Figures are rendered by
+:mod:`service.report.render` to inline SVG and, on request, PNG through the Agg
+canvas, so no display is ever needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from service.report.plandir import PlanTables
+
+__all__ = ["Chart", "draw_all", "totals"]
+
+#: Lines shown in the loading heatmap (the most loaded ones).
+HEATMAP_LINES = 15
+#: Most tick labels on a snapshot axis before they are thinned.
+MAX_TICKS = 8
+#: Width of a figure (inches); height is chosen per chart.
+WIDTH_IN = 9.0
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One drawn chart.
+
+    Attributes
+    ----------
+    key:
+        Short name, the PNG's file stem (``curtailment``, ``mining``, ...).
+    title:
+        The chart's title, also the report section's heading.
+    legend:
+        Legend (or colour bar) entries shown, for the reader and the tests.
+    caption:
+        One sentence on how to read it.
+    figure:
+        The matplotlib figure.
+    """
+
+    key: str
+    title: str
+    legend: tuple[str, ...]
+    caption: str
+    figure: Figure
+
+
+def _snapshot_axis(ax: Axes, snapshots: tuple[str, ...]) -> None:
+    """Label the x axis with (at most MAX_TICKS) snapshot names."""
+    n = len(snapshots)
+    step = max(1, int(np.ceil(n / MAX_TICKS)))
+    ticks = list(range(0, n, step))
+    ax.set_xticks(ticks, [snapshots[i] for i in ticks], rotation=30, ha="right", fontsize=7)
+    ax.set_xlabel("snapshot")
+    ax.set_xlim(-0.5, n - 0.5)
+
+
+def curtailment(t: PlanTables) -> Chart:
+    """Curtailed power by carrier before and after mining, stacked over time."""
+    title = "Curtailed power by carrier, before and after mining"
+    before = t.curtailment_by_carrier_mw(after=False)
+    after = t.curtailment_by_carrier_mw(after=True).reindex(columns=before.columns)
+    carriers = [c for c in before.columns if (before[c].abs() + after[c].abs()).sum() > 0]
+    carriers = carriers or list(before.columns)
+    fig = Figure(figsize=(WIDTH_IN, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    x = np.arange(len(t.snapshots))
+    colours = [f"C{i % 10}" for i in range(len(carriers))]
+    for ax, frame, name in ((axes[0], before, "before mining"), (axes[1], after, "after mining")):
+        ys = [frame[c].to_numpy(dtype=float) for c in carriers]
+        ax.stackplot(x, *ys, labels=carriers, colors=colours, step="mid", alpha=0.85)
+        ax.set_title(name, fontsize=10)
+        _snapshot_axis(ax, t.snapshots)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("curtailed power (MW)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", title="carrier", fontsize=8)
+    fig.suptitle(title)
+    return Chart(
+        "curtailment",
+        title,
+        tuple(carriers),
+        "Renewable power the grid could not take (and storage spill), stacked by carrier: "
+        "left the plan without mining, right with it.",
+        fig,
+    )
+
+
+def mining(t: PlanTables) -> Chart:
+    """Mining load per site against its capacity."""
+    title = "Mining load per site against its capacity"
+    fig = Figure(figsize=(WIDTH_IN, 4.0), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(t.snapshots))
+    legend: list[str] = []
+    for i, site in enumerate(t.mining_mw.columns):
+        colour = f"C{i % 10}"
+        bus = t.mining_sites["bus"].get(site, "?")
+        load = f"{site} load (bus {bus})"
+        cap = f"{site} capacity"
+        ax.step(x, t.mining_mw[site].to_numpy(dtype=float), where="mid", color=colour, label=load)
+        p_nom = float(t.mining_sites["p_nom"].get(site, np.nan))
+        ax.axhline(p_nom, color=colour, linestyle="--", linewidth=1, label=cap)
+        legend += [load, cap]
+    ax.set_ylabel("power (MW)")
+    _snapshot_axis(ax, t.snapshots)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(loc="upper left", fontsize=7, bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title)
+    return Chart(
+        "mining",
+        title,
+        tuple(legend),
+        "Planned mining load at each site (solid) and the site's capacity p_nom (dashed).",
+        fig,
+    )
+
+
+def line_loading(t: PlanTables) -> Chart:
+    """Heatmap of line loading over time for the most loaded lines."""
+    loading = t.lines_loading.fillna(0.0)
+    top = loading.max(axis=0).sort_values(ascending=False).index[:HEATMAP_LINES]
+    n = len(top)
+    title = f"Line loading over time, the {n} most loaded lines"
+    fig = Figure(figsize=(WIDTH_IN, max(3.0, 1.6 + 0.28 * n)), layout="constrained")
+    ax = fig.subplots()
+    values = 100.0 * loading[top].to_numpy(dtype=float).T if n else np.zeros((1, len(t.snapshots)))
+    image = ax.imshow(
+        values,
+        aspect="auto",
+        cmap="viridis",
+        vmin=0.0,
+        vmax=max(100.0, values.max()),
+        interpolation="nearest",
+    )
+    ax.set_yticks(range(n), [f"line {name}" for name in top], fontsize=7)
+    _snapshot_axis(ax, t.snapshots)
+    label = "loading |p0|/s_nom (%)"
+    fig.colorbar(image, ax=ax, label=label)
+    ax.set_title(title)
+    return Chart(
+        "line_loading",
+        title,
+        (label,),
+        "Flow as a share of each line's rating; 100 % is a congested line.",
+        fig,
+    )
+
+
+def prices(t: PlanTables) -> Chart:
+    """Marginal prices at the buses of the mining sites."""
+    title = "Marginal price at the mining sites' buses"
+    fig = Figure(figsize=(WIDTH_IN, 4.0), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(t.snapshots))
+    legend: list[str] = []
+    buses: dict[str, list[str]] = {}
+    for site, bus in t.mining_sites["bus"].items():
+        buses.setdefault(str(bus), []).append(str(site))
+    for i, (bus, sites) in enumerate(buses.items()):
+        if bus not in t.marginal_price.columns:
+            continue
+        label = f"bus {bus} ({', '.join(sites)})"
+        ax.step(
+            x,
+            t.marginal_price[bus].to_numpy(dtype=float),
+            where="mid",
+            color=f"C{i % 10}",
+            label=label,
+        )
+        legend.append(label)
+    ax.set_ylabel("marginal price (currency/MWh)")
+    _snapshot_axis(ax, t.snapshots)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title)
+    return Chart(
+        "prices",
+        title,
+        tuple(legend),
+        "Dual of each site bus's power balance in the mining plan: what one more MWh "
+        "there would cost the system.",
+        fig,
+    )
+
+
+def totals(t: PlanTables) -> dict[str, float]:
+    """The headline totals (MWh, currency, t), from ``summary.json``/``details.json``
+    and, for revenue, the mined energy times its value."""
+    by_source = t.details.get("mining_mwh_by_source", {})
+    return {
+        "mining_mwh": float(t.summary["mining_mwh"]),
+        "mining_mwh_curtailed": float(by_source.get("curtailed", np.nan)),
+        "mining_mwh_other": float(by_source.get("other", np.nan)),
+        "curtailment_mwh_before": float(t.summary["curtailment_mwh_before"]),
+        "curtailment_mwh_after": float(t.summary["curtailment_mwh_after"]),
+        "revenue": t.revenue,
+        "mining_co2_t": float(t.details.get("mining_co2_t", np.nan)),
+    }
+
+
+def totals_chart(t: PlanTables) -> Chart:
+    """Bars of the totals: energy, revenue by site, CO2."""
+    title = "Totals: energy absorbed, revenue and CO2 of the mining energy"
+    tot = totals(t)
+    fig = Figure(figsize=(WIDTH_IN, 3.6), layout="constrained")
+    ax_e, ax_r, ax_c = fig.subplots(1, 3, width_ratios=[3, 3, 1])
+    energy = {
+        "mined": tot["mining_mwh"],
+        "absorbed": tot["mining_mwh_curtailed"],
+        "other": tot["mining_mwh_other"],
+    }
+    bars = ax_e.bar(list(energy), list(energy.values()), color=["C0", "C2", "C7"])
+    ax_e.bar_label(bars, fmt="{:,.1f}", fontsize=7)
+    ax_e.set_ylabel("energy (MWh)")
+    ax_e.set_title("mining energy", fontsize=10)
+    revenue = t.revenue_by_site
+    bars = ax_r.bar(list(revenue), list(revenue.values()), color="C1")
+    ax_r.bar_label(bars, fmt="{:,.0f}", fontsize=7)
+    ax_r.set_ylabel("revenue (currency)")
+    ax_r.set_title("revenue by site", fontsize=10)
+    ax_r.tick_params(axis="x", labelrotation=30, labelsize=7)
+    bars = ax_c.bar(["CO2"], [tot["mining_co2_t"]], color="C3")
+    ax_c.bar_label(bars, fmt="{:,.2f}", fontsize=7)
+    ax_c.set_ylabel("CO2 (t)")
+    ax_c.set_title("CO2", fontsize=10)
+    fig.suptitle(title)
+    return Chart(
+        "totals",
+        title,
+        ("mined", "absorbed", "other"),
+        "Energy mined and how much of it was curtailment absorbed, the value of the "
+        "mined energy per site, and the CO2 of the extra generation mining caused.",
+        fig,
+    )
+
+
+def draw_all(t: PlanTables) -> list[Chart]:
+    """Every chart of the report, in reading order."""
+    return [curtailment(t), mining(t), line_loading(t), prices(t), totals_chart(t)]

@@ -1,0 +1,140 @@
+"""Render charts to one self-contained HTML file (inline SVG, inline CSS) and PNGs.
+
+Self-contained means nothing to fetch: the SVG is written with text kept as text
+(``svg.fonttype = none``, so titles and legends stay searchable), without the XML
+prologue, DOCTYPE, metadata or namespace declarations (HTML5 parses inline SVG
+without them), so the file holds no ``http(s)://`` reference at all.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from typing import TYPE_CHECKING
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from service.report.charts import draw_all, totals
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from service.report.charts import Chart
+    from service.report.plandir import PlanTables
+
+__all__ = ["render_report", "svg_of"]
+
+#: PNG resolution (dots per inch): 9 in wide charts come out 900 px wide.
+PNG_DPI = 100
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #222; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+table { border-collapse: collapse; }
+td, th { padding: .25rem .75rem; border-bottom: 1px solid #ddd; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 0; } figcaption { color: #555; font-size: .9rem; }
+svg { max-width: 100%; height: auto; }
+"""
+
+#: Totals shown in the table: key -> (label, unit).
+TOTALS = {
+    "mining_mwh": ("Energy mined", "MWh"),
+    "mining_mwh_curtailed": ("of which curtailment absorbed", "MWh"),
+    "mining_mwh_other": ("of which other generation", "MWh"),
+    "curtailment_mwh_before": ("Curtailment without mining", "MWh"),
+    "curtailment_mwh_after": ("Curtailment with mining", "MWh"),
+    "revenue": ("Revenue of the mined energy", "currency"),
+    "mining_co2_t": ("CO2 of the mining energy", "t"),
+}
+
+_STRIP = (
+    re.compile(r"<\?xml[^>]*\?>\s*"),
+    re.compile(r"<!DOCTYPE[^>]*>\s*"),
+    re.compile(r"<metadata>.*?</metadata>\s*", re.S),
+    re.compile(r'\s+xmlns(?::\w+)?="[^"]*"'),
+)
+
+
+def svg_of(chart: Chart) -> str:
+    """The chart as an inline ``<svg>`` element (text kept as text, no external refs)."""
+    buf = io.StringIO()
+    # a salt per chart keeps clip-path ids unique across the SVGs of one page
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"spw-{chart.key}"}):
+        FigureCanvasAgg(chart.figure)  # attach an Agg canvas: no display backend needed
+        chart.figure.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    text = buf.getvalue()
+    for pattern in _STRIP:
+        text = pattern.sub("", text)
+    return text.strip()
+
+
+def _totals_table(t: PlanTables) -> str:
+    rows = []
+    for key, value in totals(t).items():
+        label, unit = TOTALS[key]
+        rows.append(
+            f'<tr><th scope="row">{html.escape(label)}</th>'
+            f'<td class="num" data-key="{key}" data-value="{value!r}">{value:,.3f}</td>'
+            f"<td>{html.escape(unit)}</td></tr>"
+        )
+    return '<table class="totals">\n' + "\n".join(rows) + "\n</table>"
+
+
+def render_report(t: PlanTables, out_html: Path, png_dir: Path | None = None) -> list[Path]:
+    """Draw every chart and write the HTML report (and PNGs).
+
+    Parameters
+    ----------
+    t:
+        The plan, read by :func:`service.report.plandir.read_plan_dir`.
+    out_html:
+        The HTML file to write (its folder is created).
+    png_dir:
+        Where to write one ``KEY.png`` per chart; ``None``: no PNGs.
+
+    Returns
+    -------
+    list[pathlib.Path]
+        The files written, the HTML first.
+
+    Raises
+    ------
+    OSError
+        A file cannot be written.
+    """
+    charts = draw_all(t)
+    s = t.summary
+    head = (
+        f"status {s.get('status')}, mode {s.get('mode')}, {len(t.snapshots)} snapshots, "
+        f"{len(t.mining_sites)} mining sites, objective {float(s.get('objective', 0.0)):,.6g}, "
+        f"max line loading {float(s.get('max_line_loading', 0.0)):.3f}"
+    )
+    sections = [
+        f'<section id="{c.key}"><h2>{html.escape(c.title)}</h2>\n<figure>\n{svg_of(c)}\n'
+        f"<figcaption>{html.escape(c.caption)} Legend: "
+        f"{html.escape('; '.join(c.legend))}.</figcaption></figure></section>"
+        for c in charts
+    ]
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f"<title>Spillway plan report: {html.escape(t.path.name)}</title>\n"
+        f"<style>{_CSS}</style></head><body>\n"
+        f"<h1>Spillway plan report: {html.escape(t.path.name)}</h1>\n"
+        f"<p>{html.escape(head)}</p>\n<h2>Totals</h2>\n{_totals_table(t)}\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    out_html.write_text(page, encoding="utf-8")
+    written = [out_html]
+    if png_dir is not None:
+        png_dir.mkdir(parents=True, exist_ok=True)
+        for c in charts:
+            path = png_dir / f"{c.key}.png"
+            FigureCanvasAgg(c.figure)
+            c.figure.savefig(path, format="png", dpi=PNG_DPI)
+            written.append(path)
+    return written
