@@ -86,30 +86,34 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _start_demo() -> subprocess.Popen[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        "--demo",
+        "--demo-period-seconds",
+        str(PERIOD_S),
+        "--grpc-listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: find anything it leaves behind
+    )
+
+
 class TestServeDemo:
     @pytest.mark.solver
     def test_demo_runs_follows_the_plan_and_stops_cleanly(self) -> None:
         """Periods advance, hashes rise, wind-105 gets budgets, city-129 none; SIGINT ends all."""
-        command = [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "serve",
-            "--demo",
-            "--demo-period-seconds",
-            str(PERIOD_S),
-            "--grpc-listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ]
-        proc = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # its own process group: find anything it leaves behind
-        )
+        proc = _start_demo()
         output = _Output()
         reader = threading.Thread(target=output.read, args=(proc.stdout,), daemon=True)
         reader.start()
@@ -151,8 +155,32 @@ class TestServeDemo:
         assert rc == 0, "\n".join(output.snapshot()[-20:])
         assert stop_s < STOP_S
         assert not _group_alive(proc.pid)
-        with socket.socket() as sock:  # the metrics port is free again
+        with socket.socket() as sock:  # nothing listens on the metrics port any more
+            # (SO_REUSEADDR, as servers bind: the scrape's connection may sit in TIME_WAIT)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
+
+    @pytest.mark.solver
+    def test_sigterm_stops_everything(self) -> None:
+        """SIGTERM once the day is playing: exit 0 within a few seconds, nothing left."""
+        proc = _start_demo()
+        output = _Output()
+        reader = threading.Thread(target=output.read, args=(proc.stdout,), daemon=True)
+        reader.start()
+        try:
+            output.wait_for(lambda o: bool(_periods(o)), STARTUP_S)
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=STOP_S)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            reader.join(timeout=2)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        assert rc == 0
+        assert output.snapshot()[-1] == "spillway demo: stopped"
+        assert not _group_alive(proc.pid)
 
 
 def _day() -> DemoDay:
