@@ -343,7 +343,7 @@ async def serve_demo(
                 print(f"  worker {w.site:<10} metrics on {url}", flush=True)
         print(
             f"one hourly period every {demo.period_s:g} s; budget W = plan MW / site capacity"
-            f" x {demo.cpu_w:g} W (one CPU thread); Ctrl-C stops",
+            f" x {demo.cpu_w:g} W; Ctrl-C stops",
             flush=True,
         )
         clock = _Clock()
