@@ -1,5 +1,5 @@
 # Two commands for a fresh machine with Python 3.11 and a C compiler:
-#   make run   - set up, then run the main job (today: the CPU hashing benchmark)
+#   make run   - set up, then run the main job on the embedded demo (spillway serve --demo)
 #   make test  - set up, then run the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -21,7 +21,7 @@ $(STAMP): $(INSTALL_INPUTS)
 	touch $@
 
 run: $(STAMP)
-	$(VENV)/bin/spillway hash bench --backend cpu --seconds 10
+	$(VENV)/bin/spillway serve --demo
 
 test: $(STAMP) prometheus $(JS_STAMP)
 	$(PY) -m pytest

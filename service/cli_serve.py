@@ -61,6 +61,24 @@ def register(commands: Any) -> None:
         help="how long a worker holds a budget without news",
     )
     parser.add_argument("--hash-threads", type=int, default=None)
+    demo = parser.add_argument_group("demo (--demo)")
+    demo.add_argument(
+        "--demo",
+        action="store_true",
+        help="play the embedded demo day with one in-process CPU worker per site",
+    )
+    demo.add_argument(
+        "--demo-period-seconds",
+        type=float,
+        default=env("DEMO_PERIOD_SECONDS", "5"),
+        help="wall seconds per hourly planning period (default 5)",
+    )
+    demo.add_argument(
+        "--demo-cpu-watts",
+        type=float,
+        default=env("DEMO_CPU_WATTS", "20"),
+        help="power of one CPU thread hashing flat out; a site's full capacity maps to it",
+    )
     parser.set_defaults(run=run)
 
 
@@ -81,6 +99,13 @@ def run(args: argparse.Namespace) -> int:
             budget_hold_s=args.budget_hold_seconds,
             hash_threads=args.hash_threads,
         )
+        if args.demo:
+            if not (args.demo_period_seconds > 0 and args.demo_cpu_watts > 0):
+                raise ConfigError("demo_period_seconds, demo_cpu_watts: must be above zero")
+            from service.demo import DemoSettings, run_demo
+
+            demo = DemoSettings(period_s=args.demo_period_seconds, cpu_w=args.demo_cpu_watts)
+            return run_demo(settings, demo)
         asyncio.run(serve(settings, registry=CollectorRegistry()))
     except ConfigError as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)
