@@ -330,6 +330,41 @@ def test_promtool_check_rules(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+RULE_TESTS = DEPLOY / "prometheus" / "rules.test.yml"
+
+
+@pytest.mark.parametrize("source", ["rules.yml", "PrometheusRule"])
+def test_promtool_test_rules(source: str, tmp_path: Path) -> None:
+    """The alert unit tests pass on rules.yml and on the PrometheusRule's groups."""
+    if source == "rules.yml":
+        folder = RULES.parent
+    else:
+        folder = tmp_path
+        shutil.copy(RULE_TESTS, folder)
+        (folder / "rules.yml").write_text(yaml.safe_dump({"groups": prometheus_rule_groups()}))
+    result = subprocess.run(
+        [promtool(), "test", "rules", RULE_TESTS.name],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_has_a_firing_unit_test() -> None:
+    tests = yaml.safe_load(RULE_TESTS.read_text())
+    assert tests["rule_files"] == [RULES.name]
+    fired = {
+        case["alertname"]
+        for test in tests["tests"]
+        for case in test.get("alert_rule_test", [])
+        if case["exp_alerts"]
+    }
+    alerts = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]}
+    assert alerts == fired
+
+
 def test_compose_scrape_jobs_are_the_rules_jobs() -> None:
     config = yaml.safe_load(PROM_CONFIG.read_text())
     jobs = {job["job_name"] for job in config["scrape_configs"]}
