@@ -219,6 +219,25 @@ def test_k8s_objects_well_formed() -> None:
     } <= seen  # fmt: skip
 
 
+# The oldest Kubernetes the manifests target (native gRPC probes are GA in 1.27).
+K8S_VERSION = "1.31.0"
+CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
+
+
+@pytest.mark.parametrize("path", K8S_FILES, ids=lambda p: p.name)
+def test_k8s_schemas(path: Path) -> None:
+    """Built-in kinds validate (strictly: no unknown fields) against Kubernetes' OpenAPI
+    schemas, offline (kubernetes-validate bundles them)."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    for doc in yaml.safe_load_all(path.read_text()):
+        if doc is None or doc["kind"] in CUSTOM_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{path.name} {doc['kind']}/{doc['metadata']['name']}: {exc}")
+
+
 def test_kustomization_lists_every_manifest_but_the_secret_example() -> None:
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     expected = {p.name for p in K8S_FILES} - {"secret.example.yaml"}
