@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -163,3 +165,151 @@ def test_healthchecks_against_running_services(
     assert coordinator.wait(timeout=20) == 0
     assert not check(healthcheck, coordinator_env)
     wait_for(lambda: not check(worker_check, worker_env), 60, "the worker's check to fail")
+
+
+# --- the real stack under the deployment's Prometheus config and rules -------------
+
+
+# Not exported yet (see deploy/README.md): their panels are empty.
+MISSING_METRICS = ("spillway_plan_solved_timestamp_seconds",)
+GRAFANA_VARIABLES = {"$__rate_interval": "5s", "$__range": "5m", "$site": ".*"}
+
+
+def prometheus_query(port: int, expr: str) -> list[dict[str, object]]:
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        body = json.loads(reply.read())
+    assert body["status"] == "success", (expr, body)
+    result: list[dict[str, object]] = body["data"]["result"]
+    return result
+
+
+@pytest.mark.skipif(
+    shutil.which("prometheus") is None, reason="needs Debian's prometheus (make test installs it)"
+)
+def test_stack_under_deploy_prometheus(
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    grpc_port, metrics_port, worker_metrics_port, prom_port = (free_port() for _ in range(4))
+    base = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    spawn(
+        processes,
+        ["serve"],
+        {
+            **base,
+            "SPILLWAY_GRPC_LISTEN": f"127.0.0.1:{grpc_port}",
+            "SPILLWAY_METRICS_LISTEN": f"127.0.0.1:{metrics_port}",
+            "SPILLWAY_DATA_DIR": str(tmp_path / "coordinator"),
+            "SPILLWAY_SCENARIO": str(SCENARIO),
+        },
+        tmp_path / "coordinator.log",
+    )
+    wait_for(
+        lambda: check(
+            local(dockerfile_healthcheck("cpu.Dockerfile")),
+            {**base, "SPILLWAY_GRPC_LISTEN": f"127.0.0.1:{grpc_port}"},
+        ),
+        60,
+        "the coordinator",
+    )
+    spawn(
+        processes,
+        ["worker", "--threads", "1", "--telemetry-seconds", "1"],
+        {
+            **base,
+            "SPILLWAY_COORDINATOR": f"127.0.0.1:{grpc_port}",
+            "SPILLWAY_SITE": "site-north",
+            "SPILLWAY_BACKEND": "cpu",
+            "SPILLWAY_METRICS_LISTEN": f"127.0.0.1:{worker_metrics_port}",
+            "SPILLWAY_DATA_DIR": str(tmp_path / "worker"),
+        },
+        tmp_path / "worker.log",
+    )
+    # deploy/prometheus/prometheus.yml with local targets, fast intervals, and its rules.
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    config["rule_files"] = [str(DEPLOY / "prometheus" / "rules.yml")]
+    targets = {
+        "spillway-coordinator": metrics_port,
+        "spillway-worker": worker_metrics_port,
+        "prometheus": prom_port,
+    }
+    for job in config["scrape_configs"]:
+        for static in job["static_configs"]:
+            static["targets"] = [f"127.0.0.1:{targets[job['job_name']]}"]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    with (tmp_path / "prometheus.log").open("wb") as log:
+        prometheus = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={tmp_path / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ],
+            stdout=log,
+            stderr=log,
+        )
+    processes.insert(0, prometheus)
+
+    def ready(expr: str) -> bool:
+        try:
+            return bool(prometheus_query(prom_port, expr))
+        except OSError:
+            return False
+
+    wait_for(lambda: ready('sum(up{job=~"spillway-.*"}) == 2'), 60, "both jobs up")
+    wait_for(
+        lambda: ready('rate(spillway_hashes_total{job="spillway-worker"}[10s]) > 0'),
+        60,
+        "the worker hashing",
+    )
+    wait_for(
+        lambda: ready(
+            'sum(spillway_shares_total{job="spillway-coordinator",result="accepted"}) > 0'
+        ),
+        60,
+        "an accepted share",
+    )
+    time.sleep(3)  # a few more scrapes for the rates
+
+    # Every dashboard query runs, and returns series unless its metric is still missing.
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "spillway.json").read_text())
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            expr = target["expr"]
+            for variable, value in GRAFANA_VARIABLES.items():
+                expr = expr.replace(variable, value)
+            result = prometheus_query(prom_port, expr)
+            if not any(name in expr for name in MISSING_METRICS):
+                assert result, (panel["title"], expr)
+
+    def value(expr: str) -> float:
+        (sample,) = prometheus_query(prom_port, expr)
+        return float(sample["value"][1])  # type: ignore[index]
+
+    north = 'job="spillway-coordinator",site="site-north"'
+    assert value(f"spillway_power_budget_watts{{{north}}}") > 0
+    assert value(f"spillway_power_watts{{{north}}}") > 0
+    assert value('spillway_workers_connected{job="spillway-coordinator"}') == 1
+    # J/TH from the counters: the worker's power model is 1.5 J/MH = 1.5e6 J/TH.
+    (j_per_th,) = [
+        t["expr"]
+        for p in dashboard["panels"]
+        for t in p["targets"]
+        if p["title"].startswith("Energy per hash") and t["legendFormat"] == "farm"
+    ]
+    for variable, substitute in {**GRAFANA_VARIABLES, "$__rate_interval": "30s"}.items():
+        j_per_th = j_per_th.replace(variable, substitute)
+    assert value(j_per_th) == pytest.approx(1.5e6, rel=0.02)
+
+    # The alerts: quiet on this healthy stack, but for the hashrate one: the plan gives
+    # site-north a budget in MW, far beyond one CPU thread, and it fires for that worker.
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "rules.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            result = prometheus_query(prom_port, rule["expr"])
+            if rule["alert"] == "SpillwayHashrateFarBelowExpected":
+                instances = [r["metric"]["instance"] for r in result]  # type: ignore[index]
+                assert instances == [f"127.0.0.1:{worker_metrics_port}"]
+            else:
+                assert result == [], rule["alert"]
