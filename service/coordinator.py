@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,6 +103,29 @@ class Coordinator:
         self.plan_changed = asyncio.Condition()
         # One solve at a time: HiGHS uses every core it is given.
         self._solving = asyncio.Lock()
+        metrics.plan_valid.set_function(self._plan_covers_now)
+
+    def _plan_covers_now(self) -> float:
+        """1.0 while the current plan covers this moment (read at scrape time)."""
+        if self.plan is None:
+            return 0.0
+        start_s, end_s = planning.plan_span_s(self.plan)
+        return 1.0 if start_s <= time.time() < end_s else 0.0
+
+    @contextlib.contextmanager
+    def _counting_failures(self) -> Iterator[None]:
+        """Count a failed solve by reason (the error itself goes on to the caller)."""
+        try:
+            yield
+        except Exception as exc:
+            name = type(exc).__name__
+            reason = {
+                "InfeasiblePlanError": "infeasible",
+                "BadGridDataError": "bad_grid_data",
+                "SolverUnavailableError": "solver_unavailable",
+            }.get(name, "error")
+            self.metrics.plan_solve_failures.labels(reason).inc()
+            raise
 
     async def start(self) -> None:
         """Load the current plan and create the known sites' metric series."""
@@ -201,15 +224,16 @@ class Coordinator:
             raise NotFoundError(f"scenario_id: no scenario {scenario_id[:64]!r}")
         scenario = planner_pb2.Scenario.FromString(body)
         async with self._solving:
-            plan = await asyncio.to_thread(
-                planning.plan_scenario,
-                scenario_id,
-                scenario,
-                mode,
-                allow_suboptimal=allow_suboptimal,
-                time_limit_s=time_limit_s,
-                create_s=time.time(),
-            )
+            with self._counting_failures():
+                plan = await asyncio.to_thread(
+                    planning.plan_scenario,
+                    scenario_id,
+                    scenario,
+                    mode,
+                    allow_suboptimal=allow_suboptimal,
+                    time_limit_s=time_limit_s,
+                    create_s=time.time(),
+                )
         await self._adopt(plan, scenario_id)
         return plan
 
@@ -226,6 +250,7 @@ class Coordinator:
             plan.SerializeToString(),
         )
         self.metrics.plan_solve_seconds.observe(plan.summary.solve_seconds)
+        self.metrics.plan_solved_timestamp_seconds.set(time.time())
         self.metrics.plan_curtailment_absorbed_joules.inc(plan.summary.curtailment_absorbed_joules)
         for site in plan.sites:
             self.metrics.site(site.site)
@@ -240,9 +265,10 @@ class Coordinator:
     async def plan_scenario_file(self, path: Path, mode: str) -> planner_pb2.Plan:
         """Plan a scenario file (``--scenario``) from the current period; make it current."""
         async with self._solving:
-            calendar, plan = await asyncio.to_thread(
-                planning.plan_file, path, mode=mode, now_s=time.time()
-            )
+            with self._counting_failures():
+                calendar, plan = await asyncio.to_thread(
+                    planning.plan_file, path, mode=mode, now_s=time.time()
+                )
         await self.store.run(
             self.store.store.add_scenario,
             plan.scenario_id + ":" + plan.plan_id[:8],
@@ -333,24 +359,32 @@ class Coordinator:
         try:
             last_job_s = time.monotonic()
             yield JobEvent(await self.new_job(worker), clean=True)
-            sent: tuple[float, str] | None = None
+            sent: tuple[float, str, float | None] | None = None
             sent_s = 0.0
+            sent_until_s = float("inf")
             while not self.stopping.is_set():
                 now_s = time.time()
                 budget = await self.budget(worker.site, now_s)
-                # Resend well before the worker's hold runs out, and at once on a change.
+                # Resend well before the worker's hold runs out, and at once on a change:
+                # of the figure, or of its own end (a new plan period with the same
+                # figure must reach the worker before the old one lapses). The end counts
+                # only where it comes before the hold horizon, which moves with time.
                 stale = time.monotonic() - sent_s > self.settings.budget_hold_s / 3
-                if sent != (budget.budget_w, budget.source) or stale:
+                horizon_s = now_s + self.settings.budget_hold_s - 1e-3
+                own_end_s = budget.valid_until_s if budget.valid_until_s < horizon_s else None
+                current = (budget.budget_w, str(budget.source), own_end_s)
+                if sent != current or stale:
                     yield BudgetEvent(budget, period_start(now_s, self.settings.period_s))
-                    sent, sent_s = (budget.budget_w, budget.source), time.monotonic()
+                    sent, sent_s = current, time.monotonic()
+                    sent_until_s = budget.valid_until_s
                 if time.monotonic() - last_job_s >= self.settings.job_interval_s:
                     yield JobEvent(await self.new_job(worker), clean=False)
                     last_job_s = time.monotonic()
+                # Wake at the sent budget's end too, so the next one follows without a gap.
+                wait_s = min(self.settings.budget_refresh_s, max(0.01, sent_until_s - time.time()))
                 async with self.changed:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            self.changed.wait(), timeout=self.settings.budget_refresh_s
-                        )
+                        await asyncio.wait_for(self.changed.wait(), timeout=wait_s)
             yield StopEvent("coordinator shutting down")
         finally:
             live.streams -= 1

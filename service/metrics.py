@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENERGY_SOURCES",
+    "PLAN_FAILURE_REASONS",
     "SHARE_RESULTS",
     "CoordinatorMetrics",
     "GrpcServerMetrics",
@@ -39,6 +40,8 @@ __all__ = [
 NAMESPACE = "spillway"
 SHARE_RESULTS = ("accepted", "duplicate", "rejected")
 ENERGY_SOURCES = ("curtailed", "grid")
+# Why a plan solve failed: the optimiser's errors, by kind.
+PLAN_FAILURE_REASONS = ("infeasible", "bad_grid_data", "solver_unavailable", "error")
 # Latency buckets for unary RPCs on loopback up to slow plan runs.
 HANDLING_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 # Plan solves take from a fraction of a second to minutes.
@@ -162,6 +165,27 @@ class CoordinatorMetrics:
             buckets=SOLVE_BUCKETS_S,
             registry=registry,
         )
+        self.plan_valid = Gauge(
+            "plan_valid",
+            "1 while a stored plan covers the current time, else 0 (budgets then fall to zero).",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.plan_solved_timestamp_seconds = Gauge(
+            "plan_solved_timestamp_seconds",
+            "Unix time the plan in force was solved (0 before the first plan).",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.plan_solve_failures = Counter(
+            "plan_solve_failures",
+            "Plan solves that failed, by reason.",
+            ("reason",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        for reason in PLAN_FAILURE_REASONS:
+            self.plan_solve_failures.labels(reason)
         self.plan_curtailment_absorbed_joules = Counter(
             "plan_curtailment_absorbed_joules",
             "Curtailed energy the stored plans schedule for mining.",

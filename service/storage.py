@@ -359,7 +359,12 @@ class Store:
         return bytes(row[0]) if row else None
 
     def add_plan(
-        self, plan_id: str, scenario_id: str, created_s: float, start_s: float, end_s: float,
+        self,
+        plan_id: str,
+        scenario_id: str,
+        created_s: float,
+        start_s: float,
+        end_s: float,
         body: bytes,
     ) -> None:
         """Store a serialised plan message."""

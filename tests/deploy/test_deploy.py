@@ -42,14 +42,8 @@ STANDARD_LABELS = (
 )
 WORKLOADS = ("Deployment", "DaemonSet", "StatefulSet")
 # Metrics the deployment needs that service/metrics.py does not export yet.
-MISSING = {
-    "spillway_plan_valid": "gauge, 1 while a stored plan covers the current period (alert"
-    " SpillwayNoValidPlan)",
-    "spillway_plan_solve_failures_total": "counter by reason, plan solves that failed (alert"
-    " SpillwayPlanSolveFailures)",
-    "spillway_plan_solved_timestamp_seconds": "gauge, Unix time the plan in force was solved"
-    " (dashboard: plan age)",
-}
+# Metrics the deployment uses that the service does not export yet (each an xfail).
+MISSING: dict[str, str] = {}
 # Series Prometheus makes itself.
 STANDARD_METRICS = {"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds"}
 
@@ -79,9 +73,7 @@ def promql_metrics(expr: str) -> set[str]:
     text = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', '""', expr)
     text = re.sub(r"\{[^}]*\}", " ", text)
     text = re.sub(r"\[[^\]]*\]", " ", text)
-    text = re.sub(
-        r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text
-    )
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
     names = set()
     for match in re.finditer(r"(?<![\w.$])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?", text):
         name, call = match.group(1), match.group(2)

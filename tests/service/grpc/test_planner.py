@@ -89,7 +89,12 @@ async def submit_and_plan(coordinator: Running, mode: int) -> planner_pb2.Plan:
 class TestPlanner:
     async def test_curtailment_only_plan_absorbs_wind(self, coordinator: Running) -> None:
         """The plan mines only curtailed wind; it is stored, current, and summarised."""
+        sample = coordinator.registry.get_sample_value
+        assert sample("spillway_plan_valid") == 0
+        before_s = time.time()
         plan = await submit_and_plan(coordinator, planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY)
+        assert sample("spillway_plan_valid") == 1  # the plan covers now
+        assert before_s <= sample("spillway_plan_solved_timestamp_seconds") <= time.time()
         assert plan.status == planner_pb2.PLAN_STATUS_OPTIMAL
         (site,) = plan.sites
         assert site.site == "north" and len(site.budget_watts) == 2
@@ -104,11 +109,32 @@ class TestPlanner:
         assert current.plan_id == plan.plan_id
         again = (await stub.GetPlan(planner_pb2.GetPlanRequest(plan_id=plan.plan_id))).plan
         assert again == plan
-        sample = coordinator.registry.get_sample_value
         assert sample("spillway_plan_solve_seconds_count") == 1
         assert sample("spillway_plan_curtailment_absorbed_joules_total") == pytest.approx(
             plan.summary.curtailment_absorbed_joules
         )
+
+    async def test_failed_solve_is_counted_by_reason(self, coordinator: Running) -> None:
+        """An infeasible scenario fails the RunPlan and counts one 'infeasible' solve failure."""
+        scenario = three_bus(time.time() - 60)
+        del scenario.loads[:]
+        scenario.loads.append(planner_pb2.Load(name="load", bus="S", demand_watts=[2000 * MW] * 2))
+        stub = planner_pb2_grpc.PlannerServiceStub(coordinator.channel)
+        submitted = await stub.SubmitScenario(
+            planner_pb2.SubmitScenarioRequest(scenario=scenario), metadata=AUTH
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await stub.RunPlan(
+                planner_pb2.RunPlanRequest(
+                    scenario_id=submitted.scenario_id, mode=planner_pb2.PLANNING_MODE_CO_OPTIMISED
+                ),
+                metadata=AUTH,
+            )
+        assert failure.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        sample = coordinator.registry.get_sample_value
+        assert sample("spillway_plan_solve_failures_total", {"reason": "infeasible"}) == 1
+        assert sample("spillway_plan_solve_failures_total", {"reason": "error"}) == 0
+        assert sample("spillway_plan_valid") == 0
 
     async def test_plan_drives_budget_and_override_outranks_it(self, coordinator: Running) -> None:
         """Workers get the plan's budget for now; an operator override outranks it."""
