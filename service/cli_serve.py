@@ -23,6 +23,11 @@ def register(commands: Any) -> None:
     parser = commands.add_parser("serve", help="run the coordinator (gRPC + metrics)")
     parser.add_argument("--grpc-listen", default=env("GRPC_LISTEN", "127.0.0.1:50051"))
     parser.add_argument(
+        "--health-listen",
+        default=env("HEALTH_LISTEN"),
+        help="HOST:PORT of a plaintext gRPC port serving only grpc.health.v1 (probes)",
+    )
+    parser.add_argument(
         "--metrics-listen",
         default=env("METRICS_LISTEN", "127.0.0.1:9464"),
         help="HOST:PORT of the Prometheus endpoint; 'off' for none",
@@ -87,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = CoordinatorSettings(
             grpc_listen=args.grpc_listen,
+            health_listen=args.health_listen,
             metrics_listen=None if args.metrics_listen == "off" else args.metrics_listen,
             data_dir=Path(args.data_dir),
             scenario=Path(args.scenario) if args.scenario else None,

@@ -75,6 +75,7 @@ class CoordinatorServer:
     grace_s: float
     metrics_server: MetricsServer | None = None
     startup_plan: asyncio.Task[Any] | None = None
+    health_grpc: Any = None  # the plaintext health-only server, if any
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Graceful shutdown: NOT_SERVING, workers stopped, calls drained, state flushed."""
@@ -85,6 +86,8 @@ class CoordinatorServer:
         await self.health.enter_graceful_shutdown()
         await self.coordinator.stop("coordinator shutting down")
         await self.grpc.stop(grace_s)
+        if self.health_grpc is not None:
+            await self.health_grpc.stop(0)
         await asyncio.to_thread(self.store.close)
         await asyncio.to_thread(self.backend.close)
         if self.metrics_server is not None:
@@ -194,6 +197,23 @@ async def build_server(
             f"grpc_listen: cannot listen on {settings.grpc_listen}: the address is in use"
             " or not local"
         )
+    health_server = None
+    if settings.health_listen is not None:
+        # Shares the health servicer, so graceful shutdown shows NOT_SERVING here too.
+        health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
+        try:
+            health_port = health_server.add_insecure_port(settings.health_listen)
+        except RuntimeError:
+            health_port = 0
+        if not health_port and not settings.health_listen.endswith(":0"):
+            await asyncio.to_thread(store.close)
+            raise ConfigError(
+                f"health_listen: cannot listen on {settings.health_listen}: the address is in use"
+                " or not local"
+            )
+        await health_server.start()
+        logger.info("plaintext health on port %d", health_port)
     metrics_server = None
     if settings.metrics_listen is not None:
         try:
@@ -218,6 +238,7 @@ async def build_server(
     running = CoordinatorServer(
         server, coordinator, health_servicer, store, backend, settings.grace_s, metrics_server
     )
+    running.health_grpc = health_server
     if settings.scenario is not None and solver_ok:
         # Planned in the background: the coordinator serves (overrides, schedules) meanwhile.
         running.startup_plan = asyncio.create_task(

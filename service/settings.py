@@ -26,6 +26,9 @@ class CoordinatorSettings:
     """
 
     grpc_listen: str = "127.0.0.1:50051"
+    # A second, plaintext gRPC port serving only grpc.health.v1 (Kubernetes probes
+    # when the main port needs TLS); None for none.
+    health_listen: str | None = None
     metrics_listen: str | None = "127.0.0.1:9464"
     data_dir: Path = Path("spillway-data")
     scenario: Path | None = None

@@ -105,6 +105,31 @@ class TestTls:
         finally:
             await server.stop(0)
 
+    async def test_plaintext_health_port_beside_mtls(self, tmp_path: Path, pki: Path) -> None:
+        """With mTLS on the main port, probes get health in plaintext on --health-listen only."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        health_port = free_port()
+        settings = make_settings(
+            tmp_path,
+            tls=TlsFiles(pki / "server.pem", pki / "server.key", pki / "ca.pem"),
+            health_listen=f"127.0.0.1:{health_port}",
+        )
+        server, _ = await build_server(settings, registry=CollectorRegistry())
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{health_port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=""))
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await operator_pb2_grpc.OperatorServiceStub(channel).GetStatus(
+                    operator_pb2.GetStatusRequest()
+                )
+            assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+            await server.health.enter_graceful_shutdown()
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=""))
+            assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        await server.stop(0)
+
     async def test_mtls_refuses_client_without_certificate(self, tmp_path: Path, pki: Path) -> None:
         """With a client CA, a client without a certificate cannot call; one with it can."""
         settings = make_settings(
