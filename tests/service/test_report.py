@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from optimiser import plan, read_pypsa_folder
+from optimiser import plan, read_demo, read_pypsa_folder
 from service.cli import main
 
 pytestmark = pytest.mark.solver
@@ -53,6 +53,8 @@ def _plan_dir(root: Path, name: str) -> Path:
         for file, text in THREE_BUS.items():
             (folder / file).write_text(text)
         data = read_pypsa_folder(folder)
+    elif name == "demo":  # the embedded demo day that `make run` plays
+        data = read_demo()
     else:  # SciGRID-DE, the first 3 snapshots keep it quick
         data = read_pypsa_folder(SCIGRID).head(3)
     out = root / "plan"
@@ -60,7 +62,7 @@ def _plan_dir(root: Path, name: str) -> Path:
     return out
 
 
-@pytest.fixture(scope="module", params=["three_bus", "scigrid"])
+@pytest.fixture(scope="module", params=["three_bus", "demo", "scigrid"])
 def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """(plan dir, HTML text, PNG dir) after `spillway report PLAN_DIR --out --png`."""
     root = tmp_path_factory.mktemp(request.param)
