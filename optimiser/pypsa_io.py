@@ -150,7 +150,7 @@ def _read_branches(folder: Path, bus_index: dict[str, int], v_nom: np.ndarray) -
         kind += ["line"] * len(lines)
         b0.append(bus0)
         b1.append(bus1)
-        bb.append(1.0 / x_pu)
+        bb.append(_susceptance(lines, x_pu))
         sh.append(np.zeros(len(lines)))
         rt.append(_rating(lines))
         _check_loops(lines, bus0, bus1)
@@ -173,7 +173,7 @@ def _read_branches(folder: Path, bus_index: dict[str, int], v_nom: np.ndarray) -
         kind += ["transformer"] * len(trafos)
         b0.append(bus0)
         b1.append(bus1)
-        bb.append(1.0 / x_pu)
+        bb.append(_susceptance(trafos, x_pu))
         sh.append(np.deg2rad(trafos.floats("phase_shift", 0.0)))
         rt.append(rating)
         _check_loops(trafos, bus0, bus1)
@@ -190,6 +190,19 @@ def _read_branches(folder: Path, bus_index: dict[str, int], v_nom: np.ndarray) -
         shift_rad=cat(sh, np.float64),
         s_max_mw=cat(rt, np.float64),
     )
+
+
+def _susceptance(t: Table, x_pu: np.ndarray) -> np.ndarray:
+    """1 / x in per unit, refusing a reactance so small (a subnormal, say) that it is infinite."""
+    with np.errstate(divide="ignore", over="ignore"):
+        b_pu = 1.0 / x_pu
+    bad = np.flatnonzero(~np.isfinite(b_pu))
+    if len(bad):
+        i = int(bad[0])
+        raise t.fail(
+            i, "x", f"reactance {x_pu[i]:g} p.u. is too small: its susceptance is infinite"
+        )
+    return b_pu
 
 
 def _check_loops(t: Table, bus0: np.ndarray, bus1: np.ndarray) -> None:

@@ -33,6 +33,14 @@ CASES = [
         "reactance must be positive",
     ),
     (
+        "subnormal reactance (infinite susceptance)",
+        {"lines": "name,bus0,bus1,x,s_nom\nNS,N,S,2.2e-311,100\nNM,N,M,1,1000\nMS,M,S,1,1000\n"},
+        "lines.csv",
+        2,
+        "x",
+        "susceptance is infinite",
+    ),
+    (
         "negative transformer reactance",
         {"transformers": "name,bus0,bus1,x,s_nom\nT1,M,S,-0.1,100\n"},
         "transformers.csv",
