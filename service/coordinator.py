@@ -32,6 +32,7 @@ from service.domain import (
     resolve_budget,
 )
 from service.errors import NotFoundError
+from service.metrics import plan_failure_reason
 from spillway.v1 import planner_pb2
 
 if TYPE_CHECKING:
@@ -118,13 +119,7 @@ class Coordinator:
         try:
             yield
         except Exception as exc:
-            name = type(exc).__name__
-            reason = {
-                "InfeasiblePlanError": "infeasible",
-                "BadGridDataError": "bad_grid_data",
-                "SolverUnavailableError": "solver_unavailable",
-            }.get(name, "error")
-            self.metrics.plan_solve_failures.labels(reason).inc()
+            self.metrics.plan_solve_failures.labels(plan_failure_reason(exc)).inc()
             raise
 
     async def start(self) -> None:

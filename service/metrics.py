@@ -34,14 +34,28 @@ __all__ = [
     "MetricsServer",
     "WorkerMetrics",
     "parse_host_port",
+    "plan_failure_reason",
     "start_metrics_server",
 ]
 
 NAMESPACE = "spillway"
 SHARE_RESULTS = ("accepted", "duplicate", "rejected")
 ENERGY_SOURCES = ("curtailed", "grid")
-# Why a plan solve failed: the optimiser's errors, by kind.
-PLAN_FAILURE_REASONS = ("infeasible", "bad_grid_data", "solver_unavailable", "error")
+# Why a plan solve failed: the optimiser's errors by class name (matched by name so
+# the service need not import the optimiser to count), anything else "error".
+_PLAN_FAILURE_BY_ERROR = {
+    "InfeasiblePlanError": "infeasible",
+    "BadGridDataError": "bad_grid_data",
+    "SolverUnavailableError": "solver_unavailable",
+}
+PLAN_FAILURE_REASONS = (*_PLAN_FAILURE_BY_ERROR.values(), "error")
+
+
+def plan_failure_reason(exc: BaseException) -> str:
+    """The ``reason`` label of a failed plan solve."""
+    return _PLAN_FAILURE_BY_ERROR.get(type(exc).__name__, "error")
+
+
 # Latency buckets for unary RPCs on loopback up to slow plan runs.
 HANDLING_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 # Plan solves take from a fraction of a second to minutes.

@@ -22,6 +22,7 @@ __all__ = [
     "public_key_hex",
     "sign_hex",
     "sign_telemetry",
+    "telemetry_signed",
     "verify_hex",
 ]
 
@@ -94,3 +95,10 @@ def sign_telemetry(
     unsigned = Telemetry(worker, public_key_hex(key), site, period, energy_j, hashes)
     signature = sign_hex(key, canonical_bytes(unsigned.payload()))
     return Telemetry(worker, unsigned.public_key, site, period, energy_j, hashes, signature)
+
+
+def telemetry_signed(telemetry: Telemetry) -> bool:
+    """Whether telemetry carries its worker's good signature over its payload."""
+    return verify_hex(
+        telemetry.public_key, telemetry.signature, canonical_bytes(telemetry.payload())
+    )

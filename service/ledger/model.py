@@ -29,6 +29,7 @@ __all__ = [
     "PeriodHeader",
     "Telemetry",
     "canonical_bytes",
+    "leaf_hash",
     "merkle_branch",
     "merkle_root",
     "owed_micro",
@@ -215,7 +216,7 @@ class EnergyRecord:
 
     def leaf_hash(self) -> bytes:
         """SHA-256d of the canonical bytes: this record's Merkle leaf."""
-        return sha256d(canonical_bytes(self.to_json()))
+        return leaf_hash(self.to_json())
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +244,11 @@ class PeriodHeader:
     def hash(self) -> bytes:
         """SHA-256d of the canonical header bytes: what the next header links to."""
         return sha256d(canonical_bytes(self.to_json()))
+
+
+def leaf_hash(record_json: Mapping[str, Any]) -> bytes:
+    """A record's Merkle leaf from its JSON value, as stored or exported."""
+    return sha256d(canonical_bytes(record_json))
 
 
 def merkle_root(leaves: Sequence[bytes]) -> bytes:

@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.ledger.errors import LedgerInputError
-from service.ledger.keys import load_or_create_key, public_key_hex, sign_hex, verify_hex
+from service.ledger.keys import load_or_create_key, public_key_hex, sign_hex, telemetry_signed
 from service.ledger.model import (
     GENESIS_PREV_HASH,
     EnergyRecord,
@@ -162,10 +162,7 @@ class Ledger:
                 raise LedgerInputError(
                     f"records[{position}].period", f"is {record.period}, not {period}"
                 )
-            telemetry = record.telemetry
-            if not verify_hex(
-                telemetry.public_key, telemetry.signature, canonical_bytes(telemetry.payload())
-            ):
+            if not telemetry_signed(record.telemetry):
                 # The coordinator records only energy a worker measured and signed.
                 raise LedgerInputError(f"records[{position}].telemetry", "bad worker signature")
         leaves = [record.leaf_hash() for record in records]

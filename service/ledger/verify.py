@@ -16,14 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kernels import sha256d
 from service.ledger.errors import LedgerError, LedgerInputError, LedgerIntegrityError
-from service.ledger.keys import verify_hex
+from service.ledger.keys import telemetry_signed, verify_hex
 from service.ledger.model import (
     GENESIS_PREV_HASH,
     EnergyRecord,
     PeriodHeader,
-    canonical_bytes,
+    leaf_hash,
     merkle_branch,
     merkle_root,
     root_from_branch,
@@ -63,7 +62,7 @@ def _check_period(
         return "bad coordinator signature on the header"
     if header.record_count != len(stored.records):
         return f"header commits to {header.record_count} records, {len(stored.records)} present"
-    leaves = [sha256d(canonical_bytes(record)) for record in stored.records]
+    leaves = [leaf_hash(record) for record in stored.records]
     if merkle_root(leaves).hex() != header.merkle_root:
         return "records do not match the header's Merkle root (edited, dropped or reordered)"
     for position, (record_json, signature, leaf) in enumerate(
@@ -77,10 +76,7 @@ def _check_period(
             return f"record {position}: {exc}"
         if record.period != header.period:
             return f"record {position}: is for period {record.period}"
-        telemetry = record.telemetry
-        if not verify_hex(
-            telemetry.public_key, telemetry.signature, canonical_bytes(telemetry.payload())
-        ):
+        if not telemetry_signed(record.telemetry):
             return f"record {position}: bad worker signature on the telemetry"
     return ""
 
@@ -118,7 +114,7 @@ def build_proof(ledger: Ledger, site: str, period: int) -> dict[str, Any]:
     if not positions:
         raise LedgerInputError("site", f"{site!r} has no record in period {period}")
     index = positions[0]
-    leaves = [sha256d(canonical_bytes(record)) for record in stored.records]
+    leaves = [leaf_hash(record) for record in stored.records]
     return {
         "record": stored.records[index],
         "record_signature": stored.record_signatures[index],
@@ -142,7 +138,7 @@ def verify_proof(proof: dict[str, Any], public_key: str | None = None) -> None:
     try:
         key = public_key or str(proof["public_key"])
         header = PeriodHeader.from_json(proof["header"])
-        leaf = sha256d(canonical_bytes(proof["record"]))
+        leaf = leaf_hash(proof["record"])
         branch = [bytes.fromhex(node) for node in proof["branch"]]
         index = int(proof["index"])
         header_hash = header.hash()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from service.stratum.errors import StratumError, StratumJobError
 from service.stratum.work import (
+    NOTIFY_FIELDS,
     StratumJob,
     build_coinbase,
     build_header,
@@ -18,6 +19,7 @@ from service.stratum.work import (
 )
 
 __all__ = [
+    "NOTIFY_FIELDS",
     "StratumError",
     "StratumJob",
     "StratumJobError",

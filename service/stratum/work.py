@@ -27,6 +27,7 @@ from kernels import sha256d
 from service.stratum.errors import StratumJobError
 
 __all__ = [
+    "NOTIFY_FIELDS",
     "StratumJob",
     "build_coinbase",
     "build_header",
@@ -35,7 +36,8 @@ __all__ = [
     "roll_version",
 ]
 
-_NOTIFY_FIELDS = (
+# The params of mining.notify, in the order pools send them.
+NOTIFY_FIELDS = (
     "job_id",
     "prevhash",
     "coinb1",
@@ -131,16 +133,16 @@ class StratumJob:
         if isinstance(notify, dict) and "notify_params" in notify:
             notify = notify["notify_params"]
         if isinstance(notify, list):
-            if len(notify) < len(_NOTIFY_FIELDS):
+            if len(notify) < len(NOTIFY_FIELDS):
                 raise StratumJobError(
-                    "notify", f"needs {len(_NOTIFY_FIELDS)} params, got {len(notify)}"
+                    "notify", f"needs {len(NOTIFY_FIELDS)} params, got {len(notify)}"
                 )
-            notify = dict(zip(_NOTIFY_FIELDS, notify, strict=False))
+            notify = dict(zip(NOTIFY_FIELDS, notify, strict=False))
         if not isinstance(notify, dict):
             raise StratumJobError(
                 "notify", "must be a mining.notify message, params list or object"
             )
-        missing = [name for name in _NOTIFY_FIELDS if name not in notify]
+        missing = [name for name in NOTIFY_FIELDS if name not in notify]
         if missing:
             raise StratumJobError("notify", f"lacks {', '.join(missing)}")
         branch = notify["merkle_branch"]

@@ -174,21 +174,23 @@ class StratumTestPool:
             writer.close()
 
 
-@pytest.fixture
-async def stratum_pool() -> AsyncIterator[StratumTestPool]:
+async def _running_pool() -> AsyncIterator[StratumTestPool]:
     pool = StratumTestPool()
     await pool.start()
     try:
         yield pool
     finally:
         await pool.stop()
+
+
+@pytest.fixture
+async def stratum_pool() -> AsyncIterator[StratumTestPool]:
+    async for pool in _running_pool():
+        yield pool
 
 
 @pytest.fixture
 async def second_stratum_pool() -> AsyncIterator[StratumTestPool]:
-    pool = StratumTestPool()
-    await pool.start()
-    try:
+    """Another pool, for failover and client.reconnect."""
+    async for pool in _running_pool():
         yield pool
-    finally:
-        await pool.stop()

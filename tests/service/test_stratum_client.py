@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from service.stratum import StratumJob
+from service.stratum import NOTIFY_FIELDS, StratumJob
 from service.stratum.client import (
     PoolEndpoint,
     ShareVerdict,
@@ -45,18 +45,7 @@ class JobLog:
 @pytest.fixture
 def block_notify(stratum_vectors: dict[str, Any]) -> list[Any]:
     named = stratum_vectors["block_277647"]["notify_params"]
-    keys = (
-        "job_id",
-        "prevhash",
-        "coinb1",
-        "coinb2",
-        "merkle_branch",
-        "version",
-        "nbits",
-        "ntime",
-        "clean_jobs",
-    )
-    return [named[key] for key in keys]
+    return [named[key] for key in NOTIFY_FIELDS]
 
 
 class TestHandshake:

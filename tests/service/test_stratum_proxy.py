@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kernels
-from service.stratum import StratumJob, StratumJobError
+from service.stratum import NOTIFY_FIELDS, StratumJob, StratumJobError
 from service.stratum.client import PoolEndpoint, ShareVerdict, StratumClient
 from service.stratum.proxy import MAX_NTIME_AHEAD_S, WorkAllocator
 
@@ -22,18 +22,7 @@ def block(stratum_vectors: dict[str, Any]) -> dict[str, Any]:
 
 def params_of(block: dict[str, Any], **change: Any) -> list[Any]:
     named = block["notify_params"] | change
-    keys = (
-        "job_id",
-        "prevhash",
-        "coinb1",
-        "coinb2",
-        "merkle_branch",
-        "version",
-        "nbits",
-        "ntime",
-        "clean_jobs",
-    )
-    return [named[key] for key in keys]
+    return [named[key] for key in NOTIFY_FIELDS]
 
 
 EXTRANONCE1 = bytes.fromhex("0400003d")

@@ -12,6 +12,7 @@ import pytest
 
 import kernels
 from service.stratum import (
+    NOTIFY_FIELDS,
     StratumJob,
     StratumJobError,
     build_header,
@@ -68,20 +69,7 @@ class TestRealBlock:
     def test_message_forms_agree(self, block: dict[str, Any]) -> None:
         """The JSON-RPC message, its params list and the named object decode alike."""
         named = block["notify_params"]
-        params = [
-            named[key]
-            for key in (
-                "job_id",
-                "prevhash",
-                "coinb1",
-                "coinb2",
-                "merkle_branch",
-                "version",
-                "nbits",
-                "ntime",
-                "clean_jobs",
-            )
-        ]
+        params = [named[key] for key in NOTIFY_FIELDS]
         message = json.dumps({"id": None, "method": "mining.notify", "params": params})
         assert StratumJob.from_notify(message) == StratumJob.from_notify(params)
         assert StratumJob.from_notify(params) == StratumJob.from_notify(named)
