@@ -67,6 +67,9 @@ class WorkAllocator:
         The part of the nonce space each extranonce2 is searched over.
     extranonce2_start:
         The first extranonce2 of each job, as an integer.
+    ntime_roll_s:
+        How far past its unit's ntime a share's ntime may be (workers roll ntime when
+        they run out of nonces).
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class WorkAllocator:
         nonce_first: int = 0,
         nonce_count: int = 1 << 32,
         extranonce2_start: int = 0,
+        ntime_roll_s: int = 0,
         clock_s: Callable[[], float] = time.time,
     ) -> None:
         if not 1 <= nonces_per_unit <= 1 << 32:
@@ -89,6 +93,7 @@ class WorkAllocator:
         self._nonce_first = nonce_first
         self._nonce_count = nonce_count
         self._extranonce2_start = extranonce2_start
+        self._ntime_roll_s = ntime_roll_s
         self._clock_s = clock_s
         self._lock = threading.Lock()
         self._job: StratumJob | None = None
@@ -125,6 +130,14 @@ class WorkAllocator:
                 if job.clean_jobs or new_session:
                     self._issued.clear()
             return (new_job and job.clean_jobs) or new_session
+
+    def reset(self) -> None:
+        """Forget the job and every unit issued (the pool session ended: all of it is stale)."""
+        with self._lock:
+            self._job = None
+            self._extranonce1 = b""
+            self._extranonce2_size = 0
+            self._issued.clear()
 
     @property
     def share_target(self) -> int:
@@ -171,14 +184,22 @@ class WorkAllocator:
             self._issued[(job.job_id, extranonce2)] = unit
             return unit
 
-    def check_share(self, worker: str, job_id: str, extranonce2: bytes, nonce: int) -> ShareCheck:
-        """Rebuild and hash a worker's share.
+    def check_share(
+        self,
+        worker: str,
+        job_id: str,
+        extranonce2: bytes,
+        nonce: int,
+        *,
+        ntime: int | None = None,
+    ) -> ShareCheck:
+        """Rebuild and hash a worker's share (at the unit's ntime, or a rolled ``ntime``).
 
         Raises
         ------
         StratumJobError
-            If the unit was never issued to this worker (``extranonce2``), or its
-            job is gone (``job_id``: stale).
+            If the unit was never issued to this worker (``extranonce2``), its
+            job is gone (``job_id``: stale), or ``ntime`` is outside the roll.
         """
         with self._lock:
             unit = self._issued.get((job_id, extranonce2))
@@ -193,7 +214,15 @@ class WorkAllocator:
             )
         if not unit.nonce_start <= nonce < unit.nonce_start + unit.nonce_count:
             raise StratumJobError("nonce", f"{nonce} is outside the unit's range")
-        header = unit.header_prefix + nonce.to_bytes(4, "little")
+        prefix = unit.header_prefix
+        if ntime is not None and ntime != unit.ntime:
+            if not unit.ntime <= ntime <= unit.ntime + self._ntime_roll_s:
+                raise StratumJobError(
+                    "ntime",
+                    f"{ntime} is outside [{unit.ntime}, {unit.ntime + self._ntime_roll_s}]",
+                )
+            prefix = prefix[:68] + ntime.to_bytes(4, "little") + prefix[72:]
+        header = prefix + nonce.to_bytes(4, "little")
         digest = kernels.block_hash(header)
         return ShareCheck(
             unit=unit,
