@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,12 @@ from prometheus_client import CollectorRegistry
 from spw_helpers import AUTH, TOKEN, make_settings
 
 import kernels
+from service import storage
 from service.cli import main
+from service.cli_serve import pool_settings
+from service.domain import Job, ShareOutcome, ShareResultKind
 from service.server import CoordinatorServer, build_server
+from service.storage import SCHEMA_VERSION, AsyncStore, Store
 from service.stratum import NOTIFY_FIELDS
 from service.stratum.bridge import PoolBridge, PoolSettings
 from service.stratum.client import PoolEndpoint
@@ -314,3 +319,75 @@ class TestFlags:
         assert code == 2
         err = capsys.readouterr().err
         assert named in err, err
+
+    def test_pools_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """SPILLWAY_POOL lists pools in priority order (comma-separated); flags win over it."""
+        monkeypatch.setenv("SPILLWAY_POOL", "stratum+tcp://a.example:3333, stratum+ssl://b:443")
+        settings = pool_settings(None, "acct.w1", "pw")
+        assert settings is not None
+        assert [(e.url, e.user, e.password) for e in settings.endpoints] == [
+            ("stratum+tcp://a.example:3333", "acct.w1", "pw"),
+            ("stratum+ssl://b:443", "acct.w1", "pw"),
+        ]
+        flagged = pool_settings(["stratum+tcp://c:1"], "acct.w1", "x")
+        assert flagged is not None and [e.host for e in flagged.endpoints] == ["c"]
+        monkeypatch.delenv("SPILLWAY_POOL")
+        assert pool_settings(None, None, "x") is None
+
+
+class TestStorage:
+    def test_version_1_file_migrates(self, tmp_path: Path) -> None:
+        """A version 1 database gains the pool tables and keeps its rows."""
+        path = tmp_path / "coordinator.sqlite3"
+        db = sqlite3.connect(path, isolation_level=None)
+        db.executescript(f"{storage._SCHEMA} PRAGMA user_version=1;")
+        db.execute("INSERT INTO overrides VALUES ('north', 5.0, 1e12, 'kept', 0)")
+        db.close()
+        store = Store(path)
+        try:
+            assert store.schema_version() == SCHEMA_VERSION == 2
+            assert store.override("north", 0.0) is not None
+            assert store.pool_verdicts() == {}
+            assert store.pool_pending() == []
+        finally:
+            store.close()
+
+    async def test_unanswered_shares_are_stale_after_restart(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """A share stored but unanswered before a restart is recorded stale: its session died."""
+        path = tmp_path / "coordinator.sqlite3"
+        store = Store(path)
+        worker = store.register_worker("north", "n1", "cpu", 1e6, 5.0, 0.0)
+        job = Job("j1", worker.worker_id, bytes(76), kernels.DIFF1_TARGET, 0, 600, 0.0)
+        pool = endpoint(stratum_pool).url
+        store.add_pool_job(job, pool, "277647", bytes(4), bytes(4))
+        store.record_shares(
+            worker, [(job, 0, 7, ShareOutcome("s1", ShareResultKind.ACCEPTED, "", bytes(32)))], 1.0
+        )
+        store.close()
+        await stratum_pool.notify(params_of(block))
+        registry = CollectorRegistry()
+        async_store = await asyncio.to_thread(AsyncStore, path)
+
+        async def nothing() -> None:
+            return None
+
+        bridge = PoolBridge(PoolSettings((endpoint(stratum_pool),)), async_store, registry, nothing)
+        await bridge.start()
+        try:
+            await until(
+                lambda: (
+                    registry.get_sample_value(
+                        "spillway_pool_shares_total", {"pool": pool, "result": "stale"}
+                    )
+                    == 1
+                ),
+                "the stale verdict",
+            )
+            answers = await async_store.run(async_store.store.pool_answers, worker.worker_id)
+            assert answers == [(pool, "stale", "session ended")]
+            assert await async_store.run(async_store.store.pool_pending) == []
+        finally:
+            await bridge.stop()
+            await asyncio.to_thread(async_store.close)
