@@ -55,6 +55,7 @@ from service.stratum.client import (
 )
 from service.stratum.errors import StratumError, StratumJobError
 from service.stratum.proxy import WorkAllocator
+from spillway.v1 import operator_pb2
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -238,6 +239,19 @@ class PoolBridge:
         return self._pool
 
     # work
+
+    async def status(self) -> operator_pb2.PoolStatus:
+        """The pool mined for now and the verdicts so far (``GetStatus``)."""
+        counts = await self._store.run(self._store.store.pool_verdicts)
+        return operator_pb2.PoolStatus(
+            url=self._pool if self._session is not None else "",
+            connected=self._session is not None,
+            difficulty=self._difficulty,
+            job_id=self._job_id or "",
+            shares_accepted=counts.get(ShareVerdict.ACCEPTED.value, 0),
+            shares_rejected=counts.get(ShareVerdict.REJECTED.value, 0),
+            shares_stale=counts.get(ShareVerdict.STALE.value, 0),
+        )
 
     def pool_job_of(self, job_id: str) -> str | None:
         """The pool's job id behind one of our jobs, while it is current work."""

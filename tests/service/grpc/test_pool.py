@@ -20,6 +20,7 @@ from spw_helpers import AUTH, TOKEN, make_settings
 import kernels
 from service import storage
 from service.cli import main
+from service.cli_operator import format_status
 from service.cli_serve import pool_settings
 from service.domain import Job, ShareOutcome, ShareResultKind
 from service.server import CoordinatorServer, build_server
@@ -57,6 +58,7 @@ class PoolFarm:
     """A coordinator mining for pools, and one CPU worker with a budget."""
 
     server: CoordinatorServer
+    port: int
     registry: CollectorRegistry
     worker: Worker
 
@@ -120,7 +122,7 @@ async def pool_farm(
                 ),
                 metadata=AUTH,
             )
-        yield PoolFarm(server, registry, worker)
+        yield PoolFarm(server, port, registry, worker)
     finally:
         worker.stop.set()
         await task
@@ -166,6 +168,19 @@ class TestRealBlock:
             assert await farm.verdicts() == {"accepted": 1}
             assert farm.sample("spillway_pool_connected", pool=pool) == 1
             assert farm.sample("spillway_pool_difficulty", pool=pool) == 1e6
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{farm.port}") as channel:
+                status = await operator_pb2_grpc.OperatorServiceStub(channel).GetStatus(
+                    operator_pb2.GetStatusRequest()
+                )
+            assert (status.pool.url, status.pool.connected, status.pool.job_id) == (
+                pool,
+                True,
+                "277647",
+            )
+            assert (status.pool.difficulty, status.pool.shares_accepted) == (1e6, 1)
+            assert f"pool: {pool}, difficulty 1e+06, job 277647; shares accepted 1," in (
+                format_status(status)
+            )
 
 
 class TestPoolEvents:
