@@ -80,6 +80,11 @@ def register(commands: Any) -> None:
     )
     pool.add_argument("--pool-user", default=env("POOL_USER"), help="the pool account (.worker)")
     pool.add_argument("--pool-password", default=env("POOL_PASSWORD", "x"))
+    pool.add_argument(
+        "--pool-tls-ca",
+        default=env("POOL_TLS_CA"),
+        help="CA bundle for stratum+ssl pools (default: the system's CAs)",
+    )
     demo = parser.add_argument_group("demo (--demo)")
     demo.add_argument(
         "--demo",
@@ -101,7 +106,9 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def pool_settings(urls: list[str] | None, user: str | None, password: str) -> PoolSettings | None:
+def pool_settings(
+    urls: list[str] | None, user: str | None, password: str, *, tls_ca: str | None = None
+) -> PoolSettings | None:
     """Pools from ``--pool`` (or ``SPILLWAY_POOL``); None when none is given.
 
     Raises
@@ -119,7 +126,7 @@ def pool_settings(urls: list[str] | None, user: str | None, password: str) -> Po
         endpoints = tuple(parse_pool_url(url, user, password or "x") for url in urls)
     except StratumJobError as exc:
         raise ConfigError(f"{exc.field}: --{exc.field.replace('_', '-')} {exc.problem}") from exc
-    return PoolSettings(endpoints)
+    return PoolSettings(endpoints, tls_ca=Path(tls_ca) if tls_ca else None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
             period_s=args.period_seconds,
             budget_hold_s=args.budget_hold_seconds,
             hash_threads=args.hash_threads,
-            pool=pool_settings(args.pool, args.pool_user, args.pool_password),
+            pool=pool_settings(
+                args.pool, args.pool_user, args.pool_password, tls_ca=args.pool_tls_ca
+            ),
         )
         if args.demo:
             if not (args.demo_period_seconds > 0 and args.demo_cpu_watts > 0):

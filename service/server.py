@@ -153,6 +153,12 @@ async def build_server(
     store = await asyncio.to_thread(AsyncStore, settings.data_dir / DB_FILE)
     coordinator = Coordinator(settings, store, metrics)
     await coordinator.start()
+    if settings.pool is not None:
+        try:
+            coordinator.pool = PoolBridge(settings.pool, store, registry, coordinator.notify)
+        except ConfigError:
+            await asyncio.to_thread(store.close)
+            raise
     kinds = {
         f"/{s.full_name}/{m.name}": grpc_type(m.client_streaming, m.server_streaming)
         for s in SERVICES
@@ -224,8 +230,7 @@ async def build_server(
         except ConfigError:
             await asyncio.to_thread(store.close)
             raise
-    if settings.pool is not None:
-        coordinator.pool = PoolBridge(settings.pool, store, registry, coordinator.notify)
+    if coordinator.pool is not None:
         await coordinator.pool.start()
     await server.start()
     # Ready: the kernels loaded (the backend exists) and the store is open; the planner

@@ -32,15 +32,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge
 
 from service.domain import Job, ShareResultKind
+from service.errors import ConfigError
 from service.metrics import NAMESPACE
 from service.storage import PoolShare
 from service.stratum.client import (
@@ -92,6 +95,8 @@ class PoolSettings:
     version_mask: int | None = DEFAULT_VERSION_MASK
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
+    # CA bundle that signs stratum+ssl pools' certificates; None: the system's CAs.
+    tls_ca: Path | None = None
     # The clock of units' ntime (tests freeze it so a unit's ntime is the job's own).
     clock_s: Callable[[], float] = time.time
 
@@ -205,6 +210,12 @@ class PoolBridge:
         self._units: dict[str, _Unit] = {}
         self._queue: asyncio.Queue[PoolShare] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._tls: ssl.SSLContext | None = None
+        if settings.tls_ca is not None:
+            try:
+                self._tls = ssl.create_default_context(cafile=settings.tls_ca)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"pool_tls_ca: cannot read {settings.tls_ca}: {exc}") from exc
 
     # life cycle
 
@@ -303,6 +314,7 @@ class PoolBridge:
             endpoint,
             on_job=functools.partial(self._on_job, pool),
             version_mask=self.settings.version_mask,
+            ssl_context=self._tls,
         )
         self._spawn(self._watch(pool, client), f"pool watch {pool}")
         return client

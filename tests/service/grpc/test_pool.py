@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 import sqlite3
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,7 @@ from service.cli import main
 from service.cli_operator import format_status
 from service.cli_serve import pool_settings
 from service.domain import Job, ShareOutcome, ShareResultKind
+from service.errors import ConfigError
 from service.server import CoordinatorServer, build_server
 from service.storage import SCHEMA_VERSION, AsyncStore, Store
 from service.stratum import NOTIFY_FIELDS
@@ -42,7 +46,7 @@ def params_of(block: dict[str, Any], **change: Any) -> list[Any]:
 
 
 def endpoint(pool: Any) -> PoolEndpoint:
-    return PoolEndpoint("127.0.0.1", pool.port, False, USER)
+    return PoolEndpoint("127.0.0.1", pool.port, pool.tls, USER)
 
 
 async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
@@ -315,6 +319,70 @@ class TestPoolEvents:
             assert ("stale", "Job not found") in reasons
             counts = await farm.verdicts()
             assert all(counts[result] >= 1 for result in ("accepted", "rejected", "stale"))
+
+
+@pytest.fixture
+def pool_cert(tmp_path: Path) -> Path:
+    """A self-signed certificate (and key) for a pool on 127.0.0.1; its own CA."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "pool.key",
+            "-out",
+            "pool.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test pool",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    return tmp_path / "pool.pem"
+
+
+class TestTls:
+    async def test_stratum_ssl_pool(
+        self, tmp_path: Path, stratum_pool: Any, pool_cert: Path, block: dict[str, Any]
+    ) -> None:
+        """A stratum+ssl pool whose certificate --pool-tls-ca trusts gets shares over TLS."""
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_tls.load_cert_chain(pool_cert, pool_cert.with_suffix(".key"))
+        await stratum_pool.stop()
+        await stratum_pool.start(server_tls)  # the same pool, now behind TLS
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block))
+        async with pool_farm(tmp_path, [stratum_pool], tls_ca=pool_cert) as farm:
+            url = endpoint(stratum_pool).url
+            assert url.startswith("stratum+ssl://")
+            await until(
+                lambda: farm.sample("spillway_pool_shares_total", pool=url, result="accepted") >= 1,
+                "a share accepted over TLS",
+            )
+
+    async def test_unreadable_ca_is_a_config_error(self, tmp_path: Path) -> None:
+        """A --pool-tls-ca that cannot be read stops the start, naming the flag."""
+        settings = PoolSettings(
+            (PoolEndpoint("127.0.0.1", 1, True, USER),), tls_ca=tmp_path / "missing.pem"
+        )
+        with pytest.raises(ConfigError, match="pool_tls_ca"):
+            await build_server(
+                make_settings(tmp_path / "coordinator", pool=settings),
+                registry=CollectorRegistry(),
+            )
 
 
 class TestFlags:
