@@ -291,7 +291,7 @@ class PoolBridge:
             header_prefix=unit.header_prefix,
             target=unit.share_target,
             ntime=unit.ntime,
-            ntime_roll_s=self.settings.ntime_roll_s,
+            ntime_roll_s=unit.ntime_roll_s,
             created_s=time.time(),
             nonce_start=unit.nonce_start,
             nonce_count=unit.nonce_count,

@@ -9,7 +9,8 @@ it meets the pool's share target before anything is sent upstream.
 
 ntime: a unit's ntime is the job's plus the seconds since the job arrived,
 capped at 7,200 s ahead (Bitcoin refuses blocks more than two hours in the
-future) and never behind the job's own.
+future) and never behind the job's own. Workers may roll it forward by
+``ntime_roll_s`` when they run out of nonces, never past that same cap.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class WorkUnit:
     share_target: int
     clean_jobs: bool
     worker: str
+    # How far a worker may roll ntime past the unit's: the allocator's roll, cut so
+    # that ntime stays within MAX_NTIME_AHEAD_S of the job's own.
+    ntime_roll_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,7 @@ class WorkAllocator:
                 share_target=self._share_target,
                 clean_jobs=job.clean_jobs,
                 worker=worker,
+                ntime_roll_s=max(0, min(self._ntime_roll_s, job.ntime + MAX_NTIME_AHEAD_S - ntime)),
             )
             self._issued[(job.job_id, extranonce2)] = unit
             return unit
@@ -216,10 +221,10 @@ class WorkAllocator:
             raise StratumJobError("nonce", f"{nonce} is outside the unit's range")
         prefix = unit.header_prefix
         if ntime is not None and ntime != unit.ntime:
-            if not unit.ntime <= ntime <= unit.ntime + self._ntime_roll_s:
+            if not unit.ntime <= ntime <= unit.ntime + unit.ntime_roll_s:
                 raise StratumJobError(
                     "ntime",
-                    f"{ntime} is outside [{unit.ntime}, {unit.ntime + self._ntime_roll_s}]",
+                    f"{ntime} is outside [{unit.ntime}, {unit.ntime + unit.ntime_roll_s}]",
                 )
             prefix = prefix[:68] + ntime.to_bytes(4, "little") + prefix[72:]
         header = prefix + nonce.to_bytes(4, "little")
