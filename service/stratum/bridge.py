@@ -322,6 +322,9 @@ class PoolBridge:
     async def _on_job(self, pool: str, job: StratumJob, session: StratumSession) -> None:
         """A job, difficulty or extranonce from the pool: new units for every worker."""
         if session is not self._session:
+            if self._session is not None:  # its watcher has not run yet
+                self.metrics.connected.labels(self._pool).set(0)
+                self.metrics.difficulty.labels(self._pool).set(0)
             self._drop_session()
             self._session, self._pool = session, pool
             self.metrics.connected.labels(pool).set(1)

@@ -491,7 +491,7 @@ class StratumUpstream:
                 try:
                     await client.connect()
                 except StratumError as exc:
-                    logger.warning("pool %s: %s", target.url, exc)
+                    logger.warning("%s", exc)  # names the pool already
                     continue
                 self.client = client
                 self.connections += 1
