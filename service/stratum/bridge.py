@@ -172,6 +172,11 @@ class PoolBridge:
         Where ``PoolMetrics`` go.
     on_change:
         Awaited when there is new work (the coordinator wakes its work streams).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``pool_tls_ca`` when that CA bundle cannot be read.
     """
 
     def __init__(
@@ -181,6 +186,12 @@ class PoolBridge:
         registry: CollectorRegistry,
         on_change: Callable[[], Awaitable[None]],
     ) -> None:
+        self._tls: ssl.SSLContext | None = None
+        if settings.tls_ca is not None:
+            try:
+                self._tls = ssl.create_default_context(cafile=settings.tls_ca)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"pool_tls_ca: cannot read {settings.tls_ca}: {exc}") from exc
         self.settings = settings
         self._store = store
         self._on_change = on_change
@@ -210,12 +221,6 @@ class PoolBridge:
         self._units: dict[str, _Unit] = {}
         self._queue: asyncio.Queue[PoolShare] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._tls: ssl.SSLContext | None = None
-        if settings.tls_ca is not None:
-            try:
-                self._tls = ssl.create_default_context(cafile=settings.tls_ca)
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"pool_tls_ca: cannot read {settings.tls_ca}: {exc}") from exc
 
     # life cycle
 
@@ -238,16 +243,6 @@ class PoolBridge:
         task.set_name(name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    @property
-    def connected(self) -> bool:
-        """Whether a pool session is up."""
-        return self.upstream.connected.is_set()
-
-    @property
-    def pool(self) -> str:
-        """The URL of the pool mined for now ("" before the first job)."""
-        return self._pool
 
     # work
 
