@@ -131,6 +131,17 @@ def format_status(reply: operator_pb2.GetStatusResponse) -> str:
                 f"  {site.site}/{w.worker_name} ({w.backend}): {state},"
                 f" {w.hashrate_hashes_per_second / 1e6:.2f} MH/s, {w.power_watts:.1f} W"
             )
+    if reply.HasField("pool"):
+        pool = reply.pool
+        state = (
+            f"{pool.url}, difficulty {pool.difficulty:g}, job {pool.job_id}"
+            if pool.connected
+            else "no session"
+        )
+        lines.append(
+            f"pool: {state}; shares accepted {pool.shares_accepted},"
+            f" rejected {pool.shares_rejected}, stale {pool.shares_stale}"
+        )
     plan = reply.current_plan_id or "none"
     lines.append(f"last plan: {plan}")
     return "\n".join(line.rstrip() for line in lines)

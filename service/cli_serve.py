@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from service.cli_common import env, read_token, tls_files
 from service.errors import ConfigError
 from service.server import serve
 from service.settings import CoordinatorSettings
+from service.stratum.bridge import PoolSettings
+from service.stratum.client import parse_pool_url
+from service.stratum.errors import StratumJobError
 
 __all__ = ["register"]
 
@@ -66,6 +70,21 @@ def register(commands: Any) -> None:
         help="how long a worker holds a budget without news",
     )
     parser.add_argument("--hash-threads", type=int, default=None)
+    pool = parser.add_argument_group("Stratum pool (--pool)")
+    pool.add_argument(
+        "--pool",
+        action="append",
+        metavar="URL",
+        help="stratum+tcp://HOST:PORT or stratum+ssl://HOST:PORT to mine for; repeat for"
+        " failover pools in priority order (SPILLWAY_POOL: comma-separated)",
+    )
+    pool.add_argument("--pool-user", default=env("POOL_USER"), help="the pool account (.worker)")
+    pool.add_argument("--pool-password", default=env("POOL_PASSWORD", "x"))
+    pool.add_argument(
+        "--pool-tls-ca",
+        default=env("POOL_TLS_CA"),
+        help="CA bundle for stratum+ssl pools (default: the system's CAs)",
+    )
     demo = parser.add_argument_group("demo (--demo)")
     demo.add_argument(
         "--demo",
@@ -87,6 +106,29 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def pool_settings(
+    urls: list[str] | None, user: str | None, password: str, *, tls_ca: str | None = None
+) -> PoolSettings | None:
+    """Pools from ``--pool`` (or ``SPILLWAY_POOL``); None when none is given.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``pool`` for a bad URL, ``pool_user`` when it is missing.
+    """
+    if not urls:
+        urls = [u for u in re.split(r"[,\s]+", env("POOL") or "") if u]
+    if not urls:
+        return None
+    if not user:
+        raise ConfigError("pool_user: --pool-user (or SPILLWAY_POOL_USER) is needed with --pool")
+    try:
+        endpoints = tuple(parse_pool_url(url, user, password or "x") for url in urls)
+    except StratumJobError as exc:
+        raise ConfigError(f"{exc.field}: --{exc.field.replace('_', '-')} {exc.problem}") from exc
+    return PoolSettings(endpoints, tls_ca=Path(tls_ca) if tls_ca else None)
+
+
 def run(args: argparse.Namespace) -> int:
     """``spillway serve``."""
     try:
@@ -104,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
             period_s=args.period_seconds,
             budget_hold_s=args.budget_hold_seconds,
             hash_threads=args.hash_threads,
+            pool=pool_settings(
+                args.pool, args.pool_user, args.pool_password, tls_ca=args.pool_tls_ca
+            ),
         )
         if args.demo:
             if not (args.demo_period_seconds > 0 and args.demo_cpu_watts > 0):

@@ -204,6 +204,8 @@ def job_to_proto(job: Job, *, clean: bool) -> miner_pb2.MiningJob:
         share_difficulty=job.difficulty,
         ntime_roll=duration(job.ntime_roll_s),
         clean=clean,
+        nonce_start=job.nonce_start,
+        nonce_count=job.nonce_count,
     )
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from service.metrics import CoordinatorMetrics
     from service.settings import CoordinatorSettings
     from service.storage import AsyncStore
+    from service.stratum.bridge import PoolBridge
 
 __all__ = ["BudgetEvent", "Coordinator", "JobEvent", "StopEvent", "WorkerLive"]
 
@@ -102,6 +103,8 @@ class Coordinator:
         self.stopping = asyncio.Event()
         self.plan: planner_pb2.Plan | None = None
         self.plan_changed = asyncio.Condition()
+        # Set by build_server when pools are configured: jobs then come from the pool.
+        self.pool: PoolBridge | None = None
         # One solve at a time: HiGHS uses every core it is given.
         self._solving = asyncio.Lock()
         metrics.plan_valid.set_function(self._plan_covers_now)
@@ -334,8 +337,10 @@ class Coordinator:
             raise NotFoundError(f"worker_id: no worker {worker_id[:64]!r}; register first")
         return worker
 
-    async def new_job(self, worker: WorkerRecord) -> Job:
-        """A fresh job for ``worker``, stored before it is sent."""
+    async def new_job(self, worker: WorkerRecord) -> Job | None:
+        """A fresh job for ``worker``, stored before it is sent; None while the pool has none."""
+        if self.pool is not None:
+            return await self.pool.new_job(worker)
         job = make_job(
             uuid.uuid4().hex[:16],
             worker.worker_id,
@@ -353,7 +358,10 @@ class Coordinator:
         self._count_connected()
         try:
             last_job_s = time.monotonic()
-            yield JobEvent(await self.new_job(worker), clean=True)
+            pool_seen = self.pool.generation if self.pool is not None else 0
+            job = await self.new_job(worker)
+            if job is not None:
+                yield JobEvent(job, clean=True)
             sent: tuple[float, str, float | None] | None = None
             sent_s = 0.0
             sent_until_s = float("inf")
@@ -372,8 +380,14 @@ class Coordinator:
                     yield BudgetEvent(budget, period_start(now_s, self.settings.period_s))
                     sent, sent_s = current, time.monotonic()
                     sent_until_s = budget.valid_until_s
-                if time.monotonic() - last_job_s >= self.settings.job_interval_s:
-                    yield JobEvent(await self.new_job(worker), clean=False)
+                # New pool work (a clean job must reach every worker at once), or time's up.
+                news = self.pool.news(pool_seen) if self.pool is not None else None
+                due = time.monotonic() - last_job_s >= self.settings.job_interval_s
+                if news is not None or due:
+                    pool_seen, clean = news or (pool_seen, False)
+                    job = await self.new_job(worker)
+                    if job is not None:
+                        yield JobEvent(job, clean=clean)
                     last_job_s = time.monotonic()
                 # Wake at the sent budget's end too, so the next one follows without a gap.
                 wait_s = min(self.settings.budget_refresh_s, max(0.01, sent_until_s - time.time()))
@@ -402,6 +416,9 @@ class Coordinator:
         outcomes = await self.store.run(store.record_shares, worker, checked, time.time())
         for outcome in outcomes:
             self.metrics.shares.labels(outcome.result.metric_label).inc()
+        if self.pool is not None:
+            # Acked once stored; the pool's verdict comes later and is recorded then.
+            self.pool.forward(worker, checked, outcomes)
         return outcomes
 
     async def report(

@@ -109,6 +109,9 @@ class Job:
     ntime: int
     ntime_roll_s: int
     created_s: float
+    # The nonces to search (a pool's work is split between workers by them).
+    nonce_start: int = 0
+    nonce_count: int = 1 << 32
 
     @property
     def difficulty(self) -> float:

@@ -32,6 +32,7 @@ from service.metrics import CoordinatorMetrics, grpc_type, start_metrics_server
 from service.planner_servicer import PlannerServicer
 from service.servicers import OperatorServicer, WorkerServicer
 from service.storage import AsyncStore
+from service.stratum.bridge import PoolBridge
 from spillway.v1 import (
     miner_pb2,
     miner_pb2_grpc,
@@ -86,6 +87,8 @@ class CoordinatorServer:
         await self.health.enter_graceful_shutdown()
         await self.coordinator.stop("coordinator shutting down")
         await self.grpc.stop(grace_s)
+        if self.coordinator.pool is not None:
+            await self.coordinator.pool.stop()
         if self.health_grpc is not None:
             await self.health_grpc.stop(0)
         await asyncio.to_thread(self.store.close)
@@ -150,6 +153,12 @@ async def build_server(
     store = await asyncio.to_thread(AsyncStore, settings.data_dir / DB_FILE)
     coordinator = Coordinator(settings, store, metrics)
     await coordinator.start()
+    if settings.pool is not None:
+        try:
+            coordinator.pool = PoolBridge(settings.pool, store, registry, coordinator.notify)
+        except ConfigError:
+            await asyncio.to_thread(store.close)
+            raise
     kinds = {
         f"/{s.full_name}/{m.name}": grpc_type(m.client_streaming, m.server_streaming)
         for s in SERVICES
@@ -221,6 +230,8 @@ async def build_server(
         except ConfigError:
             await asyncio.to_thread(store.close)
             raise
+    if coordinator.pool is not None:
+        await coordinator.pool.start()
     await server.start()
     # Ready: the kernels loaded (the backend exists) and the store is open; the planner
     # also needs its solver (highspy), else it alone stays NOT_SERVING.

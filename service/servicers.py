@@ -158,6 +158,8 @@ class OperatorServicer:
                 )
                 status.hashrate_hashes_per_second += hashrate_hs
                 status.power_watts += power_w
+        if self._c.pool is not None:
+            response.pool.CopyFrom(await self._c.pool.status())
         return response
 
     async def SetBudgetOverride(  # noqa: N802

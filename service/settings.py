@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.stratum.bridge import PoolSettings
 
 __all__ = ["CoordinatorSettings", "TlsFiles"]
 
@@ -61,3 +65,5 @@ class CoordinatorSettings:
     # Calls per second (and burst) per client host; more get RESOURCE_EXHAUSTED.
     rate_limit_per_s: float = 2000.0
     rate_limit_burst: float = 4000.0
+    # Stratum pools to mine for (``--pool``); None: the coordinator's own synthetic jobs.
+    pool: PoolSettings | None = None

@@ -32,12 +32,13 @@ from service.domain import (
 )
 from service.errors import ConfigError
 
-__all__ = ["SCHEMA_VERSION", "AsyncStore", "LedgerRow", "Store"]
+__all__ = ["SCHEMA_VERSION", "AsyncStore", "LedgerRow", "PoolShare", "Store"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
+# Version 1; later versions are migrations on top of it (``_MIGRATIONS``).
 _SCHEMA = """
 CREATE TABLE scenarios (
     scenario_id TEXT PRIMARY KEY, created_s REAL NOT NULL, body BLOB NOT NULL);
@@ -68,6 +69,36 @@ CREATE TABLE ledger (
     energy_j REAL NOT NULL, hashes INTEGER NOT NULL,
     PRIMARY KEY (site, period_start_s, source));
 """
+
+# Each entry takes the schema from the version before it to its key. A new file gets
+# ``_SCHEMA`` and then every migration, so both paths end in the same tables.
+_MIGRATIONS: dict[int, str] = {
+    # 2: Stratum upstream. A job handed out from a pool's work (its pool, the pool's job
+    # id and extranonces), and the pool's verdict on each share of such a job. A stored
+    # share of a pool job without a verdict row is waiting to be forwarded.
+    2: """
+CREATE TABLE pool_units (
+    job_id TEXT PRIMARY KEY, pool TEXT NOT NULL, pool_job_id TEXT NOT NULL,
+    extranonce1 BLOB NOT NULL, extranonce2 BLOB NOT NULL);
+CREATE TABLE pool_shares (
+    job_id TEXT NOT NULL, ntime INTEGER NOT NULL, nonce INTEGER NOT NULL,
+    pool TEXT NOT NULL, worker_id TEXT NOT NULL, verdict TEXT NOT NULL,
+    reason TEXT NOT NULL, answered_s REAL NOT NULL,
+    PRIMARY KEY (job_id, ntime, nonce));
+CREATE INDEX pool_shares_by_worker ON pool_shares (worker_id, verdict);
+""",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PoolShare:
+    """A stored share of a job cut from a pool's work, to forward to that pool."""
+
+    job_id: str
+    ntime: int
+    nonce: int
+    worker_id: str
+    pool: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +137,24 @@ class Store:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"data_dir: cannot open {path}: {exc}") from exc
-        if version == 0:
-            # executescript commits first, so the schema and its version go in one script.
-            self._db.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-            )
-        elif version > SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
             raise ConfigError(
                 f"data_dir: {path} has schema version {version}; this coordinator knows"
                 f" up to {SCHEMA_VERSION}"
             )
+        if version == 0:
+            # executescript commits first, so the schema and its version go in one script.
+            steps = "".join(_MIGRATIONS[v] for v in range(2, SCHEMA_VERSION + 1))
+            self._db.executescript(
+                f"BEGIN IMMEDIATE; {_SCHEMA} {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            )
+        else:
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                # One transaction per step: a crash leaves the file at a whole version.
+                self._db.executescript(
+                    f"BEGIN IMMEDIATE; {_MIGRATIONS[step]} PRAGMA user_version={step}; COMMIT;"
+                )
+                logger.info("%s: schema migrated to version %d", path, step)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -344,6 +383,70 @@ class Store:
         ).fetchone()
         energy: float = row[0]
         return energy
+
+    # pool (Stratum upstream)
+
+    def add_pool_job(
+        self, job: Job, pool: str, pool_job_id: str, extranonce1: bytes, extranonce2: bytes
+    ) -> None:
+        """Store a job cut from a pool's work, and where it came from, in one transaction."""
+        with self._transaction():
+            self.add_job(job)
+            self._db.execute(
+                "INSERT INTO pool_units VALUES (?,?,?,?,?)",
+                (job.job_id, pool, pool_job_id, extranonce1, extranonce2),
+            )
+
+    def pool_unit(self, job_id: str) -> str | None:
+        """The pool a job was cut from (None for the coordinator's own jobs)."""
+        row = self._db.execute("SELECT pool FROM pool_units WHERE job_id=?", (job_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def pool_pending(self) -> list[PoolShare]:
+        """Stored shares of pool jobs that have no verdict yet (oldest first)."""
+        rows = self._db.execute(
+            "SELECT s.job_id, s.ntime, s.nonce, s.worker_id, u.pool FROM shares s"
+            " JOIN pool_units u USING (job_id)"
+            " LEFT JOIN pool_shares p USING (job_id, ntime, nonce)"
+            " WHERE p.job_id IS NULL ORDER BY s.accepted_s"
+        ).fetchall()
+        return [PoolShare(*row) for row in rows]
+
+    def record_pool_verdict(
+        self, share: PoolShare, verdict: str, reason: str, now_s: float
+    ) -> None:
+        """Record the pool's answer to a forwarded share (the first answer stands)."""
+        self._db.execute(
+            "INSERT INTO pool_shares VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+            (
+                share.job_id,
+                share.ntime,
+                share.nonce,
+                share.pool,
+                share.worker_id,
+                verdict,
+                reason,
+                now_s,
+            ),
+        )
+
+    def pool_verdicts(self, worker_id: str | None = None) -> dict[str, int]:
+        """Shares answered by the pools, by verdict (for one worker, or all)."""
+        query = "SELECT verdict, COUNT(*) FROM pool_shares"
+        params: tuple[str, ...] = ()
+        if worker_id is not None:
+            query += " WHERE worker_id=?"
+            params = (worker_id,)
+        rows = self._db.execute(query + " GROUP BY verdict", params).fetchall()
+        return {verdict: count for verdict, count in rows}
+
+    def pool_answers(self, worker_id: str) -> list[tuple[str, str, str]]:
+        """A worker's pool verdicts in order: (pool, verdict, reason)."""
+        rows = self._db.execute(
+            "SELECT pool, verdict, reason FROM pool_shares WHERE worker_id=? ORDER BY answered_s",
+            (worker_id,),
+        ).fetchall()
+        return [(pool, verdict, reason) for pool, verdict, reason in rows]
 
     # scenarios and plans
 

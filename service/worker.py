@@ -68,6 +68,8 @@ class _Job:
     target: int
     ntime: int
     roll_s: int
+    nonce_start: int = 0
+    nonce_end: int = 1 << 32  # one past the last nonce to search
     next_nonce: int = 0
     ntime_offset: int = 0
 
@@ -243,12 +245,18 @@ class Worker:
             logger.info("budget %.1f W", budget.budget_watts)
         elif kind == "job":
             job = message.job
+            # A new job replaces the old one at once (clean or not): the hashing loop
+            # takes state.job per batch, so stale work stops within one batch (<= 50 ms).
+            nonce_end = job.nonce_start + (job.nonce_count or 1 << 32)
             state.job = _Job(
                 job.job_id,
                 job.header_prefix,
                 int.from_bytes(job.share_target, "big"),
                 int.from_bytes(job.header_prefix[68:72], "little"),
                 job.ntime_roll.seconds,
+                nonce_start=job.nonce_start,
+                nonce_end=min(nonce_end, 1 << 32),
+                next_nonce=job.nonce_start,
             )
         elif kind == "stop":
             logger.info("coordinator says stop: %s", message.stop.reason)
@@ -274,12 +282,13 @@ class Worker:
             if wait_s > 0:
                 await asyncio.sleep(min(wait_s, 0.05))
                 continue
-            if job.next_nonce + nonces > 1 << 32:
+            if job.next_nonce >= job.nonce_end:
                 if job.ntime_offset >= job.roll_s:
                     await asyncio.sleep(0.05)  # job exhausted: wait for the next
                     continue
                 job.ntime_offset += 1
-                job.next_nonce = 0
+                job.next_nonce = job.nonce_start
+            nonces = min(nonces, job.nonce_end - job.next_nonce)
             ntime = job.ntime + job.ntime_offset
             header = job.prefix[:68] + ntime.to_bytes(4, "little") + job.prefix[72:]
             start_nonce = job.next_nonce

@@ -189,6 +189,7 @@ class StratumClient:
                 timeout_s,
             )
         except (OSError, TimeoutError) as exc:
+            self.closed.set()  # over before it began: watchers need not wait
             raise StratumConnectionError(f"{self.endpoint.url}: cannot connect: {exc}") from exc
         self._read_task = asyncio.create_task(
             self._read_loop(), name=f"stratum {self.endpoint.url}"
@@ -474,6 +475,8 @@ class StratumUpstream:
         self.client: StratumClient | None = None
         self.connected = asyncio.Event()
         self.connections = 0
+        # Which of ``endpoints`` the current (or last) client is for.
+        self.pool_index = 0
         self._redirect: dict[int, tuple[str, int]] = {}
 
     async def run(self) -> None:
@@ -483,11 +486,12 @@ class StratumUpstream:
             for index, endpoint in enumerate(self._endpoints):
                 host, port = self._redirect.pop(index, (endpoint.host, endpoint.port))
                 target = PoolEndpoint(host, port, endpoint.tls, endpoint.user, endpoint.password)
+                self.pool_index = index
                 client = self._factory(target)
                 try:
                     await client.connect()
                 except StratumError as exc:
-                    logger.warning("pool %s: %s", target.url, exc)
+                    logger.warning("%s", exc)  # names the pool already
                     continue
                 self.client = client
                 self.connections += 1

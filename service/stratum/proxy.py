@@ -9,7 +9,8 @@ it meets the pool's share target before anything is sent upstream.
 
 ntime: a unit's ntime is the job's plus the seconds since the job arrived,
 capped at 7,200 s ahead (Bitcoin refuses blocks more than two hours in the
-future) and never behind the job's own.
+future) and never behind the job's own. Workers may roll it forward by
+``ntime_roll_s`` when they run out of nonces, never past that same cap.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class WorkUnit:
     share_target: int
     clean_jobs: bool
     worker: str
+    # How far a worker may roll ntime past the unit's: the allocator's roll, cut so
+    # that ntime stays within MAX_NTIME_AHEAD_S of the job's own.
+    ntime_roll_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,9 @@ class WorkAllocator:
         The part of the nonce space each extranonce2 is searched over.
     extranonce2_start:
         The first extranonce2 of each job, as an integer.
+    ntime_roll_s:
+        How far past its unit's ntime a share's ntime may be (workers roll ntime when
+        they run out of nonces).
     """
 
     def __init__(
@@ -76,6 +83,7 @@ class WorkAllocator:
         nonce_first: int = 0,
         nonce_count: int = 1 << 32,
         extranonce2_start: int = 0,
+        ntime_roll_s: int = 0,
         clock_s: Callable[[], float] = time.time,
     ) -> None:
         if not 1 <= nonces_per_unit <= 1 << 32:
@@ -89,6 +97,7 @@ class WorkAllocator:
         self._nonce_first = nonce_first
         self._nonce_count = nonce_count
         self._extranonce2_start = extranonce2_start
+        self._ntime_roll_s = ntime_roll_s
         self._clock_s = clock_s
         self._lock = threading.Lock()
         self._job: StratumJob | None = None
@@ -125,6 +134,14 @@ class WorkAllocator:
                 if job.clean_jobs or new_session:
                     self._issued.clear()
             return (new_job and job.clean_jobs) or new_session
+
+    def reset(self) -> None:
+        """Forget the job and every unit issued (the pool session ended: all of it is stale)."""
+        with self._lock:
+            self._job = None
+            self._extranonce1 = b""
+            self._extranonce2_size = 0
+            self._issued.clear()
 
     @property
     def share_target(self) -> int:
@@ -167,18 +184,27 @@ class WorkAllocator:
                 share_target=self._share_target,
                 clean_jobs=job.clean_jobs,
                 worker=worker,
+                ntime_roll_s=max(0, min(self._ntime_roll_s, job.ntime + MAX_NTIME_AHEAD_S - ntime)),
             )
             self._issued[(job.job_id, extranonce2)] = unit
             return unit
 
-    def check_share(self, worker: str, job_id: str, extranonce2: bytes, nonce: int) -> ShareCheck:
-        """Rebuild and hash a worker's share.
+    def check_share(
+        self,
+        worker: str,
+        job_id: str,
+        extranonce2: bytes,
+        nonce: int,
+        *,
+        ntime: int | None = None,
+    ) -> ShareCheck:
+        """Rebuild and hash a worker's share (at the unit's ntime, or a rolled ``ntime``).
 
         Raises
         ------
         StratumJobError
-            If the unit was never issued to this worker (``extranonce2``), or its
-            job is gone (``job_id``: stale).
+            If the unit was never issued to this worker (``extranonce2``), its
+            job is gone (``job_id``: stale), or ``ntime`` is outside the roll.
         """
         with self._lock:
             unit = self._issued.get((job_id, extranonce2))
@@ -193,7 +219,15 @@ class WorkAllocator:
             )
         if not unit.nonce_start <= nonce < unit.nonce_start + unit.nonce_count:
             raise StratumJobError("nonce", f"{nonce} is outside the unit's range")
-        header = unit.header_prefix + nonce.to_bytes(4, "little")
+        prefix = unit.header_prefix
+        if ntime is not None and ntime != unit.ntime:
+            if not unit.ntime <= ntime <= unit.ntime + unit.ntime_roll_s:
+                raise StratumJobError(
+                    "ntime",
+                    f"{ntime} is outside [{unit.ntime}, {unit.ntime + unit.ntime_roll_s}]",
+                )
+            prefix = prefix[:68] + ntime.to_bytes(4, "little") + prefix[72:]
+        header = prefix + nonce.to_bytes(4, "little")
         digest = kernels.block_hash(header)
         return ShareCheck(
             unit=unit,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,10 +45,13 @@ class StratumTestPool:
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
     server: asyncio.Server | None = None
     port: int = 0
+    tls: bool = False
 
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def start(self, tls: ssl.SSLContext | None = None) -> None:
+        """Listen on a free loopback port (behind TLS with a server context)."""
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=tls)
         self.port = self.server.sockets[0].getsockname()[1]
+        self.tls = tls is not None
 
     async def stop(self) -> None:
         await self.drop_all()
@@ -166,7 +170,7 @@ class StratumTestPool:
                             ).encode()
                         )
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
             if writer in self.writers:

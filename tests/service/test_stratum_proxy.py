@@ -96,6 +96,26 @@ class TestAllocation:
         unit = allocator.next_unit("w")
         assert unit is not None and unit.ntime == job.ntime + MAX_NTIME_AHEAD_S
 
+    def test_rolled_ntime_stays_within_two_hours(self, block: dict[str, Any]) -> None:
+        """A share may roll ntime by the unit's roll, which never reaches past two hours."""
+        clock = Clock()
+        allocator = WorkAllocator(ntime_roll_s=600, clock_s=clock)
+        job = StratumJob.from_notify(block["notify_params"])
+        allocator.update(job, EXTRANONCE1, 4, 1.0)
+        fresh = allocator.next_unit("w")
+        assert fresh is not None and fresh.ntime_roll_s == 600
+        allocator.check_share("w", fresh.job_id, fresh.extranonce2, 0, ntime=fresh.ntime + 600)
+        with pytest.raises(StratumJobError, match="ntime"):
+            allocator.check_share("w", fresh.job_id, fresh.extranonce2, 0, ntime=fresh.ntime + 601)
+        clock.now_s += MAX_NTIME_AHEAD_S - 200
+        late = allocator.next_unit("w")
+        assert late is not None and late.ntime_roll_s == 200
+        assert late.ntime + late.ntime_roll_s == job.ntime + MAX_NTIME_AHEAD_S
+        with pytest.raises(StratumJobError, match="ntime"):
+            allocator.check_share("w", late.job_id, late.extranonce2, 0, ntime=late.ntime + 201)
+        rolled = allocator.check_share("w", late.job_id, late.extranonce2, 0, ntime=late.ntime + 1)
+        assert rolled.header[68:72] == (late.ntime + 1).to_bytes(4, "little")
+
     def test_share_of_another_worker_is_refused(self, block: dict[str, Any]) -> None:
         """A worker cannot return a share of a unit issued to someone else."""
         allocator = WorkAllocator(clock_s=Clock())

@@ -46,20 +46,24 @@ class PowerBudget(_message.Message):
     def __init__(self, site: _Optional[str] = ..., budget_watts: _Optional[float] = ..., source: _Optional[_Union[_common_pb2.BudgetSource, str]] = ..., energy_source: _Optional[_Union[_common_pb2.EnergySource, str]] = ..., period_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MiningJob(_message.Message):
-    __slots__ = ("job_id", "header_prefix", "share_target", "share_difficulty", "ntime_roll", "clean")
+    __slots__ = ("job_id", "header_prefix", "share_target", "share_difficulty", "ntime_roll", "clean", "nonce_start", "nonce_count")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     HEADER_PREFIX_FIELD_NUMBER: _ClassVar[int]
     SHARE_TARGET_FIELD_NUMBER: _ClassVar[int]
     SHARE_DIFFICULTY_FIELD_NUMBER: _ClassVar[int]
     NTIME_ROLL_FIELD_NUMBER: _ClassVar[int]
     CLEAN_FIELD_NUMBER: _ClassVar[int]
+    NONCE_START_FIELD_NUMBER: _ClassVar[int]
+    NONCE_COUNT_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     header_prefix: bytes
     share_target: bytes
     share_difficulty: float
     ntime_roll: _duration_pb2.Duration
     clean: bool
-    def __init__(self, job_id: _Optional[str] = ..., header_prefix: _Optional[bytes] = ..., share_target: _Optional[bytes] = ..., share_difficulty: _Optional[float] = ..., ntime_roll: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., clean: _Optional[bool] = ...) -> None: ...
+    nonce_start: int
+    nonce_count: int
+    def __init__(self, job_id: _Optional[str] = ..., header_prefix: _Optional[bytes] = ..., share_target: _Optional[bytes] = ..., share_difficulty: _Optional[float] = ..., ntime_roll: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., clean: _Optional[bool] = ..., nonce_start: _Optional[int] = ..., nonce_count: _Optional[int] = ...) -> None: ...
 
 class StopWork(_message.Message):
     __slots__ = ("reason",)

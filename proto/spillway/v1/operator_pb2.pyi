@@ -79,21 +79,41 @@ class SiteStatus(_message.Message):
     energy_joules: float
     def __init__(self, site: _Optional[str] = ..., budget_watts: _Optional[float] = ..., budget_source: _Optional[_Union[_common_pb2.BudgetSource, str]] = ..., energy_source: _Optional[_Union[_common_pb2.EnergySource, str]] = ..., budget_override: _Optional[_Union[BudgetOverride, _Mapping]] = ..., workers: _Optional[_Iterable[_Union[WorkerStatus, _Mapping]]] = ..., hashrate_hashes_per_second: _Optional[float] = ..., power_watts: _Optional[float] = ..., shares_accepted: _Optional[int] = ..., energy_joules: _Optional[float] = ...) -> None: ...
 
+class PoolStatus(_message.Message):
+    __slots__ = ("url", "connected", "difficulty", "job_id", "shares_accepted", "shares_rejected", "shares_stale")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    DIFFICULTY_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARES_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    SHARES_REJECTED_FIELD_NUMBER: _ClassVar[int]
+    SHARES_STALE_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    connected: bool
+    difficulty: float
+    job_id: str
+    shares_accepted: int
+    shares_rejected: int
+    shares_stale: int
+    def __init__(self, url: _Optional[str] = ..., connected: _Optional[bool] = ..., difficulty: _Optional[float] = ..., job_id: _Optional[str] = ..., shares_accepted: _Optional[int] = ..., shares_rejected: _Optional[int] = ..., shares_stale: _Optional[int] = ...) -> None: ...
+
 class GetStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("server_time", "sites", "current_plan_id", "current_plan_create_time")
+    __slots__ = ("server_time", "sites", "current_plan_id", "current_plan_create_time", "pool")
     SERVER_TIME_FIELD_NUMBER: _ClassVar[int]
     SITES_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PLAN_ID_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PLAN_CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
     server_time: _timestamp_pb2.Timestamp
     sites: _containers.RepeatedCompositeFieldContainer[SiteStatus]
     current_plan_id: str
     current_plan_create_time: _timestamp_pb2.Timestamp
-    def __init__(self, server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., current_plan_id: _Optional[str] = ..., current_plan_create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    pool: PoolStatus
+    def __init__(self, server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., current_plan_id: _Optional[str] = ..., current_plan_create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pool: _Optional[_Union[PoolStatus, _Mapping]] = ...) -> None: ...
 
 class SetBudgetOverrideRequest(_message.Message):
     __slots__ = ("site", "budget_watts", "duration", "reason")

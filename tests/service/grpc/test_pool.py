@@ -1,0 +1,476 @@
+"""The coordinator mining for a Stratum pool: real gRPC, a real CPU worker, the test pool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import sqlite3
+import ssl
+import subprocess
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import duration_pb2
+from prometheus_client import CollectorRegistry
+from spw_helpers import AUTH, TOKEN, make_settings
+
+import kernels
+from service import storage
+from service.cli import main
+from service.cli_operator import format_status
+from service.cli_serve import pool_settings
+from service.domain import Job, ShareOutcome, ShareResultKind
+from service.errors import ConfigError
+from service.server import CoordinatorServer, build_server
+from service.storage import SCHEMA_VERSION, AsyncStore, Store
+from service.stratum import NOTIFY_FIELDS
+from service.stratum.bridge import PoolBridge, PoolSettings
+from service.stratum.client import PoolEndpoint
+from service.worker import Worker, WorkerSettings
+from spillway.v1 import operator_pb2, operator_pb2_grpc
+
+USER = "farm.north"
+# Shares come every 2**32 / 4096 = 1 Mi hashes on average: several a second on one thread.
+EASY = 1 / 4096
+
+
+def params_of(block: dict[str, Any], **change: Any) -> list[Any]:
+    named = block["notify_params"] | change
+    return [named[key] for key in NOTIFY_FIELDS]
+
+
+def endpoint(pool: Any) -> PoolEndpoint:
+    return PoolEndpoint("127.0.0.1", pool.port, pool.tls, USER)
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
+    """Poll ``predicate`` until true; fail naming ``what`` (a bound on a hang, not a timing)."""
+    async with asyncio.timeout(timeout_s):
+        while not predicate():
+            await asyncio.sleep(0.02)
+    assert predicate(), what
+
+
+@dataclass
+class PoolFarm:
+    """A coordinator mining for pools, and one CPU worker with a budget."""
+
+    server: CoordinatorServer
+    port: int
+    registry: CollectorRegistry
+    worker: Worker
+
+    @property
+    def bridge(self) -> PoolBridge:
+        bridge = self.server.coordinator.pool
+        assert bridge is not None
+        return bridge
+
+    def sample(self, name: str, **labels: str) -> float:
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+    def worker_pool_job(self) -> str | None:
+        """The pool job id of the unit the worker hashes now."""
+        job = self.worker.state.job
+        return self.bridge.pool_job_of(job.job_id) if job is not None else None
+
+    async def verdicts(self) -> dict[str, int]:
+        """The worker's pool verdicts as stored."""
+        worker_id = self.worker.state.worker_id
+        assert worker_id is not None
+        store = self.server.store
+        return await store.run(store.store.pool_verdicts, worker_id)
+
+
+@contextlib.asynccontextmanager
+async def pool_farm(
+    tmp_path: Path, pools: Sequence[Any], **pool_settings: Any
+) -> AsyncIterator[PoolFarm]:
+    registry = CollectorRegistry()
+    settings = PoolSettings(
+        tuple(endpoint(pool) for pool in pools),
+        backoff_initial_s=0.05,
+        backoff_max_s=0.2,
+        **pool_settings,
+    )
+    server, port = await build_server(
+        make_settings(tmp_path / "coordinator", pool=settings), registry=registry
+    )
+    backend = kernels.CpuBackend(threads=1)
+    worker = Worker(
+        WorkerSettings(
+            coordinator=f"127.0.0.1:{port}",
+            site="north",
+            worker_name="n1",
+            data_dir=tmp_path / "worker",
+            auth_token=TOKEN,
+            joules_per_hash=1e-6,  # 5 W below is 5 MH/s at most
+            telemetry_s=60.0,
+            share_flush_s=0.05,
+        ),
+        backend,
+        CollectorRegistry(),
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await operator_pb2_grpc.OperatorServiceStub(channel).SetBudgetOverride(
+                operator_pb2.SetBudgetOverrideRequest(
+                    site="north", budget_watts=5.0, duration=duration_pb2.Duration(seconds=600)
+                ),
+                metadata=AUTH,
+            )
+        yield PoolFarm(server, port, registry, worker)
+    finally:
+        worker.stop.set()
+        await task
+        backend.close()
+        await server.stop(0)
+
+
+@pytest.fixture
+def block(stratum_vectors: dict[str, Any]) -> dict[str, Any]:
+    vector: dict[str, Any] = stratum_vectors["block_277647"]
+    return vector
+
+
+class TestRealBlock:
+    async def test_coordinator_submits_the_real_nonce(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """Pool job of block 277,647, a window around its nonce: exactly that nonce goes up."""
+        stratum_pool.difficulty = 1e6  # the real nonce is a share; any other almost surely not
+        await stratum_pool.notify(params_of(block))
+        window = 1 << 18
+        async with pool_farm(
+            tmp_path,
+            [stratum_pool],
+            nonces_per_unit=window,
+            nonce_first=block["nonce"] - window // 2,
+            nonce_count=window,
+            extranonce2_start=int(block["extranonce2"], 16),
+            clock_s=lambda: 0.0,  # the unit's ntime is the job's own, as in the block
+        ) as farm:
+            pool = endpoint(stratum_pool).url
+            await until(
+                lambda: (
+                    farm.sample("spillway_pool_shares_total", pool=pool, result="accepted") == 1
+                ),
+                "the pool's verdict recorded",
+            )
+            assert len(stratum_pool.submissions) == 1
+            submission = stratum_pool.submissions[0]
+            assert submission.params == [USER, *block["submit_params"][1:]]
+            assert submission.verdict == "accepted"
+            assert submission.hash_hex == block["expected_block_hash"]
+            assert await farm.verdicts() == {"accepted": 1}
+            assert farm.sample("spillway_pool_connected", pool=pool) == 1
+            assert farm.sample("spillway_pool_difficulty", pool=pool) == 1e6
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{farm.port}") as channel:
+                status = await operator_pb2_grpc.OperatorServiceStub(channel).GetStatus(
+                    operator_pb2.GetStatusRequest()
+                )
+            assert (status.pool.url, status.pool.connected, status.pool.job_id) == (
+                pool,
+                True,
+                "277647",
+            )
+            assert (status.pool.difficulty, status.pool.shares_accepted) == (1e6, 1)
+            assert f"pool: {pool}, difficulty 1e+06, job 277647; shares accepted 1," in (
+                format_status(status)
+            )
+
+
+class TestPoolEvents:
+    async def test_disconnect_reconnects_then_fails_over(
+        self,
+        tmp_path: Path,
+        stratum_pool: Any,
+        second_stratum_pool: Any,
+        block: dict[str, Any],
+    ) -> None:
+        """A dropped session comes back to the primary; a dead primary fails over to the second."""
+        second_stratum_pool.extranonce1 = bytes.fromhex("0badf00d")
+        for pool in (stratum_pool, second_stratum_pool):
+            pool.difficulty = EASY
+            await pool.notify(params_of(block))
+        primary, second = endpoint(stratum_pool).url, endpoint(second_stratum_pool).url
+        async with pool_farm(tmp_path, [stratum_pool, second_stratum_pool]) as farm:
+
+            def accepted(pool: str) -> float:
+                return farm.sample("spillway_pool_shares_total", pool=pool, result="accepted")
+
+            await until(lambda: accepted(primary) >= 1, "a share accepted by the primary")
+            await stratum_pool.drop_all()
+            await until(lambda: stratum_pool.connections == 2, "reconnected to the primary")
+            before = accepted(primary)
+            await until(lambda: accepted(primary) > before, "a share of the new session")
+            await stratum_pool.stop()
+            await until(lambda: accepted(second) >= 1, "a share accepted by the second pool")
+            assert farm.sample("spillway_pool_connected", pool=primary) == 0
+            assert farm.sample("spillway_pool_connected", pool=second) == 1
+            # Every share the second pool saw was built on its own extranonce1: all accepted.
+            assert {s.verdict for s in second_stratum_pool.submissions} == {"accepted"}
+
+    async def test_set_difficulty_reaches_workers(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """A new pool difficulty becomes the workers' share target at once, and shares meet it."""
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block))
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            await until(
+                lambda: (
+                    farm.worker.state.job is not None
+                    and farm.worker.state.job.target == kernels.difficulty_to_target(EASY)
+                ),
+                "the worker hashes at the first difficulty",
+            )
+            await stratum_pool.set_difficulty(EASY * 2)
+            await until(
+                lambda: (
+                    farm.worker.state.job is not None
+                    and farm.worker.state.job.target == kernels.difficulty_to_target(EASY * 2)
+                ),
+                "the new target at the worker",
+            )
+            seen = len(stratum_pool.submissions)
+            await until(
+                lambda: any(s.verdict == "accepted" for s in stratum_pool.submissions[seen:]),
+                "a share accepted at the new difficulty",
+            )
+            pool = endpoint(stratum_pool).url
+            assert farm.sample("spillway_pool_difficulty", pool=pool) == EASY * 2
+
+    async def test_clean_job_replaces_work_at_once(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """A clean job reaches the worker at once; no share of the old job goes up after it."""
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block, job_id="a"))
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            await until(lambda: farm.worker_pool_job() == "a", "the worker hashes job a")
+            await until(lambda: len(stratum_pool.submissions) >= 1, "a share of job a")
+            await stratum_pool.notify(params_of(block, job_id="b", clean_jobs=True))
+            # Pushed at the notify: the periodic job refresh is a minute away.
+            await until(lambda: farm.worker_pool_job() == "b", "the worker hashes job b")
+            seen = len(stratum_pool.submissions)
+            await until(
+                lambda: any(s.params[1] == "b" for s in stratum_pool.submissions[seen:]),
+                "a share of job b",
+            )
+            jobs = [s.params[1] for s in stratum_pool.submissions]
+            first_b = jobs.index("b")
+            assert set(jobs[first_b:]) == {"b"}
+
+    async def test_malformed_lines_are_survived(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """Garbage from the pool is skipped: the session stays up and the next job is mined."""
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block, job_id="a"))
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            await until(lambda: farm.worker_pool_job() == "a", "the worker hashes job a")
+            for line in (
+                "{not json",
+                "[1, 2, 3]",
+                json.dumps({"id": None, "method": "mining.notify", "params": [1, 2]}),
+                json.dumps({"id": None, "method": "mining.set_difficulty", "params": ["x"]}),
+                json.dumps({"id": None, "method": "mining.notify", "params": "x" * 200_000}),
+            ):
+                await stratum_pool.broadcast(line)
+            await stratum_pool.notify(params_of(block, job_id="b", clean_jobs=True))
+            await until(lambda: farm.worker_pool_job() == "b", "the worker hashes job b")
+            await until(
+                lambda: any(s.params[1] == "b" for s in stratum_pool.submissions),
+                "a share of job b",
+            )
+            assert stratum_pool.connections == 1
+
+    async def test_rejections_are_recorded_per_worker(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """The pool's rejections (with reason) and stale answers land in SQLite and metrics."""
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block))
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            pool = endpoint(stratum_pool).url
+
+            def answered(result: str) -> bool:
+                return farm.sample("spillway_pool_shares_total", pool=pool, result=result) >= 1
+
+            await until(lambda: answered("accepted"), "an accepted share")
+            stratum_pool.difficulty = 1e9  # the pool now refuses what it told us to send
+            await until(lambda: answered("rejected"), "a rejected share")
+            stratum_pool.jobs.clear()  # the pool forgets the job: its shares are stale
+            await until(lambda: answered("stale"), "a stale share")
+            worker_id = farm.worker.state.worker_id
+            assert worker_id is not None
+            store = farm.server.store
+            answers = await store.run(store.store.pool_answers, worker_id)
+            reasons = {(verdict, reason) for pool_url, verdict, reason in answers}
+            assert ("rejected", "Low difficulty share") in reasons
+            assert ("stale", "Job not found") in reasons
+            counts = await farm.verdicts()
+            assert all(counts[result] >= 1 for result in ("accepted", "rejected", "stale"))
+
+
+@pytest.fixture
+def pool_cert(tmp_path: Path) -> Path:
+    """A self-signed certificate (and key) for a pool on 127.0.0.1; its own CA."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "pool.key",
+            "-out",
+            "pool.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test pool",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    return tmp_path / "pool.pem"
+
+
+class TestTls:
+    async def test_stratum_ssl_pool(
+        self, tmp_path: Path, stratum_pool: Any, pool_cert: Path, block: dict[str, Any]
+    ) -> None:
+        """A stratum+ssl pool whose certificate --pool-tls-ca trusts gets shares over TLS."""
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_tls.load_cert_chain(pool_cert, pool_cert.with_suffix(".key"))
+        await stratum_pool.stop()
+        await stratum_pool.start(server_tls)  # the same pool, now behind TLS
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block))
+        async with pool_farm(tmp_path, [stratum_pool], tls_ca=pool_cert) as farm:
+            url = endpoint(stratum_pool).url
+            assert url.startswith("stratum+ssl://")
+            await until(
+                lambda: farm.sample("spillway_pool_shares_total", pool=url, result="accepted") >= 1,
+                "a share accepted over TLS",
+            )
+
+    async def test_unreadable_ca_is_a_config_error(self, tmp_path: Path) -> None:
+        """A --pool-tls-ca that cannot be read stops the start, naming the flag."""
+        settings = PoolSettings(
+            (PoolEndpoint("127.0.0.1", 1, True, USER),), tls_ca=tmp_path / "missing.pem"
+        )
+        with pytest.raises(ConfigError, match="pool_tls_ca"):
+            await build_server(
+                make_settings(tmp_path / "coordinator", pool=settings),
+                registry=CollectorRegistry(),
+            )
+
+
+class TestFlags:
+    @pytest.mark.parametrize(
+        ("args", "named"),
+        [
+            (["--pool", "http://pool.example:3333", "--pool-user", "u"], "pool: --pool"),
+            (["--pool", "stratum+tcp://pool.example", "--pool-user", "u"], "pool: --pool"),
+            (["--pool", "stratum+tcp://pool.example:3333"], "pool_user: --pool-user"),
+        ],
+    )
+    def test_bad_pool_flags_name_the_flag(
+        self, args: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A bad pool URL or a missing user exits 2 with one line naming the flag."""
+        code = main(["serve", "--data-dir", str(tmp_path), "--metrics-listen", "off", *args])
+        assert code == 2
+        err = capsys.readouterr().err
+        assert named in err, err
+
+    def test_pools_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """SPILLWAY_POOL lists pools in priority order (comma-separated); flags win over it."""
+        monkeypatch.setenv("SPILLWAY_POOL", "stratum+tcp://a.example:3333, stratum+ssl://b:443")
+        settings = pool_settings(None, "acct.w1", "pw")
+        assert settings is not None
+        assert [(e.url, e.user, e.password) for e in settings.endpoints] == [
+            ("stratum+tcp://a.example:3333", "acct.w1", "pw"),
+            ("stratum+ssl://b:443", "acct.w1", "pw"),
+        ]
+        flagged = pool_settings(["stratum+tcp://c:1"], "acct.w1", "x")
+        assert flagged is not None and [e.host for e in flagged.endpoints] == ["c"]
+        monkeypatch.delenv("SPILLWAY_POOL")
+        assert pool_settings(None, None, "x") is None
+
+
+class TestStorage:
+    def test_version_1_file_migrates(self, tmp_path: Path) -> None:
+        """A version 1 database gains the pool tables and keeps its rows."""
+        path = tmp_path / "coordinator.sqlite3"
+        db = sqlite3.connect(path, isolation_level=None)
+        db.executescript(f"{storage._SCHEMA} PRAGMA user_version=1;")
+        db.execute("INSERT INTO overrides VALUES ('north', 5.0, 1e12, 'kept', 0)")
+        db.close()
+        store = Store(path)
+        try:
+            assert store.schema_version() == SCHEMA_VERSION == 2
+            assert store.override("north", 0.0) is not None
+            assert store.pool_verdicts() == {}
+            assert store.pool_pending() == []
+        finally:
+            store.close()
+
+    async def test_unanswered_shares_are_stale_after_restart(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """A share stored but unanswered before a restart is recorded stale: its session died."""
+        path = tmp_path / "coordinator.sqlite3"
+        store = Store(path)
+        worker = store.register_worker("north", "n1", "cpu", 1e6, 5.0, 0.0)
+        job = Job("j1", worker.worker_id, bytes(76), kernels.DIFF1_TARGET, 0, 600, 0.0)
+        pool = endpoint(stratum_pool).url
+        store.add_pool_job(job, pool, "277647", bytes(4), bytes(4))
+        store.record_shares(
+            worker, [(job, 0, 7, ShareOutcome("s1", ShareResultKind.ACCEPTED, "", bytes(32)))], 1.0
+        )
+        store.close()
+        await stratum_pool.notify(params_of(block))
+        registry = CollectorRegistry()
+        async_store = await asyncio.to_thread(AsyncStore, path)
+
+        async def nothing() -> None:
+            return None
+
+        bridge = PoolBridge(PoolSettings((endpoint(stratum_pool),)), async_store, registry, nothing)
+        await bridge.start()
+        try:
+            await until(
+                lambda: (
+                    registry.get_sample_value(
+                        "spillway_pool_shares_total", {"pool": pool, "result": "stale"}
+                    )
+                    == 1
+                ),
+                "the stale verdict",
+            )
+            answers = await async_store.run(async_store.store.pool_answers, worker.worker_id)
+            assert answers == [(pool, "stale", "session ended")]
+            assert await async_store.run(async_store.store.pool_pending) == []
+        finally:
+            await bridge.stop()
+            await asyncio.to_thread(async_store.close)
