@@ -1,10 +1,14 @@
-"""The coordinator's state in SQLite: workers, jobs, shares, budgets, schedules, ledger, plans.
+"""The coordinator's state in SQLite: workers, jobs, shares, budgets, schedules, plans.
 
 One file, WAL journal, ``synchronous=FULL`` (an answer "accepted" is on disk
 before it leaves), schema versioned with ``PRAGMA user_version``. ``Store`` is
 plain synchronous stdlib ``sqlite3``; ``AsyncStore`` runs every call on one
 dedicated thread so the event loop never waits on the disk, and so that writes
 are serialised without locks.
+
+Energy used is not here: it lives in the signed, hash-chained ledger
+(``service.ledger``, ``DATA_DIR/ledger.sqlite``). Schema 1 had a plain energy
+table; schema 2 drops it (``_MIGRATIONS``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -32,11 +35,11 @@ from service.domain import (
 )
 from service.errors import ConfigError
 
-__all__ = ["SCHEMA_VERSION", "AsyncStore", "LedgerRow", "Store"]
+__all__ = ["SCHEMA_VERSION", "AsyncStore", "Store"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE scenarios (
@@ -63,22 +66,11 @@ CREATE TABLE overrides (
 CREATE TABLE schedule (
     site TEXT NOT NULL, start_s REAL NOT NULL, end_s REAL NOT NULL, budget_w REAL NOT NULL,
     source TEXT NOT NULL, schedule_id TEXT NOT NULL, PRIMARY KEY (site, start_s));
-CREATE TABLE ledger (
-    site TEXT NOT NULL, period_start_s REAL NOT NULL, source TEXT NOT NULL,
-    energy_j REAL NOT NULL, hashes INTEGER NOT NULL,
-    PRIMARY KEY (site, period_start_s, source));
 """
 
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    """Energy used by a site in one period from one source."""
-
-    site: str
-    period_start_s: float
-    source: str
-    energy_j: float
-    hashes: int
+# Upgrade scripts by the version they lead to. 2: the unsigned energy table is retired;
+# energy lives only in the signed ledger, so there is one store of it.
+_MIGRATIONS = {2: "DROP TABLE IF EXISTS ledger;"}
 
 
 class Store:
@@ -111,6 +103,12 @@ class Store:
             self._db.executescript(
                 f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
             )
+        elif version < SCHEMA_VERSION:
+            steps = " ".join(_MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1))
+            self._db.executescript(
+                f"BEGIN IMMEDIATE; {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            )
+            logger.info("%s: schema %d upgraded to %d", path, version, SCHEMA_VERSION)
         elif version > SCHEMA_VERSION:
             raise ConfigError(
                 f"data_dir: {path} has schema version {version}; this coordinator knows"
@@ -314,36 +312,6 @@ class Store:
             " UNION SELECT site FROM schedule ORDER BY site"
         ).fetchall()
         return [row[0] for row in rows]
-
-    # ledger
-
-    def add_energy(
-        self, site: str, period_start_s: float, source: str, energy_j: float, hashes: int
-    ) -> None:
-        """Add energy and hashes to a site's ledger row for one period and source."""
-        self._db.execute(
-            "INSERT INTO ledger VALUES (?,?,?,?,?) ON CONFLICT (site, period_start_s, source)"
-            " DO UPDATE SET energy_j=energy_j+excluded.energy_j, hashes=hashes+excluded.hashes",
-            (site, period_start_s, source, energy_j, hashes),
-        )
-
-    def ledger(self, site: str | None = None) -> list[LedgerRow]:
-        """Ledger rows, by site, period and source."""
-        query = "SELECT site, period_start_s, source, energy_j, hashes FROM ledger"
-        params: tuple[str, ...] = ()
-        if site is not None:
-            query += " WHERE site=?"
-            params = (site,)
-        rows = self._db.execute(query + " ORDER BY site, period_start_s, source", params)
-        return [LedgerRow(*row) for row in rows.fetchall()]
-
-    def site_energy_j(self, site: str) -> float:
-        """All energy a site has used."""
-        row = self._db.execute(
-            "SELECT COALESCE(SUM(energy_j), 0) FROM ledger WHERE site=?", (site,)
-        ).fetchone()
-        energy: float = row[0]
-        return energy
 
     # scenarios and plans
 
