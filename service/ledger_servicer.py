@@ -124,10 +124,18 @@ class LedgerServicer:
         first, last = _range(check, request.first_period, request.last_period)
         check.raise_if_any()
         ledger = self._c.ledger
-        rows = await ledger.records(site, first, last)
-        return ledger_pb2.ListRecordsResponse(
-            records=[_record_to_proto(*row) for row in rows], public_key=await ledger.public_key()
-        )
+        response = ledger_pb2.ListRecordsResponse(public_key=await ledger.public_key())
+        budget_bytes, size_bytes = self._c.settings.max_message_bytes // 2, 0
+        for row in await ledger.records(site, first, last):
+            record = _record_to_proto(*row)
+            # A page ends at a whole period, once it holds half the message limit.
+            new_period = bool(response.records) and record.period != response.records[-1].period
+            if new_period and size_bytes > budget_bytes:
+                response.next_period = record.period
+                break
+            response.records.append(record)
+            size_bytes += record.ByteSize()
+        return response
 
     async def ListPeriodHeaders(  # noqa: N802
         self, request: ledger_pb2.ListPeriodHeadersRequest, context: Any
@@ -137,10 +145,16 @@ class LedgerServicer:
         first, last = _range(check, request.first_period, request.last_period)
         check.raise_if_any()
         ledger = self._c.ledger
-        periods = await ledger.periods(first, last)
-        return ledger_pb2.ListPeriodHeadersResponse(
-            headers=[header_to_proto(p) for p in periods], public_key=await ledger.public_key()
-        )
+        response = ledger_pb2.ListPeriodHeadersResponse(public_key=await ledger.public_key())
+        budget_bytes, size_bytes = self._c.settings.max_message_bytes // 2, 0
+        for stored in await ledger.periods(first, last):
+            header = header_to_proto(stored)
+            if size_bytes > budget_bytes:
+                response.next_period = header.period
+                break
+            response.headers.append(header)
+            size_bytes += header.ByteSize()
+        return response
 
     async def GetInclusionProof(  # noqa: N802
         self, request: ledger_pb2.GetInclusionProofRequest, context: Any

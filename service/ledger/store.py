@@ -331,6 +331,8 @@ class Ledger:
     def stage(self, period: PendingPeriod, telemetry: Telemetry) -> None:
         """Keep an accepted report for its period; its sequence becomes the worker's last.
 
+        A report of no energy, hashes or shares only moves the sequence on.
+
         Raises
         ------
         LedgerInputError
@@ -352,6 +354,10 @@ class Ledger:
                 "UPDATE worker_keys SET last_sequence = ? WHERE worker = ?",
                 (telemetry.sequence, telemetry.worker),
             )
+            if not (telemetry.energy_j or telemetry.hashes or telemetry.shares_found):
+                # An idle worker's report adds nothing to a record: only its sequence is
+                # kept (verification allows gaps), so idle sites do not fill the ledger.
+                return
             self._db.execute(
                 "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (

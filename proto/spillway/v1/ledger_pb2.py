@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18spillway/v1/ledger.proto\x12\x0bspillway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x01\n\x0cPeriodHeader\x12\x0e\n\x06period\x18\x01 \x01(\x03\x12\x35\n\x11period_start_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eperiod_seconds\x18\x03 \x01(\x03\x12\x11\n\tprev_hash\x18\x04 \x01(\t\x12\x13\n\x0bmerkle_root\x18\x05 \x01(\t\x12\x14\n\x0crecord_count\x18\x06 \x01(\r\x12\x0c\n\x04hash\x18\x07 \x01(\t\x12\x11\n\tsignature\x18\x08 \x01(\t\x12\x13\n\x0bheader_json\x18\t \x01(\t\"\x86\x04\n\x0cLedgerRecord\x12\x0e\n\x06period\x18\x01 \x01(\x03\x12\x10\n\x08position\x18\x02 \x01(\r\x12\x0c\n\x04site\x18\x03 \x01(\t\x12\x0f\n\x07plan_id\x18\x04 \x01(\t\x12\x15\n\renergy_joules\x18\x05 \x01(\x04\x12\x1a\n\x12grid_energy_joules\x18\x06 \x01(\x04\x12X\n\x19\x63urtailed_joules_by_plant\x18\x07 \x03(\x0b\x32\x35.spillway.v1.LedgerRecord.CurtailedJoulesByPlantEntry\x12\x0e\n\x06hashes\x18\x08 \x01(\x04\x12\x0e\n\x06shares\x18\t \x01(\x04\x12L\n\x13owed_micro_by_plant\x18\n \x03(\x0b\x32/.spillway.v1.LedgerRecord.OwedMicroByPlantEntry\x12\x13\n\x0brecord_json\x18\x0b \x01(\t\x12\x18\n\x10record_signature\x18\x0c \x01(\t\x12\x13\n\x0bheader_hash\x18\r \x01(\t\x1a=\n\x1b\x43urtailedJoulesByPlantEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a\x37\n\x15OwedMicroByPlantEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"M\n\x12ListRecordsRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x66irst_period\x18\x02 \x01(\x03\x12\x13\n\x0blast_period\x18\x03 \x01(\x03\"U\n\x13ListRecordsResponse\x12*\n\x07records\x18\x01 \x03(\x0b\x32\x19.spillway.v1.LedgerRecord\x12\x12\n\npublic_key\x18\x02 \x01(\t\"E\n\x18ListPeriodHeadersRequest\x12\x14\n\x0c\x66irst_period\x18\x01 \x01(\x03\x12\x13\n\x0blast_period\x18\x02 \x01(\x03\"[\n\x19ListPeriodHeadersResponse\x12*\n\x07headers\x18\x01 \x03(\x0b\x32\x19.spillway.v1.PeriodHeader\x12\x12\n\npublic_key\x18\x02 \x01(\t\"8\n\x18GetInclusionProofRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\x03\"y\n\x19GetInclusionProofResponse\x12\x12\n\nproof_json\x18\x01 \x01(\t\x12)\n\x06header\x18\x02 \x01(\x0b\x32\x19.spillway.v1.PeriodHeader\x12\x0e\n\x06\x62ranch\x18\x03 \x03(\t\x12\r\n\x05index\x18\x04 \x01(\r\"1\n\x19WatchPeriodHeadersRequest\x12\x14\n\x0c\x61\x66ter_period\x18\x01 \x01(\x03\"G\n\x1aWatchPeriodHeadersResponse\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.spillway.v1.PeriodHeader\"k\n\rSettleRequest\x12-\n\tfrom_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07to_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x81\x02\n\x11SettlementAccount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\renergy_joules\x18\x02 \x01(\x04\x12\x12\n\nowed_micro\x18\x03 \x01(\x04\x12\x61\n\x1b\x63urtailed_joules_by_carrier\x18\x04 \x03(\x0b\x32<.spillway.v1.SettlementAccount.CurtailedJoulesByCarrierEntry\x12\x0f\n\x07periods\x18\x05 \x03(\x03\x1a?\n\x1d\x43urtailedJoulesByCarrierEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\x8f\x02\n\x0eSettleResponse\x12\x17\n\x0fsettlement_json\x18\x01 \x01(\t\x12.\n\x06plants\x18\x02 \x03(\x0b\x32\x1e.spillway.v1.SettlementAccount\x12-\n\x05sites\x18\x03 \x03(\x0b\x32\x1e.spillway.v1.SettlementAccount\x12L\n\x11\x63\x65rtificates_json\x18\x04 \x03(\x0b\x32\x31.spillway.v1.SettleResponse.CertificatesJsonEntry\x1a\x37\n\x15\x43\x65rtificatesJsonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xd5\x03\n\rLedgerService\x12P\n\x0bListRecords\x12\x1f.spillway.v1.ListRecordsRequest\x1a .spillway.v1.ListRecordsResponse\x12\x62\n\x11ListPeriodHeaders\x12%.spillway.v1.ListPeriodHeadersRequest\x1a&.spillway.v1.ListPeriodHeadersResponse\x12\x62\n\x11GetInclusionProof\x12%.spillway.v1.GetInclusionProofRequest\x1a&.spillway.v1.GetInclusionProofResponse\x12g\n\x12WatchPeriodHeaders\x12&.spillway.v1.WatchPeriodHeadersRequest\x1a\'.spillway.v1.WatchPeriodHeadersResponse0\x01\x12\x41\n\x06Settle\x12\x1a.spillway.v1.SettleRequest\x1a\x1b.spillway.v1.SettleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18spillway/v1/ledger.proto\x12\x0bspillway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x01\n\x0cPeriodHeader\x12\x0e\n\x06period\x18\x01 \x01(\x03\x12\x35\n\x11period_start_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eperiod_seconds\x18\x03 \x01(\x03\x12\x11\n\tprev_hash\x18\x04 \x01(\t\x12\x13\n\x0bmerkle_root\x18\x05 \x01(\t\x12\x14\n\x0crecord_count\x18\x06 \x01(\r\x12\x0c\n\x04hash\x18\x07 \x01(\t\x12\x11\n\tsignature\x18\x08 \x01(\t\x12\x13\n\x0bheader_json\x18\t \x01(\t\"\x86\x04\n\x0cLedgerRecord\x12\x0e\n\x06period\x18\x01 \x01(\x03\x12\x10\n\x08position\x18\x02 \x01(\r\x12\x0c\n\x04site\x18\x03 \x01(\t\x12\x0f\n\x07plan_id\x18\x04 \x01(\t\x12\x15\n\renergy_joules\x18\x05 \x01(\x04\x12\x1a\n\x12grid_energy_joules\x18\x06 \x01(\x04\x12X\n\x19\x63urtailed_joules_by_plant\x18\x07 \x03(\x0b\x32\x35.spillway.v1.LedgerRecord.CurtailedJoulesByPlantEntry\x12\x0e\n\x06hashes\x18\x08 \x01(\x04\x12\x0e\n\x06shares\x18\t \x01(\x04\x12L\n\x13owed_micro_by_plant\x18\n \x03(\x0b\x32/.spillway.v1.LedgerRecord.OwedMicroByPlantEntry\x12\x13\n\x0brecord_json\x18\x0b \x01(\t\x12\x18\n\x10record_signature\x18\x0c \x01(\t\x12\x13\n\x0bheader_hash\x18\r \x01(\t\x1a=\n\x1b\x43urtailedJoulesByPlantEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a\x37\n\x15OwedMicroByPlantEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"M\n\x12ListRecordsRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x66irst_period\x18\x02 \x01(\x03\x12\x13\n\x0blast_period\x18\x03 \x01(\x03\"j\n\x13ListRecordsResponse\x12*\n\x07records\x18\x01 \x03(\x0b\x32\x19.spillway.v1.LedgerRecord\x12\x12\n\npublic_key\x18\x02 \x01(\t\x12\x13\n\x0bnext_period\x18\x03 \x01(\x03\"E\n\x18ListPeriodHeadersRequest\x12\x14\n\x0c\x66irst_period\x18\x01 \x01(\x03\x12\x13\n\x0blast_period\x18\x02 \x01(\x03\"p\n\x19ListPeriodHeadersResponse\x12*\n\x07headers\x18\x01 \x03(\x0b\x32\x19.spillway.v1.PeriodHeader\x12\x12\n\npublic_key\x18\x02 \x01(\t\x12\x13\n\x0bnext_period\x18\x03 \x01(\x03\"8\n\x18GetInclusionProofRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\x03\"y\n\x19GetInclusionProofResponse\x12\x12\n\nproof_json\x18\x01 \x01(\t\x12)\n\x06header\x18\x02 \x01(\x0b\x32\x19.spillway.v1.PeriodHeader\x12\x0e\n\x06\x62ranch\x18\x03 \x03(\t\x12\r\n\x05index\x18\x04 \x01(\r\"1\n\x19WatchPeriodHeadersRequest\x12\x14\n\x0c\x61\x66ter_period\x18\x01 \x01(\x03\"G\n\x1aWatchPeriodHeadersResponse\x12)\n\x06header\x18\x01 \x01(\x0b\x32\x19.spillway.v1.PeriodHeader\"k\n\rSettleRequest\x12-\n\tfrom_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07to_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x81\x02\n\x11SettlementAccount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\renergy_joules\x18\x02 \x01(\x04\x12\x12\n\nowed_micro\x18\x03 \x01(\x04\x12\x61\n\x1b\x63urtailed_joules_by_carrier\x18\x04 \x03(\x0b\x32<.spillway.v1.SettlementAccount.CurtailedJoulesByCarrierEntry\x12\x0f\n\x07periods\x18\x05 \x03(\x03\x1a?\n\x1d\x43urtailedJoulesByCarrierEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\x8f\x02\n\x0eSettleResponse\x12\x17\n\x0fsettlement_json\x18\x01 \x01(\t\x12.\n\x06plants\x18\x02 \x03(\x0b\x32\x1e.spillway.v1.SettlementAccount\x12-\n\x05sites\x18\x03 \x03(\x0b\x32\x1e.spillway.v1.SettlementAccount\x12L\n\x11\x63\x65rtificates_json\x18\x04 \x03(\x0b\x32\x31.spillway.v1.SettleResponse.CertificatesJsonEntry\x1a\x37\n\x15\x43\x65rtificatesJsonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xd5\x03\n\rLedgerService\x12P\n\x0bListRecords\x12\x1f.spillway.v1.ListRecordsRequest\x1a .spillway.v1.ListRecordsResponse\x12\x62\n\x11ListPeriodHeaders\x12%.spillway.v1.ListPeriodHeadersRequest\x1a&.spillway.v1.ListPeriodHeadersResponse\x12\x62\n\x11GetInclusionProof\x12%.spillway.v1.GetInclusionProofRequest\x1a&.spillway.v1.GetInclusionProofResponse\x12g\n\x12WatchPeriodHeaders\x12&.spillway.v1.WatchPeriodHeadersRequest\x1a\'.spillway.v1.WatchPeriodHeadersResponse0\x01\x12\x41\n\x06Settle\x12\x1a.spillway.v1.SettleRequest\x1a\x1b.spillway.v1.SettleResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,29 +51,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTRECORDSREQUEST']._serialized_start=823
   _globals['_LISTRECORDSREQUEST']._serialized_end=900
   _globals['_LISTRECORDSRESPONSE']._serialized_start=902
-  _globals['_LISTRECORDSRESPONSE']._serialized_end=987
-  _globals['_LISTPERIODHEADERSREQUEST']._serialized_start=989
-  _globals['_LISTPERIODHEADERSREQUEST']._serialized_end=1058
-  _globals['_LISTPERIODHEADERSRESPONSE']._serialized_start=1060
-  _globals['_LISTPERIODHEADERSRESPONSE']._serialized_end=1151
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=1153
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=1209
-  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_start=1211
-  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_end=1332
-  _globals['_WATCHPERIODHEADERSREQUEST']._serialized_start=1334
-  _globals['_WATCHPERIODHEADERSREQUEST']._serialized_end=1383
-  _globals['_WATCHPERIODHEADERSRESPONSE']._serialized_start=1385
-  _globals['_WATCHPERIODHEADERSRESPONSE']._serialized_end=1456
-  _globals['_SETTLEREQUEST']._serialized_start=1458
-  _globals['_SETTLEREQUEST']._serialized_end=1565
-  _globals['_SETTLEMENTACCOUNT']._serialized_start=1568
-  _globals['_SETTLEMENTACCOUNT']._serialized_end=1825
-  _globals['_SETTLEMENTACCOUNT_CURTAILEDJOULESBYCARRIERENTRY']._serialized_start=1762
-  _globals['_SETTLEMENTACCOUNT_CURTAILEDJOULESBYCARRIERENTRY']._serialized_end=1825
-  _globals['_SETTLERESPONSE']._serialized_start=1828
-  _globals['_SETTLERESPONSE']._serialized_end=2099
-  _globals['_SETTLERESPONSE_CERTIFICATESJSONENTRY']._serialized_start=2044
-  _globals['_SETTLERESPONSE_CERTIFICATESJSONENTRY']._serialized_end=2099
-  _globals['_LEDGERSERVICE']._serialized_start=2102
-  _globals['_LEDGERSERVICE']._serialized_end=2571
+  _globals['_LISTRECORDSRESPONSE']._serialized_end=1008
+  _globals['_LISTPERIODHEADERSREQUEST']._serialized_start=1010
+  _globals['_LISTPERIODHEADERSREQUEST']._serialized_end=1079
+  _globals['_LISTPERIODHEADERSRESPONSE']._serialized_start=1081
+  _globals['_LISTPERIODHEADERSRESPONSE']._serialized_end=1193
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=1195
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=1251
+  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_start=1253
+  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_end=1374
+  _globals['_WATCHPERIODHEADERSREQUEST']._serialized_start=1376
+  _globals['_WATCHPERIODHEADERSREQUEST']._serialized_end=1425
+  _globals['_WATCHPERIODHEADERSRESPONSE']._serialized_start=1427
+  _globals['_WATCHPERIODHEADERSRESPONSE']._serialized_end=1498
+  _globals['_SETTLEREQUEST']._serialized_start=1500
+  _globals['_SETTLEREQUEST']._serialized_end=1607
+  _globals['_SETTLEMENTACCOUNT']._serialized_start=1610
+  _globals['_SETTLEMENTACCOUNT']._serialized_end=1867
+  _globals['_SETTLEMENTACCOUNT_CURTAILEDJOULESBYCARRIERENTRY']._serialized_start=1804
+  _globals['_SETTLEMENTACCOUNT_CURTAILEDJOULESBYCARRIERENTRY']._serialized_end=1867
+  _globals['_SETTLERESPONSE']._serialized_start=1870
+  _globals['_SETTLERESPONSE']._serialized_end=2141
+  _globals['_SETTLERESPONSE_CERTIFICATESJSONENTRY']._serialized_start=2086
+  _globals['_SETTLERESPONSE_CERTIFICATESJSONENTRY']._serialized_end=2141
+  _globals['_LEDGERSERVICE']._serialized_start=2144
+  _globals['_LEDGERSERVICE']._serialized_end=2613
 # @@protoc_insertion_point(module_scope)

@@ -86,12 +86,14 @@ class ListRecordsRequest(_message.Message):
     def __init__(self, site: _Optional[str] = ..., first_period: _Optional[int] = ..., last_period: _Optional[int] = ...) -> None: ...
 
 class ListRecordsResponse(_message.Message):
-    __slots__ = ("records", "public_key")
+    __slots__ = ("records", "public_key", "next_period")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PERIOD_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[LedgerRecord]
     public_key: str
-    def __init__(self, records: _Optional[_Iterable[_Union[LedgerRecord, _Mapping]]] = ..., public_key: _Optional[str] = ...) -> None: ...
+    next_period: int
+    def __init__(self, records: _Optional[_Iterable[_Union[LedgerRecord, _Mapping]]] = ..., public_key: _Optional[str] = ..., next_period: _Optional[int] = ...) -> None: ...
 
 class ListPeriodHeadersRequest(_message.Message):
     __slots__ = ("first_period", "last_period")
@@ -102,12 +104,14 @@ class ListPeriodHeadersRequest(_message.Message):
     def __init__(self, first_period: _Optional[int] = ..., last_period: _Optional[int] = ...) -> None: ...
 
 class ListPeriodHeadersResponse(_message.Message):
-    __slots__ = ("headers", "public_key")
+    __slots__ = ("headers", "public_key", "next_period")
     HEADERS_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PERIOD_FIELD_NUMBER: _ClassVar[int]
     headers: _containers.RepeatedCompositeFieldContainer[PeriodHeader]
     public_key: str
-    def __init__(self, headers: _Optional[_Iterable[_Union[PeriodHeader, _Mapping]]] = ..., public_key: _Optional[str] = ...) -> None: ...
+    next_period: int
+    def __init__(self, headers: _Optional[_Iterable[_Union[PeriodHeader, _Mapping]]] = ..., public_key: _Optional[str] = ..., next_period: _Optional[int] = ...) -> None: ...
 
 class GetInclusionProofRequest(_message.Message):
     __slots__ = ("site", "period")

@@ -374,3 +374,46 @@ class TestRestart:
         assert [(r.site, r.energy_joules, r.hashes) for r in listed] == [("north", 4242, 99)]
         verified = cli("ledger", "verify", str(data_dir))
         assert verified.returncode == 0 and "1 records" in verified.stdout, verified
+
+
+class TestPaging:
+    async def test_long_ranges_come_in_whole_period_pages(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """Past half the message limit a listing stops at a whole period and says where."""
+        settings = make_settings(tmp_path / "data", period_s=PERIOD_S, max_message_bytes=16384)
+        server, port = await build_server(settings, registry=registry)
+        ledger = server.coordinator.ledger
+        now_s = [time.time()]
+        ledger.clock = lambda: now_s[0]  # one period per report, without waiting for it
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                key = Ed25519PrivateKey.generate()
+                worker_id = await register(channel, "north", key)
+                for sequence in range(1, 41):
+                    signed = signed_telemetry(key, worker_id, "north", sequence, 10, 10)
+                    await report(channel, worker_id, signed)
+                    now_s[0] += PERIOD_S
+                await ledger.close_due(None)
+                stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                pages, listed, first = 0, [], 0
+                while True:
+                    page = await stub.ListRecords(ledger_pb2.ListRecordsRequest(first_period=first))
+                    pages, listed = pages + 1, listed + list(page.records)
+                    if not page.next_period:
+                        break
+                    first = page.next_period
+                headers, first = [], 0
+                while True:
+                    more = await stub.ListPeriodHeaders(
+                        ledger_pb2.ListPeriodHeadersRequest(first_period=first)
+                    )
+                    headers += list(more.headers)
+                    if not more.next_period:
+                        break
+                    first = more.next_period
+        finally:
+            await server.stop(0.5)
+        assert pages > 1 and len(listed) == 40
+        assert [r.period for r in listed] == sorted({r.period for r in listed})
+        assert [h.period for h in headers] == [r.period for r in listed]
