@@ -77,6 +77,9 @@ class LedgerRecorder:
         self.appended = asyncio.Condition()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="spillway-ledger")
         self._ledger: Ledger | None = None
+        # Energy per site (closed and open periods), summed once then kept up to date
+        # on the ledger's thread, so a status call does not rescan the ledger.
+        self._energy_j_by_site: dict[str, int] = {}
         self._closer: asyncio.Task[None] | None = None
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -172,6 +175,8 @@ class LedgerRecorder:
         if last is not None and period <= last[0].period:
             period = last[0].period + 1  # the clock stepped back: never write into the past
         ledger.stage(PendingPeriod(period, period * self.period_s, self.period_s), signed)
+        if site in self._energy_j_by_site:
+            self._energy_j_by_site[site] += signed.energy_j
         return period
 
     async def accept(self, worker: str, site: str, report: Telemetry) -> int:
@@ -238,9 +243,14 @@ class LedgerRecorder:
 
     # reading
 
+    def _site_energy_j(self, site: str) -> int:
+        if site not in self._energy_j_by_site:
+            self._energy_j_by_site[site] = self.ledger.site_energy_j(site)
+        return self._energy_j_by_site[site]
+
     async def site_energy_j(self, site: str) -> int:
         """Energy a site's workers signed for, closed and open periods together."""
-        return await self._run(self.ledger.site_energy_j, site)
+        return await self._run(self._site_energy_j, site)
 
     async def public_key(self) -> str:
         return await self._run(lambda: self.ledger.public_key)

@@ -302,10 +302,13 @@ class Ledger:
     def site_energy_j(self, site: str) -> int:
         """Energy a site's workers signed for: ledger records plus pending reports."""
         total = 0
-        for (body,) in self._db.execute("SELECT body FROM records WHERE site = ?", (site,)):
-            total += int(json.loads(body)["energy_j"])
-        for (body,) in self._db.execute("SELECT body FROM pending WHERE site = ?", (site,)):
-            total += int(json.loads(body)["energy_j"])
+        for table in ("records", "pending"):
+            row = self._db.execute(
+                f"SELECT COALESCE(SUM(json_extract(body, '$.energy_j')), 0) FROM {table}"
+                " WHERE site = ?",
+                (site,),
+            ).fetchone()
+            total += int(row[0])
         return total
 
     # telemetry staging
