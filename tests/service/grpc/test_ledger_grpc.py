@@ -19,6 +19,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry
 from spw_helpers import AUTH, SPILLWAY, TOKEN, Running, make_settings, signed_telemetry, spawn
@@ -242,6 +244,26 @@ class TestRefusedTelemetry:
 
 
 class TestLedgerService:
+    async def test_served_open_and_reflected(self, coordinator: Running) -> None:
+        """LedgerService is SERVING, listed by reflection, and read without a token."""
+        health = health_pb2_grpc.HealthStub(coordinator.channel)
+        reply = await health.Check(
+            health_pb2.HealthCheckRequest(service="spillway.v1.LedgerService")
+        )
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        reflection = reflection_pb2_grpc.ServerReflectionStub(coordinator.channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        names: set[str] = set()
+        async for answer in reflection.ServerReflectionInfo(iter([request])):
+            names |= {s.name for s in answer.list_services_response.service}
+        assert "spillway.v1.LedgerService" in names
+        stub = ledger_pb2_grpc.LedgerServiceStub(coordinator.channel)
+        headers = await stub.ListPeriodHeaders(ledger_pb2.ListPeriodHeadersRequest())
+        assert list(headers.headers) == [] and len(headers.public_key) == 64
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.ListRecords(ledger_pb2.ListRecordsRequest(first_period=5, last_period=2))
+        assert bad_fields(info.value) == ["last_period"]
+
     async def test_stream_and_proof(self, coordinator: Running, tmp_path: Path) -> None:
         """A newly closed period is streamed; its proof verifies with the CLI, altered it fails."""
         key = Ed25519PrivateKey.generate()
