@@ -107,7 +107,9 @@ class Coordinator:
         # One solve at a time: HiGHS uses every core it is given.
         self._solving = asyncio.Lock()
         # The one store of energy used: signed telemetry, closed into ledger periods.
-        self.ledger = LedgerRecorder(settings.data_dir, settings.period_s)
+        self.ledger = LedgerRecorder(
+            settings.data_dir, settings.period_s, contract_prices=settings.contract_prices
+        )
         metrics.plan_valid.set_function(self._plan_covers_now)
 
     def _plan_covers_now(self) -> float:

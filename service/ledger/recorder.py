@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import functools
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -24,7 +26,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from service.ledger.attribution import attribute
+from service.errors import ConfigError
+from service.ledger.attribution import MICRO_PER_UNIT, attribute
 from service.ledger.errors import LedgerInputError
 from service.ledger.keys import load_or_create_key, public_key_from_hex, telemetry_signed
 from service.ledger.model import EnergyRecord, PeriodHeader, Telemetry
@@ -35,7 +38,7 @@ from service.ledger.verify import build_proof
 if TYPE_CHECKING:
     from spillway.v1 import planner_pb2
 
-__all__ = ["LedgerRecorder"]
+__all__ = ["LedgerRecorder", "read_contract_prices"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,35 @@ T = TypeVar("T")
 # How often the closer looks for a period to close, at most (shorter for short periods).
 CLOSE_POLL_S = 1.0
 ED25519_PUBLIC_KEY_BYTES = 32
+
+
+def read_contract_prices(path: Path) -> dict[str, int]:
+    """Contract prices from a CSV ``plant,price_per_mwh``, in micro-units per MWh.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``contract_prices`` with the file, line and problem.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise ConfigError(f"contract_prices: cannot read {path}: {exc.strerror}") from exc
+    prices = {}
+    for line, row in enumerate(rows, start=2):
+        plant, text = (row.get("plant") or "").strip(), (row.get("price_per_mwh") or "").strip()
+        try:
+            price = float(text)
+        except ValueError:
+            price = math.nan
+        if not plant or not math.isfinite(price) or price < 0:
+            raise ConfigError(
+                f"contract_prices: {path}:{line}: needs a plant and a finite price_per_mwh"
+                f" >= 0, got {plant!r}, {text!r}"
+            )
+        prices[plant] = round(price * MICRO_PER_UNIT)
+    return prices
 
 
 class LedgerRecorder:
@@ -58,6 +90,9 @@ class LedgerRecorder:
         Ledger period length; whole seconds, at least one.
     contract_price_micro_per_mwh:
         Per plant, a contract price that replaces the bus's marginal price.
+    contract_prices:
+        A CSV file ``plant,price_per_mwh`` (scenario currency) read at ``open``;
+        its prices join ``contract_price_micro_per_mwh``.
     clock:
         Wall-clock Unix seconds (tests may pass their own).
     """
@@ -68,8 +103,10 @@ class LedgerRecorder:
         period_s: float,
         *,
         contract_price_micro_per_mwh: Mapping[str, int] | None = None,
+        contract_prices: Path | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.contract_prices = contract_prices
         self.data_dir = Path(data_dir)
         self.period_s = max(1, round(period_s))
         self.contract_price_micro_per_mwh = dict(contract_price_micro_per_mwh or {})
@@ -93,6 +130,8 @@ class LedgerRecorder:
         return self._ledger
 
     def _open(self) -> None:
+        if self.contract_prices is not None:
+            self.contract_price_micro_per_mwh |= read_contract_prices(self.contract_prices)
         key = load_or_create_key(self.data_dir / LEDGER_KEY_FILE)
         self._key = key
         self._ledger = Ledger(self.data_dir, key=key)

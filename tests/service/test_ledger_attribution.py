@@ -10,7 +10,9 @@ import pytest
 from google.protobuf import duration_pb2
 
 from service.convert import timestamp
+from service.errors import ConfigError
 from service.ledger.attribution import attribute
+from service.ledger.recorder import read_contract_prices
 from service.storage import SCHEMA_VERSION, Store
 from spillway.v1 import planner_pb2
 
@@ -104,3 +106,19 @@ class TestStorageMigration:
         with closing(sqlite3.connect(path)) as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         assert "ledger" not in tables and "workers" in tables
+
+
+class TestContractPrices:
+    def test_prices_read_in_micro_units(self, tmp_path: Path) -> None:
+        """A CSV of plant prices per MWh becomes micro-units per MWh."""
+        path = tmp_path / "prices.csv"
+        path.write_text("plant,price_per_mwh\nwind,42.5\nriver,0\n")
+        assert read_contract_prices(path) == {"wind": 42_500_000, "river": 0}
+
+    @pytest.mark.parametrize("line", ["wind,-1", "wind,abc", ",3", "wind,nan"])
+    def test_bad_line_names_file_and_line(self, tmp_path: Path, line: str) -> None:
+        """A bad price or a missing plant is a ConfigError naming the setting and the line."""
+        path = tmp_path / "prices.csv"
+        path.write_text(f"plant,price_per_mwh\nriver,1\n{line}\n")
+        with pytest.raises(ConfigError, match=r"contract_prices: .*prices.csv:3"):
+            read_contract_prices(path)

@@ -345,6 +345,35 @@ class TestLedgerService:
         assert certificate["curtailed_j_by_carrier"] == {"wind": 3600 * 6}
 
 
+class TestContractPrice:
+    async def test_contract_price_is_what_the_plant_is_owed(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """With --contract-prices, a plant is paid its contract price for the energy it gave."""
+        prices = tmp_path / "prices.csv"
+        prices.write_text("plant,price_per_mwh\nwind,42.5\n")
+        settings = make_settings(tmp_path / "data", period_s=PERIOD_S, contract_prices=prices)
+        server, port = await build_server(settings, registry=registry)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                running = Running(server, port, channel, registry, settings)
+                await submit_and_plan(running, planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY)
+                key = Ed25519PrivateKey.generate()
+                worker_id = await register(channel, "north", key)
+                joules = 36_000_000  # 0.01 MWh
+                await report(
+                    channel, worker_id, signed_telemetry(key, worker_id, "north", 1, joules, 1)
+                )
+                await until_records(channel, 1)
+                (record,) = await records(channel)
+        finally:
+            await server.stop(0.5)
+        body = json.loads(record.record_json)
+        assert body["curtailed_j"] == {"wind": joules}
+        assert body["price_micro_per_mwh"] == {"wind": 42_500_000}
+        assert dict(record.owed_micro_by_plant) == {"wind": 425_000}  # 0.01 MWh x 42.5
+
+
 class TestRestart:
     def test_open_period_survives_sigkill(self, tmp_path: Path) -> None:
         """A period open when the coordinator is SIGKILLed closes on restart; replays stay out."""
