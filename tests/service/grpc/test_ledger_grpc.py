@@ -297,7 +297,9 @@ class TestLedgerService:
             )
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
-    async def test_settlement_matches_cli_and_records(self, coordinator: Running) -> None:
+    async def test_settlement_matches_cli_and_records(
+        self, coordinator: Running, tmp_path: Path
+    ) -> None:
         """Settlement over gRPC equals `spillway settle` and the sums of the records."""
         plan = await submit_and_plan(coordinator, planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY)
         assert [p.plant for p in plan.plants] == ["wind"]
@@ -343,6 +345,11 @@ class TestLedgerService:
         )
         certificate = json.loads(reply.certificates_json["north"])
         assert certificate["curtailed_j_by_carrier"] == {"wind": 3600 * 6}
+        path = tmp_path / "north.json"
+        path.write_text(reply.certificates_json["north"])
+        data_dir = str(coordinator.settings.data_dir)
+        checked = cli("ledger", "verify-certificate", str(path), data_dir)
+        assert checked.returncode == 0 and checked.stdout.startswith("ok:"), checked
 
 
 class TestContractPrice:
