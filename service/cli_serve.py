@@ -64,6 +64,11 @@ def register(commands: Any) -> None:
         help="ledger period",
     )
     parser.add_argument(
+        "--contract-prices",
+        default=env("CONTRACT_PRICES"),
+        help="CSV plant,price_per_mwh: contract prices the ledger pays those plants",
+    )
+    parser.add_argument(
         "--budget-hold-seconds",
         type=float,
         default=env("BUDGET_HOLD_SECONDS", "30"),
@@ -144,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
             grace_s=args.grace_seconds,
             share_difficulty=args.share_difficulty,
             period_s=args.period_seconds,
+            contract_prices=Path(args.contract_prices) if args.contract_prices else None,
             budget_hold_s=args.budget_hold_seconds,
             hash_threads=args.hash_threads,
             pool=pool_settings(

@@ -32,10 +32,12 @@ from service.domain import (
     resolve_budget,
 )
 from service.errors import NotFoundError
+from service.ledger.recorder import LedgerRecorder
 from service.metrics import plan_failure_reason
 from spillway.v1 import planner_pb2
 
 if TYPE_CHECKING:
+    from service.ledger.model import Telemetry
     from service.metrics import CoordinatorMetrics
     from service.settings import CoordinatorSettings
     from service.storage import AsyncStore
@@ -107,6 +109,10 @@ class Coordinator:
         self.pool: PoolBridge | None = None
         # One solve at a time: HiGHS uses every core it is given.
         self._solving = asyncio.Lock()
+        # The one store of energy used: signed telemetry, closed into ledger periods.
+        self.ledger = LedgerRecorder(
+            settings.data_dir, settings.period_s, contract_prices=settings.contract_prices
+        )
         metrics.plan_valid.set_function(self._plan_covers_now)
 
     def _plan_covers_now(self) -> float:
@@ -132,6 +138,10 @@ class Coordinator:
             self.plan = planner_pb2.Plan.FromString(latest[2])
         for site in await self.store.run(self.store.store.known_sites):
             self.metrics.site(site)
+        # Periods left open by a stop or a crash are closed now, from their staged reports.
+        await self.ledger.open()
+        await self.ledger.close_due(self.plan)
+        self.ledger.start(lambda: self.plan)
 
     async def notify(self) -> None:
         """Wake every work stream (a budget rule changed)."""
@@ -307,9 +317,17 @@ class Coordinator:
     # workers
 
     async def register(
-        self, site: str, worker_name: str, backend: str, hashrate_hs: float, max_power_w: float
+        self,
+        site: str,
+        worker_name: str,
+        backend: str,
+        hashrate_hs: float,
+        max_power_w: float,
+        telemetry_public_key: bytes = b"",
     ) -> WorkerRecord:
-        """Register or refresh a worker."""
+        """Register or refresh a worker (and its telemetry key, when it sends one)."""
+        if telemetry_public_key:
+            self.ledger.check_key(telemetry_public_key)  # refused before anything is stored
         worker = await self.store.run(
             self.store.store.register_worker,
             site,
@@ -319,6 +337,8 @@ class Coordinator:
             max_power_w,
             time.time(),
         )
+        if telemetry_public_key:
+            await self.ledger.register_key(worker.worker_id, site, telemetry_public_key)
         self.metrics.site(site)
         self.live.setdefault(worker.worker_id, WorkerLive())
         logger.info("worker %s (%s) registered at %s", worker_name, worker.worker_id, site)
@@ -422,26 +442,20 @@ class Coordinator:
         return outcomes
 
     async def report(
-        self,
-        worker: WorkerRecord,
-        *,
-        energy_j: float,
-        hashes: int,
-        power_w: float,
-        hashrate_hs: float,
+        self, worker: WorkerRecord, signed: Telemetry, *, power_w: float, hashrate_hs: float
     ) -> None:
-        """Add a telemetry report to the ledger and the metrics."""
+        """Stage a signed telemetry report for the ledger; count it in the metrics.
+
+        Raises
+        ------
+        LedgerInputError
+            Naming the field of a report the ledger refuses (bad signature, replay).
+        """
         now_s = time.time()
+        await self.ledger.accept(worker.worker_id, worker.site, signed)
+        energy_j, hashes = signed.energy_j, signed.hashes
         budget = await self.budget(worker.site, now_s)
         source = budget.energy_source
-        await self.store.run(
-            self.store.store.add_energy,
-            worker.site,
-            period_start(now_s, self.settings.period_s),
-            source,
-            energy_j,
-            hashes,
-        )
         await self.store.run(self.store.store.touch_worker, worker.worker_id, now_s)
         live = self.live.setdefault(worker.worker_id, WorkerLive())
         live.hashrate_hs, live.power_w, live.seen_s = hashrate_hs, power_w, now_s

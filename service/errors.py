@@ -12,6 +12,7 @@
     └── ConfigError              bad settings at start-up        (never on the wire)
 
 Foreign errors are mapped here too (``KernelInputError: INVALID_ARGUMENT``,
+``LedgerInputError: INVALID_ARGUMENT`` (a refused telemetry report names its field),
 ``DeviceUnavailableError: UNAVAILABLE``, ``InfeasiblePlanError: FAILED_PRECONDITION``,
 ``BadGridDataError: INVALID_ARGUMENT``, ``SolverUnavailableError: UNAVAILABLE``).
 Anything not in the table is ``INTERNAL`` with a generic message; the details go
@@ -28,6 +29,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from kernels.errors import DeviceUnavailableError, KernelBuildError, KernelInputError
+from service.ledger.errors import LedgerInputError
 
 __all__ = [
     "ERROR_TABLE",
@@ -111,6 +113,7 @@ ERROR_TABLE: dict[type[BaseException], grpc.StatusCode] = {
     ResourceExhaustedError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ShuttingDownError: grpc.StatusCode.UNAVAILABLE,
     KernelInputError: grpc.StatusCode.INVALID_ARGUMENT,
+    LedgerInputError: grpc.StatusCode.INVALID_ARGUMENT,
     DeviceUnavailableError: grpc.StatusCode.UNAVAILABLE,
     KernelBuildError: grpc.StatusCode.FAILED_PRECONDITION,
 }
@@ -150,7 +153,7 @@ def status_for(exc: BaseException) -> grpc.Status | None:
     violations: tuple[FieldViolation, ...] = ()
     if isinstance(exc, InvalidRequestError):
         violations = exc.violations
-    elif isinstance(exc, KernelInputError):
+    elif isinstance(exc, KernelInputError | LedgerInputError):
         violations = (FieldViolation(exc.field, exc.problem),)
     elif type(exc).__name__ == "BadGridDataError":  # names file, row and field
         parts = (getattr(exc, "file", None), getattr(exc, "row", None), getattr(exc, "field", None))

@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 Behaviour = Callable[[Any, Any], Any]
 Wrapper = Callable[[Behaviour, str], Behaviour]
 
-# Calls that change state need the bearer token; reads stay open.
+# Calls that change state need the bearer token; reads stay open (every
+# LedgerService call only reads: records, headers, proofs, settlements).
 STATE_CHANGING_METHODS = frozenset(
     {
         "/spillway.v1.PlannerService/SubmitScenario",

@@ -349,13 +349,21 @@ def plan_to_proto(
         period_duration=scenario.period_duration,
         period_count=scenario.period_count,
     )
+    site_bus = result.static["mining_sites"]["bus"] if "mining_sites" in result.static else {}
+    prices = result.buses_marginal_price
     for site in mine_mw.columns:
         column = np.asarray(mine_mw[site], dtype=float)
+        bus = str(site_bus.get(site, "")) if len(site_bus) else ""
         plan.sites.add(
             site=str(site),
             budget_watts=[max(0.0, float(v)) * W_PER_MW for v in column],
             curtailed_watts=[max(0.0, float(v)) * W_PER_MW for v in column * share],
+            bus=bus,
+            bus_marginal_price_per_megawatt_hour=(
+                [float(v) for v in prices[bus].fillna(0.0)] if bus in prices.columns else []
+            ),
         )
+    _add_plants(plan, result)
     loading = result.branches_loading
     mu = result.branches_mu_upper.fillna(0.0) + result.branches_mu_lower.fillna(0.0)
     for key in result.plan.branches_p0.columns:
@@ -378,6 +386,40 @@ def plan_to_proto(
         )
     )
     return plan
+
+
+def _add_plants(plan: planner_pb2.Plan, result: PlanResult) -> None:
+    """Per plant, the curtailment mining absorbs: base curtailment (or spill) less the plan's.
+
+    The ledger attributes a site's curtailed energy to plants in these
+    proportions (``service.ledger.attribution``). Reservoir spill counts as the
+    reservoir's, carrier ``hydro``.
+    """
+    generators = result.static.get("generators")
+    absorbed = (result.curtailment_mw(result.base) - result.curtailment_mw(result.plan)).clip(
+        lower=0.0
+    )
+    for name in absorbed.columns:
+        series = absorbed[name]
+        if float(series.max()) <= 0:
+            continue
+        row = generators.loc[name] if generators is not None and name in generators.index else {}
+        plan.plants.add(
+            plant=str(name),
+            carrier=str(row.get("carrier", "other")),
+            bus=str(row.get("bus", "")),
+            absorbed_watts=[float(v) * W_PER_MW for v in series],
+        )
+    spill = (result.base.storage_units_spill - result.plan.storage_units_spill).clip(lower=0.0)
+    for name in spill.columns:
+        series = spill[name]
+        if float(series.max()) <= 0:
+            continue
+        plan.plants.add(
+            plant=str(name),
+            carrier="hydro",
+            absorbed_watts=[float(v) * W_PER_MW for v in series],
+        )
 
 
 def plan_span_s(plan: planner_pb2.Plan) -> tuple[float, float]:

@@ -28,12 +28,15 @@ from service.interceptors import (
     MetricsInterceptor,
     RateLimitInterceptor,
 )
+from service.ledger_servicer import LedgerServicer
 from service.metrics import CoordinatorMetrics, grpc_type, start_metrics_server
 from service.planner_servicer import PlannerServicer
 from service.servicers import OperatorServicer, WorkerServicer
 from service.storage import AsyncStore
 from service.stratum.bridge import PoolBridge
 from spillway.v1 import (
+    ledger_pb2,
+    ledger_pb2_grpc,
     miner_pb2,
     miner_pb2_grpc,
     operator_pb2,
@@ -61,6 +64,7 @@ SERVICES = (
     miner_pb2.DESCRIPTOR.services_by_name["WorkerService"],
     miner_pb2.DESCRIPTOR.services_by_name["HashingService"],
     operator_pb2.DESCRIPTOR.services_by_name["OperatorService"],
+    ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"],
 )
 
 
@@ -92,6 +96,7 @@ class CoordinatorServer:
         if self.health_grpc is not None:
             await self.health_grpc.stop(0)
         await asyncio.to_thread(self.store.close)
+        await self.coordinator.ledger.close()
         await asyncio.to_thread(self.backend.close)
         if self.metrics_server is not None:
             self.metrics_server.close()
@@ -187,6 +192,7 @@ async def build_server(
     )
     operator_pb2_grpc.add_OperatorServiceServicer_to_server(OperatorServicer(coordinator), server)
     planner_pb2_grpc.add_PlannerServiceServicer_to_server(PlannerServicer(coordinator), server)
+    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(coordinator), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [s.full_name for s in SERVICES]
     reflection.enable_server_reflection(
@@ -202,6 +208,7 @@ async def build_server(
         logger.debug("bind failed: %s", exc)
     if not port and not settings.grpc_listen.endswith(":0"):
         await asyncio.to_thread(store.close)
+        await coordinator.ledger.close()
         raise ConfigError(
             f"grpc_listen: cannot listen on {settings.grpc_listen}: the address is in use"
             " or not local"
@@ -217,6 +224,7 @@ async def build_server(
             health_port = 0
         if not health_port and not settings.health_listen.endswith(":0"):
             await asyncio.to_thread(store.close)
+            await coordinator.ledger.close()
             raise ConfigError(
                 f"health_listen: cannot listen on {settings.health_listen}: the address is in use"
                 " or not local"
@@ -229,6 +237,7 @@ async def build_server(
             metrics_server = start_metrics_server(registry, settings.metrics_listen)
         except ConfigError:
             await asyncio.to_thread(store.close)
+            await coordinator.ledger.close()
             raise
     if coordinator.pool is not None:
         await coordinator.pool.start()

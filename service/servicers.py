@@ -12,6 +12,7 @@ from typing import Any
 from service import convert
 from service.convert import Checker
 from service.coordinator import BudgetEvent, Coordinator, JobEvent
+from service.ledger_servicer import telemetry_from_proto
 from spillway.v1 import miner_pb2, operator_pb2
 
 __all__ = ["OperatorServicer", "WorkerServicer"]
@@ -42,6 +43,7 @@ class WorkerServicer:
             request.backend,
             request.hashrate_hashes_per_second,
             request.max_power_watts,
+            request.telemetry_public_key,
         )
         return miner_pb2.RegisterWorkerResponse(worker_id=worker.worker_id)
 
@@ -97,12 +99,20 @@ class WorkerServicer:
         if request.energy_joules > convert.MAX_POWER_W * 3600:
             check.add("energy_joules", "more than a gigawatt-hour in one report")
         check.non_negative("hashrate_hashes_per_second", request.hashrate_hashes_per_second)
+        # The ledger takes only energy the worker signed for; the plain fields must agree.
+        if not request.HasField("signed_telemetry"):
+            check.add("signed_telemetry", "is required: the ledger records only signed energy")
+        else:
+            signed = request.signed_telemetry
+            if abs(request.energy_joules - signed.energy_joules) > 1.0:
+                check.add("energy_joules", "differs from signed_telemetry.energy_joules")
+            if request.hashes != signed.hashes:
+                check.add("hashes", "differs from signed_telemetry.hashes")
         check.raise_if_any()
         worker = await self._c.worker(request.worker_id)
         await self._c.report(
             worker,
-            energy_j=request.energy_joules,
-            hashes=request.hashes,
+            telemetry_from_proto(request.signed_telemetry),
             power_w=request.power_watts,
             hashrate_hs=request.hashrate_hashes_per_second,
         )
@@ -137,7 +147,7 @@ class OperatorServicer:
                 budget_source=convert.budget_source_to_proto(budget.source),
                 energy_source=convert.energy_source_to_proto(budget.energy_source),
                 shares_accepted=await store.run(store.store.share_count, site),
-                energy_joules=await store.run(store.store.site_energy_j, site),
+                energy_joules=await self._c.ledger.site_energy_j(site),
             )
             override = await store.run(store.store.override, site, now_s)
             if override is not None:

@@ -48,6 +48,9 @@ class CoordinatorSettings:
     budget_hold_s: float = 30.0
     # Ledger period (energy per site and period).
     period_s: float = 900.0
+    # CSV ``plant,price_per_mwh``: contract prices that replace the bus's marginal
+    # price in the ledger for those plants; None pays every plant its bus price.
+    contract_prices: Path | None = None
     # Share difficulty of the jobs handed out (CPU-friendly by default).
     share_difficulty: float = 1 / 1024
     # A fresh job per worker this often.

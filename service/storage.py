@@ -1,10 +1,14 @@
-"""The coordinator's state in SQLite: workers, jobs, shares, budgets, schedules, ledger, plans.
+"""The coordinator's state in SQLite: workers, jobs, shares, budgets, schedules, plans.
 
 One file, WAL journal, ``synchronous=FULL`` (an answer "accepted" is on disk
 before it leaves), schema versioned with ``PRAGMA user_version``. ``Store`` is
 plain synchronous stdlib ``sqlite3``; ``AsyncStore`` runs every call on one
 dedicated thread so the event loop never waits on the disk, and so that writes
 are serialised without locks.
+
+Energy used is not here: it lives in the signed, hash-chained ledger
+(``service.ledger``, ``DATA_DIR/ledger.sqlite``). Schema 1 had a plain energy
+table; schema 2 drops it (``_MIGRATIONS``).
 """
 
 from __future__ import annotations
@@ -32,11 +36,11 @@ from service.domain import (
 )
 from service.errors import ConfigError
 
-__all__ = ["SCHEMA_VERSION", "AsyncStore", "LedgerRow", "PoolShare", "Store"]
+__all__ = ["SCHEMA_VERSION", "AsyncStore", "PoolShare", "Store"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Version 1; later versions are migrations on top of it (``_MIGRATIONS``).
 _SCHEMA = """
@@ -87,6 +91,9 @@ CREATE TABLE pool_shares (
     PRIMARY KEY (job_id, ntime, nonce));
 CREATE INDEX pool_shares_by_worker ON pool_shares (worker_id, verdict);
 """,
+    # 3: the unsigned energy table is retired; energy lives only in the signed ledger
+    # (service/ledger), so there is one store of it.
+    3: "DROP TABLE IF EXISTS ledger;",
 }
 
 
@@ -99,17 +106,6 @@ class PoolShare:
     nonce: int
     worker_id: str
     pool: str
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    """Energy used by a site in one period from one source."""
-
-    site: str
-    period_start_s: float
-    source: str
-    energy_j: float
-    hashes: int
 
 
 class Store:
@@ -353,36 +349,6 @@ class Store:
             " UNION SELECT site FROM schedule ORDER BY site"
         ).fetchall()
         return [row[0] for row in rows]
-
-    # ledger
-
-    def add_energy(
-        self, site: str, period_start_s: float, source: str, energy_j: float, hashes: int
-    ) -> None:
-        """Add energy and hashes to a site's ledger row for one period and source."""
-        self._db.execute(
-            "INSERT INTO ledger VALUES (?,?,?,?,?) ON CONFLICT (site, period_start_s, source)"
-            " DO UPDATE SET energy_j=energy_j+excluded.energy_j, hashes=hashes+excluded.hashes",
-            (site, period_start_s, source, energy_j, hashes),
-        )
-
-    def ledger(self, site: str | None = None) -> list[LedgerRow]:
-        """Ledger rows, by site, period and source."""
-        query = "SELECT site, period_start_s, source, energy_j, hashes FROM ledger"
-        params: tuple[str, ...] = ()
-        if site is not None:
-            query += " WHERE site=?"
-            params = (site,)
-        rows = self._db.execute(query + " ORDER BY site, period_start_s, source", params)
-        return [LedgerRow(*row) for row in rows.fetchall()]
-
-    def site_energy_j(self, site: str) -> float:
-        """All energy a site has used."""
-        row = self._db.execute(
-            "SELECT COALESCE(SUM(energy_j), 0) FROM ledger WHERE site=?", (site,)
-        ).fetchone()
-        energy: float = row[0]
-        return energy
 
     # pool (Stratum upstream)
 

@@ -23,6 +23,7 @@ import grpc
 
 import kernels
 from service.duty import DutyCycle
+from service.ledger.keys import load_or_create_key, public_key_hex, sign_telemetry
 from service.metrics import WorkerMetrics
 from service.share_queue import QueuedShare, ShareQueue
 from spillway.v1 import common_pb2, miner_pb2, miner_pb2_grpc
@@ -88,6 +89,10 @@ class WorkerState:
     hashes: int = 0
     unreported_energy_j: float = 0.0
     unreported_hashes: int = 0
+    unreported_shares: int = 0
+    # The last signed report's sequence: each report's is above it (the coordinator
+    # refuses a replay); seeded from the clock so a restarted worker carries on above.
+    sequence: int = 0
     found: asyncio.Event = field(default_factory=asyncio.Event)
 
     def budget_now(self) -> float:
@@ -145,6 +150,10 @@ class Worker:
         self.queue = ShareQueue(settings.data_dir / name)
         self.metrics.shares_queued.set(len(self.queue))
         self.duty = DutyCycle(settings.joules_per_hash, hashrate_hs=1e6)
+        # Signs this worker's telemetry for the coordinator's ledger; kept beside its queue.
+        self.key = load_or_create_key(
+            settings.data_dir / f"worker-{settings.site}-{settings.worker_name}_ed25519.pem"
+        )
         self.metadata: tuple[tuple[str, str], ...] = (
             (("authorization", f"Bearer {settings.auth_token}"),) if settings.auth_token else ()
         )
@@ -193,6 +202,7 @@ class Worker:
                         hashrate_hashes_per_second=self.duty.hashrate_hs,
                         max_power_watts=self.duty.full_power_w,
                         software_version=VERSION,
+                        telemetry_public_key=bytes.fromhex(public_key_hex(self.key)),
                     ),
                     metadata=self.metadata,
                     timeout=10,
@@ -315,6 +325,7 @@ class Worker:
                     ],
                 )
                 self.metrics.shares["found"].inc(len(result.found))
+                state.unreported_shares += len(result.found)
                 self.metrics.shares_queued.set(len(self.queue))
                 state.found.set()
 
@@ -361,19 +372,49 @@ class Worker:
         await asyncio.to_thread(self.queue.remove, answered)
         self.metrics.shares_queued.set(len(self.queue))
 
+    def _sign(self, window_start_ms: int, window_end_ms: int) -> miner_pb2.SignedTelemetry:
+        """Sign the unreported energy (whole joules), hashes and shares for the ledger."""
+        state = self.state
+        state.sequence = max(state.sequence + 1, time.time_ns() // 1000)
+        report = sign_telemetry(
+            self.key,
+            worker=state.worker_id or "",
+            site=self.settings.site,
+            sequence=state.sequence,
+            window_start_ms=window_start_ms,
+            window_end_ms=window_end_ms,
+            energy_j=int(state.unreported_energy_j),
+            hashes=state.unreported_hashes,
+            shares_found=state.unreported_shares,
+        )
+        return miner_pb2.SignedTelemetry(
+            worker_id=report.worker,
+            site=report.site,
+            sequence=report.sequence,
+            window_start_unix_ms=report.window_start_ms,
+            window_end_unix_ms=report.window_end_ms,
+            energy_joules=report.energy_j,
+            hashes=report.hashes,
+            shares_found=report.shares_found,
+            signature=bytes.fromhex(report.signature),
+        )
+
     async def _telemetry(self, stub: Any) -> None:
         state = self.state
         last_s = time.monotonic()
+        window_start_ms = time.time_ns() // 1_000_000
         while not self.stop.is_set():
             await self._sleep(self.settings.telemetry_s)
             now_s = time.monotonic()
             interval_s = now_s - last_s
-            energy_j, hashes = state.unreported_energy_j, state.unreported_hashes
-            power_w = energy_j / interval_s if interval_s > 0 else 0.0
+            power_w = state.unreported_energy_j / interval_s if interval_s > 0 else 0.0
             self.metrics.power_watts.set(power_w)
-            self.metrics.hashrate.set(hashes / interval_s if interval_s > 0 else 0.0)
+            rate_hs = state.unreported_hashes / interval_s if interval_s > 0 else 0.0
+            self.metrics.hashrate.set(rate_hs)
             if state.worker_id is None or not state.connected:
                 continue
+            window_end_ms = time.time_ns() // 1_000_000
+            signed = self._sign(window_start_ms, window_end_ms)
             whole = int(interval_s)
             try:
                 await stub.ReportTelemetry(
@@ -381,20 +422,24 @@ class Worker:
                         worker_id=state.worker_id,
                         interval={"seconds": whole, "nanos": int((interval_s - whole) * 1e9)},
                         power_watts=power_w,
-                        energy_joules=energy_j,
-                        hashes=hashes,
-                        hashrate_hashes_per_second=hashes / interval_s if interval_s > 0 else 0.0,
+                        energy_joules=signed.energy_joules,
+                        hashes=signed.hashes,
+                        hashrate_hashes_per_second=rate_hs,
                         budget_watts=state.budget_now(),
+                        signed_telemetry=signed,
                     ),
                     metadata=self.metadata,
                     timeout=10,
                 )
             except grpc.aio.AioRpcError as exc:
+                # Kept for the next report, signed afresh over the longer window.
                 logger.info("telemetry kept for later: %s", exc.code().name)
                 continue
-            state.unreported_energy_j -= energy_j
-            state.unreported_hashes -= hashes
-            last_s = now_s
+            # Only what was signed is reported; the fraction of a joule carries over.
+            state.unreported_energy_j -= signed.energy_joules
+            state.unreported_hashes -= signed.hashes
+            state.unreported_shares -= signed.shares_found
+            last_s, window_start_ms = now_s, window_end_ms
 
 
 async def run_worker(

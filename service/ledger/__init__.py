@@ -4,6 +4,11 @@ Each period's records (per site: energy the worker measured and signed, the
 plan's share of it from curtailed or spilled plants, hashes, shares, money
 owed per plant) are committed under a Merkle root in a period header that
 carries the previous header's hash and the coordinator's Ed25519 signature.
+
+The coordinator writes it through ``service.ledger.recorder.LedgerRecorder``
+(signed reports staged, periods closed) and splits energy among plants with
+``service.ledger.attribution``; neither is imported here, so that
+``service.errors`` can import this package's errors without a cycle.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ __all__ = ["CSV_COLUMNS", "read_jsonl", "write_csv", "write_jsonl"]
 CSV_COLUMNS = (
     "period", "period_start_s", "period_s", "site", "plan_id", "energy_j", "grid_j",
     "curtailed_j", "carrier", "hashes", "shares", "price_micro_per_mwh", "owed_micro",
-    "worker", "header_hash", "record_signature",
+    "workers", "header_hash", "record_signature",
 )  # fmt: skip
 
 
@@ -54,7 +54,8 @@ def write_csv(ledger: Ledger, out: IO[str]) -> int:
                     canonical_bytes(record["curtailed_j"]).decode(),
                     canonical_bytes(record["carrier"]).decode(), record["hashes"], record["shares"],
                     canonical_bytes(record["price_micro_per_mwh"]).decode(),
-                    canonical_bytes(record["owed_micro"]).decode(), record["telemetry"]["worker"],
+                    canonical_bytes(record["owed_micro"]).decode(),
+                    " ".join(sorted({report["worker"] for report in record["telemetry"]})),
                     stored.hash, signature,
                 ]
             )  # fmt: skip

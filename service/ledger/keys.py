@@ -7,6 +7,7 @@ Public keys travel as 64 hex digits (the raw 32 bytes).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -89,12 +90,30 @@ def verify_hex(public_key: str, signature: str, message: bytes) -> bool:
 
 
 def sign_telemetry(
-    key: Ed25519PrivateKey, *, worker: str, site: str, period: int, energy_j: int, hashes: int
+    key: Ed25519PrivateKey,
+    *,
+    worker: str,
+    site: str,
+    sequence: int,
+    window_start_ms: int,
+    window_end_ms: int,
+    energy_j: int,
+    hashes: int,
+    shares_found: int = 0,
 ) -> Telemetry:
-    """A worker's telemetry for one period, signed with the worker's key."""
-    unsigned = Telemetry(worker, public_key_hex(key), site, period, energy_j, hashes)
-    signature = sign_hex(key, canonical_bytes(unsigned.payload()))
-    return Telemetry(worker, unsigned.public_key, site, period, energy_j, hashes, signature)
+    """A worker's telemetry for one time window, signed with the worker's key."""
+    unsigned = Telemetry(
+        worker=worker,
+        public_key=public_key_hex(key),
+        site=site,
+        sequence=sequence,
+        window_start_ms=window_start_ms,
+        window_end_ms=window_end_ms,
+        energy_j=energy_j,
+        hashes=hashes,
+        shares_found=shares_found,
+    )
+    return replace(unsigned, signature=sign_hex(key, canonical_bytes(unsigned.payload())))
 
 
 def telemetry_signed(telemetry: Telemetry) -> bool:

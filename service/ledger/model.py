@@ -39,6 +39,7 @@ __all__ = [
 JOULES_PER_MWH = 3_600_000_000
 GENESIS_PREV_HASH = "00" * 32
 HEADER_VERSION = 1
+MAX_INT = 2**63 - 1
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -59,14 +60,22 @@ def _check_count(field_name: str, value: object) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Telemetry:
-    """What a worker measured in a period, signed with the worker's own Ed25519 key."""
+    """What a worker measured over one time window, signed with the worker's own Ed25519 key.
+
+    ``sequence`` rises strictly per worker, so the coordinator refuses a replayed
+    report; the window is the worker's clock (Unix milliseconds). The coordinator
+    files a report under the period in which it received it.
+    """
 
     worker: str
     public_key: str  # hex, 32 bytes
     site: str
-    period: int
+    sequence: int
+    window_start_ms: int
+    window_end_ms: int
     energy_j: int
     hashes: int
+    shares_found: int
     signature: str = ""  # hex, over canonical_bytes(payload())
 
     def payload(self) -> dict[str, Any]:
@@ -75,16 +84,50 @@ class Telemetry:
             "worker": self.worker,
             "public_key": self.public_key,
             "site": self.site,
-            "period": self.period,
+            "sequence": self.sequence,
+            "window_start_ms": self.window_start_ms,
+            "window_end_ms": self.window_end_ms,
             "energy_j": self.energy_j,
             "hashes": self.hashes,
+            "shares_found": self.shares_found,
         }
+
+    def check(self) -> None:
+        """Raise ``LedgerInputError`` naming the first malformed field."""
+        if not self.worker:
+            raise LedgerInputError("telemetry.worker", "must not be empty")
+        if not self.site:
+            raise LedgerInputError("telemetry.site", "must not be empty")
+        for name in (
+            "sequence",
+            "window_start_ms",
+            "window_end_ms",
+            "energy_j",
+            "hashes",
+            "shares_found",
+        ):
+            # SQLite and most JSON readers hold signed 64-bit integers at most.
+            if _check_count(f"telemetry.{name}", getattr(self, name)) > MAX_INT:
+                raise LedgerInputError(f"telemetry.{name}", f"must be at most {MAX_INT}")
+        if self.window_end_ms < self.window_start_ms:
+            raise LedgerInputError("telemetry.window_end_ms", "is before window_start_ms")
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Telemetry:
+        """Rebuild from ``asdict``'s value (raises ``LedgerInputError`` if malformed)."""
+        try:
+            return cls(**value)
+        except TypeError as exc:
+            raise LedgerInputError("telemetry", f"malformed: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
 class EnergyRecord:
     """One site's energy in one period: what it used, from where, and what is owed.
 
+    ``telemetry`` holds every signed report the site's workers sent in the period;
+    ``energy_j`` and ``hashes`` are their sums, so anyone can check that the
+    coordinator recorded no energy that a worker did not sign for.
     ``curtailed_j`` maps each curtailed or spilled plant the plan drew on to the
     joules taken from it; ``grid_j`` is the rest, from other grid energy.
     ``price_micro_per_mwh`` and ``owed_micro`` are per plant (the bus's marginal
@@ -104,7 +147,7 @@ class EnergyRecord:
     shares: int
     price_micro_per_mwh: Mapping[str, int]
     owed_micro: Mapping[str, int]
-    telemetry: Telemetry
+    telemetry: tuple[Telemetry, ...]
     notes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -126,65 +169,78 @@ class EnergyRecord:
             )
         for plant, price in self.price_micro_per_mwh.items():
             _check_count(f"price_micro_per_mwh[{plant}]", price)
-        if self.telemetry.site != self.site or self.telemetry.period != self.period:
-            raise LedgerInputError("telemetry", "is for another site or period")
-        if self.telemetry.energy_j != self.energy_j:
+        if not self.telemetry:
+            raise LedgerInputError("telemetry", "a record needs at least one signed report")
+        for index, report in enumerate(self.telemetry):
+            if report.site != self.site:
+                raise LedgerInputError(f"telemetry[{index}].site", f"is not {self.site!r}")
+        signed_j = sum(report.energy_j for report in self.telemetry)
+        if signed_j != self.energy_j:
             raise LedgerInputError(
-                "energy_j",
-                f"{self.energy_j} J differs from the worker's signed {self.telemetry.energy_j} J",
+                "energy_j", f"{self.energy_j} J differs from the workers' signed {signed_j} J"
+            )
+        signed_hashes = sum(report.hashes for report in self.telemetry)
+        if signed_hashes != self.hashes:
+            raise LedgerInputError(
+                "hashes", f"{self.hashes} differs from the workers' signed {signed_hashes}"
             )
 
     @classmethod
     def build(
         cls,
         *,
-        telemetry: Telemetry,
+        telemetry: Sequence[Telemetry],
+        period: int,
         period_start_s: int,
         period_s: int,
         plan_id: str,
         curtailed_j: Mapping[str, int],
         carrier: Mapping[str, str],
         price_micro_per_mwh: Mapping[str, int],
-        shares: int,
+        shares: int | None = None,
         notes: Mapping[str, str] | None = None,
     ) -> EnergyRecord:
-        """A record from a worker's signed telemetry and the plan's split of its energy.
+        """A record from a site's signed telemetry and the plan's split of its energy.
 
-        ``grid_j`` is what the curtailed plants did not supply; each plant is
-        owed its joules at its price.
+        ``energy_j`` and ``hashes`` are the reports' sums; ``shares`` defaults to
+        the shares the workers signed for. ``grid_j`` is what the curtailed plants
+        did not supply; each plant is owed its joules at its price.
 
         Raises
         ------
         LedgerInputError
-            If the plan attributes more curtailed energy than the worker used,
-            or a plant has no price.
+            If there is no report, the plan attributes more curtailed energy
+            than the workers used, or a plant has no price.
         """
+        if not telemetry:
+            raise LedgerInputError("telemetry", "a record needs at least one signed report")
+        energy_j = sum(report.energy_j for report in telemetry)
         supplied_j = sum(curtailed_j.values())
-        if supplied_j > telemetry.energy_j:
+        if supplied_j > energy_j:
             raise LedgerInputError(
-                "curtailed_j", f"{supplied_j} J is more than the {telemetry.energy_j} J measured"
+                "curtailed_j", f"{supplied_j} J is more than the {energy_j} J measured"
             )
         missing = sorted(set(curtailed_j) - set(price_micro_per_mwh))
         if missing:
             raise LedgerInputError(f"price_micro_per_mwh[{missing[0]}]", "missing")
         return cls(
-            site=telemetry.site,
-            period=telemetry.period,
+            site=telemetry[0].site,
+            period=period,
             period_start_s=period_start_s,
             period_s=period_s,
             plan_id=plan_id,
-            energy_j=telemetry.energy_j,
+            energy_j=energy_j,
             curtailed_j=dict(curtailed_j),
             carrier={plant: carrier[plant] for plant in curtailed_j if plant in carrier},
-            grid_j=telemetry.energy_j - supplied_j,
-            hashes=telemetry.hashes,
-            shares=shares,
+            grid_j=energy_j - supplied_j,
+            hashes=sum(report.hashes for report in telemetry),
+            shares=sum(r.shares_found for r in telemetry) if shares is None else shares,
             price_micro_per_mwh={plant: price_micro_per_mwh[plant] for plant in curtailed_j},
             owed_micro={
                 plant: owed_micro(joules, price_micro_per_mwh[plant])
                 for plant, joules in curtailed_j.items()
             },
-            telemetry=telemetry,
+            telemetry=tuple(telemetry),
             notes=dict(notes or {}),
         )
 
@@ -196,6 +252,7 @@ class EnergyRecord:
         value["price_micro_per_mwh"] = dict(self.price_micro_per_mwh)
         value["owed_micro"] = dict(self.owed_micro)
         value["notes"] = dict(self.notes)
+        value["telemetry"] = [asdict(report) for report in self.telemetry]
         return value
 
     @classmethod
@@ -208,7 +265,10 @@ class EnergyRecord:
             Naming a missing or malformed field.
         """
         try:
-            telemetry = Telemetry(**value["telemetry"])
+            reports = value["telemetry"]
+            if not isinstance(reports, list):
+                raise LedgerInputError("telemetry", "must be a list of signed reports")
+            telemetry = tuple(Telemetry.from_json(report) for report in reports)
             fields = {k: v for k, v in value.items() if k != "telemetry"}
             return cls(telemetry=telemetry, **fields)
         except (KeyError, TypeError) as exc:

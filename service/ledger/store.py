@@ -3,7 +3,19 @@
 A period is appended in one transaction (its records, then its header), in
 WAL mode with ``synchronous=FULL``: a process killed mid-append leaves either
 the whole period or none of it, never a torn record. Nothing updates or
-deletes rows; the file's schema version is recorded.
+deletes ledger rows; the file's schema version is recorded.
+
+Beside the ledger proper the file keeps what the coordinator needs to write
+it: the workers' telemetry keys with the last sequence accepted from each
+(replays are refused across restarts), and ``pending``, the signed telemetry
+of periods not yet closed. A period's pending rows are deleted in the same
+transaction that appends it, so every accepted report ends up in exactly one
+record, even across a SIGKILL.
+
+Schema versions: 1 had no ``worker_keys`` and ``pending`` and one report per
+record; 2 adds both tables and a list of reports per record. A version-1 file
+without periods is upgraded in place; one with periods is refused (its
+records are not in the version-2 form).
 """
 
 from __future__ import annotations
@@ -11,7 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +35,23 @@ from service.ledger.model import (
     GENESIS_PREV_HASH,
     EnergyRecord,
     PeriodHeader,
+    Telemetry,
     canonical_bytes,
     merkle_root,
 )
 
-__all__ = ["LEDGER_FILE", "LEDGER_KEY_FILE", "SCHEMA_VERSION", "Ledger", "StoredPeriod"]
+__all__ = [
+    "LEDGER_FILE",
+    "LEDGER_KEY_FILE",
+    "SCHEMA_VERSION",
+    "Ledger",
+    "PendingPeriod",
+    "StoredPeriod",
+]
 
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_KEY_FILE = "ledger_ed25519.pem"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,7 +70,32 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (period, position)
 );
 CREATE INDEX IF NOT EXISTS records_by_site ON records (site, period);
+CREATE TABLE IF NOT EXISTS worker_keys (
+    worker TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    last_sequence INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending (
+    period INTEGER NOT NULL,
+    period_start_s INTEGER NOT NULL,
+    period_s INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (worker, sequence)
+);
 """
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPeriod:
+    """A period with accepted telemetry that is not yet in the ledger."""
+
+    period: int
+    period_start_s: int
+    period_s: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +156,7 @@ class Ledger:
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
+                self._migrate()
                 self._db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('public_key', ?)",
                     (public_key_hex(self._key),),
@@ -118,6 +164,16 @@ class Ledger:
         version = self._meta("schema_version")
         if version != str(SCHEMA_VERSION):
             raise LedgerInputError("data_dir", f"ledger schema {version} is not {SCHEMA_VERSION}")
+
+    def _migrate(self) -> None:
+        """Upgrade an empty version-1 ledger (the new tables exist by now)."""
+        if self._meta("schema_version") != "1":
+            return
+        if self._db.execute("SELECT COUNT(*) FROM periods").fetchone()[0]:
+            return  # refused below, naming the version: its records are in the old form
+        self._db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -162,9 +218,12 @@ class Ledger:
                 raise LedgerInputError(
                     f"records[{position}].period", f"is {record.period}, not {period}"
                 )
-            if not telemetry_signed(record.telemetry):
-                # The coordinator records only energy a worker measured and signed.
-                raise LedgerInputError(f"records[{position}].telemetry", "bad worker signature")
+            for index, report in enumerate(record.telemetry):
+                if not telemetry_signed(report):
+                    # The coordinator records only energy a worker measured and signed.
+                    raise LedgerInputError(
+                        f"records[{position}].telemetry[{index}]", "bad worker signature"
+                    )
         leaves = [record.leaf_hash() for record in records]
         header = PeriodHeader(
             period=period,
@@ -189,6 +248,8 @@ class Ledger:
                     for position, (record, leaf) in enumerate(zip(records, leaves, strict=True))
                 ],
             )
+            # The staged reports now live in the records: gone in the same transaction.
+            self._db.execute("DELETE FROM pending WHERE period = ?", (period,))
             self._db.execute(
                 "INSERT INTO periods VALUES (?, ?, ?, ?)",
                 (
@@ -220,6 +281,112 @@ class Ledger:
                 records=tuple(json.loads(body) for body, _ in record_rows),
                 record_signatures=tuple(str(sig) for _, sig in record_rows),
             )
+
+    def records(
+        self, site: str | None = None, first: int | None = None, last: int | None = None
+    ) -> list[tuple[int, int, dict[str, Any], str, str]]:
+        """Stored records as ``(period, position, record, signature, header hash)``."""
+        low = -(2**62) if first is None else first
+        high = 2**62 if last is None else last
+        query = (
+            "SELECT r.period, r.position, r.body, r.signature, p.hash FROM records r"
+            " JOIN periods p ON p.period = r.period WHERE r.period BETWEEN ? AND ?"
+        )
+        params: tuple[Any, ...] = (low, high)
+        if site is not None:
+            query += " AND r.site = ?"
+            params += (site,)
+        rows = self._db.execute(query + " ORDER BY r.period, r.position", params).fetchall()
+        return [(int(p), int(i), json.loads(b), str(s), str(h)) for p, i, b, s, h in rows]
+
+    def site_energy_j(self, site: str) -> int:
+        """Energy a site's workers signed for: ledger records plus pending reports."""
+        total = 0
+        for table in ("records", "pending"):
+            row = self._db.execute(
+                f"SELECT COALESCE(SUM(json_extract(body, '$.energy_j')), 0) FROM {table}"
+                " WHERE site = ?",
+                (site,),
+            ).fetchone()
+            total += int(row[0])
+        return total
+
+    # telemetry staging
+
+    def set_worker_key(self, worker: str, site: str, public_key: str) -> None:
+        """Record (or replace) a worker's telemetry key; its sequence carries on."""
+        if self._key is None:
+            raise LedgerInputError("ledger", "is open read-only")
+        with self._db:
+            self._db.execute(
+                "INSERT INTO worker_keys VALUES (?, ?, ?, -1) ON CONFLICT (worker) DO UPDATE"
+                " SET site = excluded.site, public_key = excluded.public_key",
+                (worker, site, public_key),
+            )
+
+    def worker_key(self, worker: str) -> tuple[str, str, int] | None:
+        """A worker's site, public key and last accepted sequence."""
+        row = self._db.execute(
+            "SELECT site, public_key, last_sequence FROM worker_keys WHERE worker = ?", (worker,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), int(row[2]))
+
+    def stage(self, period: PendingPeriod, telemetry: Telemetry) -> None:
+        """Keep an accepted report for its period; its sequence becomes the worker's last.
+
+        A report of no energy, hashes or shares only moves the sequence on.
+
+        Raises
+        ------
+        LedgerInputError
+            Naming ``signed_telemetry.sequence`` if the sequence is not above the last.
+        """
+        with self._db:
+            row = self._db.execute(
+                "SELECT last_sequence FROM worker_keys WHERE worker = ?", (telemetry.worker,)
+            ).fetchone()
+            if row is None:
+                raise LedgerInputError("worker_id", "has no telemetry key registered")
+            if telemetry.sequence <= int(row[0]):
+                raise LedgerInputError(
+                    "signed_telemetry.sequence",
+                    f"{telemetry.sequence} is not above the last accepted {row[0]}"
+                    " (a replayed or reordered report)",
+                )
+            self._db.execute(
+                "UPDATE worker_keys SET last_sequence = ? WHERE worker = ?",
+                (telemetry.sequence, telemetry.worker),
+            )
+            if not (telemetry.energy_j or telemetry.hashes or telemetry.shares_found):
+                # An idle worker's report adds nothing to a record: only its sequence is
+                # kept (verification allows gaps), so idle sites do not fill the ledger.
+                return
+            self._db.execute(
+                "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    period.period,
+                    period.period_start_s,
+                    period.period_s,
+                    telemetry.site,
+                    telemetry.worker,
+                    telemetry.sequence,
+                    canonical_bytes(asdict(telemetry)).decode(),
+                ),
+            )
+
+    def pending_periods(self) -> list[PendingPeriod]:
+        """Periods with staged reports, oldest first."""
+        rows = self._db.execute(
+            "SELECT DISTINCT period, period_start_s, period_s FROM pending ORDER BY period"
+        ).fetchall()
+        return [PendingPeriod(int(p), int(start), int(length)) for p, start, length in rows]
+
+    def pending_reports(self, period: int) -> list[Telemetry]:
+        """A period's staged reports in the order they were accepted."""
+        rows = self._db.execute(
+            "SELECT body FROM pending WHERE period = ? ORDER BY rowid", (period,)
+        ).fetchall()
+        return [Telemetry.from_json(json.loads(body)) for (body,) in rows]
 
     def close(self) -> None:
         self._db.close()

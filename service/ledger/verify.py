@@ -47,7 +47,11 @@ class VerifyReport:
 
 
 def _check_period(
-    stored: StoredPeriod, prev_hash: str, prev_period: int | None, public_key: str
+    stored: StoredPeriod,
+    prev_hash: str,
+    prev_period: int | None,
+    public_key: str,
+    sequences: dict[str, int],
 ) -> str:
     """The first problem of one period, or '' if it checks out."""
     header = PeriodHeader.from_json(stored.header)
@@ -76,8 +80,17 @@ def _check_period(
             return f"record {position}: {exc}"
         if record.period != header.period:
             return f"record {position}: is for period {record.period}"
-        if not telemetry_signed(record.telemetry):
-            return f"record {position}: bad worker signature on the telemetry"
+        for index, report in enumerate(record.telemetry):
+            if not telemetry_signed(report):
+                return f"record {position}: bad worker signature on telemetry {index}"
+            # A signed report counted twice would invent energy: sequences only rise.
+            last = sequences.get(report.worker, -1)
+            if report.sequence <= last:
+                return (
+                    f"record {position}: telemetry {index} of worker {report.worker} repeats"
+                    f" or reorders sequence {report.sequence} (last {last})"
+                )
+            sequences[report.worker] = report.sequence
     return ""
 
 
@@ -85,10 +98,11 @@ def verify_periods(periods: Iterable[StoredPeriod], public_key: str) -> VerifyRe
     """Check every period in order against ``public_key``; stop at the first bad one."""
     prev_hash, prev_period = GENESIS_PREV_HASH, None
     count = records = 0
+    sequences: dict[str, int] = {}
     for stored in periods:
         period = stored.header.get("period") if isinstance(stored.header, dict) else None
         try:
-            problem = _check_period(stored, prev_hash, prev_period, public_key)
+            problem = _check_period(stored, prev_hash, prev_period, public_key, sequences)
         except (LedgerError, ValueError, TypeError, KeyError) as exc:
             problem = f"malformed: {exc}"
         if problem:

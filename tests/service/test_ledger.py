@@ -47,18 +47,26 @@ PLANTS = {"wind-a": "wind", "solar-b": "solar", "hydro-c": "hydro"}
 def make_record(
     worker_key: Ed25519PrivateKey, site: str, period: int, energy_j: int
 ) -> EnergyRecord:
-    telemetry = sign_telemetry(
-        worker_key,
-        worker=f"{site}-w1",
-        site=site,
-        period=period,
-        energy_j=energy_j,
-        hashes=energy_j * 40,
-    )
+    # Two reports per period; sequences rise with the period, as a worker's do.
+    telemetry = [
+        sign_telemetry(
+            worker_key,
+            worker=f"{site}-w1",
+            site=site,
+            sequence=2 * period + half,
+            window_start_ms=(1_700_000_000 + period * PERIOD_S + half * PERIOD_S // 2) * 1000,
+            window_end_ms=(1_700_000_000 + (period + half) * PERIOD_S) * 1000,
+            energy_j=energy_j // 2 + (energy_j % 2 if half else 0),
+            hashes=energy_j * 20,
+            shares_found=(period + half) % 4,
+        )
+        for half in (0, 1)
+    ]
     plants = list(PLANTS)
     curtailed = {plants[period % 3]: energy_j // 2, plants[(period + 1) % 3]: energy_j // 5}
     return EnergyRecord.build(
         telemetry=telemetry,
+        period=period,
         period_start_s=1_700_000_000 + period * PERIOD_S,
         period_s=PERIOD_S,
         plan_id=f"plan-{period // 4}",
@@ -148,6 +156,18 @@ class TestTamperEvidence:
         report = verify_dir(data_dir)
         assert report.first_bad_period == 5 and "signature" in report.problem
 
+    def test_report_counted_twice_is_caught(
+        self, tmp_path: Path, worker_key: Ed25519PrivateKey
+    ) -> None:
+        """A coordinator reusing a worker's signed report in a later period is caught there."""
+        first = make_record(worker_key, "north-farm", 3, 1000)
+        again = EnergyRecord.from_json(first.to_json() | {"period": 4})
+        with Ledger(tmp_path) as ledger:
+            ledger.append_period(3, 0, PERIOD_S, [first])
+            ledger.append_period(4, PERIOD_S, PERIOD_S, [again])
+        report = verify_dir(tmp_path)
+        assert report.first_bad_period == 4 and "sequence" in report.problem
+
     def test_dropped_period_breaks_the_chain(self, data_dir: Path) -> None:
         """Removing a whole period is caught at the next one, whose link no longer holds."""
         sql(data_dir, "DELETE FROM records WHERE period=1")
@@ -172,7 +192,10 @@ class TestTamperEvidence:
             | {
                 "energy_j": 2000,
                 "grid_j": 2000 - sum(record.curtailed_j.values()),
-                "telemetry": record.to_json()["telemetry"] | {"energy_j": 2000},
+                "telemetry": [
+                    record.to_json()["telemetry"][0] | {"energy_j": 1500},
+                    record.to_json()["telemetry"][1],
+                ],
             }
         )
         with (

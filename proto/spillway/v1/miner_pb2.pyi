@@ -96,20 +96,22 @@ class ShareAck(_message.Message):
     def __init__(self, share_id: _Optional[str] = ..., result: _Optional[_Union[ShareResult, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class RegisterWorkerRequest(_message.Message):
-    __slots__ = ("site", "worker_name", "backend", "hashrate_hashes_per_second", "max_power_watts", "software_version")
+    __slots__ = ("site", "worker_name", "backend", "hashrate_hashes_per_second", "max_power_watts", "software_version", "telemetry_public_key")
     SITE_FIELD_NUMBER: _ClassVar[int]
     WORKER_NAME_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     HASHRATE_HASHES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     MAX_POWER_WATTS_FIELD_NUMBER: _ClassVar[int]
     SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TELEMETRY_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     site: str
     worker_name: str
     backend: str
     hashrate_hashes_per_second: float
     max_power_watts: float
     software_version: str
-    def __init__(self, site: _Optional[str] = ..., worker_name: _Optional[str] = ..., backend: _Optional[str] = ..., hashrate_hashes_per_second: _Optional[float] = ..., max_power_watts: _Optional[float] = ..., software_version: _Optional[str] = ...) -> None: ...
+    telemetry_public_key: bytes
+    def __init__(self, site: _Optional[str] = ..., worker_name: _Optional[str] = ..., backend: _Optional[str] = ..., hashrate_hashes_per_second: _Optional[float] = ..., max_power_watts: _Optional[float] = ..., software_version: _Optional[str] = ..., telemetry_public_key: _Optional[bytes] = ...) -> None: ...
 
 class RegisterWorkerResponse(_message.Message):
     __slots__ = ("worker_id",)
@@ -148,7 +150,7 @@ class SubmitSharesResponse(_message.Message):
     def __init__(self, acks: _Optional[_Iterable[_Union[ShareAck, _Mapping]]] = ...) -> None: ...
 
 class ReportTelemetryRequest(_message.Message):
-    __slots__ = ("worker_id", "interval", "power_watts", "energy_joules", "hashes", "hashrate_hashes_per_second", "budget_watts")
+    __slots__ = ("worker_id", "interval", "power_watts", "energy_joules", "hashes", "hashrate_hashes_per_second", "budget_watts", "signed_telemetry")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_FIELD_NUMBER: _ClassVar[int]
     POWER_WATTS_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +158,7 @@ class ReportTelemetryRequest(_message.Message):
     HASHES_FIELD_NUMBER: _ClassVar[int]
     HASHRATE_HASHES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     BUDGET_WATTS_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_TELEMETRY_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     interval: _duration_pb2.Duration
     power_watts: float
@@ -163,7 +166,30 @@ class ReportTelemetryRequest(_message.Message):
     hashes: int
     hashrate_hashes_per_second: float
     budget_watts: float
-    def __init__(self, worker_id: _Optional[str] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., power_watts: _Optional[float] = ..., energy_joules: _Optional[float] = ..., hashes: _Optional[int] = ..., hashrate_hashes_per_second: _Optional[float] = ..., budget_watts: _Optional[float] = ...) -> None: ...
+    signed_telemetry: SignedTelemetry
+    def __init__(self, worker_id: _Optional[str] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., power_watts: _Optional[float] = ..., energy_joules: _Optional[float] = ..., hashes: _Optional[int] = ..., hashrate_hashes_per_second: _Optional[float] = ..., budget_watts: _Optional[float] = ..., signed_telemetry: _Optional[_Union[SignedTelemetry, _Mapping]] = ...) -> None: ...
+
+class SignedTelemetry(_message.Message):
+    __slots__ = ("worker_id", "site", "sequence", "window_start_unix_ms", "window_end_unix_ms", "energy_joules", "hashes", "shares_found", "signature")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_JOULES_FIELD_NUMBER: _ClassVar[int]
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    SHARES_FOUND_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    site: str
+    sequence: int
+    window_start_unix_ms: int
+    window_end_unix_ms: int
+    energy_joules: int
+    hashes: int
+    shares_found: int
+    signature: bytes
+    def __init__(self, worker_id: _Optional[str] = ..., site: _Optional[str] = ..., sequence: _Optional[int] = ..., window_start_unix_ms: _Optional[int] = ..., window_end_unix_ms: _Optional[int] = ..., energy_joules: _Optional[int] = ..., hashes: _Optional[int] = ..., shares_found: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class ReportTelemetryResponse(_message.Message):
     __slots__ = ()

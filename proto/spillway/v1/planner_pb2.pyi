@@ -150,14 +150,30 @@ class Scenario(_message.Message):
     def __init__(self, name: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., period_count: _Optional[int] = ..., base_power_watts: _Optional[float] = ..., buses: _Optional[_Iterable[_Union[Bus, _Mapping]]] = ..., branches: _Optional[_Iterable[_Union[Branch, _Mapping]]] = ..., generators: _Optional[_Iterable[_Union[Generator, _Mapping]]] = ..., loads: _Optional[_Iterable[_Union[Load, _Mapping]]] = ..., storage_units: _Optional[_Iterable[_Union[StorageUnit, _Mapping]]] = ..., mining_sites: _Optional[_Iterable[_Union[MiningSite, _Mapping]]] = ...) -> None: ...
 
 class SitePlan(_message.Message):
-    __slots__ = ("site", "budget_watts", "curtailed_watts")
+    __slots__ = ("site", "budget_watts", "curtailed_watts", "bus", "bus_marginal_price_per_megawatt_hour")
     SITE_FIELD_NUMBER: _ClassVar[int]
     BUDGET_WATTS_FIELD_NUMBER: _ClassVar[int]
     CURTAILED_WATTS_FIELD_NUMBER: _ClassVar[int]
+    BUS_FIELD_NUMBER: _ClassVar[int]
+    BUS_MARGINAL_PRICE_PER_MEGAWATT_HOUR_FIELD_NUMBER: _ClassVar[int]
     site: str
     budget_watts: _containers.RepeatedScalarFieldContainer[float]
     curtailed_watts: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, site: _Optional[str] = ..., budget_watts: _Optional[_Iterable[float]] = ..., curtailed_watts: _Optional[_Iterable[float]] = ...) -> None: ...
+    bus: str
+    bus_marginal_price_per_megawatt_hour: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, site: _Optional[str] = ..., budget_watts: _Optional[_Iterable[float]] = ..., curtailed_watts: _Optional[_Iterable[float]] = ..., bus: _Optional[str] = ..., bus_marginal_price_per_megawatt_hour: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class PlantPlan(_message.Message):
+    __slots__ = ("plant", "carrier", "bus", "absorbed_watts")
+    PLANT_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_FIELD_NUMBER: _ClassVar[int]
+    BUS_FIELD_NUMBER: _ClassVar[int]
+    ABSORBED_WATTS_FIELD_NUMBER: _ClassVar[int]
+    plant: str
+    carrier: str
+    bus: str
+    absorbed_watts: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, plant: _Optional[str] = ..., carrier: _Optional[str] = ..., bus: _Optional[str] = ..., absorbed_watts: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class BranchPlan(_message.Message):
     __slots__ = ("branch", "flow_watts", "loading_fraction", "shadow_price_per_megawatt_hour")
@@ -188,7 +204,7 @@ class PlanSummary(_message.Message):
     def __init__(self, objective: _Optional[float] = ..., revenue: _Optional[float] = ..., mining_energy_joules: _Optional[float] = ..., curtailment_absorbed_joules: _Optional[float] = ..., grid_energy_joules: _Optional[float] = ..., solve_seconds: _Optional[float] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("plan_id", "scenario_id", "mode", "status", "termination", "create_time", "start_time", "period_duration", "period_count", "sites", "branches", "summary")
+    __slots__ = ("plan_id", "scenario_id", "mode", "status", "termination", "create_time", "start_time", "period_duration", "period_count", "sites", "branches", "summary", "plants")
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
     SCENARIO_ID_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +217,7 @@ class Plan(_message.Message):
     SITES_FIELD_NUMBER: _ClassVar[int]
     BRANCHES_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    PLANTS_FIELD_NUMBER: _ClassVar[int]
     plan_id: str
     scenario_id: str
     mode: PlanningMode
@@ -213,7 +230,8 @@ class Plan(_message.Message):
     sites: _containers.RepeatedCompositeFieldContainer[SitePlan]
     branches: _containers.RepeatedCompositeFieldContainer[BranchPlan]
     summary: PlanSummary
-    def __init__(self, plan_id: _Optional[str] = ..., scenario_id: _Optional[str] = ..., mode: _Optional[_Union[PlanningMode, str]] = ..., status: _Optional[_Union[PlanStatus, str]] = ..., termination: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., period_count: _Optional[int] = ..., sites: _Optional[_Iterable[_Union[SitePlan, _Mapping]]] = ..., branches: _Optional[_Iterable[_Union[BranchPlan, _Mapping]]] = ..., summary: _Optional[_Union[PlanSummary, _Mapping]] = ...) -> None: ...
+    plants: _containers.RepeatedCompositeFieldContainer[PlantPlan]
+    def __init__(self, plan_id: _Optional[str] = ..., scenario_id: _Optional[str] = ..., mode: _Optional[_Union[PlanningMode, str]] = ..., status: _Optional[_Union[PlanStatus, str]] = ..., termination: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., period_count: _Optional[int] = ..., sites: _Optional[_Iterable[_Union[SitePlan, _Mapping]]] = ..., branches: _Optional[_Iterable[_Union[BranchPlan, _Mapping]]] = ..., summary: _Optional[_Union[PlanSummary, _Mapping]] = ..., plants: _Optional[_Iterable[_Union[PlantPlan, _Mapping]]] = ...) -> None: ...
 
 class SubmitScenarioRequest(_message.Message):
     __slots__ = ("scenario",)

@@ -15,9 +15,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from service.ledger import sign_telemetry
 from service.metrics import free_port
 from service.server import CoordinatorServer
 from service.settings import CoordinatorSettings
+from spillway.v1 import miner_pb2
 
 TOKEN = "s3cret-token"
 AUTH = (("authorization", f"Bearer {TOKEN}"),)
@@ -54,6 +56,41 @@ def make_settings(data_dir: Path, **overrides: Any) -> CoordinatorSettings:
     }
     values.update(overrides)
     return CoordinatorSettings(**values)
+
+
+def signed_telemetry(
+    key: Any,
+    worker_id: str,
+    site: str,
+    sequence: int,
+    energy_j: int,
+    hashes: int,
+    shares_found: int = 0,
+) -> miner_pb2.SignedTelemetry:
+    """A worker's telemetry message signed with ``key`` (an Ed25519 private key)."""
+    now_ms = time.time_ns() // 1_000_000
+    report = sign_telemetry(
+        key,
+        worker=worker_id,
+        site=site,
+        sequence=sequence,
+        window_start_ms=now_ms - 2000,
+        window_end_ms=now_ms,
+        energy_j=energy_j,
+        hashes=hashes,
+        shares_found=shares_found,
+    )
+    return miner_pb2.SignedTelemetry(
+        worker_id=worker_id,
+        site=site,
+        sequence=sequence,
+        window_start_unix_ms=report.window_start_ms,
+        window_end_unix_ms=report.window_end_ms,
+        energy_joules=energy_j,
+        hashes=hashes,
+        shares_found=shares_found,
+        signature=bytes.fromhex(report.signature),
+    )
 
 
 # --- processes -----------------------------------------------------------------
@@ -118,6 +155,7 @@ __all__ = [
     "make_settings",
     "sample",
     "scrape",
+    "signed_telemetry",
     "spawn",
     "stop_process",
     "wait_for",

@@ -18,13 +18,13 @@ from prometheus_client import CollectorRegistry
 from spw_helpers import AUTH, make_settings
 
 from service.server import DB_FILE, SERVICES, build_server
-from spillway.v1 import miner_pb2, operator_pb2, planner_pb2
+from spillway.v1 import ledger_pb2, miner_pb2, operator_pb2, planner_pb2
 
 FORBIDDEN = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
 FD = descriptor.FieldDescriptor
 MODULES = {
     m.DESCRIPTOR.package + "." + n: getattr(m, n)
-    for m in (miner_pb2, operator_pb2, planner_pb2)
+    for m in (ledger_pb2, miner_pb2, operator_pb2, planner_pb2)
     for n in m.DESCRIPTOR.message_types_by_name
 }
 

@@ -420,7 +420,7 @@ class TestFlags:
 
 class TestStorage:
     def test_version_1_file_migrates(self, tmp_path: Path) -> None:
-        """A version 1 database gains the pool tables and keeps its rows."""
+        """A version 1 file gains the pool tables, loses the unsigned energy table, keeps rows."""
         path = tmp_path / "coordinator.sqlite3"
         db = sqlite3.connect(path, isolation_level=None)
         db.executescript(f"{storage._SCHEMA} PRAGMA user_version=1;")
@@ -428,12 +428,15 @@ class TestStorage:
         db.close()
         store = Store(path)
         try:
-            assert store.schema_version() == SCHEMA_VERSION == 2
+            assert store.schema_version() == SCHEMA_VERSION == 3
             assert store.override("north", 0.0) is not None
             assert store.pool_verdicts() == {}
             assert store.pool_pending() == []
         finally:
             store.close()
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert {"pool_units", "pool_shares"} <= tables and "ledger" not in tables
 
     async def test_unanswered_shares_are_stale_after_restart(
         self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]

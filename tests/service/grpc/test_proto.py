@@ -32,9 +32,9 @@ class TestGeneratedCode:
 
     def test_every_rpc_has_its_own_request_and_response(self) -> None:
         """One request/response pair per RPC, named after it."""
-        from spillway.v1 import miner_pb2, operator_pb2, planner_pb2
+        from spillway.v1 import ledger_pb2, miner_pb2, operator_pb2, planner_pb2
 
-        for module in (miner_pb2, operator_pb2, planner_pb2):
+        for module in (ledger_pb2, miner_pb2, operator_pb2, planner_pb2):
             for service in module.DESCRIPTOR.services_by_name.values():
                 for method in service.methods:
                     assert method.input_type.name == f"{method.name}Request"

@@ -8,12 +8,13 @@ from typing import Any
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
-from spw_helpers import AUTH, Running
+from spw_helpers import AUTH, Running, signed_telemetry
 
 import kernels
 from service.convert import timestamp
@@ -165,7 +166,12 @@ class TestBudgets:
         assert (site.budget_watts, site.budget_source) == (0.0, common_pb2.BUDGET_SOURCE_NONE)
 
 
-async def register(coordinator: Running, site: str = "alpha", name: str = "w1") -> str:
+async def register(
+    coordinator: Running,
+    site: str = "alpha",
+    name: str = "w1",
+    key: Ed25519PrivateKey | None = None,
+) -> str:
     stub = miner_pb2_grpc.WorkerServiceStub(coordinator.channel)
     reply = await stub.RegisterWorker(
         miner_pb2.RegisterWorkerRequest(
@@ -174,6 +180,7 @@ async def register(coordinator: Running, site: str = "alpha", name: str = "w1") 
             backend="cpu",
             hashrate_hashes_per_second=1e6,
             max_power_watts=50,
+            telemetry_public_key=key.public_key().public_bytes_raw() if key else b"",
         ),
         metadata=AUTH,
     )
@@ -298,8 +305,9 @@ class TestHashing:
 
 class TestLedgerAndLimits:
     async def test_telemetry_fills_ledger_by_source(self, coordinator: Running) -> None:
-        """Reported energy lands in the ledger under the budget's energy source."""
-        worker_id = await register(coordinator, site="gamma")
+        """Signed energy is staged for the ledger and counted under the budget's source."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator, site="gamma", key=key)
         ops = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
         await ops.PushSchedule(
             operator_pb2.PushScheduleRequest(
@@ -324,12 +332,11 @@ class TestLedgerAndLimits:
                 energy_joules=10.0,
                 hashes=1000,
                 hashrate_hashes_per_second=500.0,
+                signed_telemetry=signed_telemetry(key, worker_id, "gamma", 1, 10, 1000),
             ),
             metadata=AUTH,
         )
-        store = coordinator.server.store
-        rows = await store.run(store.store.ledger, "gamma")
-        assert [(r.source, r.energy_j, r.hashes) for r in rows] == [("curtailed", 10.0, 1000)]
+        assert await coordinator.server.coordinator.ledger.site_energy_j("gamma") == 10
         sample = coordinator.registry.get_sample_value
         assert (
             sample("spillway_energy_joules_total", {"site": "gamma", "source": "curtailed"}) == 10

@@ -1,0 +1,477 @@
+"""The coordinator writes the ledger from signed telemetry; LedgerService serves it.
+
+Real coordinators on loopback gRPC, real SQLite files, a real worker, the real
+``spillway`` command for verification; periods are one second long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+from prometheus_client import CollectorRegistry
+from spw_helpers import AUTH, SPILLWAY, TOKEN, Running, make_settings, signed_telemetry, spawn
+from test_planner import submit_and_plan
+
+import kernels
+from service.convert import timestamp
+from service.ledger import EnergyRecord, Ledger, load_or_create_key, public_key_hex, read_jsonl
+from service.ledger.keys import telemetry_signed
+from service.metrics import free_port
+from service.server import build_server
+from service.worker import Worker, WorkerSettings
+from spillway.v1 import (
+    ledger_pb2,
+    ledger_pb2_grpc,
+    miner_pb2,
+    miner_pb2_grpc,
+    operator_pb2,
+    operator_pb2_grpc,
+    planner_pb2,
+)
+
+PERIOD_S = 1.0
+
+
+@pytest.fixture
+async def coordinator(tmp_path: Path, registry: CollectorRegistry) -> AsyncIterator[Running]:
+    """A coordinator with one-second ledger periods."""
+    settings = make_settings(tmp_path / "data", period_s=PERIOD_S)
+    server, port = await build_server(settings, registry=registry)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield Running(server, port, channel, registry, settings)
+    finally:
+        await channel.close()
+        await server.stop(0.5)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``spillway ARGS``, output captured."""
+    return subprocess.run([*SPILLWAY, *args], capture_output=True, text=True, timeout=60)
+
+
+def bad_fields(exc: grpc.aio.AioRpcError) -> list[str]:
+    """The fields a ``google.rpc.BadRequest`` detail names."""
+    status = rpc_status.from_call(exc)
+    assert status is not None
+    fields = []
+    for detail in status.details:
+        request = error_details_pb2.BadRequest()
+        if detail.Unpack(request):
+            fields += [v.field for v in request.field_violations]
+    return fields
+
+
+async def register(channel: Any, site: str, key: Ed25519PrivateKey, name: str = "w1") -> str:
+    stub = miner_pb2_grpc.WorkerServiceStub(channel)
+    reply = await stub.RegisterWorker(
+        miner_pb2.RegisterWorkerRequest(
+            site=site,
+            worker_name=name,
+            backend="cpu",
+            max_power_watts=50,
+            telemetry_public_key=key.public_key().public_bytes_raw(),
+        ),
+        metadata=AUTH,
+    )
+    return str(reply.worker_id)
+
+
+async def report(channel: Any, worker_id: str, signed: miner_pb2.SignedTelemetry) -> None:
+    await miner_pb2_grpc.WorkerServiceStub(channel).ReportTelemetry(
+        miner_pb2.ReportTelemetryRequest(
+            worker_id=worker_id,
+            interval=duration_pb2.Duration(seconds=2),
+            power_watts=1.0,
+            energy_joules=signed.energy_joules,
+            hashes=signed.hashes,
+            signed_telemetry=signed,
+        ),
+        metadata=AUTH,
+    )
+
+
+async def records(channel: Any, site: str = "") -> list[ledger_pb2.LedgerRecord]:
+    stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+    return list((await stub.ListRecords(ledger_pb2.ListRecordsRequest(site=site))).records)
+
+
+async def until_records(channel: Any, count: int, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(await records(channel)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} ledger records"
+        await asyncio.sleep(0.1)
+
+
+class TestWorkerWritesLedger:
+    async def test_worker_periods_verify_with_the_cli(
+        self, coordinator: Running, tmp_path: Path
+    ) -> None:
+        """A real worker's energy becomes ledger periods that `spillway ledger verify` accepts."""
+        await operator_pb2_grpc.OperatorServiceStub(coordinator.channel).SetBudgetOverride(
+            operator_pb2.SetBudgetOverrideRequest(
+                site="north", budget_watts=3.0, duration=duration_pb2.Duration(seconds=120)
+            ),
+            metadata=AUTH,
+        )
+        backend = kernels.CpuBackend(threads=1)
+        worker = Worker(
+            WorkerSettings(
+                coordinator=coordinator.address,
+                site="north",
+                worker_name="n1",
+                data_dir=tmp_path / "w",
+                auth_token=TOKEN,
+                joules_per_hash=1e-6,
+                telemetry_s=0.3,
+            ),
+            backend,
+            CollectorRegistry(),
+        )
+        task = asyncio.create_task(worker.run())
+        try:
+            deadline = time.monotonic() + 30
+            while sum(r.energy_joules > 0 for r in await records(coordinator.channel)) < 2:
+                assert time.monotonic() < deadline, "no two periods with energy"
+                await asyncio.sleep(0.2)
+        finally:
+            worker.stop.set()
+            await task
+            backend.close()
+        data_dir = coordinator.settings.data_dir
+        verified = cli("ledger", "verify", str(data_dir))
+        assert verified.returncode == 0 and verified.stdout.startswith("ok:"), verified
+        export = tmp_path / "ledger.jsonl"
+        exported = cli("ledger", "export", str(data_dir), "--format", "jsonl")
+        assert exported.returncode == 0, exported.stderr
+        export.write_text(exported.stdout)
+        worker_key = public_key_hex(
+            load_or_create_key(tmp_path / "w" / "worker-north-n1_ed25519.pem")
+        )
+        _, periods = read_jsonl(export)
+        recorded_j = 0
+        for stored in periods:
+            for body in stored.records:
+                record = EnergyRecord.from_json(body)
+                assert record.telemetry and all(telemetry_signed(t) for t in record.telemetry)
+                assert {t.public_key for t in record.telemetry} == {worker_key}
+                recorded_j += record.energy_j
+        assert recorded_j > 0
+        # One store: the energy metric counts exactly what the ledger holds (closed + open).
+        staged_j = await coordinator.server.coordinator.ledger.site_energy_j("north")
+        counted_j = coordinator.registry.get_sample_value(
+            "spillway_energy_joules_total", {"site": "north", "source": "grid"}
+        )
+        assert counted_j == staged_j >= recorded_j
+
+
+class TestRefusedTelemetry:
+    async def test_forged_signature_is_refused(self, coordinator: Running) -> None:
+        """Telemetry altered after signing, or signed by another key, is refused by field."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key)
+        altered = signed_telemetry(key, worker_id, "north", 1, 100, 1000)
+        altered.energy_joules = 1_000_000
+        other = signed_telemetry(Ed25519PrivateKey.generate(), worker_id, "north", 2, 100, 1000)
+        for forged in (altered, other):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await report(coordinator.channel, worker_id, forged)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert bad_fields(info.value) == ["signed_telemetry.signature"]
+        assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 0
+
+    async def test_replayed_report_is_refused(self, coordinator: Running) -> None:
+        """A report sent again, or an older one, is refused; its energy counts once."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key)
+        older = signed_telemetry(key, worker_id, "north", 4, 50, 500)
+        first = signed_telemetry(key, worker_id, "north", 5, 100, 1000)
+        await report(coordinator.channel, worker_id, first)
+        for replay in (first, older):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await report(coordinator.channel, worker_id, replay)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert bad_fields(info.value) == ["signed_telemetry.sequence"]
+        assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 100
+
+    async def test_unsigned_or_unregistered_telemetry_is_refused(
+        self, coordinator: Running
+    ) -> None:
+        """No signed part, or no key registered, is INVALID_ARGUMENT naming the field."""
+        key = Ed25519PrivateKey.generate()
+        stub = miner_pb2_grpc.WorkerServiceStub(coordinator.channel)
+        reply = await stub.RegisterWorker(
+            miner_pb2.RegisterWorkerRequest(site="east", worker_name="e1", backend="cpu"),
+            metadata=AUTH,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.ReportTelemetry(
+                miner_pb2.ReportTelemetryRequest(
+                    worker_id=reply.worker_id, interval=duration_pb2.Duration(seconds=1)
+                ),
+                metadata=AUTH,
+            )
+        assert bad_fields(info.value) == ["signed_telemetry"]
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await report(
+                coordinator.channel,
+                reply.worker_id,
+                signed_telemetry(key, reply.worker_id, "east", 1, 5, 5),
+            )
+        assert bad_fields(info.value) == ["telemetry_public_key"]
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.RegisterWorker(
+                miner_pb2.RegisterWorkerRequest(
+                    site="east", worker_name="e2", backend="cpu", telemetry_public_key=b"short"
+                ),
+                metadata=AUTH,
+            )
+        assert bad_fields(info.value) == ["telemetry_public_key"]
+
+
+class TestLedgerService:
+    async def test_served_open_and_reflected(self, coordinator: Running) -> None:
+        """LedgerService is SERVING, listed by reflection, and read without a token."""
+        health = health_pb2_grpc.HealthStub(coordinator.channel)
+        reply = await health.Check(
+            health_pb2.HealthCheckRequest(service="spillway.v1.LedgerService")
+        )
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        reflection = reflection_pb2_grpc.ServerReflectionStub(coordinator.channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        names: set[str] = set()
+        async for answer in reflection.ServerReflectionInfo(iter([request])):
+            names |= {s.name for s in answer.list_services_response.service}
+        assert "spillway.v1.LedgerService" in names
+        stub = ledger_pb2_grpc.LedgerServiceStub(coordinator.channel)
+        headers = await stub.ListPeriodHeaders(ledger_pb2.ListPeriodHeadersRequest())
+        assert list(headers.headers) == [] and len(headers.public_key) == 64
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.ListRecords(ledger_pb2.ListRecordsRequest(first_period=5, last_period=2))
+        assert bad_fields(info.value) == ["last_period"]
+
+    async def test_stream_and_proof(self, coordinator: Running, tmp_path: Path) -> None:
+        """A newly closed period is streamed; its proof verifies with the CLI, altered it fails."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key)
+        stub = ledger_pb2_grpc.LedgerServiceStub(coordinator.channel)
+        stream = stub.WatchPeriodHeaders(ledger_pb2.WatchPeriodHeadersRequest())
+        await report(
+            coordinator.channel, worker_id, signed_telemetry(key, worker_id, "north", 1, 720, 9)
+        )
+        header = (await asyncio.wait_for(stream.read(), timeout=10)).header
+        stream.cancel()
+        assert header.record_count == 1
+        listed = await stub.ListPeriodHeaders(ledger_pb2.ListPeriodHeadersRequest())
+        assert list(listed.headers) == [header]
+        reply = await stub.GetInclusionProof(
+            ledger_pb2.GetInclusionProofRequest(site="north", period=header.period)
+        )
+        assert reply.header == header
+        proof_path = tmp_path / "proof.json"
+        proof_path.write_text(reply.proof_json)
+        good = cli("ledger", "verify-proof", str(proof_path), "--public-key", listed.public_key)
+        assert good.returncode == 0 and good.stdout.startswith("ok:"), good
+        proof = json.loads(reply.proof_json)
+        proof["record"]["energy_j"] += 1
+        proof_path.write_text(json.dumps(proof))
+        bad = cli("ledger", "verify-proof", str(proof_path), "--public-key", listed.public_key)
+        assert bad.returncode == 1 and "Merkle root" in bad.stdout
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.GetInclusionProof(
+                ledger_pb2.GetInclusionProofRequest(site="south", period=header.period)
+            )
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+    async def test_settlement_matches_cli_and_records(
+        self, coordinator: Running, tmp_path: Path
+    ) -> None:
+        """Settlement over gRPC equals `spillway settle` and the sums of the records."""
+        plan = await submit_and_plan(coordinator, planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY)
+        assert [p.plant for p in plan.plants] == ["wind"]
+        keys = {site: Ed25519PrivateKey.generate() for site in ("north", "east")}
+        workers = {
+            site: await register(coordinator.channel, site, key) for site, key in keys.items()
+        }
+        start_s = int(time.time())
+        for sequence in range(1, 4):
+            for site, key in keys.items():
+                signed = signed_telemetry(key, workers[site], site, sequence, 3600 * sequence, 7)
+                await report(coordinator.channel, workers[site], signed)
+            await asyncio.sleep(PERIOD_S)
+        await until_records(coordinator.channel, 6)
+        end_s = int(time.time()) + 1
+        stub = ledger_pb2_grpc.LedgerServiceStub(coordinator.channel)
+        reply = await stub.Settle(
+            ledger_pb2.SettleRequest(from_time=timestamp(start_s - 5), to_time=timestamp(end_s))
+        )
+        settled = cli(
+            "settle",
+            "--data-dir",
+            str(coordinator.settings.data_dir),
+            "--from",
+            str(start_s - 5),
+            "--to",
+            str(end_s),
+        )
+        assert settled.returncode == 0, settled.stderr
+        assert json.loads(reply.settlement_json) == json.loads(settled.stdout)
+        listed = await records(coordinator.channel)
+        for account in reply.sites:
+            mine = [r for r in listed if r.site == account.name]
+            assert account.energy_joules == sum(r.energy_joules for r in mine) == 3600 * 6
+            assert account.periods == [r.period for r in mine]
+        # The plan has north mine curtailed wind: north's energy is all wind, east's all grid.
+        north = next(a for a in reply.sites if a.name == "north")
+        assert dict(north.curtailed_joules_by_carrier) == {"wind": 3600 * 6}
+        (wind,) = reply.plants
+        assert wind.name == "wind" and wind.energy_joules == 3600 * 6
+        assert sum(r.owed_micro_by_plant["wind"] for r in listed if r.site == "north") == (
+            wind.owed_micro
+        )
+        certificate = json.loads(reply.certificates_json["north"])
+        assert certificate["curtailed_j_by_carrier"] == {"wind": 3600 * 6}
+        path = tmp_path / "north.json"
+        path.write_text(reply.certificates_json["north"])
+        data_dir = str(coordinator.settings.data_dir)
+        checked = cli("ledger", "verify-certificate", str(path), data_dir)
+        assert checked.returncode == 0 and checked.stdout.startswith("ok:"), checked
+
+
+class TestContractPrice:
+    async def test_contract_price_is_what_the_plant_is_owed(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """With --contract-prices, a plant is paid its contract price for the energy it gave."""
+        prices = tmp_path / "prices.csv"
+        prices.write_text("plant,price_per_mwh\nwind,42.5\n")
+        settings = make_settings(tmp_path / "data", period_s=PERIOD_S, contract_prices=prices)
+        server, port = await build_server(settings, registry=registry)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                running = Running(server, port, channel, registry, settings)
+                await submit_and_plan(running, planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY)
+                key = Ed25519PrivateKey.generate()
+                worker_id = await register(channel, "north", key)
+                joules = 36_000_000  # 0.01 MWh
+                await report(
+                    channel, worker_id, signed_telemetry(key, worker_id, "north", 1, joules, 1)
+                )
+                await until_records(channel, 1)
+                (record,) = await records(channel)
+        finally:
+            await server.stop(0.5)
+        body = json.loads(record.record_json)
+        assert body["curtailed_j"] == {"wind": joules}
+        assert body["price_micro_per_mwh"] == {"wind": 42_500_000}
+        assert dict(record.owed_micro_by_plant) == {"wind": 425_000}  # 0.01 MWh x 42.5
+
+
+class TestRestart:
+    def test_open_period_survives_sigkill(self, tmp_path: Path) -> None:
+        """A period open when the coordinator is SIGKILLed closes on restart; replays stay out."""
+        data_dir, token, port = tmp_path / "data", tmp_path / "token", free_port()
+        token.write_text(TOKEN)
+        period_s = 3.0
+        proc = spawn(
+            ["serve", "--grpc-listen", f"127.0.0.1:{port}", "--metrics-listen", "off",
+             "--data-dir", str(data_dir), "--auth-token-file", str(token),
+             "--period-seconds", str(period_s), "--hash-threads", "1"],
+            tmp_path / "serve.log",
+        )  # fmt: skip
+        key = Ed25519PrivateKey.generate()
+
+        async def before() -> tuple[str, miner_pb2.SignedTelemetry]:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                await asyncio.wait_for(channel.channel_ready(), timeout=30)
+                worker_id = await register(channel, "north", key)
+                # Report early in a period, so the kill lands before the period ends.
+                while time.time() % period_s > 0.5:
+                    await asyncio.sleep(0.05)
+                signed = signed_telemetry(key, worker_id, "north", 7, 4242, 99)
+                await report(channel, worker_id, signed)
+                return worker_id, signed
+
+        try:
+            worker_id, signed = asyncio.run(before())
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+        with Ledger(data_dir, read_only=True) as ledger:
+            assert ledger.last_header() is None  # killed with the period open
+            assert [p.period_s for p in ledger.pending_periods()] == [3]
+        time.sleep(period_s)  # the period has ended by the time the coordinator is back
+
+        async def after() -> tuple[list[ledger_pb2.LedgerRecord], grpc.StatusCode]:
+            settings = make_settings(data_dir, period_s=period_s)
+            server, new_port = await build_server(settings, registry=CollectorRegistry())
+            try:
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{new_port}") as channel:
+                    with pytest.raises(grpc.aio.AioRpcError) as info:
+                        await report(channel, worker_id, signed)
+                    return await records(channel), info.value.code()
+            finally:
+                await server.stop(0.5)
+
+        listed, replay_code = asyncio.run(after())
+        assert replay_code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [(r.site, r.energy_joules, r.hashes) for r in listed] == [("north", 4242, 99)]
+        verified = cli("ledger", "verify", str(data_dir))
+        assert verified.returncode == 0 and "1 records" in verified.stdout, verified
+
+
+class TestPaging:
+    async def test_long_ranges_come_in_whole_period_pages(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """Past half the message limit a listing stops at a whole period and says where."""
+        settings = make_settings(tmp_path / "data", period_s=PERIOD_S, max_message_bytes=16384)
+        server, port = await build_server(settings, registry=registry)
+        ledger = server.coordinator.ledger
+        now_s = [time.time()]
+        ledger.clock = lambda: now_s[0]  # one period per report, without waiting for it
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                key = Ed25519PrivateKey.generate()
+                worker_id = await register(channel, "north", key)
+                for sequence in range(1, 41):
+                    signed = signed_telemetry(key, worker_id, "north", sequence, 10, 10)
+                    await report(channel, worker_id, signed)
+                    now_s[0] += PERIOD_S
+                await ledger.close_due(None)
+                stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                pages, listed, first = 0, [], 0
+                while True:
+                    page = await stub.ListRecords(ledger_pb2.ListRecordsRequest(first_period=first))
+                    pages, listed = pages + 1, listed + list(page.records)
+                    if not page.next_period:
+                        break
+                    first = page.next_period
+                headers, first = [], 0
+                while True:
+                    more = await stub.ListPeriodHeaders(
+                        ledger_pb2.ListPeriodHeadersRequest(first_period=first)
+                    )
+                    headers += list(more.headers)
+                    if not more.next_period:
+                        break
+                    first = more.next_period
+        finally:
+            await server.stop(0.5)
+        assert pages > 1 and len(listed) == 40
+        assert [r.period for r in listed] == sorted({r.period for r in listed})
+        assert [h.period for h in headers] == [r.period for r in listed]

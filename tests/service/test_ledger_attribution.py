@@ -1,0 +1,124 @@
+"""The ledger's split of a site's energy among curtailed plants, by the plan, at what price."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from google.protobuf import duration_pb2
+
+from service.convert import timestamp
+from service.errors import ConfigError
+from service.ledger.attribution import attribute
+from service.ledger.recorder import read_contract_prices
+from service.storage import SCHEMA_VERSION, Store
+from spillway.v1 import planner_pb2
+
+START_S = 1_700_000_000
+HOUR_S = 3600
+
+
+def plan() -> planner_pb2.Plan:
+    """Two hourly periods; site north may take 1 kW then 0.5 kW of curtailed energy."""
+    return planner_pb2.Plan(
+        plan_id="p1",
+        start_time=timestamp(START_S),
+        period_duration=duration_pb2.Duration(seconds=HOUR_S),
+        period_count=2,
+        sites=[
+            planner_pb2.SitePlan(
+                site="north",
+                budget_watts=[2000.0, 2000.0],
+                curtailed_watts=[1000.0, 500.0],
+                bus="N",
+                bus_marginal_price_per_megawatt_hour=[-5.0, 20.0],
+            )
+        ],
+        plants=[
+            planner_pb2.PlantPlan(plant="wind", carrier="wind", absorbed_watts=[3e6, 0.0]),
+            planner_pb2.PlantPlan(plant="river", carrier="hydro", absorbed_watts=[1e6, 1e6]),
+        ],
+    )
+
+
+class TestAttribution:
+    def test_split_follows_absorbed_shares(self) -> None:
+        """Within a plan period, curtailed energy is split by each plant's absorbed power."""
+        split = attribute(plan(), "north", START_S, 60, energy_j=40_000)
+        # 1 kW for 60 s = 60 kJ claimable; 40 kJ used, 3:1 wind to river.
+        assert split.curtailed_j == {"wind": 30_000, "river": 10_000}
+        assert split.carrier == {"wind": "wind", "river": "hydro"}
+        assert split.plan_id == "p1"
+
+    def test_claim_is_capped_by_the_plan(self) -> None:
+        """A site never claims more curtailed energy than the plan gave it; the rest is grid."""
+        split = attribute(plan(), "north", START_S, 60, energy_j=100_000)
+        assert sum(split.curtailed_j.values()) == 60_000
+
+    def test_negative_price_is_zero_and_weighting_spans_periods(self) -> None:
+        """A window across two plan periods weights each plant's price by its energy there."""
+        split = attribute(plan(), "north", START_S + HOUR_S - 30, 60, energy_j=10**9)
+        # First 30 s: 30 kJ at -5 (recorded 0), wind 22.5 kJ, river 7.5 kJ.
+        # Last 30 s: 15 kJ at 20, all river. River: (7.5 * 0 + 15 * 20) / 22.5 = 13.33...
+        assert split.curtailed_j == {"wind": 22_500, "river": 22_500}
+        assert split.price_micro_per_mwh == {"wind": 0, "river": 13_333_333}
+
+    def test_contract_price_replaces_the_bus_price(self) -> None:
+        """A plant's contract price is what it is paid."""
+        split = attribute(
+            plan(), "north", START_S, 60, 1000, contract_price_micro_per_mwh={"wind": 7}
+        )
+        assert split.price_micro_per_mwh["wind"] == 7
+
+    @pytest.mark.parametrize(
+        ("site", "start_s"), [("south", START_S), ("north", START_S + 2 * HOUR_S)]
+    )
+    def test_outside_the_plan_is_grid(self, site: str, start_s: int) -> None:
+        """A site the plan does not name, or a time past its end, claims nothing."""
+        assert attribute(plan(), site, start_s, 60, 1000).curtailed_j == {}
+
+    def test_parts_add_up_exactly(self) -> None:
+        """Whole joules by largest remainder: the parts sum to the energy used."""
+        split = attribute(plan(), "north", START_S, 60, energy_j=10_001)
+        assert sum(split.curtailed_j.values()) == 10_001
+
+
+class TestStorageMigration:
+    def test_schema_1_drops_the_plain_energy_table(self, tmp_path: Path) -> None:
+        """A version-1 coordinator database is upgraded: the unsigned energy table is gone."""
+        path = tmp_path / "coordinator.sqlite3"
+        with closing(sqlite3.connect(path)) as db:
+            db.executescript(
+                "CREATE TABLE workers (worker_id TEXT PRIMARY KEY, site TEXT, worker_name TEXT,"
+                " backend TEXT, hashrate_hs REAL, max_power_w REAL, registered_s REAL,"
+                " last_seen_s REAL);"
+                "CREATE TABLE ledger (site TEXT, period_start_s REAL, source TEXT,"
+                " energy_j REAL, hashes INTEGER);"
+                "PRAGMA user_version=1;"
+            )
+        store = Store(path)
+        try:
+            assert store.schema_version() == SCHEMA_VERSION == 3
+        finally:
+            store.close()
+        with closing(sqlite3.connect(path)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert "ledger" not in tables and "workers" in tables
+
+
+class TestContractPrices:
+    def test_prices_read_in_micro_units(self, tmp_path: Path) -> None:
+        """A CSV of plant prices per MWh becomes micro-units per MWh."""
+        path = tmp_path / "prices.csv"
+        path.write_text("plant,price_per_mwh\nwind,42.5\nriver,0\n")
+        assert read_contract_prices(path) == {"wind": 42_500_000, "river": 0}
+
+    @pytest.mark.parametrize("line", ["wind,-1", "wind,abc", ",3", "wind,nan"])
+    def test_bad_line_names_file_and_line(self, tmp_path: Path, line: str) -> None:
+        """A bad price or a missing plant is a ConfigError naming the setting and the line."""
+        path = tmp_path / "prices.csv"
+        path.write_text(f"plant,price_per_mwh\nriver,1\n{line}\n")
+        with pytest.raises(ConfigError, match=r"contract_prices: .*prices.csv:3"):
+            read_contract_prices(path)
