@@ -86,6 +86,11 @@ def parse_pool_url(url: str, user: str, password: str = "x") -> PoolEndpoint:
         port = parts.port
     except ValueError:
         raise StratumJobError("pool", f"has a bad port: {url!r}") from None
+    if parts.username is not None or parts.password is not None:
+        # The URL is a metric label and goes into logs and status: no secret may ride in it.
+        raise StratumJobError(
+            "pool", "must not carry USER:PASSWORD@; give them as --pool-user / --pool-password"
+        )
     if not parts.hostname or port is None:
         raise StratumJobError("pool", f"needs HOST:PORT: {url!r}")
     if not user:

@@ -261,3 +261,12 @@ class TestPoolUrl:
         with pytest.raises(StratumJobError) as info:
             parse_pool_url(url, "user")
         assert info.value.field == "pool"
+
+    @pytest.mark.parametrize(
+        "url", ["stratum+tcp://acct:secret@pool:3333", "stratum+tcp://acct@pool:3333"]
+    )
+    def test_credentials_in_the_url_are_refused(self, url: str) -> None:
+        """USER:PASSWORD@ in the URL is refused (the URL is a metric label), without echoing it."""
+        with pytest.raises(StratumJobError) as info:
+            parse_pool_url(url, "user")
+        assert info.value.field == "pool" and "secret" not in str(info.value)
