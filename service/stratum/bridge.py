@@ -364,7 +364,11 @@ class PoolBridge:
             self._drop_session()
             self.metrics.connected.labels(pool).set(0)
             self.metrics.difficulty.labels(pool).set(0)
-            logger.warning("pool %s: session ended", pool)
+            logger.warning("pool %s: session ended; workers idle until the next job", pool)
+            # Clean news without a job: the work streams withdraw the units being hashed.
+            self.generation += 1
+            self._clean_generation = self.generation
+            await self._on_change()
 
     def _drop_session(self) -> None:
         self.allocator.reset()

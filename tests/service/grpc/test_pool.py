@@ -237,6 +237,46 @@ class TestPoolEvents:
             # Every share the second pool saw was built on its own extranonce1: all accepted.
             assert {s.verdict for s in second_stratum_pool.submissions} == {"accepted"}
 
+    async def test_no_hashing_while_no_pool_serves(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """The pool gone, the worker stops hashing (stream and budget kept); back, it resumes."""
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block, job_id="a"))
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            await until(lambda: farm.worker_pool_job() == "a", "the worker hashes job a")
+            await until(lambda: len(stratum_pool.submissions) >= 1, "a share of job a")
+            port = stratum_pool.port
+            await stratum_pool.stop()
+            await until(lambda: farm.worker.state.job is None, "the work withdrawn")
+
+            # One batch may be in flight when the work goes: wait until the count holds.
+            async def hashes_settled() -> float:
+                while True:
+                    before = farm.worker_hashes()
+                    await asyncio.sleep(0.5)
+                    if farm.worker_hashes() == before:
+                        return before
+
+            async with asyncio.timeout(60):
+                idle_hashes = await hashes_settled()
+            assert farm.worker.state.connected and farm.worker.state.budget_now() == 5.0
+            submitted = len(stratum_pool.submissions)
+            await stratum_pool.notify(params_of(block, job_id="b", clean_jobs=True))
+            await asyncio.sleep(1.0)  # long enough for several batches, were any hashed
+            assert farm.worker_hashes() == idle_hashes
+            assert farm.worker.state.job is None
+
+            await stratum_pool.start(port=port)  # back, with job b for the new session
+            await until(lambda: farm.worker_pool_job() == "b", "the worker hashes job b")
+            await until(lambda: farm.worker_hashes() > idle_hashes, "hashing resumed")
+            await until(
+                lambda: any(s.verdict == "accepted" for s in stratum_pool.submissions[submitted:]),
+                "a share of job b accepted",
+            )
+            # Nothing of the old session's work reached the pool after it went.
+            assert {s.params[1] for s in stratum_pool.submissions[submitted:]} == {"b"}
+
     async def test_set_difficulty_reaches_workers(
         self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
     ) -> None:
