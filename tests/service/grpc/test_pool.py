@@ -33,7 +33,7 @@ from service.stratum import NOTIFY_FIELDS, build_header
 from service.stratum.bridge import PoolBridge, PoolSettings
 from service.stratum.client import PoolEndpoint
 from service.worker import Worker, WorkerSettings
-from spillway.v1 import operator_pb2, operator_pb2_grpc
+from spillway.v1 import miner_pb2, miner_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 USER = "farm.north"
 # Shares come every 2**32 / 4096 = 1 Mi hashes on average: several a second on one thread.
@@ -276,6 +276,25 @@ class TestPoolEvents:
             )
             # Nothing of the old session's work reached the pool after it went.
             assert {s.params[1] for s in stratum_pool.submissions[submitted:]} == {"b"}
+
+    async def test_a_stream_without_pool_work_starts_with_no_work(
+        self, tmp_path: Path, stratum_pool: Any
+    ) -> None:
+        """A worker that (re)connects while the pool has no job is told first to idle."""
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{farm.port}") as channel:
+                stub = miner_pb2_grpc.WorkerServiceStub(channel)
+                reply = await stub.RegisterWorker(
+                    miner_pb2.RegisterWorkerRequest(site="north", worker_name="n2", backend="cpu"),
+                    metadata=AUTH,
+                )
+                stream = stub.StreamWork(
+                    miner_pb2.StreamWorkRequest(worker_id=reply.worker_id), metadata=AUTH
+                )
+                first = await asyncio.wait_for(stream.read(), 60)
+                stream.cancel()
+            assert first.WhichOneof("directive") == "no_work"
+            assert "no pool work" in first.no_work.reason
 
     async def test_set_difficulty_reaches_workers(
         self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
