@@ -58,9 +58,9 @@ class BudgetEvent:
 
 @dataclass(frozen=True, slots=True)
 class JobEvent:
-    """Send this job to the worker."""
+    """Send this job to the worker; None: no work, idle until the next (the pool is gone)."""
 
-    job: Job
+    job: Job | None
     clean: bool
 
 
@@ -380,8 +380,8 @@ class Coordinator:
             last_job_s = time.monotonic()
             pool_seen = self.pool.generation if self.pool is not None else 0
             job = await self.new_job(worker)
-            if job is not None:
-                yield JobEvent(job, clean=True)
+            if job is not None or self.pool is not None:
+                yield JobEvent(job, clean=True)  # None: drop what a past stream gave
             sent: tuple[float, str, float | None] | None = None
             sent_s = 0.0
             sent_until_s = float("inf")
@@ -406,8 +406,8 @@ class Coordinator:
                 if news is not None or due:
                     pool_seen, clean = news or (pool_seen, False)
                     job = await self.new_job(worker)
-                    if job is not None:
-                        yield JobEvent(job, clean=clean)
+                    if job is not None or news is not None:
+                        yield JobEvent(job, clean=clean)  # None on news: the pool work is gone
                     last_job_s = time.monotonic()
                 # Wake at the sent budget's end too, so the next one follows without a gap.
                 wait_s = min(self.settings.budget_refresh_s, max(0.01, sent_until_s - time.time()))

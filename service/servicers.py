@@ -61,9 +61,13 @@ class WorkerServicer:
                         period_s=self._c.settings.period_s,
                     )
                 )
-            elif isinstance(event, JobEvent):
+            elif isinstance(event, JobEvent) and event.job is not None:
                 yield miner_pb2.StreamWorkResponse(
                     job=convert.job_to_proto(event.job, clean=event.clean)
+                )
+            elif isinstance(event, JobEvent):
+                yield miner_pb2.StreamWorkResponse(
+                    no_work=miner_pb2.NoWork(reason="no pool work: idle until the next job")
                 )
             else:
                 yield miner_pb2.StreamWorkResponse(stop=miner_pb2.StopWork(reason=event.reason))

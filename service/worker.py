@@ -268,6 +268,10 @@ class Worker:
                 nonce_end=min(nonce_end, 1 << 32),
                 next_nonce=job.nonce_start,
             )
+        elif kind == "no_work":
+            # Stale work earns nothing: idle (stream and budget kept) until the next job.
+            logger.info("no work: %s", message.no_work.reason)
+            state.job = None
         elif kind == "stop":
             logger.info("coordinator says stop: %s", message.stop.reason)
             state.budget_w, state.budget_until_s = 0.0, 0.0

@@ -6,15 +6,18 @@ priority order, failover, ``client.reconnect``) and a ``WorkAllocator``.
 Work: the coordinator asks for each worker's next job (``new_job``). It is a
 unit of the pool's current job (its own extranonce2 and nonce range) stored as
 an ordinary job, so a worker's shares validate like any others, plus where it
-came from (``pool_units``). ``generation`` moves on every new job, difficulty
-or session, and the work streams then push fresh units to every worker at
-once; a clean job (or a new session) marks the news ``clean``, and the worker
-drops what it hashes within one batch.
+came from (``pool_units``). ``generation`` moves on every new job, difficulty,
+version mask or session, and the work streams then push fresh units to every
+worker at once; a clean job (or a new session) marks the news ``clean``, and
+the worker drops what it hashes within one batch. Where the pool grants version
+rolling (BIP 310), each unit carries its own rolled version in its header
+(``WorkAllocator``), and its shares go up with that version's bits.
 
-No pool job yet (at start, or after a session ends until the next one's first
-job): workers get budgets but no job. Synthetic work would spend the energy
-for nothing a pool pays for. Units already handed out are still hashed while
-the upstream fails over; their shares are kept and recorded stale.
+No pool job (at start, or once a session ends until the next one's first job):
+workers get budgets but no job, and a session's end withdraws the work they
+hash (``new_job`` gives None on clean news: the stream tells the worker to
+idle). Synthetic work, or the ended session's units, would spend the energy for
+nothing a pool pays for.
 
 Shares: the coordinator checks and stores a worker's shares and acks them
 (stored before acked, so none is lost); ``forward`` then queues the stored
@@ -90,8 +93,8 @@ class PoolSettings:
     nonce_count: int = 1 << 32
     extranonce2_start: int = 0
     ntime_roll_s: int = POOL_NTIME_ROLL_S
-    # Version bits asked for (BIP 310); None not to ask. Units carry the job's own
-    # version, so nothing is rolled yet; asking only tells the pool we could.
+    # Version bits asked for (BIP 310); None not to ask. Units roll the bits the pool
+    # grants of these (never any other), one version per unit.
     version_mask: int | None = DEFAULT_VERSION_MASK
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
@@ -157,6 +160,8 @@ class _Unit:
     pool_job_id: str
     extranonce2: bytes
     session: StratumSession
+    version: int  # the unit's (rolled) header version
+    version_bits: int | None  # mining.submit's 6th param; None without rolling
 
 
 class PoolBridge:
@@ -291,7 +296,9 @@ class PoolBridge:
             nonce_start=unit.nonce_start,
             nonce_count=unit.nonce_count,
         )
-        self._units[job.job_id] = _Unit(self._pool, unit.job_id, unit.extranonce2, session)
+        self._units[job.job_id] = _Unit(
+            self._pool, unit.job_id, unit.extranonce2, session, unit.version, unit.version_bits
+        )
         await self._store.run(
             self._store.store.add_pool_job,
             job,
@@ -324,8 +331,10 @@ class PoolBridge:
             self._session, self._pool = session, pool
             self.metrics.connected.labels(pool).set(1)
             logger.info("mining for %s (extranonce1 %s)", pool, session.extranonce1.hex())
+        # Only bits both granted and asked for: a pool may answer with more than asked.
+        version_mask = session.version_mask & (self.settings.version_mask or 0)
         clean = self.allocator.update(
-            job, session.extranonce1, session.extranonce2_size, session.difficulty
+            job, session.extranonce1, session.extranonce2_size, session.difficulty, version_mask
         )
         if clean:
             self._units.clear()  # the allocator dropped them too: their shares are stale
@@ -355,7 +364,11 @@ class PoolBridge:
             self._drop_session()
             self.metrics.connected.labels(pool).set(0)
             self.metrics.difficulty.labels(pool).set(0)
-            logger.warning("pool %s: session ended", pool)
+            logger.warning("pool %s: session ended; workers idle until the next job", pool)
+            # Clean news without a job: the work streams withdraw the units being hashed.
+            self.generation += 1
+            self._clean_generation = self.generation
+            await self._on_change()
 
     def _drop_session(self) -> None:
         self.allocator.reset()
@@ -404,7 +417,12 @@ class PoolBridge:
         share = PoolShare(share.job_id, share.ntime, share.nonce, share.worker_id, unit.pool)
         try:
             check = self.allocator.check_share(
-                share.worker_id, unit.pool_job_id, unit.extranonce2, share.nonce, ntime=share.ntime
+                share.worker_id,
+                unit.pool_job_id,
+                unit.extranonce2,
+                share.nonce,
+                ntime=share.ntime,
+                version=unit.version,
             )
         except StratumJobError as exc:
             verdict = ShareVerdict.STALE if exc.field == "job_id" else ShareVerdict.REJECTED
@@ -431,6 +449,7 @@ class PoolBridge:
                 unit.extranonce2,
                 share.ntime,
                 share.nonce,
+                unit.version_bits,
             )
         except StratumConnectionError:
             # The answer is lost with the session; a new session cannot take the share.

@@ -401,7 +401,12 @@ class StratumClient:
             self._set_extranonce(params[0], params[1])
             await self._announce()
         elif method == "mining.set_version_mask":
-            self.session.version_mask = int(params[0], 16)
+            mask = int(params[0], 16)
+            if not 0 <= mask <= 0xFFFFFFFF:
+                raise StratumJobError(method, f"mask must be 32 bits, got {params[0]!r}")
+            self.session.version_mask = mask
+            # Valid at once (BIP 310): work rolled under the old mask must be replaced.
+            await self._announce()
         elif method == "client.reconnect":
             host = str(params[0]) if params and params[0] else self.endpoint.host
             port = int(params[1]) if len(params) > 1 and params[1] else self.endpoint.port

@@ -1,11 +1,19 @@
 """Work for many workers from one pool connection, and their shares back.
 
 The coordinator holds one upstream Stratum session and hands each worker
-distinct work: every ``WorkUnit`` has an extranonce2 (and a nonce range within
-it) that no other unit of the same job has, so no two workers ever hash the
-same header. Shares come back as (job, extranonce2, ntime, nonce, version);
+distinct work: every ``WorkUnit`` has an (extranonce2, version, nonce range)
+that no other unit of the same job has, so no two workers ever hash the same
+header. Shares come back as (job, extranonce2, ntime, nonce, version);
 ``WorkAllocator.check_share`` rebuilds and hashes the header, and says whether
 it meets the pool's share target before anything is sent upstream.
+
+Version rolling (BIP 310 / BIP 320): where the pool grants a mask, unit ``i``
+of an extranonce2 (and nonce range) gets the job's version with the mask's bits
+XORed with ``i`` spread over them, so the first unit carries the job's own
+version and no bit outside the mask ever changes. One extranonce2 then serves
+``2**popcount(mask)`` units (65,536 for BIP 320's 16 bits) before the next is
+taken: pools with a small extranonce2 run out far later. Units cycle through
+versions first, then nonce ranges, then extranonce2.
 
 ntime: a unit's ntime is the job's plus the seconds since the job arrived,
 capped at 7,200 s ahead (Bitcoin refuses blocks more than two hours in the
@@ -24,9 +32,24 @@ import kernels
 from service.stratum.errors import StratumJobError
 from service.stratum.work import StratumJob
 
-__all__ = ["MAX_NTIME_AHEAD_S", "ShareCheck", "WorkAllocator", "WorkUnit"]
+__all__ = ["MAX_NTIME_AHEAD_S", "ShareCheck", "WorkAllocator", "WorkUnit", "spread_bits"]
 
 MAX_NTIME_AHEAD_S = 7200
+
+
+def spread_bits(index: int, mask: int) -> int:
+    """The bits of ``index``, lowest first, placed on the set bits of ``mask`` (lowest first).
+
+    ``spread_bits(0b101, 0x1FFFE000) == 0x0000A000``; never sets a bit outside ``mask``.
+    """
+    spread = 0
+    while index and mask:
+        low = mask & -mask  # the mask's lowest remaining bit
+        if index & 1:
+            spread |= low
+        mask ^= low
+        index >>= 1
+    return spread
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +69,13 @@ class WorkUnit:
     # How far a worker may roll ntime past the unit's: the allocator's roll, cut so
     # that ntime stays within MAX_NTIME_AHEAD_S of the job's own.
     ntime_roll_s: int = 0
+    # The version bits the pool lets us roll (BIP 310); 0 when it granted none.
+    version_mask: int = 0
+
+    @property
+    def version_bits(self) -> int | None:
+        """``mining.submit``'s 6th param (BIP 310: ``version & mask``); None without rolling."""
+        return self.version & self.version_mask if self.version_mask else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,21 +137,34 @@ class WorkAllocator:
         self._share_target = kernels.DIFF1_TARGET
         self._next_extranonce2 = 0
         self._next_offset = 0
-        self._issued: dict[tuple[str, bytes], WorkUnit] = {}
+        self._version_mask = 0
+        self._next_roll = 0
+        # By (job id, extranonce2, version, first nonce): each unit's own header and range.
+        self._issued: dict[tuple[str, bytes, int, int], WorkUnit] = {}
 
     def update(
-        self, job: StratumJob, extranonce1: bytes, extranonce2_size: int, difficulty: float
+        self,
+        job: StratumJob,
+        extranonce1: bytes,
+        extranonce2_size: int,
+        difficulty: float,
+        version_mask: int = 0,
     ) -> bool:
-        """Take a new job, extranonce or difficulty from the pool.
+        """Take a new job, extranonce, difficulty or version mask from the pool.
 
+        ``version_mask`` is what the pool granted (BIP 310; 0: no rolling).
         Returns True when workers must drop what they hash now: a new job with
-        ``clean_jobs``, or new extranonces (every header changes).
+        ``clean_jobs``, new extranonces (every header changes) or a new mask
+        (rolled versions of the old one may now set forbidden bits).
         """
+        if not 0 <= version_mask <= 0xFFFFFFFF:
+            raise StratumJobError("version_mask", f"must be a 32-bit value, got {version_mask}")
         with self._lock:
             new_job = self._job is None or job.job_id != self._job.job_id
-            new_session = (extranonce1, extranonce2_size) != (
+            new_session = (extranonce1, extranonce2_size, version_mask) != (
                 self._extranonce1,
                 self._extranonce2_size,
+                self._version_mask,
             )
             self._share_target = kernels.difficulty_to_target(difficulty)
             if new_job or new_session:
@@ -129,8 +172,10 @@ class WorkAllocator:
                 self._job_received_s = self._clock_s()
                 self._extranonce1 = extranonce1
                 self._extranonce2_size = extranonce2_size
+                self._version_mask = version_mask
                 self._next_extranonce2 = self._extranonce2_start
                 self._next_offset = 0
+                self._next_roll = 0
                 if job.clean_jobs or new_session:
                     self._issued.clear()
             return (new_job and job.clean_jobs) or new_session
@@ -141,6 +186,7 @@ class WorkAllocator:
             self._job = None
             self._extranonce1 = b""
             self._extranonce2_size = 0
+            self._version_mask = 0
             self._issued.clear()
 
     @property
@@ -167,26 +213,36 @@ class WorkAllocator:
             extranonce2 = self._next_extranonce2.to_bytes(size, "big")
             nonce_start = self._nonce_first + self._next_offset
             nonce_count = min(self._nonces_per_unit, self._nonce_count - self._next_offset)
-            self._next_offset += nonce_count
-            if self._next_offset >= self._nonce_count:
-                self._next_offset = 0
-                self._next_extranonce2 += 1
+            mask = self._version_mask
+            # XOR, not OR: roll 0 is the job's own version, and bits outside mask never move.
+            version = job.version ^ spread_bits(self._next_roll, mask)
+            # Versions first (no new merkle root per roll on an ASIC; here: extranonce2 lasts).
+            self._next_roll += 1
+            if self._next_roll >= 1 << mask.bit_count():
+                self._next_roll = 0
+                self._next_offset += nonce_count
+                if self._next_offset >= self._nonce_count:
+                    self._next_offset = 0
+                    self._next_extranonce2 += 1
             elapsed_s = max(0, int(self._clock_s() - self._job_received_s))
             ntime = job.ntime + min(elapsed_s, MAX_NTIME_AHEAD_S)
             unit = WorkUnit(
                 job_id=job.job_id,
                 extranonce2=extranonce2,
-                header_prefix=job.header_prefix(self._extranonce1, extranonce2, ntime=ntime),
+                header_prefix=job.header_prefix(
+                    self._extranonce1, extranonce2, ntime=ntime, version=version
+                ),
                 ntime=ntime,
-                version=job.version,
+                version=version,
                 nonce_start=nonce_start,
                 nonce_count=nonce_count,
                 share_target=self._share_target,
                 clean_jobs=job.clean_jobs,
                 worker=worker,
                 ntime_roll_s=max(0, min(self._ntime_roll_s, job.ntime + MAX_NTIME_AHEAD_S - ntime)),
+                version_mask=mask,
             )
-            self._issued[(job.job_id, extranonce2)] = unit
+            self._issued[(job.job_id, extranonce2, version, nonce_start)] = unit
             return unit
 
     def check_share(
@@ -197,18 +253,37 @@ class WorkAllocator:
         nonce: int,
         *,
         ntime: int | None = None,
+        version: int | None = None,
     ) -> ShareCheck:
         """Rebuild and hash a worker's share (at the unit's ntime, or a rolled ``ntime``).
+
+        ``version`` names the unit's rolled version (None: the job's own).
 
         Raises
         ------
         StratumJobError
             If the unit was never issued to this worker (``extranonce2``), its
-            job is gone (``job_id``: stale), or ``ntime`` is outside the roll.
+            job is gone (``job_id``: stale), ``nonce`` is outside every unit's
+            range, or ``ntime`` is outside the roll.
         """
+        offset = nonce - self._nonce_first
+        if not 0 <= offset < self._nonce_count:
+            raise StratumJobError("nonce", f"{nonce} is outside the units' range")
+        nonce_start = self._nonce_first + offset - offset % self._nonces_per_unit
         with self._lock:
-            unit = self._issued.get((job_id, extranonce2))
-            block_target = kernels.bits_to_target(self._job.nbits) if self._job is not None else 0
+            job = self._job
+            if version is None:  # the job's own: roll 0, the first unit of its range issued
+                unit = next(
+                    (
+                        issued
+                        for (j, e2, _, start), issued in self._issued.items()
+                        if (j, e2, start) == (job_id, extranonce2, nonce_start)
+                    ),
+                    None,
+                )
+            else:
+                unit = self._issued.get((job_id, extranonce2, version, nonce_start))
+            block_target = kernels.bits_to_target(job.nbits) if job is not None else 0
         if unit is None:
             raise StratumJobError(
                 "job_id", f"{job_id}/{extranonce2.hex()} is not current work (stale)"
@@ -217,8 +292,6 @@ class WorkAllocator:
             raise StratumJobError(
                 "extranonce2", f"{extranonce2.hex()} was issued to another worker"
             )
-        if not unit.nonce_start <= nonce < unit.nonce_start + unit.nonce_count:
-            raise StratumJobError("nonce", f"{nonce} is outside the unit's range")
         prefix = unit.header_prefix
         if ntime is not None and ntime != unit.ntime:
             if not unit.ntime <= ntime <= unit.ntime + unit.ntime_roll_s:

@@ -4,8 +4,12 @@ It speaks the pool side of the protocol (configure, subscribe, authorize,
 extranonce.subscribe, notify, set_difficulty, submit) and checks submitted
 shares the way pools do: it rebuilds the header from the job, extranonce1,
 the miner's extranonce2, ntime, nonce and version bits, hashes it and compares
-with the share target. Tests push jobs, difficulty changes, reconnects and
-hostile lines through it.
+with the share target. Version rolling follows BIP 310: ``mining.configure``
+grants ``version_mask & miner_mask`` (when ``offer_version_rolling``), and a
+submit's 6th param is refused on a connection that negotiated none, or when it
+sets a bit outside the connection's last mask; the version hashed is
+``(job_version & ~mask) | (version_bits & mask)``. Tests push jobs, difficulty
+changes, version masks, reconnects and hostile lines through it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class Submission:
     params: list[Any]
     verdict: str
     hash_hex: str = ""
+    version: int | None = None  # the header version the pool rebuilt, when it got that far
 
 
 @dataclass
@@ -46,10 +51,12 @@ class StratumTestPool:
     server: asyncio.Server | None = None
     port: int = 0
     tls: bool = False
+    # Each connection's version mask from mining.configure (None: it negotiated none).
+    _granted: dict[asyncio.StreamWriter, int | None] = field(default_factory=dict)
 
-    async def start(self, tls: ssl.SSLContext | None = None) -> None:
-        """Listen on a free loopback port (behind TLS with a server context)."""
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=tls)
+    async def start(self, tls: ssl.SSLContext | None = None, port: int = 0) -> None:
+        """Listen on loopback, on ``port`` or a free one (behind TLS with a server context)."""
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", port, ssl=tls)
         self.port = self.server.sockets[0].getsockname()[1]
         self.tls = tls is not None
 
@@ -80,17 +87,30 @@ class StratumTestPool:
             json.dumps({"id": None, "method": "mining.set_difficulty", "params": [difficulty]})
         )
 
-    def check_share(self, params: list[Any]) -> tuple[Any, Any]:
+    async def set_version_mask(self, mask: int) -> None:
+        """A new mask for every connection that negotiated rolling (valid at once)."""
+        self.version_mask = mask
+        message = {"id": None, "method": "mining.set_version_mask", "params": [f"{mask:08x}"]}
+        for writer in list(self.writers):
+            if self._granted.get(writer) is not None:
+                self._granted[writer] = mask
+                writer.write((json.dumps(message) + "\n").encode())
+                await writer.drain()
+
+    def check_share(self, params: list[Any], mask: int | None = None) -> tuple[Any, Any]:
+        """Rebuild a submit's header; ``mask`` is the connection's (None: no rolling)."""
         _, job_id, extranonce2, ntime, nonce, *rest = params
         job = self.jobs.get(job_id)
         if job is None:
             return None, [21, "Job not found", None]
         version = job.version
         if rest:
+            if mask is None:
+                return None, [20, "Version rolling not negotiated", None]
             bits = int(rest[0], 16)
-            if bits & ~self.version_mask:
+            if bits & ~mask:
                 return None, [20, "Version bits outside mask", None]
-            version = (version & ~self.version_mask) | bits
+            version = (version & ~mask) | (bits & mask)
         header = build_header(
             job,
             self.extranonce1,
@@ -102,12 +122,15 @@ class StratumTestPool:
         digest = kernels.block_hash(header)
         if not kernels.hash_meets_target(digest, kernels.difficulty_to_target(self.difficulty)):
             return None, [23, "Low difficulty share", None]
-        self.submissions.append(Submission(params, "accepted", kernels.display_hash(digest)))
+        self.submissions.append(
+            Submission(params, "accepted", kernels.display_hash(digest), version)
+        )
         return True, None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self.writers.append(writer)
+        self._granted[writer] = None
         try:
             while line := await reader.readline():
                 request = json.loads(line)
@@ -116,9 +139,11 @@ class StratumTestPool:
                 error: Any = None
                 if method == "mining.configure":
                     if self.offer_version_rolling:
+                        asked = int(params[1].get("version-rolling.mask", "ffffffff"), 16)
+                        self._granted[writer] = self.version_mask & asked
                         result = {
                             "version-rolling": True,
-                            "version-rolling.mask": f"{self.version_mask:08x}",
+                            "version-rolling.mask": f"{self.version_mask & asked:08x}",
                         }
                     else:
                         error = [20, "Unsupported method", None]
@@ -133,7 +158,7 @@ class StratumTestPool:
                 elif method == "mining.extranonce.subscribe":
                     result = True
                 elif method == "mining.submit":
-                    result, error = self.check_share(params)
+                    result, error = self.check_share(params, self._granted[writer])
                     if error is not None:
                         self.submissions.append(Submission(params, error[1]))
                 else:
@@ -175,6 +200,7 @@ class StratumTestPool:
         finally:
             if writer in self.writers:
                 self.writers.remove(writer)
+            self._granted.pop(writer, None)
             writer.close()
 
 

@@ -125,6 +125,69 @@ class TestShares:
         await client.close()
 
 
+class TestVersionBits:
+    async def test_pool_checks_version_bits_against_the_mask(
+        self, stratum_pool: Any, stratum_vectors: dict[str, Any], block_notify: list[Any]
+    ) -> None:
+        """Bits outside the granted mask are refused; bits inside rebuild the rolled header."""
+        block = stratum_vectors["block_277647"]
+        await stratum_pool.notify(block_notify)
+        stratum_pool.difficulty = 1000.0
+        client = StratumClient(endpoint(stratum_pool.port), version_mask=0x00006000)
+        session = await client.connect()
+        assert session.version_mask == 0x00006000  # the pool's 0x1fffe000 & ours
+        args = ("w", "277647", bytes.fromhex(block["extranonce2"]), int(block_notify[7], 16))
+        outside = await client.submit(*args, block["nonce"], 0x00008000)
+        assert (outside.verdict, outside.reason) == (
+            ShareVerdict.REJECTED,
+            "Version bits outside mask",
+        )
+        # The job's own bits (none under the mask): the real block again, with a 6th param.
+        same = await client.submit(*args, block["nonce"], 0)
+        assert same.verdict is ShareVerdict.ACCEPTED
+        assert stratum_pool.submissions[-1].hash_hex == block["expected_block_hash"]
+        # A rolled version is another header: the real nonce is no share of it.
+        rolled = await client.submit(*args, block["nonce"], 0x00002000)
+        assert rolled.reason == "Low difficulty share"
+        await client.close()
+
+    async def test_version_bits_need_negotiation(
+        self, stratum_pool: Any, stratum_vectors: dict[str, Any], block_notify: list[Any]
+    ) -> None:
+        """A pool that granted no rolling refuses a submit with version bits."""
+        block = stratum_vectors["block_277647"]
+        await stratum_pool.notify(block_notify)
+        client = StratumClient(endpoint(stratum_pool.port), version_mask=None)
+        await client.connect()
+        outcome = await client.submit(
+            "w", "277647", bytes(4), int(block_notify[7], 16), block["nonce"], 0
+        )
+        assert outcome.reason == "Version rolling not negotiated"
+        await client.close()
+
+    async def test_set_version_mask_is_announced(
+        self, stratum_pool: Any, block_notify: list[Any]
+    ) -> None:
+        """mining.set_version_mask takes effect at once and reaches the job listener."""
+        await stratum_pool.notify(block_notify)
+        masks: list[int] = []
+        changed = asyncio.Event()
+
+        def on_job(job: StratumJob, session: StratumSession) -> None:
+            masks.append(session.version_mask)
+            changed.set()
+
+        client = StratumClient(endpoint(stratum_pool.port), on_job=on_job)
+        await client.connect()
+        await stratum_pool.set_version_mask(0x00006000)
+        async with asyncio.timeout(30):
+            while 0x00006000 not in masks:
+                changed.clear()
+                await changed.wait()
+        assert client.session.version_mask == 0x00006000
+        await client.close()
+
+
 class TestPoolMessages:
     async def test_difficulty_and_clean_jobs_are_followed(
         self, stratum_pool: Any, block_notify: list[Any]

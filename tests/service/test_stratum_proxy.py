@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 import kernels
 from service.stratum import NOTIFY_FIELDS, StratumJob, StratumJobError
 from service.stratum.client import PoolEndpoint, ShareVerdict, StratumClient
-from service.stratum.proxy import MAX_NTIME_AHEAD_S, WorkAllocator
+from service.stratum.proxy import MAX_NTIME_AHEAD_S, WorkAllocator, spread_bits
+from service.stratum.work import build_header
 
 
 @pytest.fixture
@@ -124,6 +125,92 @@ class TestAllocation:
         assert unit is not None
         with pytest.raises(StratumJobError, match="another worker"):
             allocator.check_share("bob", unit.job_id, unit.extranonce2, 5)
+
+
+BIP320_MASK = 0x1FFFE000
+
+
+class TestVersionRolling:
+    def test_spread_bits_fills_the_mask_from_its_lowest_bit(self) -> None:
+        """Index bits land on the mask's set bits, lowest first, and nowhere else."""
+        assert spread_bits(0, BIP320_MASK) == 0
+        assert spread_bits(0b101, BIP320_MASK) == 0x0000A000
+        assert spread_bits(0xFFFF, BIP320_MASK) == BIP320_MASK
+        assert spread_bits(0b11, 0x00006000) == 0x00006000
+        assert spread_bits(0b100, 0x00006000) == 0  # beyond the mask's two bits: nothing
+
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+    @given(
+        mask=st.sampled_from([BIP320_MASK, 0x00006000, 0x18000000, 0x0000A000]),
+        units=st.integers(1, 40),
+        per_unit=st.sampled_from([1 << 31, 1 << 32]),
+        job_version=st.sampled_from([0x00000002, 0x20000000, 0x3FFFFFFF]),
+    )
+    def test_units_get_distinct_versions_within_the_mask(
+        self, block: dict[str, Any], mask: int, units: int, per_unit: int, job_version: int
+    ) -> None:
+        """With a mask granted, units differ in version first; no bit outside the mask moves."""
+        allocator = WorkAllocator(nonces_per_unit=per_unit, clock_s=Clock())
+        job = StratumJob.from_notify(params_of(block, version=f"{job_version:08x}"))
+        allocator.update(job, EXTRANONCE1, 4, 1.0, mask)
+        issued = [allocator.next_unit("w") for _ in range(units)]
+        rolls = 1 << mask.bit_count()
+        seen: set[tuple[bytes, int]] = set()
+        for i, unit in enumerate(issued):
+            assert unit is not None
+            assert unit.version & ~mask == job_version & ~mask
+            assert unit.header_prefix[:4] == unit.version.to_bytes(4, "little")
+            assert unit.version_bits == unit.version & mask
+            assert unit.extranonce2 == (i // (rolls * (1 << 32) // per_unit)).to_bytes(4, "big")
+            assert (unit.header_prefix, unit.nonce_start) not in seen
+            seen.add((unit.header_prefix, unit.nonce_start))
+        assert issued[0] is not None and issued[0].version == job_version  # roll 0: the job's
+        versions = [unit.version for unit in issued[:rolls] if unit is not None]
+        assert len(set(versions)) == len(versions)
+
+    def test_share_check_rebuilds_the_rolled_version(self, block: dict[str, Any]) -> None:
+        """A share of a rolled unit is rebuilt with that unit's version, as the pool will."""
+        allocator = WorkAllocator(clock_s=Clock())
+        job = StratumJob.from_notify(block["notify_params"])
+        allocator.update(job, EXTRANONCE1, 4, 1.0, BIP320_MASK)
+        first, rolled = allocator.next_unit("w"), allocator.next_unit("w")
+        assert first is not None and rolled is not None
+        assert rolled.version == job.version ^ 0x2000 and rolled.version_bits == 0x2000
+        assert rolled.extranonce2 == first.extranonce2
+        check = allocator.check_share(
+            "w", rolled.job_id, rolled.extranonce2, 7, version=rolled.version
+        )
+        # The pool's rebuild (BIP 310): (job_version & ~mask) | (version_bits & mask).
+        pool_version = (job.version & ~BIP320_MASK) | (rolled.version_bits & BIP320_MASK)
+        assert check.header == build_header(
+            job, EXTRANONCE1, rolled.extranonce2, nonce=7, ntime=rolled.ntime, version=pool_version
+        )
+        with pytest.raises(StratumJobError, match="stale"):  # a version never issued
+            allocator.check_share("w", rolled.job_id, rolled.extranonce2, 7, version=0x7FFFFFFF)
+
+    def test_without_a_mask_units_carry_the_job_version(self, block: dict[str, Any]) -> None:
+        """No mask granted: every unit has the job's version and no version bits to submit."""
+        allocator = WorkAllocator(clock_s=Clock())
+        job = StratumJob.from_notify(block["notify_params"])
+        allocator.update(job, EXTRANONCE1, 4, 1.0)
+        units = [allocator.next_unit("w") for _ in range(3)]
+        assert [u.version if u else None for u in units] == [job.version] * 3
+        assert [u.version_bits if u else 0 for u in units] == [None] * 3
+        assert len({u.extranonce2 if u else b"" for u in units}) == 3
+
+    def test_a_new_mask_makes_old_work_stale(self, block: dict[str, Any]) -> None:
+        """A mask change (mining.set_version_mask) is clean: old rolls may set forbidden bits."""
+        allocator = WorkAllocator(clock_s=Clock())
+        job = StratumJob.from_notify(block["notify_params"])
+        assert allocator.update(job, EXTRANONCE1, 4, 1.0, BIP320_MASK)
+        allocator.next_unit("w")
+        old = allocator.next_unit("w")
+        assert old is not None
+        assert allocator.update(job, EXTRANONCE1, 4, 1.0, 0x00006000)
+        with pytest.raises(StratumJobError, match="stale"):
+            allocator.check_share("w", old.job_id, old.extranonce2, 0, version=old.version)
+        new = allocator.next_unit("w")
+        assert new is not None and new.version_mask == 0x00006000
 
 
 class TestRealBlockThroughAPool:

@@ -27,51 +27,53 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from spillway.v1 import common_pb2 as spillway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17spillway/v1/miner.proto\x12\x0bspillway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18spillway/v1/common.proto\"\xaf\x02\n\x0bPowerBudget\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x01(\x01\x12)\n\x06source\x18\x03 \x01(\x0e\x32\x19.spillway.v1.BudgetSource\x12\x30\n\renergy_source\x18\x04 \x01(\x0e\x32\x19.spillway.v1.EnergySource\x12\x35\n\x11period_start_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0fperiod_duration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x34\n\x10valid_until_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xca\x01\n\tMiningJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x15\n\rheader_prefix\x18\x02 \x01(\x0c\x12\x14\n\x0cshare_target\x18\x03 \x01(\x0c\x12\x18\n\x10share_difficulty\x18\x04 \x01(\x01\x12-\n\nntime_roll\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\r\n\x05\x63lean\x18\x06 \x01(\x08\x12\x13\n\x0bnonce_start\x18\x07 \x01(\r\x12\x13\n\x0bnonce_count\x18\x08 \x01(\x04\"\x1a\n\x08StopWork\x12\x0e\n\x06reason\x18\x01 \x01(\t\"w\n\x05Share\x12\x10\n\x08share_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\r\n\x05ntime\x18\x03 \x01(\r\x12\r\n\x05nonce\x18\x04 \x01(\r\x12.\n\nfound_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x08ShareAck\x12\x10\n\x08share_id\x18\x01 \x01(\t\x12(\n\x06result\x18\x02 \x01(\x0e\x32\x18.spillway.v1.ShareResult\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc0\x01\n\x15RegisterWorkerRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x13\n\x0bworker_name\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\"\n\x1ahashrate_hashes_per_second\x18\x04 \x01(\x01\x12\x17\n\x0fmax_power_watts\x18\x05 \x01(\x01\x12\x18\n\x10software_version\x18\x06 \x01(\t\x12\x1c\n\x14telemetry_public_key\x18\x07 \x01(\x0c\"+\n\x16RegisterWorkerResponse\x12\x11\n\tworker_id\x18\x01 \x01(\t\"&\n\x11StreamWorkRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\"\xa1\x01\n\x12StreamWorkResponse\x12\x30\n\x0cpower_budget\x18\x01 \x01(\x0b\x32\x18.spillway.v1.PowerBudgetH\x00\x12%\n\x03job\x18\x02 \x01(\x0b\x32\x16.spillway.v1.MiningJobH\x00\x12%\n\x04stop\x18\x03 \x01(\x0b\x32\x15.spillway.v1.StopWorkH\x00\x42\x0b\n\tdirective\"L\n\x13SubmitSharesRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\"\n\x06shares\x18\x02 \x03(\x0b\x32\x12.spillway.v1.Share\";\n\x14SubmitSharesResponse\x12#\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x15.spillway.v1.ShareAck\"\x86\x02\n\x16ReportTelemetryRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12+\n\x08interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x13\n\x0bpower_watts\x18\x03 \x01(\x01\x12\x15\n\renergy_joules\x18\x04 \x01(\x01\x12\x0e\n\x06hashes\x18\x05 \x01(\x04\x12\"\n\x1ahashrate_hashes_per_second\x18\x06 \x01(\x01\x12\x14\n\x0c\x62udget_watts\x18\x07 \x01(\x01\x12\x36\n\x10signed_telemetry\x18\x08 \x01(\x0b\x32\x1c.spillway.v1.SignedTelemetry\"\xce\x01\n\x0fSignedTelemetry\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0c\n\x04site\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x1c\n\x14window_start_unix_ms\x18\x04 \x01(\x03\x12\x1a\n\x12window_end_unix_ms\x18\x05 \x01(\x03\x12\x15\n\renergy_joules\x18\x06 \x01(\x04\x12\x0e\n\x06hashes\x18\x07 \x01(\x04\x12\x14\n\x0cshares_found\x18\x08 \x01(\x04\x12\x11\n\tsignature\x18\t \x01(\x0c\"\x19\n\x17ReportTelemetryResponse\"C\n\nFoundNonce\x12\r\n\x05nonce\x18\x01 \x01(\r\x12\x0c\n\x04hash\x18\x02 \x01(\x0c\x12\x18\n\x10hash_display_hex\x18\x03 \x01(\t\"y\n\x13SearchNoncesRequest\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x0e\n\x04\x62its\x18\x02 \x01(\rH\x00\x12\x10\n\x06target\x18\x03 \x01(\x0cH\x00\x12\x13\n\x0bnonce_start\x18\x04 \x01(\r\x12\x13\n\x0bnonce_count\x18\x05 \x01(\x04\x42\x06\n\x04goal\"a\n\x14SearchNoncesResponse\x12&\n\x05\x66ound\x18\x01 \x03(\x0b\x32\x17.spillway.v1.FoundNonce\x12\x13\n\x0bhashes_done\x18\x02 \x01(\x04\x12\x0c\n\x04\x64one\x18\x03 \x01(\x08*\xd6\x01\n\x0bShareResult\x12\x1c\n\x18SHARE_RESULT_UNSPECIFIED\x10\x00\x12\x19\n\x15SHARE_RESULT_ACCEPTED\x10\x01\x12\x1a\n\x16SHARE_RESULT_DUPLICATE\x10\x02\x12%\n!SHARE_RESULT_REJECTED_UNKNOWN_JOB\x10\x03\x12&\n\"SHARE_RESULT_REJECTED_ABOVE_TARGET\x10\x04\x12#\n\x1fSHARE_RESULT_REJECTED_BAD_NTIME\x10\x05\x32\xee\x02\n\rWorkerService\x12Y\n\x0eRegisterWorker\x12\".spillway.v1.RegisterWorkerRequest\x1a#.spillway.v1.RegisterWorkerResponse\x12O\n\nStreamWork\x12\x1e.spillway.v1.StreamWorkRequest\x1a\x1f.spillway.v1.StreamWorkResponse0\x01\x12S\n\x0cSubmitShares\x12 .spillway.v1.SubmitSharesRequest\x1a!.spillway.v1.SubmitSharesResponse\x12\\\n\x0fReportTelemetry\x12#.spillway.v1.ReportTelemetryRequest\x1a$.spillway.v1.ReportTelemetryResponse2g\n\x0eHashingService\x12U\n\x0cSearchNonces\x12 .spillway.v1.SearchNoncesRequest\x1a!.spillway.v1.SearchNoncesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17spillway/v1/miner.proto\x12\x0bspillway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18spillway/v1/common.proto\"\xaf\x02\n\x0bPowerBudget\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x01(\x01\x12)\n\x06source\x18\x03 \x01(\x0e\x32\x19.spillway.v1.BudgetSource\x12\x30\n\renergy_source\x18\x04 \x01(\x0e\x32\x19.spillway.v1.EnergySource\x12\x35\n\x11period_start_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0fperiod_duration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x34\n\x10valid_until_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xca\x01\n\tMiningJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x15\n\rheader_prefix\x18\x02 \x01(\x0c\x12\x14\n\x0cshare_target\x18\x03 \x01(\x0c\x12\x18\n\x10share_difficulty\x18\x04 \x01(\x01\x12-\n\nntime_roll\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\r\n\x05\x63lean\x18\x06 \x01(\x08\x12\x13\n\x0bnonce_start\x18\x07 \x01(\r\x12\x13\n\x0bnonce_count\x18\x08 \x01(\x04\"\x1a\n\x08StopWork\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x18\n\x06NoWork\x12\x0e\n\x06reason\x18\x01 \x01(\t\"w\n\x05Share\x12\x10\n\x08share_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\r\n\x05ntime\x18\x03 \x01(\r\x12\r\n\x05nonce\x18\x04 \x01(\r\x12.\n\nfound_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x08ShareAck\x12\x10\n\x08share_id\x18\x01 \x01(\t\x12(\n\x06result\x18\x02 \x01(\x0e\x32\x18.spillway.v1.ShareResult\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc0\x01\n\x15RegisterWorkerRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x13\n\x0bworker_name\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\"\n\x1ahashrate_hashes_per_second\x18\x04 \x01(\x01\x12\x17\n\x0fmax_power_watts\x18\x05 \x01(\x01\x12\x18\n\x10software_version\x18\x06 \x01(\t\x12\x1c\n\x14telemetry_public_key\x18\x07 \x01(\x0c\"+\n\x16RegisterWorkerResponse\x12\x11\n\tworker_id\x18\x01 \x01(\t\"&\n\x11StreamWorkRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\"\xc9\x01\n\x12StreamWorkResponse\x12\x30\n\x0cpower_budget\x18\x01 \x01(\x0b\x32\x18.spillway.v1.PowerBudgetH\x00\x12%\n\x03job\x18\x02 \x01(\x0b\x32\x16.spillway.v1.MiningJobH\x00\x12%\n\x04stop\x18\x03 \x01(\x0b\x32\x15.spillway.v1.StopWorkH\x00\x12&\n\x07no_work\x18\x04 \x01(\x0b\x32\x13.spillway.v1.NoWorkH\x00\x42\x0b\n\tdirective\"L\n\x13SubmitSharesRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\"\n\x06shares\x18\x02 \x03(\x0b\x32\x12.spillway.v1.Share\";\n\x14SubmitSharesResponse\x12#\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x15.spillway.v1.ShareAck\"\x86\x02\n\x16ReportTelemetryRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12+\n\x08interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x13\n\x0bpower_watts\x18\x03 \x01(\x01\x12\x15\n\renergy_joules\x18\x04 \x01(\x01\x12\x0e\n\x06hashes\x18\x05 \x01(\x04\x12\"\n\x1ahashrate_hashes_per_second\x18\x06 \x01(\x01\x12\x14\n\x0c\x62udget_watts\x18\x07 \x01(\x01\x12\x36\n\x10signed_telemetry\x18\x08 \x01(\x0b\x32\x1c.spillway.v1.SignedTelemetry\"\xce\x01\n\x0fSignedTelemetry\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0c\n\x04site\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x1c\n\x14window_start_unix_ms\x18\x04 \x01(\x03\x12\x1a\n\x12window_end_unix_ms\x18\x05 \x01(\x03\x12\x15\n\renergy_joules\x18\x06 \x01(\x04\x12\x0e\n\x06hashes\x18\x07 \x01(\x04\x12\x14\n\x0cshares_found\x18\x08 \x01(\x04\x12\x11\n\tsignature\x18\t \x01(\x0c\"\x19\n\x17ReportTelemetryResponse\"C\n\nFoundNonce\x12\r\n\x05nonce\x18\x01 \x01(\r\x12\x0c\n\x04hash\x18\x02 \x01(\x0c\x12\x18\n\x10hash_display_hex\x18\x03 \x01(\t\"y\n\x13SearchNoncesRequest\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x0e\n\x04\x62its\x18\x02 \x01(\rH\x00\x12\x10\n\x06target\x18\x03 \x01(\x0cH\x00\x12\x13\n\x0bnonce_start\x18\x04 \x01(\r\x12\x13\n\x0bnonce_count\x18\x05 \x01(\x04\x42\x06\n\x04goal\"a\n\x14SearchNoncesResponse\x12&\n\x05\x66ound\x18\x01 \x03(\x0b\x32\x17.spillway.v1.FoundNonce\x12\x13\n\x0bhashes_done\x18\x02 \x01(\x04\x12\x0c\n\x04\x64one\x18\x03 \x01(\x08*\xd6\x01\n\x0bShareResult\x12\x1c\n\x18SHARE_RESULT_UNSPECIFIED\x10\x00\x12\x19\n\x15SHARE_RESULT_ACCEPTED\x10\x01\x12\x1a\n\x16SHARE_RESULT_DUPLICATE\x10\x02\x12%\n!SHARE_RESULT_REJECTED_UNKNOWN_JOB\x10\x03\x12&\n\"SHARE_RESULT_REJECTED_ABOVE_TARGET\x10\x04\x12#\n\x1fSHARE_RESULT_REJECTED_BAD_NTIME\x10\x05\x32\xee\x02\n\rWorkerService\x12Y\n\x0eRegisterWorker\x12\".spillway.v1.RegisterWorkerRequest\x1a#.spillway.v1.RegisterWorkerResponse\x12O\n\nStreamWork\x12\x1e.spillway.v1.StreamWorkRequest\x1a\x1f.spillway.v1.StreamWorkResponse0\x01\x12S\n\x0cSubmitShares\x12 .spillway.v1.SubmitSharesRequest\x1a!.spillway.v1.SubmitSharesResponse\x12\\\n\x0fReportTelemetry\x12#.spillway.v1.ReportTelemetryRequest\x1a$.spillway.v1.ReportTelemetryResponse2g\n\x0eHashingService\x12U\n\x0cSearchNonces\x12 .spillway.v1.SearchNoncesRequest\x1a!.spillway.v1.SearchNoncesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'spillway.v1.miner_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SHARERESULT']._serialized_start=2255
-  _globals['_SHARERESULT']._serialized_end=2469
+  _globals['_SHARERESULT']._serialized_start=2321
+  _globals['_SHARERESULT']._serialized_end=2535
   _globals['_POWERBUDGET']._serialized_start=132
   _globals['_POWERBUDGET']._serialized_end=435
   _globals['_MININGJOB']._serialized_start=438
   _globals['_MININGJOB']._serialized_end=640
   _globals['_STOPWORK']._serialized_start=642
   _globals['_STOPWORK']._serialized_end=668
-  _globals['_SHARE']._serialized_start=670
-  _globals['_SHARE']._serialized_end=789
-  _globals['_SHAREACK']._serialized_start=791
-  _globals['_SHAREACK']._serialized_end=877
-  _globals['_REGISTERWORKERREQUEST']._serialized_start=880
-  _globals['_REGISTERWORKERREQUEST']._serialized_end=1072
-  _globals['_REGISTERWORKERRESPONSE']._serialized_start=1074
-  _globals['_REGISTERWORKERRESPONSE']._serialized_end=1117
-  _globals['_STREAMWORKREQUEST']._serialized_start=1119
-  _globals['_STREAMWORKREQUEST']._serialized_end=1157
-  _globals['_STREAMWORKRESPONSE']._serialized_start=1160
-  _globals['_STREAMWORKRESPONSE']._serialized_end=1321
-  _globals['_SUBMITSHARESREQUEST']._serialized_start=1323
-  _globals['_SUBMITSHARESREQUEST']._serialized_end=1399
-  _globals['_SUBMITSHARESRESPONSE']._serialized_start=1401
-  _globals['_SUBMITSHARESRESPONSE']._serialized_end=1460
-  _globals['_REPORTTELEMETRYREQUEST']._serialized_start=1463
-  _globals['_REPORTTELEMETRYREQUEST']._serialized_end=1725
-  _globals['_SIGNEDTELEMETRY']._serialized_start=1728
-  _globals['_SIGNEDTELEMETRY']._serialized_end=1934
-  _globals['_REPORTTELEMETRYRESPONSE']._serialized_start=1936
-  _globals['_REPORTTELEMETRYRESPONSE']._serialized_end=1961
-  _globals['_FOUNDNONCE']._serialized_start=1963
-  _globals['_FOUNDNONCE']._serialized_end=2030
-  _globals['_SEARCHNONCESREQUEST']._serialized_start=2032
-  _globals['_SEARCHNONCESREQUEST']._serialized_end=2153
-  _globals['_SEARCHNONCESRESPONSE']._serialized_start=2155
-  _globals['_SEARCHNONCESRESPONSE']._serialized_end=2252
-  _globals['_WORKERSERVICE']._serialized_start=2472
-  _globals['_WORKERSERVICE']._serialized_end=2838
-  _globals['_HASHINGSERVICE']._serialized_start=2840
-  _globals['_HASHINGSERVICE']._serialized_end=2943
+  _globals['_NOWORK']._serialized_start=670
+  _globals['_NOWORK']._serialized_end=694
+  _globals['_SHARE']._serialized_start=696
+  _globals['_SHARE']._serialized_end=815
+  _globals['_SHAREACK']._serialized_start=817
+  _globals['_SHAREACK']._serialized_end=903
+  _globals['_REGISTERWORKERREQUEST']._serialized_start=906
+  _globals['_REGISTERWORKERREQUEST']._serialized_end=1098
+  _globals['_REGISTERWORKERRESPONSE']._serialized_start=1100
+  _globals['_REGISTERWORKERRESPONSE']._serialized_end=1143
+  _globals['_STREAMWORKREQUEST']._serialized_start=1145
+  _globals['_STREAMWORKREQUEST']._serialized_end=1183
+  _globals['_STREAMWORKRESPONSE']._serialized_start=1186
+  _globals['_STREAMWORKRESPONSE']._serialized_end=1387
+  _globals['_SUBMITSHARESREQUEST']._serialized_start=1389
+  _globals['_SUBMITSHARESREQUEST']._serialized_end=1465
+  _globals['_SUBMITSHARESRESPONSE']._serialized_start=1467
+  _globals['_SUBMITSHARESRESPONSE']._serialized_end=1526
+  _globals['_REPORTTELEMETRYREQUEST']._serialized_start=1529
+  _globals['_REPORTTELEMETRYREQUEST']._serialized_end=1791
+  _globals['_SIGNEDTELEMETRY']._serialized_start=1794
+  _globals['_SIGNEDTELEMETRY']._serialized_end=2000
+  _globals['_REPORTTELEMETRYRESPONSE']._serialized_start=2002
+  _globals['_REPORTTELEMETRYRESPONSE']._serialized_end=2027
+  _globals['_FOUNDNONCE']._serialized_start=2029
+  _globals['_FOUNDNONCE']._serialized_end=2096
+  _globals['_SEARCHNONCESREQUEST']._serialized_start=2098
+  _globals['_SEARCHNONCESREQUEST']._serialized_end=2219
+  _globals['_SEARCHNONCESRESPONSE']._serialized_start=2221
+  _globals['_SEARCHNONCESRESPONSE']._serialized_end=2318
+  _globals['_WORKERSERVICE']._serialized_start=2538
+  _globals['_WORKERSERVICE']._serialized_end=2904
+  _globals['_HASHINGSERVICE']._serialized_start=2906
+  _globals['_HASHINGSERVICE']._serialized_end=3009
 # @@protoc_insertion_point(module_scope)

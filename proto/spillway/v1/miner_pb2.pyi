@@ -71,6 +71,12 @@ class StopWork(_message.Message):
     reason: str
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
+class NoWork(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+
 class Share(_message.Message):
     __slots__ = ("share_id", "job_id", "ntime", "nonce", "found_time")
     SHARE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -126,14 +132,16 @@ class StreamWorkRequest(_message.Message):
     def __init__(self, worker_id: _Optional[str] = ...) -> None: ...
 
 class StreamWorkResponse(_message.Message):
-    __slots__ = ("power_budget", "job", "stop")
+    __slots__ = ("power_budget", "job", "stop", "no_work")
     POWER_BUDGET_FIELD_NUMBER: _ClassVar[int]
     JOB_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
+    NO_WORK_FIELD_NUMBER: _ClassVar[int]
     power_budget: PowerBudget
     job: MiningJob
     stop: StopWork
-    def __init__(self, power_budget: _Optional[_Union[PowerBudget, _Mapping]] = ..., job: _Optional[_Union[MiningJob, _Mapping]] = ..., stop: _Optional[_Union[StopWork, _Mapping]] = ...) -> None: ...
+    no_work: NoWork
+    def __init__(self, power_budget: _Optional[_Union[PowerBudget, _Mapping]] = ..., job: _Optional[_Union[MiningJob, _Mapping]] = ..., stop: _Optional[_Union[StopWork, _Mapping]] = ..., no_work: _Optional[_Union[NoWork, _Mapping]] = ...) -> None: ...
 
 class SubmitSharesRequest(_message.Message):
     __slots__ = ("worker_id", "shares")

@@ -29,11 +29,11 @@ from service.domain import Job, ShareOutcome, ShareResultKind
 from service.errors import ConfigError
 from service.server import CoordinatorServer, build_server
 from service.storage import SCHEMA_VERSION, AsyncStore, Store
-from service.stratum import NOTIFY_FIELDS
+from service.stratum import NOTIFY_FIELDS, build_header
 from service.stratum.bridge import PoolBridge, PoolSettings
 from service.stratum.client import PoolEndpoint
 from service.worker import Worker, WorkerSettings
-from spillway.v1 import operator_pb2, operator_pb2_grpc
+from spillway.v1 import miner_pb2, miner_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 USER = "farm.north"
 # Shares come every 2**32 / 4096 = 1 Mi hashes on average: several a second on one thread.
@@ -65,6 +65,7 @@ class PoolFarm:
     port: int
     registry: CollectorRegistry
     worker: Worker
+    worker_registry: CollectorRegistry
 
     @property
     def bridge(self) -> PoolBridge:
@@ -74,6 +75,16 @@ class PoolFarm:
 
     def sample(self, name: str, **labels: str) -> float:
         return self.registry.get_sample_value(name, labels) or 0.0
+
+    def worker_hashes(self) -> float:
+        """The worker's own hash counter (``spillway_hashes_total`` at the worker)."""
+        value = self.worker_registry.get_sample_value("spillway_hashes_total", {"backend": "cpu"})
+        return value or 0.0
+
+    def worker_version(self) -> int | None:
+        """The header version of the unit the worker hashes now."""
+        job = self.worker.state.job
+        return int.from_bytes(job.prefix[:4], "little") if job is not None else None
 
     def worker_pool_job(self) -> str | None:
         """The pool job id of the unit the worker hashes now."""
@@ -103,6 +114,7 @@ async def pool_farm(
         make_settings(tmp_path / "coordinator", pool=settings), registry=registry
     )
     backend = kernels.CpuBackend(threads=1)
+    worker_registry = CollectorRegistry()
     worker = Worker(
         WorkerSettings(
             coordinator=f"127.0.0.1:{port}",
@@ -115,7 +127,7 @@ async def pool_farm(
             share_flush_s=0.05,
         ),
         backend,
-        CollectorRegistry(),
+        worker_registry,
     )
     task = asyncio.create_task(worker.run())
     try:
@@ -126,7 +138,7 @@ async def pool_farm(
                 ),
                 metadata=AUTH,
             )
-        yield PoolFarm(server, port, registry, worker)
+        yield PoolFarm(server, port, registry, worker, worker_registry)
     finally:
         worker.stop.set()
         await task
@@ -141,10 +153,16 @@ def block(stratum_vectors: dict[str, Any]) -> dict[str, Any]:
 
 
 class TestRealBlock:
+    @pytest.mark.parametrize("rolling", [True, False], ids=["version-rolling", "no-rolling"])
     async def test_coordinator_submits_the_real_nonce(
-        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any], rolling: bool
     ) -> None:
-        """Pool job of block 277,647, a window around its nonce: exactly that nonce goes up."""
+        """Pool job of block 277,647, a window around its nonce: exactly that nonce goes up.
+
+        With rolling negotiated the first unit carries the job's own version, and the
+        submit has BIP 310's 6th param (no bit rolled); without, it has five params.
+        """
+        stratum_pool.offer_version_rolling = rolling
         stratum_pool.difficulty = 1e6  # the real nonce is a share; any other almost surely not
         await stratum_pool.notify(params_of(block))
         window = 1 << 18
@@ -166,7 +184,8 @@ class TestRealBlock:
             )
             assert len(stratum_pool.submissions) == 1
             submission = stratum_pool.submissions[0]
-            assert submission.params == [USER, *block["submit_params"][1:]]
+            version_bits = ["00000000"] if rolling else []
+            assert submission.params == [USER, *block["submit_params"][1:], *version_bits]
             assert submission.verdict == "accepted"
             assert submission.hash_hex == block["expected_block_hash"]
             assert await farm.verdicts() == {"accepted": 1}
@@ -217,6 +236,65 @@ class TestPoolEvents:
             assert farm.sample("spillway_pool_connected", pool=second) == 1
             # Every share the second pool saw was built on its own extranonce1: all accepted.
             assert {s.verdict for s in second_stratum_pool.submissions} == {"accepted"}
+
+    async def test_no_hashing_while_no_pool_serves(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """The pool gone, the worker stops hashing (stream and budget kept); back, it resumes."""
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block, job_id="a"))
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            await until(lambda: farm.worker_pool_job() == "a", "the worker hashes job a")
+            await until(lambda: len(stratum_pool.submissions) >= 1, "a share of job a")
+            port = stratum_pool.port
+            await stratum_pool.stop()
+            await until(lambda: farm.worker.state.job is None, "the work withdrawn")
+
+            # One batch may be in flight when the work goes: wait until the count holds.
+            async def hashes_settled() -> float:
+                while True:
+                    before = farm.worker_hashes()
+                    await asyncio.sleep(0.5)
+                    if farm.worker_hashes() == before:
+                        return before
+
+            async with asyncio.timeout(60):
+                idle_hashes = await hashes_settled()
+            assert farm.worker.state.connected and farm.worker.state.budget_now() == 5.0
+            submitted = len(stratum_pool.submissions)
+            await stratum_pool.notify(params_of(block, job_id="b", clean_jobs=True))
+            await asyncio.sleep(1.0)  # long enough for several batches, were any hashed
+            assert farm.worker_hashes() == idle_hashes
+            assert farm.worker.state.job is None
+
+            await stratum_pool.start(port=port)  # back, with job b for the new session
+            await until(lambda: farm.worker_pool_job() == "b", "the worker hashes job b")
+            await until(lambda: farm.worker_hashes() > idle_hashes, "hashing resumed")
+            await until(
+                lambda: any(s.verdict == "accepted" for s in stratum_pool.submissions[submitted:]),
+                "a share of job b accepted",
+            )
+            # Nothing of the old session's work reached the pool after it went.
+            assert {s.params[1] for s in stratum_pool.submissions[submitted:]} == {"b"}
+
+    async def test_a_stream_without_pool_work_starts_with_no_work(
+        self, tmp_path: Path, stratum_pool: Any
+    ) -> None:
+        """A worker that (re)connects while the pool has no job is told first to idle."""
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{farm.port}") as channel:
+                stub = miner_pb2_grpc.WorkerServiceStub(channel)
+                reply = await stub.RegisterWorker(
+                    miner_pb2.RegisterWorkerRequest(site="north", worker_name="n2", backend="cpu"),
+                    metadata=AUTH,
+                )
+                stream = stub.StreamWork(
+                    miner_pb2.StreamWorkRequest(worker_id=reply.worker_id), metadata=AUTH
+                )
+                first = await asyncio.wait_for(stream.read(), 60)
+                stream.cancel()
+            assert first.WhichOneof("directive") == "no_work"
+            assert "no pool work" in first.no_work.reason
 
     async def test_set_difficulty_reaches_workers(
         self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
@@ -319,6 +397,122 @@ class TestPoolEvents:
             assert ("stale", "Job not found") in reasons
             counts = await farm.verdicts()
             assert all(counts[result] >= 1 for result in ("accepted", "rejected", "stale"))
+
+
+BIP320_MASK = 0x1FFFE000
+
+
+class TestVersionRolling:
+    async def test_shares_of_rolled_versions_are_accepted(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """New units roll the granted bits; their shares carry them and rebuild at the pool."""
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block))
+        job = stratum_pool.jobs["277647"]
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            await until(lambda: farm.worker_version() == job.version, "the job's own version")
+            # Each difficulty change cuts the worker a new unit: the next roll.
+            versions = {job.version}
+            for step in range(1, 3):
+                await stratum_pool.set_difficulty(EASY * (1 + step / 8))
+                await until(
+                    lambda: farm.worker_version() not in (None, *versions),
+                    "a unit of a new version",
+                )
+                version = farm.worker_version()
+                assert version is not None
+                versions.add(version)
+            assert len(versions) == 3
+            rolled = [v for v in versions if v != job.version]
+            for version in rolled:
+                assert version & ~BIP320_MASK == job.version & ~BIP320_MASK
+            await until(
+                lambda: any(
+                    s.verdict == "accepted" and s.version in rolled
+                    for s in stratum_pool.submissions
+                ),
+                "an accepted share of a rolled version",
+            )
+            share = next(s for s in stratum_pool.submissions if s.version in rolled)
+            _, _, extranonce2, ntime, nonce, version_bits = share.params
+            assert int(version_bits, 16) == share.version & BIP320_MASK
+            # Rebuilt here, independently of the pool: BIP 310's version, then the hash.
+            header = build_header(
+                job,
+                stratum_pool.extranonce1,
+                bytes.fromhex(extranonce2),
+                ntime=int(ntime, 16),
+                nonce=int(nonce, 16),
+                version=(job.version & ~BIP320_MASK) | int(version_bits, 16),
+            )
+            digest = kernels.block_hash(header)
+            assert kernels.display_hash(digest) == share.hash_hex
+            assert kernels.hash_meets_target(digest, kernels.difficulty_to_target(EASY))
+            assert "Version bits outside mask" not in {s.verdict for s in stratum_pool.submissions}
+
+    async def test_no_mask_no_version_bits(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """A pool that grants no rolling gets five-param submits of the job's own version."""
+        stratum_pool.offer_version_rolling = False
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block))
+        job = stratum_pool.jobs["277647"]
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            await until(lambda: farm.worker_version() == job.version, "the job's own version")
+            await stratum_pool.set_difficulty(EASY * 1.5)
+            await until(
+                lambda: (
+                    farm.worker.state.job is not None
+                    and farm.worker.state.job.target == kernels.difficulty_to_target(EASY * 1.5)
+                ),
+                "a second unit",
+            )
+            assert farm.worker_version() == job.version
+            await until(lambda: len(stratum_pool.submissions) >= 2, "shares at the pool")
+            assert {len(s.params) for s in stratum_pool.submissions} == {5}
+            assert {s.verdict for s in stratum_pool.submissions} == {"accepted"}
+
+    async def test_a_new_mask_replaces_the_work(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """mining.set_version_mask: the worker gets work rolled within the new mask only."""
+        stratum_pool.difficulty = EASY
+        await stratum_pool.notify(params_of(block))
+        job = stratum_pool.jobs["277647"]
+        async with pool_farm(tmp_path, [stratum_pool]) as farm:
+            await until(lambda: farm.worker_version() == job.version, "the job's own version")
+            await stratum_pool.set_difficulty(EASY * 1.5)  # a second unit: a rolled version
+            await until(
+                lambda: farm.worker_version() not in (None, job.version), "a rolled version"
+            )
+            before = farm.worker.state.job
+            narrow = 0x00C00000  # the old roll's bit 13 is outside it
+            await stratum_pool.set_version_mask(narrow)
+            await until(
+                lambda: (
+                    farm.worker.state.job is not None
+                    and farm.worker.state.job is not before
+                    and farm.worker_version() == job.version
+                ),
+                "new work (roll 0) under the new mask",
+            )
+            seen = len(stratum_pool.submissions)
+            await stratum_pool.set_difficulty(EASY * 2)  # the next unit rolls the new bits
+            await until(
+                lambda: farm.worker_version() == job.version ^ 0x00400000,
+                "a unit rolled within the new mask",
+            )
+            await until(
+                lambda: any(
+                    s.version == job.version ^ 0x00400000 for s in stratum_pool.submissions[seen:]
+                ),
+                "a share of the newly rolled version",
+            )
+            since = stratum_pool.submissions[seen:]
+            assert {s.verdict for s in since} == {"accepted"}
+            assert all(int(s.params[5], 16) & ~narrow == 0 for s in since)
 
 
 @pytest.fixture

@@ -39,3 +39,40 @@ class TestGeneratedCode:
                 for method in service.methods:
                     assert method.input_type.name == f"{method.name}Request"
                     assert method.output_type.name == f"{method.name}Response"
+
+
+class TestCompatibility:
+    def test_older_workers_skip_no_work(self) -> None:
+        """A worker built before NoWork reads it as no directive (and hashes on, as before)."""
+        from google.protobuf import (
+            descriptor_pb2,
+            descriptor_pool,
+            duration_pb2,
+            message_factory,
+            timestamp_pb2,
+        )
+
+        from spillway.v1 import common_pb2, miner_pb2
+
+        # miner.proto as it was: StreamWorkResponse without field 4.
+        old = descriptor_pb2.FileDescriptorProto()
+        miner_pb2.DESCRIPTOR.CopyToProto(old)
+        old.name = "old/miner.proto"
+        response = next(m for m in old.message_type if m.name == "StreamWorkResponse")
+        kept = [f for f in response.field if f.number != 4]
+        del response.field[:]
+        response.field.extend(kept)
+        pool = descriptor_pool.DescriptorPool()
+        for module in (duration_pb2, timestamp_pb2, common_pb2):
+            dependency = descriptor_pb2.FileDescriptorProto()
+            module.DESCRIPTOR.CopyToProto(dependency)
+            pool.Add(dependency)
+        pool.Add(old)
+        old_response = message_factory.GetMessageClass(
+            pool.FindMessageTypeByName("spillway.v1.StreamWorkResponse")
+        )
+        wire = miner_pb2.StreamWorkResponse(no_work=miner_pb2.NoWork(reason="pool gone"))
+        decoded = old_response.FromString(wire.SerializeToString())
+        assert decoded.WhichOneof("directive") is None
+        job = miner_pb2.StreamWorkResponse(job=miner_pb2.MiningJob(job_id="j"))
+        assert old_response.FromString(job.SerializeToString()).WhichOneof("directive") == "job"
