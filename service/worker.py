@@ -4,7 +4,10 @@ Four tasks share one state: the connection (register, then the work stream;
 reconnect with exponential backoff and jitter), the hashing loop (duty-cycled
 batches on a thread), the share sender (from the on-disk queue) and telemetry.
 A budget is held only until its ``valid_until_time``; after that, or on
-``StopWork``, the budget is zero.
+``StopWork``, the budget is zero. ``NoWork`` (the coordinator's pool has no
+job to hand out) drops the current job: the worker idles, connected and
+budgeted, until the next job arrives. Telemetry is signed with the worker's
+own Ed25519 key, so the coordinator's ledger cannot invent energy use.
 """
 
 from __future__ import annotations
