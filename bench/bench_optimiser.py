@@ -4,8 +4,8 @@ Cases (each in its own process, so that peak memory is its own):
 
 - ``scigrid`` (and ``scigrid_bounds``, with ``ModelOptions(line_limits_as_bounds=True)``):
   SciGRID-DE, 24 snapshots, 4 mining sites, co-optimised: read / build /
-  solve / total, peak RSS, and total over HiGHS's own run time (the sum of
-  ``Highs.run()`` wall times inside the plan). The same LP is also written to MPS
+  solve / total, peak RSS, and total over HiGHS's own run time (the sum over both
+  solves of HiGHS's run clock, ``Highs.getRunTime()``). The same LP is also written to MPS
   and solved by plain highspy (read + run, default options) as a baseline.
 - ``replan``: the same, then a forecast update (wind/solar availability x U(0.9, 1.05),
   seeded) and a warm re-plan; reported as a fraction of the cold build + solve.
@@ -55,7 +55,8 @@ def case_scigrid(line_limits_as_bounds: bool = False) -> dict[str, Any]:
     planner.read_s = read_s
     result = planner.plan()
     s = result.summary()
-    highs_s = result.stats["highs_run_s"]
+    # HiGHS's run time as HiGHS reports it (its own run clock, both solves)
+    highs_s = result.stats["highs_reported_s"]
     # baseline: plain HiGHS on the same (base) LP from an MPS file
     with tempfile.TemporaryDirectory() as tmp:
         mps = str(Path(tmp) / "scigrid.mps")
@@ -73,7 +74,10 @@ def case_scigrid(line_limits_as_bounds: bool = False) -> dict[str, Any]:
         "solve_s": s["timings"]["solve_s"],
         "total_s": s["timings"]["total_s"],
         "highs_run_s": highs_s,
+        "highs_wall_s": result.stats["highs_run_s"],
         "total_over_highs": s["timings"]["total_s"] / highs_s,
+        "model_s": result.stats["model_s"],
+        "compile_s": result.stats["compile_s"],
         "plain_highspy_base_lp_s": plain_s,
         "objective": s["objective"],
         "objective_base": result.objective_base,

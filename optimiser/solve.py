@@ -1,14 +1,14 @@
 """Solve a Pyomo model with HiGHS through highspy, keeping the HiGHS model alive.
 
-The Pyomo model is compiled once to matrix form by Pyomo's own
-``LinearStandardFormCompiler`` (mixed form: rows keep their ``<=``, ``==``,
-``>=`` sense) and passed to a ``highspy.Highs`` instance. The instance stays
-alive: later solves after bound, cost or right-hand-side changes start from the
-previous basis (a warm start), which is what the rolling planner relies on.
+The Pyomo model is compiled once to matrix form (:mod:`optimiser.matrix`: the LP
+Pyomo's ``LinearStandardFormCompiler`` gives, read faster) and passed to a
+``highspy.Highs`` instance in one ``passModel``. The instance stays alive: later
+solves after bound, cost or right-hand-side changes start from the previous basis
+(a warm start), which is what the rolling planner relies on.
 
 Why not Pyomo's ``appsi_highs``: it builds the same HiGHS model but walks every
 expression in Python and costs about as much as the solve itself on SciGRID-DE
-(measured: 6.8 s of loading for 6.6 s of HiGHS); the matrix compiler takes ~1 s.
+(measured: 6.8 s of loading for 6.6 s of HiGHS); the matrix compiler takes ~0.4 s.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.errors import OptimiserError, SolverUnavailableError
+from optimiser.matrix import compile_linear
 from optimiser.progress import follow_highs_log
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class RowMap:
 
     ``row[k] >= 0``: a row; ``col[k] >= 0``: folded into a bound of that column,
     ``coef[k]`` being the row's coefficient and ``kind[k]`` its sense (1: ``<=``,
-    -1: ``>=``); both ``-1``: skipped.
+    -1: ``>=``, 2: both, a ranged row); both ``-1``: skipped.
     """
 
     row: NDArray[np.int64]
@@ -120,7 +121,8 @@ class RowMap:
 
 @dataclass(frozen=True)
 class SolveOutcome:
-    """One HiGHS run: status, objective, primal values and row duals."""
+    """One HiGHS run: status, objective, primal values and row duals; ``run_s`` is the
+    wall time around ``Highs.run()``, ``highs_s`` the same run on HiGHS's own clock."""
 
     status: PlanStatus
     termination: str
@@ -129,6 +131,7 @@ class SolveOutcome:
     row_dual: NDArray[np.float64] | None
     col_dual: NDArray[np.float64] | None
     run_s: float
+    highs_s: float
     iterations: int
     has_solution: bool
 
@@ -160,33 +163,27 @@ class HighsModel:
     """
 
     def __init__(self, model: pyo.ConcreteModel, options: SolveOptions | None = None) -> None:
-        from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
-
         hs = _import_highspy()
         self.options = options or SolveOptions()
         t0 = time.perf_counter()
-        sf = LinearStandardFormCompiler().write(model, mixed_form=True)
-        self.columns = sf.columns
-        self._col_of = {id(v): j for j, v in enumerate(sf.columns)}
-        n_col = len(sf.columns)
-        n_all = len(sf.rows)
-        row_lower = np.full(n_all, -np.inf)
-        row_upper = np.full(n_all, np.inf)
-        rhs = np.asarray(sf.rhs, dtype=np.float64)
-        kind = np.fromiter((e.bound_type for e in sf.rows), dtype=np.int64, count=n_all)
-        row_lower[kind == 0] = row_upper[kind == 0] = rhs[kind == 0]
-        row_upper[kind == 1] = rhs[kind == 1]
-        row_lower[kind == -1] = rhs[kind == -1]
-        col_lower = np.array([-np.inf if v.lb is None else v.lb for v in sf.columns], dtype=float)
-        col_upper = np.array([np.inf if v.ub is None else v.ub for v in sf.columns], dtype=float)
-        a = sf.A.tocsr()
+        form = compile_linear(model)
+        self.columns = form.columns
+        self._col_of = {id(v): j for j, v in enumerate(form.columns)}
+        n_col, n_all = len(form.columns), len(form.rows)
+        a = form.a
+        row_lower, row_upper = form.row_lower, form.row_upper
+        col_lower, col_upper = form.col_lower.copy(), form.col_upper.copy()
         # Numerical trick: an inequality row with one nonzero (a line limit
         # `flow_mw <= s_max`) is a column bound in disguise. Folding it into the bound
         # halves the rows HiGHS sees (SciGRID-DE: 83k -> 38k), which makes every
         # simplex solve and the steepest-edge set-up of a warm start much cheaper.
         # Its dual is recovered from the column's reduced cost (see `duals`).
-        nnz = np.diff(a.indptr)
-        fold = (nnz == 1) & (kind != 0)
+        # kind: 0 equality, 1 `<=`, -1 `>=`, 2 ranged
+        lo_set, up_set = np.isfinite(row_lower), np.isfinite(row_upper)
+        kind = np.select(
+            [row_lower == row_upper, up_set & ~lo_set, lo_set & ~up_set], [0, 1, -1], 2
+        )
+        fold = (np.diff(a.indptr) == 1) & (kind != 0)
         fold_rows = np.flatnonzero(fold)
         fold_cols = a.indices[a.indptr[fold_rows]]
         fold_coef = a.data[a.indptr[fold_rows]]
@@ -196,26 +193,20 @@ class HighsModel:
         np.maximum.at(col_lower, fold_cols, lo)
         np.minimum.at(col_upper, fold_cols, hi)
         keep = np.flatnonzero(~fold)
-        new_index = np.full(n_all, -1, dtype=np.int64)
-        new_index[keep] = np.arange(len(keep))
-        fold_pos = np.cumsum(fold) - 1  # position among folded rows
-        self._row_of: dict[int, int] = {}
-        self._folded: dict[int, tuple[int, float, int]] = {}
-        cols_l, coef_l, kind_l = fold_cols.tolist(), fold_coef.tolist(), kind.tolist()
-        for r, (entry, f, pos, new) in enumerate(
-            zip(sf.rows, fold.tolist(), fold_pos.tolist(), new_index.tolist(), strict=True)
-        ):
-            key = id(entry.constraint)
-            if f:
-                self._folded[key] = (cols_l[pos], coef_l[pos], kind_l[r])
-            else:
-                self._row_of.setdefault(key, new)
+        # where each compiled row went: a HiGHS row, or a column bound (see `rows`)
+        self._row_index = {id(con): r for r, con in enumerate(form.rows)}
+        self._new_row = np.full(n_all, -1, dtype=np.int64)
+        self._new_row[keep] = np.arange(len(keep))
+        self._fold_col = np.full(n_all, -1, dtype=np.int64)
+        self._fold_col[fold_rows] = fold_cols
+        self._fold_coef = np.zeros(n_all)
+        self._fold_coef[fold_rows] = fold_coef
+        self._kind = kind
         a = a[keep].tocsc()
         row_lower, row_upper = row_lower[keep], row_upper[keep]
         n_row = len(keep)
-        integer = np.array([v.is_integer() for v in sf.columns], dtype=bool)
-        cost = np.asarray(sf.c.toarray()[0] if sf.c.shape[0] else np.zeros(n_col), dtype=float)
-        self.is_mip = bool(integer.any())
+        cost = form.cost
+        self.is_mip = bool(form.integer.any())
         self.n_col, self.n_row = n_col, n_row
 
         h = hs.Highs()
@@ -228,14 +219,14 @@ class HighsModel:
         lp.col_upper_ = col_upper
         lp.row_lower_ = row_lower
         lp.row_upper_ = row_upper
-        lp.offset_ = float(sf.c_offset[0]) if len(sf.c_offset) else 0.0
+        lp.offset_ = form.offset
         lp.a_matrix_.format_ = hs.MatrixFormat.kColwise
         lp.a_matrix_.start_ = a.indptr.astype(np.int32)
         lp.a_matrix_.index_ = a.indices.astype(np.int32)
         lp.a_matrix_.value_ = a.data.astype(np.float64)
         if self.is_mip:
             lp.integrality_ = [
-                hs.HighsVarType.kInteger if f else hs.HighsVarType.kContinuous for f in integer
+                hs.HighsVarType.kInteger if f else hs.HighsVarType.kContinuous for f in form.integer
             ]
         status = h.passModel(lp)
         if status != hs.HighsStatus.kOk:
@@ -283,19 +274,21 @@ class HighsModel:
     def rows(self, con: pyo.Constraint, index: list[Any]) -> RowMap:
         """Where each ``con[i]`` (``i`` in ``index``) went: a row, a folded column bound,
         or nowhere (skipped)."""
-        row = np.full(len(index), -1, dtype=np.int64)
-        col = np.full(len(index), -1, dtype=np.int64)
-        coef = np.zeros(len(index))
-        kind = np.zeros(len(index), dtype=np.int64)
-        for k, i in enumerate(index):
-            if i not in con:
-                continue
-            key = id(con[i])
-            if key in self._row_of:
-                row[k] = self._row_of[key]
-            elif key in self._folded:
-                col[k], coef[k], kind[k] = self._folded[key]
-        return RowMap(row=row, col=col, coef=coef, kind=kind)
+        members = dict(con.items())  # one pass; `con[i]` validates every index
+        at = self._row_index
+        r = np.fromiter(
+            (at.get(id(members[i]), -1) if i in members else -1 for i in index),
+            dtype=np.int64,
+            count=len(index),
+        )
+        found = r >= 0
+        rr = np.maximum(r, 0)
+        return RowMap(
+            row=np.where(found, self._new_row[rr], -1),
+            col=np.where(found, self._fold_col[rr], -1),
+            coef=np.where(found, self._fold_coef[rr], 0.0),
+            kind=np.where(found & (self._fold_col[rr] >= 0), self._kind[rr], 0),
+        )
 
     # -- changes ------------------------------------------------------------
     def set_col_bounds(
@@ -368,6 +361,7 @@ class HighsModel:
         h.setOptionValue("simplex_strategy", 4 if primal else 1)
         h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
         t0 = time.perf_counter()
+        clock0_s = h.getRunTime()  # HiGHS's own run clock, cumulative over the instance's runs
         with follow_highs_log(h, self._hs, o.log_to_console, o.progress, label):
             h.run()
             if warm and not self._settled(h):
@@ -377,6 +371,7 @@ class HighsModel:
                 h.setOptionValue("solver", o.cold_solver)
                 h.run()
         run_s = time.perf_counter() - t0
+        highs_s = h.getRunTime() - clock0_s
         termination = str(h.getModelStatus().name)
         status = PlanStatus.from_termination(termination)
         if status == PlanStatus.UNKNOWN and self._settled(h):
@@ -403,6 +398,7 @@ class HighsModel:
             row_dual=row_dual,
             col_dual=col_dual,
             run_s=run_s,
+            highs_s=highs_s,
             iterations=iterations,
             has_solution=has_solution,
         )
@@ -454,6 +450,7 @@ class HighsModel:
         if len(f):
             cols = rows.col[f]
             d = rc[cols] / rows.coef[f]
-            ok = np.where(rows.kind[f] == 1, d < 0, d > 0)
+            kind = rows.kind[f]
+            ok = np.where(kind == 1, d < 0, np.where(kind == -1, d > 0, True))  # 2: ranged
             res[f] = np.where(ok, d, 0.0)
         return res

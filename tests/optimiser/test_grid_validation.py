@@ -208,6 +208,33 @@ CASES = [
         "not supported",
     ),
     (
+        "unit commitment",
+        {
+            "generators": "name,bus,carrier,p_nom,committable\nwind,N,wind,300,False\n"
+            "gas,S,gas,500,True\n"
+        },
+        "generators.csv",
+        3,
+        "committable",
+        "not supported",
+    ),
+    (
+        "links",
+        {"links": "name,bus0,bus1,p_nom\nL,N,S,100\n"},
+        "links.csv",
+        None,
+        None,
+        "not supported",
+    ),
+    (
+        "stores",
+        {"stores": "name,bus,e_nom\nS1,S,100\n"},
+        "stores.csv",
+        None,
+        None,
+        "not supported",
+    ),
+    (
         "self loop",
         {"lines": "name,bus0,bus1,x,s_nom\nNS,N,N,1,100\nNM,N,M,1,1000\nMS,M,S,1,1000\n"},
         "lines.csv",
