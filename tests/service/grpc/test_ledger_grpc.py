@@ -7,8 +7,10 @@ Real coordinators on loopback gRPC, real SQLite files, a real worker, the real
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,6 +30,7 @@ from test_planner import submit_and_plan
 
 import kernels
 from service.convert import timestamp
+from service.errors import ConfigError
 from service.ledger import EnergyRecord, Ledger, load_or_create_key, public_key_hex, read_jsonl
 from service.ledger.keys import telemetry_signed
 from service.metrics import free_port
@@ -379,6 +382,31 @@ class TestContractPrice:
         assert body["curtailed_j"] == {"wind": joules}
         assert body["price_micro_per_mwh"] == {"wind": 42_500_000}
         assert dict(record.owed_micro_by_plant) == {"wind": 425_000}  # 0.01 MWh x 42.5
+
+    @pytest.mark.parametrize("content", [None, "plant,price_per_mwh\nwind,-1\n"])
+    async def test_bad_contract_prices_leave_nothing_open(
+        self, tmp_path: Path, content: str | None
+    ) -> None:
+        """A missing or bad prices file fails the start naming it, holding no file or thread."""
+        prices = tmp_path / "prices.csv"
+        if content is not None:
+            prices.write_text(content)
+        data_dir = tmp_path / "data"
+        settings = make_settings(data_dir, period_s=PERIOD_S, contract_prices=prices)
+        with pytest.raises(ConfigError, match="contract_prices"):
+            await build_server(settings, registry=CollectorRegistry())
+        gc.collect()  # an unclosed sqlite3 connection would only now show up, if at all
+        held = [
+            link.readlink()
+            for link in Path("/proc/self/fd").iterdir()
+            if link.is_symlink() and str(data_dir) in str(link.readlink())
+        ]
+        assert held == [], held
+        assert not [t for t in threading.enumerate() if t.name.startswith("spillway-ledger")]
+        # The same data directory starts at once with a readable file.
+        prices.write_text("plant,price_per_mwh\nwind,1\n")
+        server, _ = await build_server(settings, registry=CollectorRegistry())
+        await server.stop(0)
 
 
 class TestRestart:
