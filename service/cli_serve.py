@@ -69,6 +69,12 @@ def register(commands: Any) -> None:
         help="CSV plant,price_per_mwh: contract prices the ledger pays those plants",
     )
     parser.add_argument(
+        "--telemetry-clock-skew-seconds",
+        type=float,
+        default=env("TELEMETRY_CLOCK_SKEW_SECONDS", "5"),
+        help="refuse signed telemetry whose window ends this far ahead of the coordinator's clock",
+    )
+    parser.add_argument(
         "--budget-hold-seconds",
         type=float,
         default=env("BUDGET_HOLD_SECONDS", "30"),
@@ -150,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             share_difficulty=args.share_difficulty,
             period_s=args.period_seconds,
             contract_prices=Path(args.contract_prices) if args.contract_prices else None,
+            telemetry_clock_skew_s=args.telemetry_clock_skew_seconds,
             budget_hold_s=args.budget_hold_seconds,
             hash_threads=args.hash_threads,
             pool=pool_settings(

@@ -111,7 +111,10 @@ class Coordinator:
         self._solving = asyncio.Lock()
         # The one store of energy used: signed telemetry, closed into ledger periods.
         self.ledger = LedgerRecorder(
-            settings.data_dir, settings.period_s, contract_prices=settings.contract_prices
+            settings.data_dir,
+            settings.period_s,
+            contract_prices=settings.contract_prices,
+            clock_skew_s=settings.telemetry_clock_skew_s,
         )
         metrics.plan_valid.set_function(self._plan_covers_now)
 
@@ -452,7 +455,9 @@ class Coordinator:
             Naming the field of a report the ledger refuses (bad signature, replay).
         """
         now_s = time.time()
-        await self.ledger.accept(worker.worker_id, worker.site, signed)
+        await self.ledger.accept(
+            worker.worker_id, worker.site, signed, max_power_w=worker.max_power_w
+        )
         energy_j, hashes = signed.energy_j, signed.hashes
         budget = await self.budget(worker.site, now_s)
         source = budget.energy_source

@@ -79,14 +79,17 @@ def bad_fields(exc: grpc.aio.AioRpcError) -> list[str]:
     return fields
 
 
-async def register(channel: Any, site: str, key: Ed25519PrivateKey, name: str = "w1") -> str:
+async def register(
+    channel: Any, site: str, key: Ed25519PrivateKey, name: str = "w1", max_power_w: float = 0.0
+) -> str:
+    """A worker's id; ``max_power_w`` 0 declares no max power (reports are not checked on it)."""
     stub = miner_pb2_grpc.WorkerServiceStub(channel)
     reply = await stub.RegisterWorker(
         miner_pb2.RegisterWorkerRequest(
             site=site,
             worker_name=name,
             backend="cpu",
-            max_power_watts=50,
+            max_power_watts=max_power_w,
             telemetry_public_key=key.public_key().public_bytes_raw(),
         ),
         metadata=AUTH,
@@ -210,6 +213,75 @@ class TestRefusedTelemetry:
             assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert bad_fields(info.value) == ["signed_telemetry.sequence"]
         assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 100
+
+    async def test_window_ending_ahead_of_the_clock_is_refused(self, coordinator: Running) -> None:
+        """A window ending past the skew allowance is refused naming its end; within, taken."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key)
+        now_ms = time.time_ns() // 1_000_000
+        skew_ms = int(coordinator.settings.telemetry_clock_skew_s * 1000)
+        ahead = (now_ms, now_ms + skew_ms + 60_000)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await report(
+                coordinator.channel,
+                worker_id,
+                signed_telemetry(key, worker_id, "north", 1, 7, 7, window_ms=ahead),
+            )
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert bad_fields(info.value) == ["signed_telemetry.window_end_unix_ms"]
+        assert "ahead of the coordinator's clock" in (info.value.details() or "")
+        # A worker clock a second fast is within the allowance.
+        fast = (now_ms - 1000, now_ms + 1000)
+        signed = signed_telemetry(key, worker_id, "north", 2, 5, 5, window_ms=fast)
+        await report(coordinator.channel, worker_id, signed)
+        assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 5
+
+    async def test_overlapping_window_is_refused(self, coordinator: Running) -> None:
+        """A window starting before the last accepted one ended is refused; a contiguous one not."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key)
+        now_ms = time.time_ns() // 1_000_000
+        first = (now_ms - 4000, now_ms - 2000)
+        await report(
+            coordinator.channel,
+            worker_id,
+            signed_telemetry(key, worker_id, "north", 1, 10, 1, window_ms=first),
+        )
+        overlapping = (now_ms - 3000, now_ms)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await report(
+                coordinator.channel,
+                worker_id,
+                signed_telemetry(key, worker_id, "north", 2, 20, 2, window_ms=overlapping),
+            )
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert bad_fields(info.value) == ["signed_telemetry.window_start_unix_ms"]
+        contiguous = (now_ms - 2000, now_ms)
+        await report(
+            coordinator.channel,
+            worker_id,
+            signed_telemetry(key, worker_id, "north", 3, 30, 3, window_ms=contiguous),
+        )
+        assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 40
+
+    async def test_power_above_declared_max_is_refused(self, coordinator: Running) -> None:
+        """Energy above the declared max power over the window (and a second) is refused."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key, max_power_w=50)
+        now_ms = time.time_ns() // 1_000_000
+        window = (now_ms - 10_000, now_ms)  # 10 s: at most 50 W x (10 s + 1 s) = 550 J
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await report(
+                coordinator.channel,
+                worker_id,
+                signed_telemetry(key, worker_id, "north", 1, 551, 1, window_ms=window),
+            )
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert bad_fields(info.value) == ["signed_telemetry.energy_joules"]
+        assert "max_power_watts 50 W" in (info.value.details() or "")
+        signed = signed_telemetry(key, worker_id, "north", 2, 550, 1, window_ms=window)
+        await report(coordinator.channel, worker_id, signed)
+        assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 550
 
     async def test_unsigned_or_unregistered_telemetry_is_refused(
         self, coordinator: Running
