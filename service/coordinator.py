@@ -32,6 +32,7 @@ from service.domain import (
     resolve_budget,
 )
 from service.errors import NotFoundError
+from service.ledger.errors import LedgerInputError
 from service.ledger.recorder import LedgerRecorder
 from service.metrics import plan_failure_reason
 from spillway.v1 import planner_pb2
@@ -115,6 +116,7 @@ class Coordinator:
             settings.period_s,
             contract_prices=settings.contract_prices,
             clock_skew_s=settings.telemetry_clock_skew_s,
+            observer=metrics.ledger,
         )
         metrics.plan_valid.set_function(self._plan_covers_now)
 
@@ -455,9 +457,13 @@ class Coordinator:
             Naming the field of a report the ledger refuses (bad signature, replay).
         """
         now_s = time.time()
-        await self.ledger.accept(
-            worker.worker_id, worker.site, signed, max_power_w=worker.max_power_w
-        )
+        try:
+            await self.ledger.accept(
+                worker.worker_id, worker.site, signed, max_power_w=worker.max_power_w
+            )
+        except LedgerInputError as exc:
+            self.metrics.ledger.refused(exc.field)
+            raise
         energy_j, hashes = signed.energy_j, signed.hashes
         budget = await self.budget(worker.site, now_s)
         source = budget.energy_source

@@ -20,11 +20,11 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from service.errors import ConfigError
 from service.ledger.attribution import MICRO_PER_UNIT, attribute
@@ -38,7 +38,7 @@ from service.ledger.verify import build_proof
 if TYPE_CHECKING:
     from spillway.v1 import planner_pb2
 
-__all__ = ["LedgerRecorder", "read_contract_prices"]
+__all__ = ["LedgerObserver", "LedgerRecorder", "read_contract_prices"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,16 @@ ED25519_PUBLIC_KEY_BYTES = 32
 # ends, and its token bucket may burst 0.1 s of budget, so an honest window can hold a
 # little more than max power x length; a second covers both with room to spare.
 POWER_ALLOWANCE_S = 1.0
+
+
+class LedgerObserver(Protocol):
+    """Told what the recorder does (``service.metrics.LedgerMetrics``); called on its thread."""
+
+    def last_period(self, header: PeriodHeader) -> None: ...
+
+    def period_closed(self, header: PeriodHeader, records: Sequence[EnergyRecord]) -> None: ...
+
+    def close_failed(self) -> None: ...
 
 
 def read_contract_prices(path: Path) -> dict[str, int]:
@@ -103,6 +113,8 @@ class LedgerRecorder:
         may run a little fast); a window ending later is refused.
     clock:
         Wall-clock Unix seconds (tests may pass their own).
+    observer:
+        Told of the newest period at open and of each period closed (metrics).
     """
 
     def __init__(
@@ -114,6 +126,7 @@ class LedgerRecorder:
         contract_prices: Path | None = None,
         clock_skew_s: float = 5.0,
         clock: Callable[[], float] = time.time,
+        observer: LedgerObserver | None = None,
     ) -> None:
         self.contract_prices = contract_prices
         self.data_dir = Path(data_dir)
@@ -121,6 +134,7 @@ class LedgerRecorder:
         self.contract_price_micro_per_mwh = dict(contract_price_micro_per_mwh or {})
         self.clock = clock
         self.clock_skew_s = clock_skew_s
+        self.observer = observer
         self.appended = asyncio.Condition()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="spillway-ledger")
         self._ledger: Ledger | None = None
@@ -145,6 +159,9 @@ class LedgerRecorder:
         key = load_or_create_key(self.data_dir / LEDGER_KEY_FILE)
         self._key = key
         self._ledger = Ledger(self.data_dir, key=key)
+        last = self._ledger.last_header()
+        if last is not None and self.observer is not None:
+            self.observer.last_period(last[0])
 
     async def open(self) -> None:
         """Open (or create) the ledger on its thread."""
@@ -159,8 +176,10 @@ class LedgerRecorder:
         while True:
             try:
                 await self.close_due(plan())
-            except Exception:  # logged; the staged reports stay for the next try
+            except Exception:  # logged and counted; the staged reports stay for the next try
                 logger.exception("closing ledger periods failed")
+                if self.observer is not None:
+                    self.observer.close_failed()
             await asyncio.sleep(poll_s)
 
     async def close(self) -> None:
@@ -318,6 +337,8 @@ class LedgerRecorder:
                 pending.period, pending.period_start_s, pending.period_s, records
             )
             logger.info("ledger period %d closed: %d records", header.period, len(records))
+            if self.observer is not None:
+                self.observer.period_closed(header, records)
             headers.append(header)
         return headers
 

@@ -67,6 +67,13 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SPILLWAY, *args], capture_output=True, text=True, timeout=60)
 
 
+def refused(running: Running, reason: str) -> float | None:
+    """``spillway_ledger_telemetry_refused_total`` for ``reason``."""
+    return running.registry.get_sample_value(
+        "spillway_ledger_telemetry_refused_total", {"reason": reason}
+    )
+
+
 def bad_fields(exc: grpc.aio.AioRpcError) -> list[str]:
     """The fields a ``google.rpc.BadRequest`` detail names."""
     status = rpc_status.from_call(exc)
@@ -199,6 +206,7 @@ class TestRefusedTelemetry:
             assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert bad_fields(info.value) == ["signed_telemetry.signature"]
         assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 0
+        assert refused(coordinator, "bad_signature") == 2
 
     async def test_replayed_report_is_refused(self, coordinator: Running) -> None:
         """A report sent again, or an older one, is refused; its energy counts once."""
@@ -213,6 +221,7 @@ class TestRefusedTelemetry:
             assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert bad_fields(info.value) == ["signed_telemetry.sequence"]
         assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 100
+        assert refused(coordinator, "replay") == 2
 
     async def test_window_ending_ahead_of_the_clock_is_refused(self, coordinator: Running) -> None:
         """A window ending past the skew allowance is refused naming its end; within, taken."""
@@ -230,6 +239,7 @@ class TestRefusedTelemetry:
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert bad_fields(info.value) == ["signed_telemetry.window_end_unix_ms"]
         assert "ahead of the coordinator's clock" in (info.value.details() or "")
+        assert refused(coordinator, "clock") == 1
         # A worker clock a second fast is within the allowance.
         fast = (now_ms - 1000, now_ms + 1000)
         signed = signed_telemetry(key, worker_id, "north", 2, 5, 5, window_ms=fast)
@@ -256,6 +266,7 @@ class TestRefusedTelemetry:
             )
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert bad_fields(info.value) == ["signed_telemetry.window_start_unix_ms"]
+        assert refused(coordinator, "overlap") == 1
         contiguous = (now_ms - 2000, now_ms)
         await report(
             coordinator.channel,
@@ -279,6 +290,7 @@ class TestRefusedTelemetry:
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert bad_fields(info.value) == ["signed_telemetry.energy_joules"]
         assert "max_power_watts 50 W" in (info.value.details() or "")
+        assert refused(coordinator, "power") == 1
         signed = signed_telemetry(key, worker_id, "north", 2, 550, 1, window_ms=window)
         await report(coordinator.channel, worker_id, signed)
         assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 550
@@ -308,6 +320,7 @@ class TestRefusedTelemetry:
                 signed_telemetry(key, reply.worker_id, "east", 1, 5, 5),
             )
         assert bad_fields(info.value) == ["telemetry_public_key"]
+        assert refused(coordinator, "unsigned") == refused(coordinator, "unknown_key") == 1
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await stub.RegisterWorker(
                 miner_pb2.RegisterWorkerRequest(
@@ -418,6 +431,18 @@ class TestLedgerService:
         assert sum(r.owed_micro_by_plant["wind"] for r in listed if r.site == "north") == (
             wind.owed_micro
         )
+        # Operators see the same figures: periods closed and energy recorded, by carrier.
+        sample = coordinator.registry.get_sample_value
+        headers = (await stub.ListPeriodHeaders(ledger_pb2.ListPeriodHeadersRequest())).headers
+        assert sample("spillway_ledger_periods_closed_total") == len(headers)
+        assert sample("spillway_ledger_records_total") == len(listed) == 6
+        assert sample("spillway_ledger_last_period_end_timestamp_seconds") == (
+            headers[-1].period_start_time.seconds + headers[-1].period_seconds
+        )
+        curtailed = {"site": "north", "carrier": "wind"}
+        assert sample("spillway_ledger_curtailed_energy_joules_total", curtailed) == 3600 * 6
+        assert sample("spillway_ledger_grid_energy_joules_total", {"site": "east"}) == 3600 * 6
+        assert sample("spillway_ledger_grid_energy_joules_total", {"site": "north"}) == 0
         certificate = json.loads(reply.certificates_json["north"])
         assert certificate["curtailed_j_by_carrier"] == {"wind": 3600 * 6}
         path = tmp_path / "north.json"
