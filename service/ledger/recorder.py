@@ -31,7 +31,7 @@ from service.ledger.attribution import MICRO_PER_UNIT, attribute
 from service.ledger.errors import LedgerInputError
 from service.ledger.keys import load_or_create_key, public_key_from_hex, telemetry_signed
 from service.ledger.model import EnergyRecord, PeriodHeader, Telemetry
-from service.ledger.settle import Settlement, settle
+from service.ledger.settle import Settlement, settle_within
 from service.ledger.store import LEDGER_KEY_FILE, Ledger, PendingPeriod, StoredPeriod
 from service.ledger.verify import build_proof
 
@@ -380,11 +380,18 @@ class LedgerRecorder:
         """An inclusion proof, as ``spillway ledger proof`` prints it."""
         return await self._run(build_proof, self.ledger, site, period)
 
-    async def settle(self, from_s: int, to_s: int) -> Settlement:
-        """Statements and signed certificates for periods starting in ``[from_s, to_s)``."""
+    async def settle(
+        self, from_s: int, to_s: int, fits: Callable[[Settlement], bool] = lambda _: True
+    ) -> Settlement | None:
+        """Statements and signed certificates for periods starting in ``[from_s, to_s)``.
 
-        def run() -> Settlement:
+        Or, when that settlement does not ``fit``, for the longest run of whole periods
+        from ``from_s`` that does (its ``to_s`` is where the rest starts); None when
+        not even one period fits. ``fits`` runs on the ledger's thread.
+        """
+
+        def run() -> Settlement | None:
             ledger = self.ledger
-            return settle(list(ledger.periods()), from_s, to_s, self._key, ledger.public_key)
+            return settle_within(ledger.periods(), from_s, to_s, self._key, ledger.public_key, fits)
 
         return await self._run(run)

@@ -600,3 +600,90 @@ class TestPaging:
         assert pages > 1 and len(listed) == 40
         assert [r.period for r in listed] == sorted({r.period for r in listed})
         assert [h.period for h in headers] == [r.period for r in listed]
+
+    async def test_long_settlement_comes_in_whole_period_pages(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """A settlement past the message limit comes in pages that add up to the whole range."""
+        max_message_bytes = 16384
+        settings = make_settings(
+            tmp_path / "data", period_s=PERIOD_S, max_message_bytes=max_message_bytes
+        )
+        server, port = await build_server(settings, registry=registry)
+        ledger = server.coordinator.ledger
+        start_s = int(time.time())
+        now_s = [float(start_s)]
+        ledger.clock = lambda: now_s[0]  # one period per round of reports, without waiting
+        sites = ("north", "east", "south")
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                keys = {site: Ed25519PrivateKey.generate() for site in sites}
+                workers = {site: await register(channel, site, keys[site]) for site in sites}
+                for sequence in range(1, 61):
+                    for site in sites:
+                        signed = signed_telemetry(
+                            keys[site], workers[site], site, sequence, 1000 + sequence, 1
+                        )
+                        await report(channel, workers[site], signed)
+                    now_s[0] += PERIOD_S
+                await ledger.close_due(None)
+                stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                to_time = timestamp(now_s[0] + 1)
+                pages, from_time = [], timestamp(start_s - 1)
+                while True:
+                    page = await stub.Settle(
+                        ledger_pb2.SettleRequest(from_time=from_time, to_time=to_time)
+                    )
+                    assert page.ByteSize() <= max_message_bytes
+                    pages.append(page)
+                    if not page.HasField("next_from_time"):
+                        break
+                    assert page.next_from_time.seconds > from_time.seconds
+                    from_time = page.next_from_time
+        finally:
+            await server.stop(0.5)
+        assert len(pages) > 2
+        for site in sites:
+            settled = [a for page in pages for a in page.sites if a.name == site]
+            periods = [p for account in settled for p in account.periods]
+            assert len(periods) == len(set(periods)) == 60  # every period once, across pages
+            total_j = sum(account.energy_joules for account in settled)
+            assert total_j == sum(1000 + sequence for sequence in range(1, 61))
+        # Each page is `spillway settle` of its own sub-range, and its certificates check.
+        data_dir = str(settings.data_dir)
+        page = json.loads(pages[1].settlement_json)
+        assert page["to_s"] == pages[1].next_from_time.seconds
+        settled = cli("settle", "--data-dir", data_dir, "--from", str(page["from_s"]),
+                      "--to", str(page["to_s"]))  # fmt: skip
+        assert settled.returncode == 0, settled.stderr
+        assert json.loads(settled.stdout) == page
+        certificate = tmp_path / "north.json"
+        certificate.write_text(pages[1].certificates_json["north"])
+        checked = cli("ledger", "verify-certificate", str(certificate), data_dir)
+        assert checked.returncode == 0 and checked.stdout.startswith("ok:"), checked
+
+    async def test_period_too_large_for_a_message_is_resource_exhausted(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """When even one period's settlement passes the limit, the error says so and where."""
+        settings = make_settings(tmp_path / "data", period_s=PERIOD_S, max_message_bytes=1500)
+        server, port = await build_server(settings, registry=registry)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                key = Ed25519PrivateKey.generate()
+                worker_id = await register(channel, "north", key)
+                signed = signed_telemetry(key, worker_id, "north", 1, 10, 1)
+                await report(channel, worker_id, signed)
+                await until_records(channel, 1)
+                stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                with pytest.raises(grpc.aio.AioRpcError) as info:
+                    await stub.Settle(
+                        ledger_pb2.SettleRequest(
+                            from_time=timestamp(time.time() - 60), to_time=timestamp(time.time())
+                        )
+                    )
+        finally:
+            await server.stop(0.5)
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "to_time" in (info.value.details() or "")
+        assert "spillway settle" in (info.value.details() or "")
