@@ -446,6 +446,18 @@ class Coordinator:
             self.pool.forward(worker, checked, outcomes)
         return outcomes
 
+    async def _accept(self, worker: WorkerRecord, signed: Telemetry, source: str) -> None:
+        """Stage a report in the ledger and count it (or count its refusal)."""
+        try:
+            await self.ledger.accept(
+                worker.worker_id, worker.site, signed, max_power_w=worker.max_power_w
+            )
+        except LedgerInputError as exc:
+            self.metrics.ledger.refused(exc.field)
+            raise
+        self.metrics.energy_joules.labels(worker.site, source).inc(signed.energy_j)
+        self.metrics.hashes.labels(worker.backend).inc(signed.hashes)
+
     async def report(
         self, worker: WorkerRecord, signed: Telemetry, *, power_w: float, hashrate_hs: float
     ) -> None:
@@ -457,21 +469,13 @@ class Coordinator:
             Naming the field of a report the ledger refuses (bad signature, replay).
         """
         now_s = time.time()
-        try:
-            await self.ledger.accept(
-                worker.worker_id, worker.site, signed, max_power_w=worker.max_power_w
-            )
-        except LedgerInputError as exc:
-            self.metrics.ledger.refused(exc.field)
-            raise
-        energy_j, hashes = signed.energy_j, signed.hashes
-        budget = await self.budget(worker.site, now_s)
-        source = budget.energy_source
+        source = (await self.budget(worker.site, now_s)).energy_source
+        # Shielded: a report the ledger takes is counted even if the caller hangs up
+        # meanwhile (the metric and the ledger hold the same joules).
+        await asyncio.shield(self._accept(worker, signed, source))
         await self.store.run(self.store.store.touch_worker, worker.worker_id, now_s)
         live = self.live.setdefault(worker.worker_id, WorkerLive())
         live.hashrate_hs, live.power_w, live.seen_s = hashrate_hs, power_w, now_s
-        self.metrics.energy_joules.labels(worker.site, source).inc(energy_j)
-        self.metrics.hashes.labels(worker.backend).inc(hashes)
         site_workers = [
             w for w in await self.store.run(self.store.store.workers) if w.site == worker.site
         ]
