@@ -191,6 +191,58 @@ class TestWorkerWritesLedger:
         )
         assert counted_j == staged_j >= recorded_j
 
+    async def test_worker_drops_a_refused_report_and_carries_on(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """A report refused as invalid is dropped, not resent over an ever longer window."""
+        # Every window "ends ahead" of a coordinator allowing an hour less than none.
+        settings = make_settings(
+            tmp_path / "data", period_s=PERIOD_S, telemetry_clock_skew_s=-3600.0
+        )
+        server, port = await build_server(settings, registry=registry)
+        backend = kernels.CpuBackend(threads=1)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                await operator_pb2_grpc.OperatorServiceStub(channel).SetBudgetOverride(
+                    operator_pb2.SetBudgetOverrideRequest(
+                        site="north", budget_watts=3.0, duration=duration_pb2.Duration(seconds=60)
+                    ),
+                    metadata=AUTH,
+                )
+                worker = Worker(
+                    WorkerSettings(
+                        coordinator=f"127.0.0.1:{port}",
+                        site="north",
+                        worker_name="n1",
+                        data_dir=tmp_path / "w",
+                        auth_token=TOKEN,
+                        joules_per_hash=1e-6,
+                        telemetry_s=0.3,
+                    ),
+                    backend,
+                    CollectorRegistry(),
+                )
+                task = asyncio.create_task(worker.run())
+                refused_clock = {"reason": "clock"}
+                sample = registry.get_sample_value
+                try:
+                    deadline = time.monotonic() + 30
+                    while (
+                        sample("spillway_ledger_telemetry_refused_total", refused_clock) or 0
+                    ) < 4:
+                        assert time.monotonic() < deadline, "fewer than 4 refused reports"
+                        await asyncio.sleep(0.1)
+                    assert worker.state.hashes > 0
+                    # Dropped: what is left unreported is at most the last few intervals' work.
+                    assert worker.state.unreported_hashes < worker.state.hashes / 2
+                finally:
+                    worker.stop.set()
+                    await task
+                assert await server.coordinator.ledger.site_energy_j("north") == 0
+        finally:
+            backend.close()
+            await server.stop(0.5)
+
 
 class TestRefusedTelemetry:
     async def test_forged_signature_is_refused(self, coordinator: Running) -> None:
