@@ -143,6 +143,8 @@ def pool_settings(
 def run(args: argparse.Namespace) -> int:
     """``spillway serve``."""
     try:
+        if not args.telemetry_clock_skew_seconds >= 0:
+            raise ConfigError("telemetry_clock_skew_s: --telemetry-clock-skew-seconds must be >= 0")
         settings = CoordinatorSettings(
             grpc_listen=args.grpc_listen,
             health_listen=args.health_listen,

@@ -347,6 +347,14 @@ class TestRefusedTelemetry:
         await report(coordinator.channel, worker_id, signed)
         assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 550
 
+    def test_negative_clock_skew_is_a_config_error(self, tmp_path: Path) -> None:
+        """`spillway serve` refuses a negative skew allowance at once, naming the flag."""
+        done = cli("serve", "--telemetry-clock-skew-seconds", "-1", "--metrics-listen", "off",
+                   "--data-dir", str(tmp_path / "data"))  # fmt: skip
+        assert done.returncode == 2, done
+        assert "--telemetry-clock-skew-seconds must be >= 0" in done.stderr
+        assert not (tmp_path / "data").exists()
+
     async def test_unsigned_or_unregistered_telemetry_is_refused(
         self, coordinator: Running
     ) -> None:
