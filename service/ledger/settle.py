@@ -88,10 +88,14 @@ def _entries(periods: Iterable[StoredPeriod], from_s: int, to_s: int) -> list[_E
     entries = []
     for stored in periods:
         for record_json in stored.records:
-            # Checked before parsing: a long ledger is mostly outside the range.
-            if not from_s <= int(record_json["period_start_s"]) < to_s:
+            # Checked before parsing too: a long ledger is mostly outside the range (a
+            # malformed record is left to from_json, which names what is wrong).
+            start_s = record_json.get("period_start_s")
+            if isinstance(start_s, int) and not from_s <= start_s < to_s:
                 continue
             record = EnergyRecord.from_json(record_json)
+            if not from_s <= record.period_start_s < to_s:
+                continue
             entries.append((record.period_start_s, stored.hash, record))
     return entries
 
