@@ -69,6 +69,12 @@ def register(commands: Any) -> None:
         help="CSV plant,price_per_mwh: contract prices the ledger pays those plants",
     )
     parser.add_argument(
+        "--telemetry-clock-skew-seconds",
+        type=float,
+        default=env("TELEMETRY_CLOCK_SKEW_SECONDS", "5"),
+        help="refuse signed telemetry whose window ends this far ahead of the coordinator's clock",
+    )
+    parser.add_argument(
         "--budget-hold-seconds",
         type=float,
         default=env("BUDGET_HOLD_SECONDS", "30"),
@@ -137,6 +143,8 @@ def pool_settings(
 def run(args: argparse.Namespace) -> int:
     """``spillway serve``."""
     try:
+        if not args.telemetry_clock_skew_seconds >= 0:
+            raise ConfigError("telemetry_clock_skew_s: --telemetry-clock-skew-seconds must be >= 0")
         settings = CoordinatorSettings(
             grpc_listen=args.grpc_listen,
             health_listen=args.health_listen,
@@ -150,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
             share_difficulty=args.share_difficulty,
             period_s=args.period_seconds,
             contract_prices=Path(args.contract_prices) if args.contract_prices else None,
+            telemetry_clock_skew_s=args.telemetry_clock_skew_seconds,
             budget_hold_s=args.budget_hold_seconds,
             hash_threads=args.hash_threads,
             pool=pool_settings(

@@ -32,6 +32,7 @@ from service.domain import (
     resolve_budget,
 )
 from service.errors import NotFoundError
+from service.ledger.errors import LedgerInputError
 from service.ledger.recorder import LedgerRecorder
 from service.metrics import plan_failure_reason
 from spillway.v1 import planner_pb2
@@ -111,7 +112,11 @@ class Coordinator:
         self._solving = asyncio.Lock()
         # The one store of energy used: signed telemetry, closed into ledger periods.
         self.ledger = LedgerRecorder(
-            settings.data_dir, settings.period_s, contract_prices=settings.contract_prices
+            settings.data_dir,
+            settings.period_s,
+            contract_prices=settings.contract_prices,
+            clock_skew_s=settings.telemetry_clock_skew_s,
+            observer=metrics.ledger,
         )
         metrics.plan_valid.set_function(self._plan_covers_now)
 
@@ -441,6 +446,18 @@ class Coordinator:
             self.pool.forward(worker, checked, outcomes)
         return outcomes
 
+    async def _accept(self, worker: WorkerRecord, signed: Telemetry, source: str) -> None:
+        """Stage a report in the ledger and count it (or count its refusal)."""
+        try:
+            await self.ledger.accept(
+                worker.worker_id, worker.site, signed, max_power_w=worker.max_power_w
+            )
+        except LedgerInputError as exc:
+            self.metrics.ledger.refused(exc.field)
+            raise
+        self.metrics.energy_joules.labels(worker.site, source).inc(signed.energy_j)
+        self.metrics.hashes.labels(worker.backend).inc(signed.hashes)
+
     async def report(
         self, worker: WorkerRecord, signed: Telemetry, *, power_w: float, hashrate_hs: float
     ) -> None:
@@ -452,15 +469,13 @@ class Coordinator:
             Naming the field of a report the ledger refuses (bad signature, replay).
         """
         now_s = time.time()
-        await self.ledger.accept(worker.worker_id, worker.site, signed)
-        energy_j, hashes = signed.energy_j, signed.hashes
-        budget = await self.budget(worker.site, now_s)
-        source = budget.energy_source
+        source = (await self.budget(worker.site, now_s)).energy_source
+        # Shielded: a report the ledger takes is counted even if the caller hangs up
+        # meanwhile (the metric and the ledger hold the same joules).
+        await asyncio.shield(self._accept(worker, signed, source))
         await self.store.run(self.store.store.touch_worker, worker.worker_id, now_s)
         live = self.live.setdefault(worker.worker_id, WorkerLive())
         live.hashrate_hs, live.power_w, live.seen_s = hashrate_hs, power_w, now_s
-        self.metrics.energy_joules.labels(worker.site, source).inc(energy_j)
-        self.metrics.hashes.labels(worker.backend).inc(hashes)
         site_workers = [
             w for w in await self.store.run(self.store.store.workers) if w.site == worker.site
         ]

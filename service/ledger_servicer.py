@@ -4,7 +4,11 @@ Records, headers and proofs carry the exact canonical JSON that is hashed and
 signed, so what a client fetches here checks with ``spillway ledger
 verify-proof`` (or its own SHA-256d and Ed25519) without trusting this server.
 Settlement is the same function as ``spillway settle``, signed with the same
-key (Ed25519 signatures are deterministic), so both give the same bytes.
+key (Ed25519 signatures are deterministic), so both give the same statements and
+certificates. A settlement lists each period it covers, so a long range can
+pass the message size limit: ``Settle`` then answers the longest run of whole
+periods that fits and names where the next page starts (``next_from_time``),
+as ``ListRecords`` pages by ``next_period``.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from service import convert
 from service.convert import Checker
-from service.errors import NotFoundError
+from service.errors import NotFoundError, ResourceExhaustedError
 from service.ledger.errors import LedgerInputError
 from service.ledger.model import Telemetry, canonical_bytes
 from spillway.v1 import ledger_pb2
 
 if TYPE_CHECKING:
     from service.coordinator import Coordinator
+    from service.ledger.settle import Settlement
     from service.ledger.store import StoredPeriod
     from spillway.v1 import miner_pb2
 
@@ -33,6 +38,8 @@ __all__ = ["LedgerServicer", "header_to_proto", "telemetry_from_proto"]
 MAX_PERIOD = 2**62
 # Header streams re-check for news this often even without a wake-up (shutdown, missed wake).
 WATCH_POLL_S = 1.0
+# Room a Settle reply leaves under the message limit (framing, the status trailer).
+SETTLE_HEADROOM_BYTES = 1024
 
 
 def telemetry_from_proto(signed: miner_pb2.SignedTelemetry) -> Telemetry:
@@ -106,6 +113,22 @@ def _account(name: str, statement: dict[str, Any]) -> ledger_pb2.SettlementAccou
         owed_micro=int(statement["owed_micro"]),
         curtailed_joules_by_carrier={k: int(v) for k, v in by_carrier.items()},
         periods=[int(p["period"]) for p in statement["periods"]],
+    )
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _settle_reply(settlement: Settlement) -> ledger_pb2.SettleResponse:
+    body = settlement.to_json()
+    return ledger_pb2.SettleResponse(
+        settlement_json=_compact_json(body),
+        plants=[_account(name, s) for name, s in body["plants"].items()],
+        sites=[_account(name, s) for name, s in body["sites"].items()],
+        certificates_json={
+            site: _compact_json(cert) for site, cert in body["certificates"].items()
+        },
     )
 
 
@@ -211,13 +234,19 @@ class LedgerServicer:
         if to_s <= from_s:
             check.add("to_time", "must be after from_time")
             check.raise_if_any()
-        settlement = (await self._c.ledger.settle(int(from_s), int(to_s))).to_json()
-        return ledger_pb2.SettleResponse(
-            settlement_json=json.dumps(settlement, indent=2, sort_keys=True),
-            plants=[_account(name, s) for name, s in settlement["plants"].items()],
-            sites=[_account(name, s) for name, s in settlement["sites"].items()],
-            certificates_json={
-                site: json.dumps(cert, indent=2, sort_keys=True)
-                for site, cert in settlement["certificates"].items()
-            },
-        )
+        limit_bytes = self._c.settings.max_message_bytes - SETTLE_HEADROOM_BYTES
+
+        def fits(settlement: Settlement) -> bool:
+            return _settle_reply(settlement).ByteSize() <= limit_bytes
+
+        settlement = await self._c.ledger.settle(int(from_s), int(to_s), fits)
+        if settlement is None:
+            raise ResourceExhaustedError(
+                "to_time: the settlement of the range's first period alone passes the"
+                f" {self._c.settings.max_message_bytes}-byte message limit; use"
+                " `spillway settle` on the coordinator's data directory"
+            )
+        response = _settle_reply(settlement)
+        if settlement.to_s < int(to_s):
+            response.next_from_time.CopyFrom(convert.timestamp(settlement.to_s))
+        return response

@@ -21,16 +21,21 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from service.errors import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from wsgiref.simple_server import WSGIServer
 
     from google.protobuf.descriptor import ServiceDescriptor
+
+    from service.ledger.model import EnergyRecord, PeriodHeader
 
 __all__ = [
     "ENERGY_SOURCES",
     "PLAN_FAILURE_REASONS",
     "SHARE_RESULTS",
+    "TELEMETRY_REFUSAL_REASONS",
     "CoordinatorMetrics",
     "GrpcServerMetrics",
+    "LedgerMetrics",
     "MetricsServer",
     "WorkerMetrics",
     "parse_host_port",
@@ -49,6 +54,18 @@ _PLAN_FAILURE_BY_ERROR = {
     "SolverUnavailableError": "solver_unavailable",
 }
 PLAN_FAILURE_REASONS = (*_PLAN_FAILURE_BY_ERROR.values(), "error")
+# Why the ledger refused a signed telemetry report: by the field its error names
+# (service.ledger.recorder), anything else "malformed".
+_TELEMETRY_REFUSAL_BY_FIELD = {
+    "signed_telemetry": "unsigned",
+    "telemetry_public_key": "unknown_key",
+    "signed_telemetry.signature": "bad_signature",
+    "signed_telemetry.sequence": "replay",
+    "signed_telemetry.window_end_unix_ms": "clock",
+    "signed_telemetry.window_start_unix_ms": "overlap",
+    "signed_telemetry.energy_joules": "power",
+}
+TELEMETRY_REFUSAL_REASONS = (*_TELEMETRY_REFUSAL_BY_FIELD.values(), "malformed")
 
 
 def plan_failure_reason(exc: BaseException) -> str:
@@ -110,6 +127,90 @@ def grpc_type(client_streaming: bool, server_streaming: bool) -> str:
     return "server_stream" if server_streaming else "unary"
 
 
+class LedgerMetrics:
+    """The energy ledger's metrics: periods closed, energy recorded, telemetry refused.
+
+    Fed by ``LedgerRecorder`` (as its observer, on the ledger's thread) and by the
+    coordinator when it refuses a report.
+
+    Parameters
+    ----------
+    registry:
+        Where the families are registered.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.periods_closed = Counter(
+            "ledger_periods_closed",
+            "Ledger periods appended under a signed header.",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.records = Counter(
+            "ledger_records",
+            "Ledger records appended (one per site and period).",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.last_period_end_timestamp_seconds = Gauge(
+            "ledger_last_period_end_timestamp_seconds",
+            "Unix time the newest closed ledger period ended (0 before the first).",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.close_failures = Counter(
+            "ledger_close_failures",
+            "Attempts to close due ledger periods that failed (their reports stay staged).",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.telemetry_refused = Counter(
+            "ledger_telemetry_refused",
+            "Signed telemetry reports the ledger refused, by reason.",
+            ("reason",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        for reason in TELEMETRY_REFUSAL_REASONS:
+            self.telemetry_refused.labels(reason)
+        self.curtailed_energy_joules = Counter(
+            "ledger_curtailed_energy_joules",
+            "Curtailed or spilled energy recorded in closed ledger periods, by site and carrier.",
+            ("site", "carrier"),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.grid_energy_joules = Counter(
+            "ledger_grid_energy_joules",
+            "Other grid energy recorded in closed ledger periods, by site.",
+            ("site",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+
+    def refused(self, field: str) -> None:
+        """Count a refused report by the field its error names."""
+        self.telemetry_refused.labels(_TELEMETRY_REFUSAL_BY_FIELD.get(field, "malformed")).inc()
+
+    def last_period(self, header: PeriodHeader) -> None:
+        """The newest period in the ledger (at start, and as each closes)."""
+        self.last_period_end_timestamp_seconds.set(header.period_start_s + header.period_s)
+
+    def period_closed(self, header: PeriodHeader, records: Sequence[EnergyRecord]) -> None:
+        """Count a period just appended and the energy its records hold."""
+        self.periods_closed.inc()
+        self.records.inc(len(records))
+        self.last_period(header)
+        for record in records:
+            self.grid_energy_joules.labels(record.site).inc(record.grid_j)
+            for plant, joules in record.curtailed_j.items():
+                self.curtailed_energy_joules.labels(record.site, record.carrier[plant]).inc(joules)
+
+    def close_failed(self) -> None:
+        """Count a failed attempt to close due periods."""
+        self.close_failures.inc()
+
+
 class CoordinatorMetrics:
     """The coordinator's own metrics.
 
@@ -122,6 +223,7 @@ class CoordinatorMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.grpc = GrpcServerMetrics(registry)
+        self.ledger = LedgerMetrics(registry)
         self.shares = Counter(
             "shares",
             "Shares answered, by result.",
@@ -214,6 +316,7 @@ class CoordinatorMetrics:
         self.hashrate.labels(site)
         for source in ENERGY_SOURCES:
             self.energy_joules.labels(site, source)
+        self.ledger.grid_energy_joules.labels(site)
 
 
 class WorkerMetrics:

@@ -9,6 +9,7 @@ gracefully: health NOT_SERVING, workers told to stop, in-flight calls get
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass
@@ -153,17 +154,27 @@ async def build_server(
     """
     if settings.scenario is not None and not settings.scenario.exists():
         raise ConfigError(f"scenario: no such file or folder {settings.scenario}")
+    # Whatever is opened is closed again when a later step fails (an unreadable
+    # --contract-prices, a port in use...): a failed start holds no file, thread or port.
+    async with contextlib.AsyncExitStack() as opened:
+        running, port = await _start(settings, registry, opened)
+        opened.pop_all()  # started: CoordinatorServer.stop closes it all from now on
+    return running, port
+
+
+async def _start(
+    settings: CoordinatorSettings, registry: CollectorRegistry, opened: contextlib.AsyncExitStack
+) -> tuple[CoordinatorServer, int]:
+    """``build_server``'s steps; each thing opened registers its closing on ``opened``."""
     metrics = CoordinatorMetrics(registry)
     metrics.grpc.initialise(SERVICES)
     store = await asyncio.to_thread(AsyncStore, settings.data_dir / DB_FILE)
+    opened.push_async_callback(asyncio.to_thread, store.close)
     coordinator = Coordinator(settings, store, metrics)
+    opened.push_async_callback(coordinator.ledger.close)
     await coordinator.start()
     if settings.pool is not None:
-        try:
-            coordinator.pool = PoolBridge(settings.pool, store, registry, coordinator.notify)
-        except ConfigError:
-            await asyncio.to_thread(store.close)
-            raise
+        coordinator.pool = PoolBridge(settings.pool, store, registry, coordinator.notify)
     kinds = {
         f"/{s.full_name}/{m.name}": grpc_type(m.client_streaming, m.server_streaming)
         for s in SERVICES
@@ -185,6 +196,7 @@ async def build_server(
     backend = await asyncio.to_thread(
         kernels.get_backend, settings.hash_backend, threads=settings.hash_threads
     )
+    opened.push_async_callback(asyncio.to_thread, backend.close)
     health_servicer = health.aio.HealthServicer()
     miner_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(coordinator), server)
     miner_pb2_grpc.add_HashingServiceServicer_to_server(
@@ -207,8 +219,6 @@ async def build_server(
         port = 0
         logger.debug("bind failed: %s", exc)
     if not port and not settings.grpc_listen.endswith(":0"):
-        await asyncio.to_thread(store.close)
-        await coordinator.ledger.close()
         raise ConfigError(
             f"grpc_listen: cannot listen on {settings.grpc_listen}: the address is in use"
             " or not local"
@@ -223,25 +233,22 @@ async def build_server(
         except RuntimeError:
             health_port = 0
         if not health_port and not settings.health_listen.endswith(":0"):
-            await asyncio.to_thread(store.close)
-            await coordinator.ledger.close()
             raise ConfigError(
                 f"health_listen: cannot listen on {settings.health_listen}: the address is in use"
                 " or not local"
             )
         await health_server.start()
+        opened.push_async_callback(health_server.stop, 0)
         logger.info("plaintext health on port %d", health_port)
     metrics_server = None
     if settings.metrics_listen is not None:
-        try:
-            metrics_server = start_metrics_server(registry, settings.metrics_listen)
-        except ConfigError:
-            await asyncio.to_thread(store.close)
-            await coordinator.ledger.close()
-            raise
+        metrics_server = start_metrics_server(registry, settings.metrics_listen)
+        opened.callback(metrics_server.close)
     if coordinator.pool is not None:
         await coordinator.pool.start()
+        opened.push_async_callback(coordinator.pool.stop)
     await server.start()
+    opened.push_async_callback(server.stop, 0)
     # Ready: the kernels loaded (the backend exists) and the store is open; the planner
     # also needs its solver (highspy), else it alone stays NOT_SERVING.
     solver_ok = await asyncio.to_thread(_solver_available)

@@ -106,6 +106,7 @@ class WorkerServicer:
         # The ledger takes only energy the worker signed for; the plain fields must agree.
         if not request.HasField("signed_telemetry"):
             check.add("signed_telemetry", "is required: the ledger records only signed energy")
+            self._c.metrics.ledger.refused("signed_telemetry")
         else:
             signed = request.signed_telemetry
             if abs(request.energy_joules - signed.energy_joules) > 1.0:

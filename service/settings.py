@@ -51,6 +51,9 @@ class CoordinatorSettings:
     # CSV ``plant,price_per_mwh``: contract prices that replace the bus's marginal
     # price in the ledger for those plants; None pays every plant its bus price.
     contract_prices: Path | None = None
+    # A signed report whose window ends more than this far ahead of the coordinator's
+    # clock is refused (workers' clocks are NTP-synced; this is their allowed error).
+    telemetry_clock_skew_s: float = 5.0
     # Share difficulty of the jobs handed out (CPU-friendly by default).
     share_difficulty: float = 1 / 1024
     # A fresh job per worker this often.

@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
 # A short measurement at start gives the duty cycle its first hashrate estimate.
 HASHRATE_PROBE_S = 0.3
+# The max power a worker declares (and never exceeds) is its estimated full power with
+# this headroom: the probe is short and may run while the CPU is shared, so the steady
+# hashrate can come out higher; the ledger refuses energy above the declared power.
+DECLARED_POWER_HEADROOM = 1.25
 MIN_HASHRATE_HS = 1 << 16
 
 
@@ -96,6 +100,9 @@ class WorkerState:
     # The last signed report's sequence: each report's is above it (the coordinator
     # refuses a replay); seeded from the clock so a restarted worker carries on above.
     sequence: int = 0
+    # The max power declared at the last registration (0: none yet): the worker never
+    # draws more, so its signed energy stays within what the coordinator accepts.
+    declared_max_w: float = 0.0
     found: asyncio.Event = field(default_factory=asyncio.Event)
 
     def budget_now(self) -> float:
@@ -197,13 +204,14 @@ class Worker:
         attempt = 0
         while not self.stop.is_set():
             try:
+                declared_max_w = self.duty.full_power_w * DECLARED_POWER_HEADROOM
                 reply = await stub.RegisterWorker(
                     miner_pb2.RegisterWorkerRequest(
                         site=self.settings.site,
                         worker_name=self.settings.worker_name,
                         backend=self.backend.name,
                         hashrate_hashes_per_second=self.duty.hashrate_hs,
-                        max_power_watts=self.duty.full_power_w,
+                        max_power_watts=declared_max_w,
                         software_version=VERSION,
                         telemetry_public_key=bytes.fromhex(public_key_hex(self.key)),
                     ),
@@ -211,6 +219,7 @@ class Worker:
                     timeout=10,
                 )
                 self.state.worker_id = reply.worker_id
+                self.state.declared_max_w = declared_max_w
                 stream = stub.StreamWork(
                     miner_pb2.StreamWorkRequest(worker_id=reply.worker_id), metadata=self.metadata
                 )
@@ -289,7 +298,10 @@ class Worker:
         while not self.stop.is_set():
             job = state.job
             now_s = time.monotonic()
-            duty.set_budget(state.budget_now(), now_s)
+            budget_w = state.budget_now()
+            if state.declared_max_w > 0:
+                budget_w = min(budget_w, state.declared_max_w)
+            duty.set_budget(budget_w, now_s)
             if job is None or duty.budget_w <= 0:
                 self.metrics.power_watts.set(0)
                 await asyncio.sleep(0.05)
@@ -439,9 +451,13 @@ class Worker:
                     timeout=10,
                 )
             except grpc.aio.AioRpcError as exc:
-                # Kept for the next report, signed afresh over the longer window.
-                logger.info("telemetry kept for later: %s", exc.code().name)
-                continue
+                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                    # Kept for the next report, signed afresh over the longer window.
+                    logger.info("telemetry kept for later: %s", exc.code().name)
+                    continue
+                # Refused as such, it would be refused again (an overlap means the last
+                # report was taken but its answer lost): drop it, start a new window.
+                logger.error("telemetry refused, dropped: %s", exc.details())
             # Only what was signed is reported; the fraction of a joule carries over.
             state.unreported_energy_j -= signed.energy_joules
             state.unreported_hashes -= signed.hashes

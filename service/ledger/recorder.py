@@ -20,25 +20,25 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from service.errors import ConfigError
 from service.ledger.attribution import MICRO_PER_UNIT, attribute
 from service.ledger.errors import LedgerInputError
 from service.ledger.keys import load_or_create_key, public_key_from_hex, telemetry_signed
 from service.ledger.model import EnergyRecord, PeriodHeader, Telemetry
-from service.ledger.settle import Settlement, settle
+from service.ledger.settle import Settlement, settle_within
 from service.ledger.store import LEDGER_KEY_FILE, Ledger, PendingPeriod, StoredPeriod
 from service.ledger.verify import build_proof
 
 if TYPE_CHECKING:
     from spillway.v1 import planner_pb2
 
-__all__ = ["LedgerRecorder", "read_contract_prices"]
+__all__ = ["LedgerObserver", "LedgerRecorder", "read_contract_prices"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,21 @@ T = TypeVar("T")
 # How often the closer looks for a period to close, at most (shorter for short periods).
 CLOSE_POLL_S = 1.0
 ED25519_PUBLIC_KEY_BYTES = 32
+# A report may claim its window at the worker's declared max power plus this much time
+# at that power: a worker charges a hashing batch (<= 50 ms) to the report after it
+# ends, and its token bucket may burst 0.1 s of budget, so an honest window can hold a
+# little more than max power x length; a second covers both with room to spare.
+POWER_ALLOWANCE_S = 1.0
+
+
+class LedgerObserver(Protocol):
+    """Told what the recorder does (``service.metrics.LedgerMetrics``); called on its thread."""
+
+    def last_period(self, header: PeriodHeader) -> None: ...
+
+    def period_closed(self, header: PeriodHeader, records: Sequence[EnergyRecord]) -> None: ...
+
+    def close_failed(self) -> None: ...
 
 
 def read_contract_prices(path: Path) -> dict[str, int]:
@@ -93,8 +108,13 @@ class LedgerRecorder:
     contract_prices:
         A CSV file ``plant,price_per_mwh`` (scenario currency) read at ``open``;
         its prices join ``contract_price_micro_per_mwh``.
+    clock_skew_s:
+        How far a report's window may end ahead of ``clock`` (the worker's clock
+        may run a little fast); a window ending later is refused.
     clock:
         Wall-clock Unix seconds (tests may pass their own).
+    observer:
+        Told of the newest period at open and of each period closed (metrics).
     """
 
     def __init__(
@@ -104,13 +124,17 @@ class LedgerRecorder:
         *,
         contract_price_micro_per_mwh: Mapping[str, int] | None = None,
         contract_prices: Path | None = None,
+        clock_skew_s: float = 5.0,
         clock: Callable[[], float] = time.time,
+        observer: LedgerObserver | None = None,
     ) -> None:
         self.contract_prices = contract_prices
         self.data_dir = Path(data_dir)
         self.period_s = max(1, round(period_s))
         self.contract_price_micro_per_mwh = dict(contract_price_micro_per_mwh or {})
         self.clock = clock
+        self.clock_skew_s = clock_skew_s
+        self.observer = observer
         self.appended = asyncio.Condition()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="spillway-ledger")
         self._ledger: Ledger | None = None
@@ -135,6 +159,9 @@ class LedgerRecorder:
         key = load_or_create_key(self.data_dir / LEDGER_KEY_FILE)
         self._key = key
         self._ledger = Ledger(self.data_dir, key=key)
+        last = self._ledger.last_header()
+        if last is not None and self.observer is not None:
+            self.observer.last_period(last[0])
 
     async def open(self) -> None:
         """Open (or create) the ledger on its thread."""
@@ -149,8 +176,10 @@ class LedgerRecorder:
         while True:
             try:
                 await self.close_due(plan())
-            except Exception:  # logged; the staged reports stay for the next try
+            except Exception:  # logged and counted; the staged reports stay for the next try
                 logger.exception("closing ledger periods failed")
+                if self.observer is not None:
+                    self.observer.close_failed()
             await asyncio.sleep(poll_s)
 
     async def close(self) -> None:
@@ -190,7 +219,7 @@ class LedgerRecorder:
         await self._run(self.ledger.set_worker_key, worker, site, public_key.hex())
         logger.info("worker %s telemetry key %s...", worker, public_key.hex()[:16])
 
-    def _accept(self, worker: str, site: str, report: Telemetry) -> int:
+    def _accept(self, worker: str, site: str, report: Telemetry, max_power_w: float) -> int:
         ledger = self.ledger
         known = ledger.worker_key(worker)
         if known is None:
@@ -198,7 +227,7 @@ class LedgerRecorder:
                 "telemetry_public_key",
                 "none registered for this worker: register with telemetry_public_key first",
             )
-        _, public_key, _ = known
+        _, public_key, last_sequence = known
         if report.worker != worker:
             raise LedgerInputError("signed_telemetry.worker_id", f"is not {worker!r}")
         if report.site != site:
@@ -209,6 +238,13 @@ class LedgerRecorder:
             raise LedgerInputError(
                 "signed_telemetry.signature", "does not verify with the worker's registered key"
             )
+        if report.sequence <= last_sequence:  # named before the window a replay also repeats
+            raise LedgerInputError(
+                "signed_telemetry.sequence",
+                f"{report.sequence} is not above the last accepted {last_sequence}"
+                " (a replayed or reordered report)",
+            )
+        self._check_window(ledger, report, max_power_w)
         period = int(self.clock() // self.period_s)
         last = ledger.last_header()
         if last is not None and period <= last[0].period:
@@ -218,19 +254,51 @@ class LedgerRecorder:
             self._energy_j_by_site[site] += signed.energy_j
         return period
 
-    async def accept(self, worker: str, site: str, report: Telemetry) -> int:
+    def _check_window(self, ledger: Ledger, report: Telemetry, max_power_w: float) -> None:
+        """Refuse a window ending in the future, overlapping the last, or above max power."""
+        ahead_ms = report.window_end_ms - self.clock() * 1000
+        if ahead_ms > self.clock_skew_s * 1000:
+            raise LedgerInputError(
+                "signed_telemetry.window_end_unix_ms",
+                f"ends {ahead_ms / 1000:.1f} s ahead of the coordinator's clock (at most"
+                f" {self.clock_skew_s:g} s allowed): check the worker's clock",
+            )
+        last_end_ms = ledger.last_window_end_ms(report.worker)
+        if last_end_ms is not None and report.window_start_ms < last_end_ms:
+            raise LedgerInputError(
+                "signed_telemetry.window_start_unix_ms",
+                f"{report.window_start_ms} is before {last_end_ms}, the end of the worker's"
+                " last accepted window: windows must not overlap (energy counted twice)",
+            )
+        window_s = (report.window_end_ms - report.window_start_ms) / 1000
+        if max_power_w > 0 and report.energy_j > max_power_w * (window_s + POWER_ALLOWANCE_S):
+            raise LedgerInputError(
+                "signed_telemetry.energy_joules",
+                f"{report.energy_j} J in {window_s:.3f} s is more than the worker's declared"
+                f" max_power_watts {max_power_w:g} W can use",
+            )
+
+    async def accept(
+        self, worker: str, site: str, report: Telemetry, *, max_power_w: float = 0.0
+    ) -> int:
         """Check a signed report and stage it for the current period; the period number.
 
         ``report.public_key`` is ignored: the key registered for ``worker`` is the one
-        that must verify.
+        that must verify. ``max_power_w`` is what the worker declared at registration
+        (0: unknown, not checked).
 
         Raises
         ------
         LedgerInputError
             Naming the field: no key registered, another worker or site, a bad
-            signature, a sequence not above the last accepted (a replay).
+            signature, a sequence not above the last accepted (a replay), a window
+            ending ahead of the clock by more than ``clock_skew_s``
+            (``signed_telemetry.window_end_unix_ms``), starting before the last
+            accepted one ended (``signed_telemetry.window_start_unix_ms``), or more
+            energy than ``max_power_w`` over the window allows
+            (``signed_telemetry.energy_joules``).
         """
-        return await self._run(self._accept, worker, site, report)
+        return await self._run(self._accept, worker, site, report, max_power_w)
 
     def _close_due(self, plan: planner_pb2.Plan | None) -> list[PeriodHeader]:
         ledger = self.ledger
@@ -269,6 +337,8 @@ class LedgerRecorder:
                 pending.period, pending.period_start_s, pending.period_s, records
             )
             logger.info("ledger period %d closed: %d records", header.period, len(records))
+            if self.observer is not None:
+                self.observer.period_closed(header, records)
             headers.append(header)
         return headers
 
@@ -310,11 +380,18 @@ class LedgerRecorder:
         """An inclusion proof, as ``spillway ledger proof`` prints it."""
         return await self._run(build_proof, self.ledger, site, period)
 
-    async def settle(self, from_s: int, to_s: int) -> Settlement:
-        """Statements and signed certificates for periods starting in ``[from_s, to_s)``."""
+    async def settle(
+        self, from_s: int, to_s: int, fits: Callable[[Settlement], bool] = lambda _: True
+    ) -> Settlement | None:
+        """Statements and signed certificates for periods starting in ``[from_s, to_s)``.
 
-        def run() -> Settlement:
+        Or, when that settlement does not ``fit``, for the longest run of whole periods
+        from ``from_s`` that does (its ``to_s`` is where the rest starts); None when
+        not even one period fits. ``fits`` runs on the ledger's thread.
+        """
+
+        def run() -> Settlement | None:
             ledger = self.ledger
-            return settle(list(ledger.periods()), from_s, to_s, self._key, ledger.public_key)
+            return settle_within(ledger.periods(), from_s, to_s, self._key, ledger.public_key, fits)
 
         return await self._run(run)

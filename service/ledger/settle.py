@@ -5,12 +5,18 @@ statement equals the records it lists, exactly. A certificate states the MWh
 of curtailed renewable energy a site used, by carrier, over the periods it
 names with their header hashes; it is signed by the coordinator and
 ``check_certificate`` recomputes it from a ledger or an export.
+
+A settlement lists every period it covers, so it grows with the range;
+``settle_within`` settles the longest run of whole periods from the start of
+the range whose settlement a caller's test accepts (gRPC: one message), so a
+long range is settled page by page, each page a complete settlement of its own
+sub-range, the same as ``settle`` gives for that sub-range.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +27,7 @@ from service.ledger.keys import sign_hex, verify_hex
 from service.ledger.model import JOULES_PER_MWH, EnergyRecord, canonical_bytes
 from service.ledger.store import StoredPeriod
 
-__all__ = ["Settlement", "check_certificate", "settle"]
+__all__ = ["Settlement", "check_certificate", "settle", "settle_within"]
 
 
 @dataclass
@@ -73,31 +79,46 @@ def _certificate_body(site: str, account: _Account, from_s: int, to_s: int) -> d
     }
 
 
-def _accounts(
-    periods: Iterable[StoredPeriod], from_s: int, to_s: int
-) -> tuple[dict[str, _Account], dict[str, _Account]]:
-    plants: dict[str, _Account] = defaultdict(_Account)
-    sites: dict[str, _Account] = defaultdict(_Account)
+# One record in a settlement's range: its period's start, its header's hash, the record.
+_Entry = tuple[int, str, EnergyRecord]
+
+
+def _entries(periods: Iterable[StoredPeriod], from_s: int, to_s: int) -> list[_Entry]:
+    """The records of periods that start in ``[from_s, to_s)``, in ledger order."""
+    entries = []
     for stored in periods:
         for record_json in stored.records:
+            # Checked before parsing too: a long ledger is mostly outside the range (a
+            # malformed record is left to from_json, which names what is wrong).
+            start_s = record_json.get("period_start_s")
+            if isinstance(start_s, int) and not from_s <= start_s < to_s:
+                continue
             record = EnergyRecord.from_json(record_json)
             if not from_s <= record.period_start_s < to_s:
                 continue
-            site = sites[record.site]
-            site.energy_j += record.energy_j
-            site.grid_j += record.grid_j
-            site.hashes += record.hashes
-            site.shares += record.shares
-            site.owed_micro += sum(record.owed_micro.values())
-            site.periods[record.period] = stored.hash
-            for plant, joules in record.curtailed_j.items():
-                carrier = record.carrier[plant]
-                site.curtailed_j_by_carrier[carrier] += joules
-                account = plants[plant]
-                account.energy_j += joules
-                account.owed_micro += record.owed_micro.get(plant, 0)
-                account.curtailed_j_by_carrier[carrier] += joules
-                account.periods[record.period] = stored.hash
+            entries.append((record.period_start_s, stored.hash, record))
+    return entries
+
+
+def _accounts(entries: Iterable[_Entry]) -> tuple[dict[str, _Account], dict[str, _Account]]:
+    plants: dict[str, _Account] = defaultdict(_Account)
+    sites: dict[str, _Account] = defaultdict(_Account)
+    for _, header_hash, record in entries:
+        site = sites[record.site]
+        site.energy_j += record.energy_j
+        site.grid_j += record.grid_j
+        site.hashes += record.hashes
+        site.shares += record.shares
+        site.owed_micro += sum(record.owed_micro.values())
+        site.periods[record.period] = header_hash
+        for plant, joules in record.curtailed_j.items():
+            carrier = record.carrier[plant]
+            site.curtailed_j_by_carrier[carrier] += joules
+            account = plants[plant]
+            account.energy_j += joules
+            account.owed_micro += record.owed_micro.get(plant, 0)
+            account.curtailed_j_by_carrier[carrier] += joules
+            account.periods[record.period] = header_hash
     return plants, sites
 
 
@@ -105,7 +126,46 @@ def settle(
     periods: Iterable[StoredPeriod], from_s: int, to_s: int, key: Ed25519PrivateKey, public_key: str
 ) -> Settlement:
     """Settle the periods that start in ``[from_s, to_s)``."""
-    plants, sites = _accounts(periods, from_s, to_s)
+    return _settle(_entries(periods, from_s, to_s), from_s, to_s, key, public_key)
+
+
+def settle_within(
+    periods: Iterable[StoredPeriod],
+    from_s: int,
+    to_s: int,
+    key: Ed25519PrivateKey,
+    public_key: str,
+    fits: Callable[[Settlement], bool],
+) -> Settlement | None:
+    """Settle ``[from_s, to_s)``, or its longest start ``[from_s, t)`` that ``fits``.
+
+    ``t`` is the start of a period in the range, so the settlement covers whole
+    periods and its ``to_s`` says where the next page starts; it is what
+    ``settle`` gives for ``[from_s, t)``. None when not even the first period fits.
+    """
+    entries = _entries(periods, from_s, to_s)
+    whole = _settle(entries, from_s, to_s, key, public_key)
+    if fits(whole):
+        return whole
+    starts = sorted({start_s for start_s, _, _ in entries})
+    best: Settlement | None = None
+    # Settlements grow with each period added: find the last cut that fits by bisection.
+    low, high = 1, len(starts) - 1  # cut before starts[k]: the first k period starts
+    while low <= high:
+        middle = (low + high) // 2
+        cut_s = starts[middle]
+        page = _settle([e for e in entries if e[0] < cut_s], from_s, cut_s, key, public_key)
+        if fits(page):
+            best, low = page, middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
+def _settle(
+    entries: list[_Entry], from_s: int, to_s: int, key: Ed25519PrivateKey, public_key: str
+) -> Settlement:
+    plants, sites = _accounts(entries)
     plant_statements = {
         plant: {
             "energy_j": account.energy_j,
@@ -158,7 +218,7 @@ def check_certificate(
     }
     if not verify_hex(public_key, str(certificate.get("signature", "")), canonical_bytes(body)):
         raise LedgerIntegrityError(None, "bad coordinator signature on the certificate")
-    _, sites = _accounts(periods, int(body["from_s"]), int(body["to_s"]))
+    _, sites = _accounts(_entries(periods, int(body["from_s"]), int(body["to_s"])))
     account = sites.get(str(body["site"]), _Account())
     expected = _certificate_body(str(body["site"]), account, int(body["from_s"]), int(body["to_s"]))
     if canonical_bytes(expected) != canonical_bytes(body):

@@ -15,7 +15,10 @@ record, even across a SIGKILL.
 Schema versions: 1 had no ``worker_keys`` and ``pending`` and one report per
 record; 2 adds both tables and a list of reports per record. A version-1 file
 without periods is upgraded in place; one with periods is refused (its
-records are not in the version-2 form).
+records are not in the version-2 form). ``worker_keys.last_window_end_ms`` (the
+end of the worker's last accepted report window, so overlapping windows are
+refused) came later within version 2: it is bookkeeping beside the ledger, not
+part of it, and a file without it gains it when opened for writing.
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ CREATE TABLE IF NOT EXISTS worker_keys (
     worker TEXT PRIMARY KEY,
     site TEXT NOT NULL,
     public_key TEXT NOT NULL,
-    last_sequence INTEGER NOT NULL
+    last_sequence INTEGER NOT NULL,
+    last_window_end_ms INTEGER NOT NULL DEFAULT -1
 );
 CREATE TABLE IF NOT EXISTS pending (
     period INTEGER NOT NULL,
@@ -166,7 +170,12 @@ class Ledger:
             raise LedgerInputError("data_dir", f"ledger schema {version} is not {SCHEMA_VERSION}")
 
     def _migrate(self) -> None:
-        """Upgrade an empty version-1 ledger (the new tables exist by now)."""
+        """Upgrade an empty version-1 ledger (the new tables exist by now); add late columns."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(worker_keys)")}
+        if "last_window_end_ms" not in columns:
+            self._db.execute(
+                "ALTER TABLE worker_keys ADD COLUMN last_window_end_ms INTEGER NOT NULL DEFAULT -1"
+            )
         if self._meta("schema_version") != "1":
             return
         if self._db.execute("SELECT COUNT(*) FROM periods").fetchone()[0]:
@@ -319,7 +328,8 @@ class Ledger:
             raise LedgerInputError("ledger", "is open read-only")
         with self._db:
             self._db.execute(
-                "INSERT INTO worker_keys VALUES (?, ?, ?, -1) ON CONFLICT (worker) DO UPDATE"
+                "INSERT INTO worker_keys (worker, site, public_key, last_sequence)"
+                " VALUES (?, ?, ?, -1) ON CONFLICT (worker) DO UPDATE"
                 " SET site = excluded.site, public_key = excluded.public_key",
                 (worker, site, public_key),
             )
@@ -331,8 +341,15 @@ class Ledger:
         ).fetchone()
         return None if row is None else (str(row[0]), str(row[1]), int(row[2]))
 
+    def last_window_end_ms(self, worker: str) -> int | None:
+        """The end of the worker's last accepted report window (None before the first)."""
+        row = self._db.execute(
+            "SELECT last_window_end_ms FROM worker_keys WHERE worker = ?", (worker,)
+        ).fetchone()
+        return None if row is None or int(row[0]) < 0 else int(row[0])
+
     def stage(self, period: PendingPeriod, telemetry: Telemetry) -> None:
-        """Keep an accepted report for its period; its sequence becomes the worker's last.
+        """Keep an accepted report for its period; its sequence and window end become the last.
 
         A report of no energy, hashes or shares only moves the sequence on.
 
@@ -354,8 +371,8 @@ class Ledger:
                     " (a replayed or reordered report)",
                 )
             self._db.execute(
-                "UPDATE worker_keys SET last_sequence = ? WHERE worker = ?",
-                (telemetry.sequence, telemetry.worker),
+                "UPDATE worker_keys SET last_sequence = ?, last_window_end_ms = ? WHERE worker = ?",
+                (telemetry.sequence, telemetry.window_end_ms, telemetry.worker),
             )
             if not (telemetry.energy_j or telemetry.hashes or telemetry.shares_found):
                 # An idle worker's report adds nothing to a record: only its sequence is

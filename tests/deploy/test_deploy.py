@@ -320,6 +320,7 @@ def test_alerts_cover_the_runbook() -> None:
     assert {
         "SpillwayWorkerDown", "SpillwayHashrateFarBelowExpected", "SpillwayPowerAboveBudget",
         "SpillwayNoValidPlan", "SpillwayPlanSolveFailures", "SpillwayGrpcErrorRatioHigh",
+        "SpillwayLedgerNotClosing", "SpillwayTelemetryRefused",
     } <= alerts  # fmt: skip
 
 

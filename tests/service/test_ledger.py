@@ -210,6 +210,16 @@ class TestTamperEvidence:
             ledger.append_period(5, 0, PERIOD_S, [make_record(worker_key, "north-farm", 5, 10)])
         assert verify_dir(data_dir).periods == 6
 
+    def test_older_file_gains_the_window_column(self, data_dir: Path) -> None:
+        """A ledger whose worker_keys lacks last_window_end_ms gets it on open, keys kept."""
+        with Ledger(data_dir) as ledger:
+            ledger.set_worker_key("w1", "north-farm", "ab" * 32)
+        sql(data_dir, "ALTER TABLE worker_keys DROP COLUMN last_window_end_ms")
+        with Ledger(data_dir) as ledger:
+            assert ledger.worker_key("w1") == ("north-farm", "ab" * 32, -1)
+            assert ledger.last_window_end_ms("w1") is None
+        assert verify_dir(data_dir).ok
+
 
 class TestProofs:
     def test_every_record_has_a_proof(self, data_dir: Path) -> None:

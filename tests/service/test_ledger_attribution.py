@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from google.protobuf import duration_pb2
@@ -12,6 +13,7 @@ from google.protobuf import duration_pb2
 from service.convert import timestamp
 from service.errors import ConfigError
 from service.ledger.attribution import attribute
+from service.ledger.model import owed_micro
 from service.ledger.recorder import read_contract_prices
 from service.storage import SCHEMA_VERSION, Store
 from spillway.v1 import planner_pb2
@@ -83,6 +85,83 @@ class TestAttribution:
         """Whole joules by largest remainder: the parts sum to the energy used."""
         split = attribute(plan(), "north", START_S, 60, energy_j=10_001)
         assert sum(split.curtailed_j.values()) == 10_001
+
+
+def three_bus_plan() -> planner_pb2.Plan:
+    """Buses A (wind, site north), B (solar, site east), C (load); one hourly period.
+
+    The plan has north take 3 kW and east 1 kW of curtailed power, and the wind and
+    solar plants give up 3 kW and 1 kW of curtailment for it. North's bus clears at
+    10 per MWh; east's at -2 (curtailed solar behind a congested line).
+    """
+    return planner_pb2.Plan(
+        plan_id="three-bus",
+        start_time=timestamp(START_S),
+        period_duration=duration_pb2.Duration(seconds=HOUR_S),
+        period_count=1,
+        sites=[
+            planner_pb2.SitePlan(
+                site="north",
+                budget_watts=[4000.0],
+                curtailed_watts=[3000.0],
+                bus="A",
+                bus_marginal_price_per_megawatt_hour=[10.0],
+            ),
+            planner_pb2.SitePlan(
+                site="east",
+                budget_watts=[1000.0],
+                curtailed_watts=[1000.0],
+                bus="B",
+                bus_marginal_price_per_megawatt_hour=[-2.0],
+            ),
+        ],
+        plants=[
+            planner_pb2.PlantPlan(plant="wind", carrier="wind", bus="A", absorbed_watts=[3000.0]),
+            planner_pb2.PlantPlan(plant="sun", carrier="solar", bus="B", absorbed_watts=[1000.0]),
+        ],
+    )
+
+
+class TestThreeBus:
+    """A 15-minute ledger period of the three-bus plan, solved by hand; solar has a contract."""
+
+    PERIOD_S = 900
+    CONTRACT: ClassVar[dict[str, int]] = {"sun": 50_000_000}  # 50 per MWh
+
+    def test_north_claims_its_share_and_pays_its_bus_price(self) -> None:
+        """North: 3 kW x 900 s = 2.7 MJ curtailed of 3.6 MJ used, 3:1 wind to solar."""
+        split = attribute(
+            three_bus_plan(), "north", START_S, self.PERIOD_S, energy_j=3_600_000,
+            contract_price_micro_per_mwh=self.CONTRACT,
+        )  # fmt: skip
+        assert split.curtailed_j == {"wind": 2_025_000, "sun": 675_000}
+        assert split.carrier == {"wind": "wind", "sun": "solar"}
+        assert split.price_micro_per_mwh == {"wind": 10_000_000, "sun": 50_000_000}
+        owed = {
+            p: owed_micro(j, split.price_micro_per_mwh[p]) for p, j in split.curtailed_j.items()
+        }
+        # 2.025 MJ = 0.0005625 MWh at 10/MWh is 0.005625; 0.675 MJ at 50/MWh is 0.009375.
+        assert owed == {"wind": 5_625, "sun": 9_375}
+
+    def test_east_under_its_claim_is_all_curtailed_and_never_paid_negative(self) -> None:
+        """East used 0.45 MJ of its 0.9 MJ claim: all curtailed; its bus price -2 pays 0."""
+        split = attribute(
+            three_bus_plan(), "east", START_S, self.PERIOD_S, energy_j=450_000,
+            contract_price_micro_per_mwh=self.CONTRACT,
+        )  # fmt: skip
+        assert split.curtailed_j == {"wind": 337_500, "sun": 112_500}
+        assert split.price_micro_per_mwh == {"wind": 0, "sun": 50_000_000}
+        assert owed_micro(112_500, 50_000_000) == 1_563  # 1562.5, half up
+
+    def test_no_plant_gives_more_than_it_absorbed(self) -> None:
+        """Across both sites each plant is credited at most its absorbed power x time."""
+        plan = three_bus_plan()
+        given: dict[str, int] = {}
+        for site in ("north", "east"):
+            split = attribute(plan, site, START_S, self.PERIOD_S, energy_j=10**9)
+            for plant, joules in split.curtailed_j.items():
+                given[plant] = given.get(plant, 0) + joules
+        assert given == {"wind": 3000 * self.PERIOD_S, "sun": 1000 * self.PERIOD_S}
 
 
 class TestStorageMigration:

@@ -175,7 +175,7 @@ class SettlementAccount(_message.Message):
     def __init__(self, name: _Optional[str] = ..., energy_joules: _Optional[int] = ..., owed_micro: _Optional[int] = ..., curtailed_joules_by_carrier: _Optional[_Mapping[str, int]] = ..., periods: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class SettleResponse(_message.Message):
-    __slots__ = ("settlement_json", "plants", "sites", "certificates_json")
+    __slots__ = ("settlement_json", "plants", "sites", "certificates_json", "next_from_time")
     class CertificatesJsonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -187,8 +187,10 @@ class SettleResponse(_message.Message):
     PLANTS_FIELD_NUMBER: _ClassVar[int]
     SITES_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATES_JSON_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FROM_TIME_FIELD_NUMBER: _ClassVar[int]
     settlement_json: str
     plants: _containers.RepeatedCompositeFieldContainer[SettlementAccount]
     sites: _containers.RepeatedCompositeFieldContainer[SettlementAccount]
     certificates_json: _containers.ScalarMap[str, str]
-    def __init__(self, settlement_json: _Optional[str] = ..., plants: _Optional[_Iterable[_Union[SettlementAccount, _Mapping]]] = ..., sites: _Optional[_Iterable[_Union[SettlementAccount, _Mapping]]] = ..., certificates_json: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    next_from_time: _timestamp_pb2.Timestamp
+    def __init__(self, settlement_json: _Optional[str] = ..., plants: _Optional[_Iterable[_Union[SettlementAccount, _Mapping]]] = ..., sites: _Optional[_Iterable[_Union[SettlementAccount, _Mapping]]] = ..., certificates_json: _Optional[_Mapping[str, str]] = ..., next_from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

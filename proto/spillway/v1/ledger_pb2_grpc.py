@@ -102,6 +102,8 @@ class LedgerServiceServicer:
 
     def Settle(self, request, context):
         """Statements per plant and site and a signed certificate per site for a time range.
+        A range whose settlement would pass the message size limit is settled in pages:
+        each reply covers whole periods from from_time and says where the next starts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -58,6 +58,10 @@ def make_settings(data_dir: Path, **overrides: Any) -> CoordinatorSettings:
     return CoordinatorSettings(**values)
 
 
+# The end of the last window each worker id was given, so successive reports never overlap.
+_LAST_WINDOW_END_MS: dict[str, int] = {}
+
+
 def signed_telemetry(
     key: Any,
     worker_id: str,
@@ -66,16 +70,25 @@ def signed_telemetry(
     energy_j: int,
     hashes: int,
     shares_found: int = 0,
+    *,
+    window_ms: tuple[int, int] | None = None,
 ) -> miner_pb2.SignedTelemetry:
-    """A worker's telemetry message signed with ``key`` (an Ed25519 private key)."""
-    now_ms = time.time_ns() // 1_000_000
+    """A worker's telemetry message signed with ``key`` (an Ed25519 private key).
+
+    The window is ``window_ms`` (Unix ms, start and end), else up to two seconds
+    ending now and starting no earlier than the last window made for ``worker_id``.
+    """
+    if window_ms is None:
+        now_ms = time.time_ns() // 1_000_000
+        window_ms = (max(now_ms - 2000, _LAST_WINDOW_END_MS.get(worker_id, 0)), now_ms)
+    _LAST_WINDOW_END_MS[worker_id] = max(window_ms[1], _LAST_WINDOW_END_MS.get(worker_id, 0))
     report = sign_telemetry(
         key,
         worker=worker_id,
         site=site,
         sequence=sequence,
-        window_start_ms=now_ms - 2000,
-        window_end_ms=now_ms,
+        window_start_ms=window_ms[0],
+        window_end_ms=window_ms[1],
         energy_j=energy_j,
         hashes=hashes,
         shares_found=shares_found,

@@ -7,8 +7,10 @@ Real coordinators on loopback gRPC, real SQLite files, a real worker, the real
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,6 +30,7 @@ from test_planner import submit_and_plan
 
 import kernels
 from service.convert import timestamp
+from service.errors import ConfigError
 from service.ledger import EnergyRecord, Ledger, load_or_create_key, public_key_hex, read_jsonl
 from service.ledger.keys import telemetry_signed
 from service.metrics import free_port
@@ -64,6 +67,13 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SPILLWAY, *args], capture_output=True, text=True, timeout=60)
 
 
+def refused(running: Running, reason: str) -> float | None:
+    """``spillway_ledger_telemetry_refused_total`` for ``reason``."""
+    return running.registry.get_sample_value(
+        "spillway_ledger_telemetry_refused_total", {"reason": reason}
+    )
+
+
 def bad_fields(exc: grpc.aio.AioRpcError) -> list[str]:
     """The fields a ``google.rpc.BadRequest`` detail names."""
     status = rpc_status.from_call(exc)
@@ -76,14 +86,17 @@ def bad_fields(exc: grpc.aio.AioRpcError) -> list[str]:
     return fields
 
 
-async def register(channel: Any, site: str, key: Ed25519PrivateKey, name: str = "w1") -> str:
+async def register(
+    channel: Any, site: str, key: Ed25519PrivateKey, name: str = "w1", max_power_w: float = 0.0
+) -> str:
+    """A worker's id; ``max_power_w`` 0 declares no max power (reports are not checked on it)."""
     stub = miner_pb2_grpc.WorkerServiceStub(channel)
     reply = await stub.RegisterWorker(
         miner_pb2.RegisterWorkerRequest(
             site=site,
             worker_name=name,
             backend="cpu",
-            max_power_watts=50,
+            max_power_watts=max_power_w,
             telemetry_public_key=key.public_key().public_bytes_raw(),
         ),
         metadata=AUTH,
@@ -178,6 +191,58 @@ class TestWorkerWritesLedger:
         )
         assert counted_j == staged_j >= recorded_j
 
+    async def test_worker_drops_a_refused_report_and_carries_on(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """A report refused as invalid is dropped, not resent over an ever longer window."""
+        # Every window "ends ahead" of a coordinator allowing an hour less than none.
+        settings = make_settings(
+            tmp_path / "data", period_s=PERIOD_S, telemetry_clock_skew_s=-3600.0
+        )
+        server, port = await build_server(settings, registry=registry)
+        backend = kernels.CpuBackend(threads=1)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                await operator_pb2_grpc.OperatorServiceStub(channel).SetBudgetOverride(
+                    operator_pb2.SetBudgetOverrideRequest(
+                        site="north", budget_watts=3.0, duration=duration_pb2.Duration(seconds=60)
+                    ),
+                    metadata=AUTH,
+                )
+                worker = Worker(
+                    WorkerSettings(
+                        coordinator=f"127.0.0.1:{port}",
+                        site="north",
+                        worker_name="n1",
+                        data_dir=tmp_path / "w",
+                        auth_token=TOKEN,
+                        joules_per_hash=1e-6,
+                        telemetry_s=0.3,
+                    ),
+                    backend,
+                    CollectorRegistry(),
+                )
+                task = asyncio.create_task(worker.run())
+                refused_clock = {"reason": "clock"}
+                sample = registry.get_sample_value
+                try:
+                    deadline = time.monotonic() + 30
+                    while (
+                        sample("spillway_ledger_telemetry_refused_total", refused_clock) or 0
+                    ) < 4:
+                        assert time.monotonic() < deadline, "fewer than 4 refused reports"
+                        await asyncio.sleep(0.1)
+                    assert worker.state.hashes > 0
+                    # Dropped: what is left unreported is at most the last few intervals' work.
+                    assert worker.state.unreported_hashes < worker.state.hashes / 2
+                finally:
+                    worker.stop.set()
+                    await task
+                assert await server.coordinator.ledger.site_energy_j("north") == 0
+        finally:
+            backend.close()
+            await server.stop(0.5)
+
 
 class TestRefusedTelemetry:
     async def test_forged_signature_is_refused(self, coordinator: Running) -> None:
@@ -193,6 +258,7 @@ class TestRefusedTelemetry:
             assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert bad_fields(info.value) == ["signed_telemetry.signature"]
         assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 0
+        assert refused(coordinator, "bad_signature") == 2
 
     async def test_replayed_report_is_refused(self, coordinator: Running) -> None:
         """A report sent again, or an older one, is refused; its energy counts once."""
@@ -207,6 +273,87 @@ class TestRefusedTelemetry:
             assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert bad_fields(info.value) == ["signed_telemetry.sequence"]
         assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 100
+        assert refused(coordinator, "replay") == 2
+
+    async def test_window_ending_ahead_of_the_clock_is_refused(self, coordinator: Running) -> None:
+        """A window ending past the skew allowance is refused naming its end; within, taken."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key)
+        now_ms = time.time_ns() // 1_000_000
+        skew_ms = int(coordinator.settings.telemetry_clock_skew_s * 1000)
+        ahead = (now_ms, now_ms + skew_ms + 60_000)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await report(
+                coordinator.channel,
+                worker_id,
+                signed_telemetry(key, worker_id, "north", 1, 7, 7, window_ms=ahead),
+            )
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert bad_fields(info.value) == ["signed_telemetry.window_end_unix_ms"]
+        assert "ahead of the coordinator's clock" in (info.value.details() or "")
+        assert refused(coordinator, "clock") == 1
+        # A worker clock a second fast is within the allowance.
+        fast = (now_ms - 1000, now_ms + 1000)
+        signed = signed_telemetry(key, worker_id, "north", 2, 5, 5, window_ms=fast)
+        await report(coordinator.channel, worker_id, signed)
+        assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 5
+
+    async def test_overlapping_window_is_refused(self, coordinator: Running) -> None:
+        """A window starting before the last accepted one ended is refused; a contiguous one not."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key)
+        now_ms = time.time_ns() // 1_000_000
+        first = (now_ms - 4000, now_ms - 2000)
+        await report(
+            coordinator.channel,
+            worker_id,
+            signed_telemetry(key, worker_id, "north", 1, 10, 1, window_ms=first),
+        )
+        overlapping = (now_ms - 3000, now_ms)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await report(
+                coordinator.channel,
+                worker_id,
+                signed_telemetry(key, worker_id, "north", 2, 20, 2, window_ms=overlapping),
+            )
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert bad_fields(info.value) == ["signed_telemetry.window_start_unix_ms"]
+        assert refused(coordinator, "overlap") == 1
+        contiguous = (now_ms - 2000, now_ms)
+        await report(
+            coordinator.channel,
+            worker_id,
+            signed_telemetry(key, worker_id, "north", 3, 30, 3, window_ms=contiguous),
+        )
+        assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 40
+
+    async def test_power_above_declared_max_is_refused(self, coordinator: Running) -> None:
+        """Energy above the declared max power over the window (and a second) is refused."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key, max_power_w=50)
+        now_ms = time.time_ns() // 1_000_000
+        window = (now_ms - 10_000, now_ms)  # 10 s: at most 50 W x (10 s + 1 s) = 550 J
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await report(
+                coordinator.channel,
+                worker_id,
+                signed_telemetry(key, worker_id, "north", 1, 551, 1, window_ms=window),
+            )
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert bad_fields(info.value) == ["signed_telemetry.energy_joules"]
+        assert "max_power_watts 50 W" in (info.value.details() or "")
+        assert refused(coordinator, "power") == 1
+        signed = signed_telemetry(key, worker_id, "north", 2, 550, 1, window_ms=window)
+        await report(coordinator.channel, worker_id, signed)
+        assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 550
+
+    def test_negative_clock_skew_is_a_config_error(self, tmp_path: Path) -> None:
+        """`spillway serve` refuses a negative skew allowance at once, naming the flag."""
+        done = cli("serve", "--telemetry-clock-skew-seconds", "-1", "--metrics-listen", "off",
+                   "--data-dir", str(tmp_path / "data"))  # fmt: skip
+        assert done.returncode == 2, done
+        assert "--telemetry-clock-skew-seconds must be >= 0" in done.stderr
+        assert not (tmp_path / "data").exists()
 
     async def test_unsigned_or_unregistered_telemetry_is_refused(
         self, coordinator: Running
@@ -233,6 +380,7 @@ class TestRefusedTelemetry:
                 signed_telemetry(key, reply.worker_id, "east", 1, 5, 5),
             )
         assert bad_fields(info.value) == ["telemetry_public_key"]
+        assert refused(coordinator, "unsigned") == refused(coordinator, "unknown_key") == 1
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await stub.RegisterWorker(
                 miner_pb2.RegisterWorkerRequest(
@@ -343,6 +491,18 @@ class TestLedgerService:
         assert sum(r.owed_micro_by_plant["wind"] for r in listed if r.site == "north") == (
             wind.owed_micro
         )
+        # Operators see the same figures: periods closed and energy recorded, by carrier.
+        sample = coordinator.registry.get_sample_value
+        headers = (await stub.ListPeriodHeaders(ledger_pb2.ListPeriodHeadersRequest())).headers
+        assert sample("spillway_ledger_periods_closed_total") == len(headers)
+        assert sample("spillway_ledger_records_total") == len(listed) == 6
+        assert sample("spillway_ledger_last_period_end_timestamp_seconds") == (
+            headers[-1].period_start_time.seconds + headers[-1].period_seconds
+        )
+        curtailed = {"site": "north", "carrier": "wind"}
+        assert sample("spillway_ledger_curtailed_energy_joules_total", curtailed) == 3600 * 6
+        assert sample("spillway_ledger_grid_energy_joules_total", {"site": "east"}) == 3600 * 6
+        assert sample("spillway_ledger_grid_energy_joules_total", {"site": "north"}) == 0
         certificate = json.loads(reply.certificates_json["north"])
         assert certificate["curtailed_j_by_carrier"] == {"wind": 3600 * 6}
         path = tmp_path / "north.json"
@@ -379,6 +539,31 @@ class TestContractPrice:
         assert body["curtailed_j"] == {"wind": joules}
         assert body["price_micro_per_mwh"] == {"wind": 42_500_000}
         assert dict(record.owed_micro_by_plant) == {"wind": 425_000}  # 0.01 MWh x 42.5
+
+    @pytest.mark.parametrize("content", [None, "plant,price_per_mwh\nwind,-1\n"])
+    async def test_bad_contract_prices_leave_nothing_open(
+        self, tmp_path: Path, content: str | None
+    ) -> None:
+        """A missing or bad prices file fails the start naming it, holding no file or thread."""
+        prices = tmp_path / "prices.csv"
+        if content is not None:
+            prices.write_text(content)
+        data_dir = tmp_path / "data"
+        settings = make_settings(data_dir, period_s=PERIOD_S, contract_prices=prices)
+        with pytest.raises(ConfigError, match="contract_prices"):
+            await build_server(settings, registry=CollectorRegistry())
+        gc.collect()  # an unclosed sqlite3 connection would only now show up, if at all
+        held = [
+            link.readlink()
+            for link in Path("/proc/self/fd").iterdir()
+            if link.is_symlink() and str(data_dir) in str(link.readlink())
+        ]
+        assert held == [], held
+        assert not [t for t in threading.enumerate() if t.name.startswith("spillway-ledger")]
+        # The same data directory starts at once with a readable file.
+        prices.write_text("plant,price_per_mwh\nwind,1\n")
+        server, _ = await build_server(settings, registry=CollectorRegistry())
+        await server.stop(0)
 
 
 class TestRestart:
@@ -475,3 +660,90 @@ class TestPaging:
         assert pages > 1 and len(listed) == 40
         assert [r.period for r in listed] == sorted({r.period for r in listed})
         assert [h.period for h in headers] == [r.period for r in listed]
+
+    async def test_long_settlement_comes_in_whole_period_pages(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """A settlement past the message limit comes in pages that add up to the whole range."""
+        max_message_bytes = 16384
+        settings = make_settings(
+            tmp_path / "data", period_s=PERIOD_S, max_message_bytes=max_message_bytes
+        )
+        server, port = await build_server(settings, registry=registry)
+        ledger = server.coordinator.ledger
+        start_s = int(time.time())
+        now_s = [float(start_s)]
+        ledger.clock = lambda: now_s[0]  # one period per round of reports, without waiting
+        sites = ("north", "east", "south")
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                keys = {site: Ed25519PrivateKey.generate() for site in sites}
+                workers = {site: await register(channel, site, keys[site]) for site in sites}
+                for sequence in range(1, 61):
+                    for site in sites:
+                        signed = signed_telemetry(
+                            keys[site], workers[site], site, sequence, 1000 + sequence, 1
+                        )
+                        await report(channel, workers[site], signed)
+                    now_s[0] += PERIOD_S
+                await ledger.close_due(None)
+                stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                to_time = timestamp(now_s[0] + 1)
+                pages, from_time = [], timestamp(start_s - 1)
+                while True:
+                    page = await stub.Settle(
+                        ledger_pb2.SettleRequest(from_time=from_time, to_time=to_time)
+                    )
+                    assert page.ByteSize() <= max_message_bytes
+                    pages.append(page)
+                    if not page.HasField("next_from_time"):
+                        break
+                    assert page.next_from_time.seconds > from_time.seconds
+                    from_time = page.next_from_time
+        finally:
+            await server.stop(0.5)
+        assert len(pages) > 2
+        for site in sites:
+            settled = [a for page in pages for a in page.sites if a.name == site]
+            periods = [p for account in settled for p in account.periods]
+            assert len(periods) == len(set(periods)) == 60  # every period once, across pages
+            total_j = sum(account.energy_joules for account in settled)
+            assert total_j == sum(1000 + sequence for sequence in range(1, 61))
+        # Each page is `spillway settle` of its own sub-range, and its certificates check.
+        data_dir = str(settings.data_dir)
+        page = json.loads(pages[1].settlement_json)
+        assert page["to_s"] == pages[1].next_from_time.seconds
+        settled = cli("settle", "--data-dir", data_dir, "--from", str(page["from_s"]),
+                      "--to", str(page["to_s"]))  # fmt: skip
+        assert settled.returncode == 0, settled.stderr
+        assert json.loads(settled.stdout) == page
+        certificate = tmp_path / "north.json"
+        certificate.write_text(pages[1].certificates_json["north"])
+        checked = cli("ledger", "verify-certificate", str(certificate), data_dir)
+        assert checked.returncode == 0 and checked.stdout.startswith("ok:"), checked
+
+    async def test_period_too_large_for_a_message_is_resource_exhausted(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """When even one period's settlement passes the limit, the error says so and where."""
+        settings = make_settings(tmp_path / "data", period_s=PERIOD_S, max_message_bytes=1500)
+        server, port = await build_server(settings, registry=registry)
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                key = Ed25519PrivateKey.generate()
+                worker_id = await register(channel, "north", key)
+                signed = signed_telemetry(key, worker_id, "north", 1, 10, 1)
+                await report(channel, worker_id, signed)
+                await until_records(channel, 1)
+                stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                with pytest.raises(grpc.aio.AioRpcError) as info:
+                    await stub.Settle(
+                        ledger_pb2.SettleRequest(
+                            from_time=timestamp(time.time() - 60), to_time=timestamp(time.time())
+                        )
+                    )
+        finally:
+            await server.stop(0.5)
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "to_time" in (info.value.details() or "")
+        assert "spillway settle" in (info.value.details() or "")
