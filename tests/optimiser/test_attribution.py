@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,7 +16,8 @@ from optimiser.checker import ptdf
 if TYPE_CHECKING:
     from optimiser import GridData, PlanResult
 
-# Two areas joined by one 50 MW line (v_nom 1 kV, x 1 ohm: b = 1 MW/rad).
+# tests/data/grid/pypsa/two-areas: two areas joined by one 50 MW line (v_nom 1 kV,
+# x 1 ohm: b = 1 MW/rad).
 #
 #   A (wind 300 MW @ 0, site_a 100 MW @ 30) ── AB: 50 MW ── B (load 20 MW, gas 500 MW @ 50,
 #                                                              site_b 100 MW @ 60)
@@ -23,23 +26,12 @@ if TYPE_CHECKING:
 # A; site_b (worth 60 > gas 50) mines 100: AB carries 30 more (50, congested), gas
 # the other 70. Curtailment-only: gas is pinned, so site_b gets only the 30 MW the
 # line can still carry.
-TWO_AREAS: dict[str, str] = {
-    "snapshots.csv": "name,weightings\nt0,1.0\n",
-    "buses.csv": "name,v_nom\nA,1\nB,1\n",
-    "lines.csv": "name,bus0,bus1,x,s_nom\nAB,A,B,1,50\n",
-    "generators.csv": "name,bus,carrier,p_nom,marginal_cost\nwind,A,wind,300,0\ngas,B,gas,500,50\n",
-    "loads.csv": "name,bus\nload,B\n",
-    "loads-p_set.csv": "snapshot,load\nt0,20\n",
-    "carriers.csv": "name,co2_emissions\ngas,0.2\nwind,0\n",
-    "mining_sites.csv": "name,bus,p_nom,value\nsite_a,A,100,30\nsite_b,B,100,60\n",
-}
+TWO_AREAS = Path(__file__).resolve().parents[1] / "data" / "grid" / "pypsa" / "two-areas"
 
 
 @pytest.fixture
-def two_areas(tmp_path) -> GridData:
-    for name, text in TWO_AREAS.items():
-        (tmp_path / name).write_text(text)
-    return read_pypsa_folder(tmp_path)
+def two_areas() -> GridData:
+    return read_pypsa_folder(TWO_AREAS)
 
 
 def sources(r: PlanResult, t: int = 0) -> dict[tuple[str, str], float]:
@@ -65,8 +57,9 @@ class TestTwoAreas:
         assert r.mine_mw.iloc[0].to_dict() == pytest.approx({"site_a": 100.0, "site_b": 30.0})
         assert sources(r) == pytest.approx({("site_a", "wind"): 100.0, ("site_b", "wind"): 30.0})
 
-    def test_congested_line_blocks_the_wind(self, two_areas, planned, tmp_path):
+    def test_congested_line_blocks_the_wind(self, planned, tmp_path):
         """Base flow at the limit: site_b can reach no wind and is credited none."""
+        shutil.copytree(TWO_AREAS, tmp_path, dirs_exist_ok=True)
         (tmp_path / "loads-p_set.csv").write_text("snapshot,load\nt0,80\n")
         r = planned(read_pypsa_folder(tmp_path))
         assert sources(r) == pytest.approx(
