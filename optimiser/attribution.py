@@ -69,6 +69,7 @@ def trace_sinks_mw(
     sink_bus: NDArray[np.int64],
     sink_mw: NDArray[np.float64],
     *,
+    n_traced: int | None = None,
     noise_fraction: float = NOISE_FRACTION,
 ) -> NDArray[np.float64]:
     """Trace each sink's withdrawal back to the sources (proportional sharing).
@@ -87,11 +88,14 @@ def trace_sinks_mw(
         ``(S,)`` bus of each sink and ``(T, S)`` its withdrawal (MW, positive).
         Sinks one does not need traced (conventional units going down) still
         belong here: they take their share of the bus's supply.
+    n_traced:
+        Trace only the first ``n_traced`` sinks (default all); the others only
+        take their share. Each traced sink's bus costs one sparse solve.
 
     Returns
     -------
     numpy.ndarray
-        ``(T, S, K)``: MW of sink s supplied by source k. A sink's row sums to its
+        ``(T, n_traced, K)``: MW of sink s supplied by source k. A sink's row sums to its
         withdrawal, less any part that no traced flow reaches (solver noise).
 
     Raises
@@ -110,6 +114,7 @@ def trace_sinks_mw(
                 source_mw,
                 sink_bus,
                 sink_mw,
+                len(sink_bus) if n_traced is None else n_traced,
                 noise_fraction,
             )
         except RuntimeError as exc:  # SuperLU: "Factor is exactly singular" (a cycle)
@@ -127,10 +132,11 @@ def _trace(
     source_mw: NDArray[np.float64],
     sink_bus: NDArray[np.int64],
     sink_mw: NDArray[np.float64],
+    n_s: int,
     noise_fraction: float,
 ) -> NDArray[np.float64]:
     n_t = delta_flow_mw.shape[0]
-    n_k, n_s = len(source_bus), len(sink_bus)
+    n_k = len(source_bus)
     out = np.zeros((n_t, n_s, n_k))
     if n_t == 0 or n_k == 0 or n_s == 0:
         return out
@@ -176,7 +182,7 @@ def _trace(
     )
     # Rows of A_u⁻¹ for the sink buses: solve A_uᵀ Y = E. One right-hand side per
     # sink bus serves every snapshot, since the blocks do not interact.
-    sink_buses = np.unique(sink_bus)
+    sink_buses = np.unique(sink_bus[:n_s])
     rhs = np.zeros((n_all, len(sink_buses)))
     for c, b in enumerate(sink_buses):
         rhs[np.arange(n_t) * n_buses + b, c] = 1.0
@@ -286,7 +292,8 @@ def mining_sources_mw(result: PlanResult) -> pd.DataFrame:
         source_mw,
         sink_bus.astype(np.int64),
         sink_mw,
-    )[:, : len(site_names), :]
+        n_traced=len(site_names),
+    )
     labels = np.asarray(source_labels, dtype=object)
     columns: dict[tuple[str, str], NDArray[np.float64]] = {}
     for label in dict.fromkeys(source_labels):
