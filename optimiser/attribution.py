@@ -31,6 +31,13 @@ symbol   meaning
 s_j      net positive change at bus j, fed into the network (MW)
 w_j      net negative change at bus j, taken from the network (MW)
 P_j      gross change of throughput at bus j (MW)
+
+Degenerate cases: a snapshot without mining traces nothing; flows and changes
+below :data:`NOISE_FRACTION` of the snapshot's largest are dropped as solver
+noise; several sites at one bus share its supply pro rata to their mining; a bus
+no flow reaches (``P_j = 0``) supplies its sinks from local sources only.
+:func:`mining_sources_mw` labels the sources by plant (curtailed energy) or
+:data:`GRID_SOURCE`.
 """
 
 from __future__ import annotations
