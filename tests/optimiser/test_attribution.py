@@ -176,9 +176,12 @@ def assert_trace_properties(data: GridData, r: PlanResult) -> None:
     curtailed = r.curtailment_sources_mw()
     by_plant = curtailed.T.groupby(level=1).sum().T
     absorbed = (r.curtailment_mw(r.base) - r.curtailment_mw(r.plan)).clip(lower=0.0)
+    spill_avoided = (r.base.storage_units_spill - r.plan.storage_units_spill).clip(lower=0.0)
     for plant in by_plant.columns:
         if plant in absorbed.columns:
             assert (by_plant[plant] <= absorbed[plant] + tol).all(), plant
+        elif str(r.mode) == "co-optimised":  # a reservoir: at most the spill it avoided
+            assert (by_plant[plant] <= spill_avoided[plant] + tol).all(), plant
     if str(r.mode) == "curtailment-only":
         cur_site = (
             curtailed.T.groupby(level=0).sum().T.reindex(columns=r.mine_mw.columns, fill_value=0)
