@@ -44,7 +44,7 @@ from pyomo.common.gc_manager import PauseGC
 from optimiser.data import bus_load_mw, generator_bounds_mw
 from optimiser.errors import BadGridDataError, InfeasiblePlanError
 from optimiser.model import ModelOptions, build_model
-from optimiser.result import Dispatch, PlanMode, PlanResult, frame, static_tables
+from optimiser.result import Dispatch, PlanMode, PlanResult, Topology, frame, static_tables
 from optimiser.solve import HighsModel, PlanStatus, RowMap, SolveOptions, SolveOutcome
 
 if TYPE_CHECKING:
@@ -352,6 +352,7 @@ class Planner:
                 "model_s": self.model_s,
             },
             static=static_tables(d),
+            topology=Topology.of(d),
         )
 
     def _pin_base(self, x0: NDArray[np.float64]) -> None:

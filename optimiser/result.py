@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from optimiser.data import GridData
     from optimiser.solve import PlanStatus
 
-__all__ = ["SUMMARY_KEYS", "Dispatch", "PlanMode", "PlanResult", "static_tables"]
+__all__ = ["SUMMARY_KEYS", "Dispatch", "PlanMode", "PlanResult", "Topology", "static_tables"]
 
 #: Keys of :meth:`PlanResult.summary`, in order (the CLI's ``--json`` contract).
 SUMMARY_KEYS = (
@@ -67,6 +67,33 @@ class Dispatch:
 
 
 @dataclass(frozen=True)
+class Topology:
+    """Where components connect (bus indices), for tracing the plan's flows.
+
+    Arrays follow the column order of the result's frames.
+    """
+
+    n_buses: int
+    branch_bus0: np.ndarray
+    branch_bus1: np.ndarray
+    generator_bus: np.ndarray
+    storage_unit_bus: np.ndarray
+    mining_site_bus: np.ndarray
+
+    @classmethod
+    def of(cls, data: GridData) -> Topology:
+        """The topology of a scenario."""
+        return cls(
+            n_buses=len(data.buses),
+            branch_bus0=np.array(data.branches.bus0, dtype=np.int64),
+            branch_bus1=np.array(data.branches.bus1, dtype=np.int64),
+            generator_bus=np.array(data.generators.bus, dtype=np.int64),
+            storage_unit_bus=np.array(data.storage_units.bus, dtype=np.int64),
+            mining_site_bus=np.array(data.mining_sites.bus, dtype=np.int64),
+        )
+
+
+@dataclass(frozen=True)
 class PlanResult:
     """A mining plan with its base (no-mining) plan for comparison.
 
@@ -93,6 +120,9 @@ class PlanResult:
     static:
         Scenario tables a plan directory needs to be read on its own (buses,
         carriers and capacities; see :func:`static_tables`), written by :meth:`write`.
+    topology:
+        Bus indices of branches and components, for :meth:`mining_sources_mw`
+        (``None``: the plan cannot be traced).
     """
 
     status: PlanStatus
@@ -116,6 +146,7 @@ class PlanResult:
     timings: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     static: dict[str, pd.DataFrame] = field(default_factory=dict)
+    topology: Topology | None = None
 
     # -- convenience views ---------------------------------------------------
     @property
@@ -175,19 +206,47 @@ class PlanResult:
         """Total mining energy (MWh)."""
         return float(sum(self.mining_mwh_by_site.values()))
 
+    def mining_sources_mw(self) -> pd.DataFrame:
+        """MW each site draws from each source (plant or ``grid``), per snapshot.
+
+        Proportional sharing of the flow change plan - base
+        (:func:`optimiser.attribution.mining_sources_mw`); columns ``(site, source)``.
+        """
+        from optimiser.attribution import mining_sources_mw
+
+        return mining_sources_mw(self)
+
+    def curtailment_sources_mw(self) -> pd.DataFrame:
+        """MW of curtailed energy (renewable curtailment or avoided spill) each site
+        draws from each plant, per snapshot: :meth:`mining_sources_mw` without ``grid``."""
+        from optimiser.attribution import GRID_SOURCE
+
+        traced = self.mining_sources_mw()
+        keep = [c for c in traced.columns if c[1] != GRID_SOURCE]
+        return traced[keep]
+
     @property
     def mining_mwh_by_source(self) -> dict[str, float]:
         """Mining energy split into ``curtailed`` (renewable curtailment or spill it
-        avoided) and ``other`` (MWh), snapshot by snapshot."""
+        avoided, traced to each site through the network: the sum over sites of
+        :meth:`curtailment_sources_mw`) and ``other`` (MWh), snapshot by snapshot.
 
-        def wasted(d: Dispatch) -> np.ndarray:
-            return np.asarray(
-                self.curtailment_mw(d).sum(axis=1) + d.storage_units_spill.sum(axis=1)
-            )
-
+        A plan without :attr:`topology` falls back to the system-wide rule
+        ``min(mining, curtailment and spill absorbed)`` per snapshot.
+        """
         mining = np.asarray(self.plan.mining_sites_p.sum(axis=1))
-        absorbed = np.clip(wasted(self.base) - wasted(self.plan), 0.0, None)
-        curtailed = np.minimum(mining, absorbed)
+        if self.topology is not None:
+            traced = self.curtailment_sources_mw()
+            curtailed = np.minimum(mining, np.asarray(traced.sum(axis=1), dtype=float))
+        else:
+
+            def wasted(d: Dispatch) -> np.ndarray:
+                return np.asarray(
+                    self.curtailment_mw(d).sum(axis=1) + d.storage_units_spill.sum(axis=1)
+                )
+
+            absorbed = np.clip(wasted(self.base) - wasted(self.plan), 0.0, None)
+            curtailed = np.minimum(mining, absorbed)
         w = self.weight_energy_h
         return {
             "curtailed": float(np.sum(w * curtailed)),

@@ -146,6 +146,8 @@ def scaled_plan(day: DemoDay, start_s: float, demo: DemoSettings) -> planner_pb2
         scale = demo.cpu_w / (day.capacity_mw.get(site.site, 0.0) * W_PER_MW or 1.0)
         site.budget_watts[:] = [w * scale for w in site.budget_watts]
         site.curtailed_watts[:] = [w * scale for w in site.curtailed_watts]
+        for source in site.sources:  # so that they still add up to curtailed_watts
+            source.watts[:] = [w * scale for w in source.watts]
     return plan
 
 

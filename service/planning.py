@@ -323,21 +323,9 @@ def plan_to_proto(
 
     mine_mw = result.mine_mw
     by_source = result.mining_mwh_by_source
-    mining_total_mw = np.asarray(mine_mw.sum(axis=1), dtype=float)
-
-    # Curtailment absorbed per period (system-wide), shared among sites by their mining.
-    def wasted(dispatch: Any) -> Any:
-        return np.asarray(
-            result.curtailment_mw(dispatch).sum(axis=1) + dispatch.storage_units_spill.sum(axis=1),
-            dtype=float,
-        )
-
-    absorbed_mw = np.minimum(
-        mining_total_mw, np.clip(wasted(result.base) - wasted(result.plan), 0, None)
-    )
-    share = np.divide(
-        absorbed_mw, mining_total_mw, out=np.zeros_like(absorbed_mw), where=mining_total_mw > 0
-    )
+    # Each site's curtailed energy by plant, traced through the network
+    # (proportional sharing of plan - base flows; ``optimiser.attribution``).
+    sources_mw = result.curtailment_sources_mw()
     plan = planner_pb2.Plan(
         plan_id=plan_id,
         scenario_id=scenario_id,
@@ -352,17 +340,29 @@ def plan_to_proto(
     site_bus = result.static["mining_sites"]["bus"] if "mining_sites" in result.static else {}
     prices = result.buses_marginal_price
     for site in mine_mw.columns:
-        column = np.asarray(mine_mw[site], dtype=float)
+        column = np.clip(np.asarray(mine_mw[site], dtype=float), 0.0, None)
         bus = str(site_bus.get(site, "")) if len(site_bus) else ""
-        plan.sites.add(
+        sources = [
+            (str(key[1]), np.clip(np.asarray(sources_mw[key], dtype=float), 0.0, None))
+            for key in sources_mw.columns
+            if key[0] == site
+        ]
+        traced = np.zeros_like(column)
+        for _, watts in sources:
+            traced += watts
+        # Proportional sharing adds up to the site's mining; min() only drops noise.
+        curtailed = np.minimum(column, traced)
+        site_plan = plan.sites.add(
             site=str(site),
-            budget_watts=[max(0.0, float(v)) * W_PER_MW for v in column],
-            curtailed_watts=[max(0.0, float(v)) * W_PER_MW for v in column * share],
+            budget_watts=[float(v) * W_PER_MW for v in column],
+            curtailed_watts=[float(v) * W_PER_MW for v in curtailed],
             bus=bus,
             bus_marginal_price_per_megawatt_hour=(
                 [float(v) for v in prices[bus].fillna(0.0)] if bus in prices.columns else []
             ),
         )
+        for plant, mw in sources:
+            site_plan.sources.add(plant=plant, watts=[float(v) * W_PER_MW for v in mw])
     _add_plants(plan, result)
     loading = result.branches_loading
     mu = result.branches_mu_upper.fillna(0.0) + result.branches_mu_lower.fillna(0.0)
@@ -391,8 +391,9 @@ def plan_to_proto(
 def _add_plants(plan: planner_pb2.Plan, result: PlanResult) -> None:
     """Per plant, the curtailment mining absorbs: base curtailment (or spill) less the plan's.
 
-    The ledger attributes a site's curtailed energy to plants in these
-    proportions (``service.ledger.attribution``). Reservoir spill counts as the
+    System-wide figures; which site each plant's energy reaches is in
+    ``SitePlan.sources``. The ledger falls back to these proportions for plans
+    without sources (``service.ledger.attribution``). Reservoir spill counts as the
     reservoir's, carrier ``hydro``.
     """
     generators = result.static.get("generators")

@@ -1,19 +1,23 @@
 """Which plants a site's energy in one ledger period came from, by the plan, and at what price.
 
-The rule (the plan carries, per period, each site's ``curtailed_watts`` and, per
-plant, the curtailment its mining absorbs, ``absorbed_watts``; see
-``service.planning.plan_to_proto``):
+The rule (the plan carries, per period, each site's ``curtailed_watts`` and the
+plants they come from, ``sources``, traced through the network; and, per plant,
+the curtailment all mining absorbs, ``absorbed_watts``; see
+``service.planning.plan_to_proto`` and ``optimiser.attribution``):
 
 1. The site may claim as curtailed at most what the plan gave it: over the
    ledger period's window ``[start, start + period_s)``, the integral of its
    ``curtailed_watts`` (plan periods overlapping the window count for their
    overlap). Periods outside the plan, and sites the plan does not name,
    claim nothing.
-2. Each plan period's claimable energy is split among plants in proportion to
-   their ``absorbed_watts`` in that period: the plan absorbs all plants'
-   curtailment together, and every site mining in that period shares it pro
-   rata to its mining, which is how the plan itself shares curtailment among
-   sites.
+2. Each plan period's claimable energy comes from the site's own ``sources``:
+   the plants whose curtailed energy reaches the site's bus by proportional
+   sharing (Bialek) of the change in flows that mining causes, so a site behind
+   a congested line is never credited with a plant beyond it. Plans made before
+   tracing carry no ``sources``; for them the claim is split among all plants in
+   proportion to their ``absorbed_watts`` in that period (the old system-wide
+   pro-rata rule). A traced plan's site without ``sources`` has
+   ``curtailed_watts`` 0 and so claims nothing either way.
 3. The site used ``min(energy, claimable)`` curtailed energy (curtailed energy
    first: a site under budget still ran on what would have been thrown away),
    split among plants in proportion to what each could supply, in whole
@@ -92,22 +96,30 @@ def attribute(
         if overlap_s <= 0 or t >= len(site_plan.curtailed_watts):
             continue
         claim_j = max(0.0, site_plan.curtailed_watts[t]) * overlap_s
-        absorbed = {
-            p.plant: max(0.0, p.absorbed_watts[t]) for p in plan.plants if t < len(p.absorbed_watts)
-        }
-        absorbed_sum = sum(absorbed.values())
-        if claim_j <= 0 or absorbed_sum <= 0:
+        if site_plan.sources:
+            weights = {
+                src.plant: max(0.0, src.watts[t]) for src in site_plan.sources if t < len(src.watts)
+            }
+        else:  # a plan made before tracing: system-wide pro rata
+            weights = {
+                p.plant: max(0.0, p.absorbed_watts[t])
+                for p in plan.plants
+                if t < len(p.absorbed_watts)
+            }
+        weight_sum = sum(weights.values())
+        if claim_j <= 0 or weight_sum <= 0:
             continue
         prices = site_plan.bus_marginal_price_per_megawatt_hour
         price = max(0.0, prices[t]) if t < len(prices) else 0.0
-        for plant, watts in absorbed.items():
-            joules = claim_j * watts / absorbed_sum
+        for plant, watts in weights.items():
+            joules = claim_j * watts / weight_sum
             supply_j[plant] += joules
             money[plant] += joules * price
     claimable_j = sum(supply_j.values())
     used_j = min(energy_j, int(claimable_j))
     curtailed_j = _split(used_j, supply_j)
-    carriers = {p.plant: p.carrier or "other" for p in plan.plants}
+    carriers: dict[str, str] = defaultdict(lambda: "other")
+    carriers.update({p.plant: p.carrier or "other" for p in plan.plants})
     contract = contract_price_micro_per_mwh or {}
     prices_micro = {
         plant: contract[plant]

@@ -53,7 +53,14 @@ class TestRandomForecasts:
         assert s["curtailment_mwh_after"] <= s["curtailment_mwh_before"] + 1e-6
         assert r.objective <= r.objective_base + 1e-6
         assert r.max_line_loading <= 1.0 + 1e-6
+        # traced sources: non-negative, adding up to each site's mining
+        traced = r.mining_sources_mw()
+        assert (traced.to_numpy() >= 0).all()
+        by_site = traced.T.groupby(level=0).sum().T.reindex(columns=r.mine_mw.columns).fillna(0.0)
+        assert np.allclose(by_site.to_numpy(), r.mine_mw.to_numpy(), atol=1e-5)
         if mode == "curtailment-only":
+            curtailed = r.curtailment_sources_mw().to_numpy().sum()
+            assert curtailed == pytest.approx(r.mine_mw.to_numpy().sum(), abs=1e-5)
             freed = s["curtailment_mwh_before"] - s["curtailment_mwh_after"]
             assert r.mining_mwh <= freed + 1e-5
             assert np.allclose(r.plan.generators_p["gas"], r.base.generators_p["gas"], atol=1e-6)

@@ -19,6 +19,7 @@ from service.storage import SCHEMA_VERSION, Store
 from spillway.v1 import planner_pb2
 
 START_S = 1_700_000_000
+TWO_AREAS = Path(__file__).resolve().parents[1] / "data" / "grid" / "pypsa" / "two-areas"
 HOUR_S = 3600
 
 
@@ -162,6 +163,74 @@ class TestThreeBus:
             for plant, joules in split.curtailed_j.items():
                 given[plant] = given.get(plant, 0) + joules
         assert given == {"wind": 3000 * self.PERIOD_S, "sun": 1000 * self.PERIOD_S}
+
+
+def traced_three_bus_plan() -> planner_pb2.Plan:
+    """The three-bus plan as the planner now writes it: each site names its own sources.
+
+    The network carries north's 3 kW from the wind at its bus and east's 1 kW from
+    the solar at its bus; the system-wide rule would have split both 3:1.
+    """
+    plan = three_bus_plan()
+    north, east = plan.sites
+    north.sources.add(plant="wind", watts=[3000.0])
+    east.sources.add(plant="sun", watts=[1000.0])
+    return plan
+
+
+class TestTracedSources:
+    PERIOD_S = 900
+
+    def test_site_is_credited_only_its_own_sources(self) -> None:
+        """North gets only wind, east only solar, though both plants absorbed curtailment."""
+        plan = traced_three_bus_plan()
+        north = attribute(plan, "north", START_S, self.PERIOD_S, energy_j=10**9)
+        east = attribute(plan, "east", START_S, self.PERIOD_S, energy_j=10**9)
+        assert north.curtailed_j == {"wind": 3000 * self.PERIOD_S}
+        assert north.price_micro_per_mwh == {"wind": 10_000_000}
+        assert east.curtailed_j == {"sun": 1000 * self.PERIOD_S}
+        assert east.carrier == {"sun": "solar"}
+
+    def test_sources_split_a_partial_use(self) -> None:
+        """Energy below the claim is split among the site's sources in their proportions."""
+        plan = traced_three_bus_plan()
+        plan.sites[0].sources.add(plant="sun", watts=[1000.0])
+        plan.sites[0].sources[0].watts[0] = 2000.0
+        split = attribute(plan, "north", START_S, self.PERIOD_S, energy_j=900_000)
+        assert split.curtailed_j == {"wind": 600_000, "sun": 300_000}
+
+
+@pytest.mark.solver
+class TestPlannedTwoAreas:
+    """A real plan of two areas joined by a congested line (tests/optimiser/test_attribution)."""
+
+    def plan(self) -> planner_pb2.Plan:
+        import optimiser
+        from service.planning import plan_to_proto
+
+        result = optimiser.plan(optimiser.read_pypsa_folder(TWO_AREAS), mode="co-optimised")
+        calendar = planner_pb2.Scenario(
+            start_time=timestamp(START_S),
+            period_duration=duration_pb2.Duration(seconds=HOUR_S),
+            period_count=1,
+        )
+        return plan_to_proto(
+            "two-areas", "s", calendar, planner_pb2.PLANNING_MODE_CO_OPTIMISED, result, START_S
+        )
+
+    def test_site_behind_the_line_gets_what_it_carries(self) -> None:
+        """Co-optimised: site_b's 100 MW budget holds 30 MW of wind, the rest is gas."""
+        plan = self.plan()
+        sites = {s.site: s for s in plan.sites}
+        assert list(sites["site_a"].curtailed_watts) == pytest.approx([100e6])
+        assert list(sites["site_b"].budget_watts) == pytest.approx([100e6])
+        assert list(sites["site_b"].curtailed_watts) == pytest.approx([30e6])
+        assert {s.plant: list(s.watts) for s in sites["site_b"].sources} == {
+            "wind": pytest.approx([30e6])
+        }
+        assert plan.summary.curtailment_absorbed_joules == pytest.approx(130 * 3.6e9)
+        split = attribute(plan, "site_b", START_S, HOUR_S, energy_j=10**12)
+        assert split.curtailed_j == {"wind": 30_000_000 * HOUR_S}
 
 
 class TestStorageMigration:

@@ -26,17 +26,17 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19spillway/v1/planner.proto\x12\x0bspillway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"2\n\x03\x42us\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1d\n\x15nominal_voltage_volts\x18\x02 \x01(\x01\"y\n\x06\x42ranch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x62us0\x18\x02 \x01(\t\x12\x0c\n\x04\x62us1\x18\x03 \x01(\t\x12\x1a\n\x12reactance_per_unit\x18\x04 \x01(\x01\x12\x14\n\x0crating_watts\x18\x05 \x01(\x01\x12\x13\n\x0btransformer\x18\x06 \x01(\x08\"\x97\x01\n\tGenerator\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x62us\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61rrier\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61pacity_watts\x18\x04 \x01(\x01\x12\'\n\x1fmarginal_cost_per_megawatt_hour\x18\x05 \x01(\x01\x12\x1d\n\x15\x61vailability_per_unit\x18\x06 \x03(\x01\"7\n\x04Load\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x62us\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x65mand_watts\x18\x03 \x03(\x01\"\xac\x01\n\x0bStorageUnit\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x62us\x18\x02 \x01(\t\x12\x16\n\x0e\x63\x61pacity_watts\x18\x03 \x01(\x01\x12\x1e\n\x16\x65nergy_capacity_joules\x18\x04 \x01(\x01\x12\x1d\n\x15initial_energy_joules\x18\x05 \x01(\x01\x12\x14\n\x0cinflow_watts\x18\x06 \x03(\x01\x12\x15\n\rspill_allowed\x18\x07 \x01(\x08\"\xd7\x01\n\nMiningSite\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x62us\x18\x02 \x01(\t\x12\x17\n\x0fmax_power_watts\x18\x03 \x01(\x01\x12&\n\x1e\x65\x66\x66iciency_joules_per_terahash\x18\x04 \x01(\x01\x12\x18\n\x10ramp_limit_watts\x18\x05 \x01(\x01\x12\x17\n\x0fmin_power_watts\x18\x06 \x01(\x01\x12\x17\n\x0frig_block_watts\x18\x07 \x01(\x01\x12!\n\x19revenue_per_megawatt_hour\x18\x08 \x01(\x01\"\xa2\x03\n\x08Scenario\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0fperiod_duration\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cperiod_count\x18\x04 \x01(\r\x12\x18\n\x10\x62\x61se_power_watts\x18\x05 \x01(\x01\x12\x1f\n\x05\x62uses\x18\x06 \x03(\x0b\x32\x10.spillway.v1.Bus\x12%\n\x08\x62ranches\x18\x07 \x03(\x0b\x32\x13.spillway.v1.Branch\x12*\n\ngenerators\x18\x08 \x03(\x0b\x32\x16.spillway.v1.Generator\x12 \n\x05loads\x18\t \x03(\x0b\x32\x11.spillway.v1.Load\x12/\n\rstorage_units\x18\n \x03(\x0b\x32\x18.spillway.v1.StorageUnit\x12-\n\x0cmining_sites\x18\x0b \x03(\x0b\x32\x17.spillway.v1.MiningSite\"\x82\x01\n\x08SitePlan\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x03(\x01\x12\x17\n\x0f\x63urtailed_watts\x18\x03 \x03(\x01\x12\x0b\n\x03\x62us\x18\x04 \x01(\t\x12,\n$bus_marginal_price_per_megawatt_hour\x18\x05 \x03(\x01\"P\n\tPlantPlan\x12\r\n\x05plant\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rrier\x18\x02 \x01(\t\x12\x0b\n\x03\x62us\x18\x03 \x01(\t\x12\x16\n\x0e\x61\x62sorbed_watts\x18\x04 \x03(\x01\"r\n\nBranchPlan\x12\x0e\n\x06\x62ranch\x18\x01 \x01(\t\x12\x12\n\nflow_watts\x18\x02 \x03(\x01\x12\x18\n\x10loading_fraction\x18\x03 \x03(\x01\x12&\n\x1eshadow_price_per_megawatt_hour\x18\x04 \x03(\x01\"\xa7\x01\n\x0bPlanSummary\x12\x11\n\tobjective\x18\x01 \x01(\x01\x12\x0f\n\x07revenue\x18\x02 \x01(\x01\x12\x1c\n\x14mining_energy_joules\x18\x03 \x01(\x01\x12#\n\x1b\x63urtailment_absorbed_joules\x18\x04 \x01(\x01\x12\x1a\n\x12grid_energy_joules\x18\x05 \x01(\x01\x12\x15\n\rsolve_seconds\x18\x06 \x01(\x01\"\xe2\x03\n\x04Plan\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x13\n\x0bscenario_id\x18\x02 \x01(\t\x12\'\n\x04mode\x18\x03 \x01(\x0e\x32\x19.spillway.v1.PlanningMode\x12\'\n\x06status\x18\x04 \x01(\x0e\x32\x17.spillway.v1.PlanStatus\x12\x13\n\x0btermination\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0fperiod_duration\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cperiod_count\x18\t \x01(\r\x12$\n\x05sites\x18\n \x03(\x0b\x32\x15.spillway.v1.SitePlan\x12)\n\x08\x62ranches\x18\x0b \x03(\x0b\x32\x17.spillway.v1.BranchPlan\x12)\n\x07summary\x18\x0c \x01(\x0b\x32\x18.spillway.v1.PlanSummary\x12&\n\x06plants\x18\r \x03(\x0b\x32\x16.spillway.v1.PlantPlan\"@\n\x15SubmitScenarioRequest\x12\'\n\x08scenario\x18\x01 \x01(\x0b\x32\x15.spillway.v1.Scenario\"-\n\x16SubmitScenarioResponse\x12\x13\n\x0bscenario_id\x18\x01 \x01(\t\"\x97\x01\n\x0eRunPlanRequest\x12\x13\n\x0bscenario_id\x18\x01 \x01(\t\x12\'\n\x04mode\x18\x02 \x01(\x0e\x32\x19.spillway.v1.PlanningMode\x12\x18\n\x10\x61llow_suboptimal\x18\x03 \x01(\x08\x12-\n\ntime_limit\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"2\n\x0fRunPlanResponse\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.spillway.v1.Plan\"!\n\x0eGetPlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\"2\n\x0fGetPlanResponse\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.spillway.v1.Plan\"\x13\n\x11WatchPlansRequest\"5\n\x12WatchPlansResponse\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.spillway.v1.Plan*q\n\x0cPlanningMode\x12\x1d\n\x19PLANNING_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aPLANNING_MODE_CO_OPTIMISED\x10\x01\x12\"\n\x1ePLANNING_MODE_CURTAILMENT_ONLY\x10\x02*\xaa\x01\n\nPlanStatus\x12\x1b\n\x17PLAN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13PLAN_STATUS_OPTIMAL\x10\x01\x12\x1a\n\x16PLAN_STATUS_INFEASIBLE\x10\x02\x12\x1a\n\x16PLAN_STATUS_TIME_LIMIT\x10\x03\x12\x15\n\x11PLAN_STATUS_ERROR\x10\x04\x12\x17\n\x13PLAN_STATUS_UNKNOWN\x10\x05\x32\xc8\x02\n\x0ePlannerService\x12Y\n\x0eSubmitScenario\x12\".spillway.v1.SubmitScenarioRequest\x1a#.spillway.v1.SubmitScenarioResponse\x12\x44\n\x07RunPlan\x12\x1b.spillway.v1.RunPlanRequest\x1a\x1c.spillway.v1.RunPlanResponse\x12\x44\n\x07GetPlan\x12\x1b.spillway.v1.GetPlanRequest\x1a\x1c.spillway.v1.GetPlanResponse\x12O\n\nWatchPlans\x12\x1e.spillway.v1.WatchPlansRequest\x1a\x1f.spillway.v1.WatchPlansResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19spillway/v1/planner.proto\x12\x0bspillway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"2\n\x03\x42us\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x1d\n\x15nominal_voltage_volts\x18\x02 \x01(\x01\"y\n\x06\x42ranch\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x62us0\x18\x02 \x01(\t\x12\x0c\n\x04\x62us1\x18\x03 \x01(\t\x12\x1a\n\x12reactance_per_unit\x18\x04 \x01(\x01\x12\x14\n\x0crating_watts\x18\x05 \x01(\x01\x12\x13\n\x0btransformer\x18\x06 \x01(\x08\"\x97\x01\n\tGenerator\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x62us\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61rrier\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61pacity_watts\x18\x04 \x01(\x01\x12\'\n\x1fmarginal_cost_per_megawatt_hour\x18\x05 \x01(\x01\x12\x1d\n\x15\x61vailability_per_unit\x18\x06 \x03(\x01\"7\n\x04Load\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x62us\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x65mand_watts\x18\x03 \x03(\x01\"\xac\x01\n\x0bStorageUnit\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x62us\x18\x02 \x01(\t\x12\x16\n\x0e\x63\x61pacity_watts\x18\x03 \x01(\x01\x12\x1e\n\x16\x65nergy_capacity_joules\x18\x04 \x01(\x01\x12\x1d\n\x15initial_energy_joules\x18\x05 \x01(\x01\x12\x14\n\x0cinflow_watts\x18\x06 \x03(\x01\x12\x15\n\rspill_allowed\x18\x07 \x01(\x08\"\xd7\x01\n\nMiningSite\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x62us\x18\x02 \x01(\t\x12\x17\n\x0fmax_power_watts\x18\x03 \x01(\x01\x12&\n\x1e\x65\x66\x66iciency_joules_per_terahash\x18\x04 \x01(\x01\x12\x18\n\x10ramp_limit_watts\x18\x05 \x01(\x01\x12\x17\n\x0fmin_power_watts\x18\x06 \x01(\x01\x12\x17\n\x0frig_block_watts\x18\x07 \x01(\x01\x12!\n\x19revenue_per_megawatt_hour\x18\x08 \x01(\x01\"\xa2\x03\n\x08Scenario\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0fperiod_duration\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cperiod_count\x18\x04 \x01(\r\x12\x18\n\x10\x62\x61se_power_watts\x18\x05 \x01(\x01\x12\x1f\n\x05\x62uses\x18\x06 \x03(\x0b\x32\x10.spillway.v1.Bus\x12%\n\x08\x62ranches\x18\x07 \x03(\x0b\x32\x13.spillway.v1.Branch\x12*\n\ngenerators\x18\x08 \x03(\x0b\x32\x16.spillway.v1.Generator\x12 \n\x05loads\x18\t \x03(\x0b\x32\x11.spillway.v1.Load\x12/\n\rstorage_units\x18\n \x03(\x0b\x32\x18.spillway.v1.StorageUnit\x12-\n\x0cmining_sites\x18\x0b \x03(\x0b\x32\x17.spillway.v1.MiningSite\"\xac\x01\n\x08SitePlan\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x03(\x01\x12\x17\n\x0f\x63urtailed_watts\x18\x03 \x03(\x01\x12\x0b\n\x03\x62us\x18\x04 \x01(\t\x12,\n$bus_marginal_price_per_megawatt_hour\x18\x05 \x03(\x01\x12(\n\x07sources\x18\x06 \x03(\x0b\x32\x17.spillway.v1.SiteSource\"*\n\nSiteSource\x12\r\n\x05plant\x18\x01 \x01(\t\x12\r\n\x05watts\x18\x02 \x03(\x01\"P\n\tPlantPlan\x12\r\n\x05plant\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61rrier\x18\x02 \x01(\t\x12\x0b\n\x03\x62us\x18\x03 \x01(\t\x12\x16\n\x0e\x61\x62sorbed_watts\x18\x04 \x03(\x01\"r\n\nBranchPlan\x12\x0e\n\x06\x62ranch\x18\x01 \x01(\t\x12\x12\n\nflow_watts\x18\x02 \x03(\x01\x12\x18\n\x10loading_fraction\x18\x03 \x03(\x01\x12&\n\x1eshadow_price_per_megawatt_hour\x18\x04 \x03(\x01\"\xa7\x01\n\x0bPlanSummary\x12\x11\n\tobjective\x18\x01 \x01(\x01\x12\x0f\n\x07revenue\x18\x02 \x01(\x01\x12\x1c\n\x14mining_energy_joules\x18\x03 \x01(\x01\x12#\n\x1b\x63urtailment_absorbed_joules\x18\x04 \x01(\x01\x12\x1a\n\x12grid_energy_joules\x18\x05 \x01(\x01\x12\x15\n\rsolve_seconds\x18\x06 \x01(\x01\"\xe2\x03\n\x04Plan\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x13\n\x0bscenario_id\x18\x02 \x01(\t\x12\'\n\x04mode\x18\x03 \x01(\x0e\x32\x19.spillway.v1.PlanningMode\x12\'\n\x06status\x18\x04 \x01(\x0e\x32\x17.spillway.v1.PlanStatus\x12\x13\n\x0btermination\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0fperiod_duration\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cperiod_count\x18\t \x01(\r\x12$\n\x05sites\x18\n \x03(\x0b\x32\x15.spillway.v1.SitePlan\x12)\n\x08\x62ranches\x18\x0b \x03(\x0b\x32\x17.spillway.v1.BranchPlan\x12)\n\x07summary\x18\x0c \x01(\x0b\x32\x18.spillway.v1.PlanSummary\x12&\n\x06plants\x18\r \x03(\x0b\x32\x16.spillway.v1.PlantPlan\"@\n\x15SubmitScenarioRequest\x12\'\n\x08scenario\x18\x01 \x01(\x0b\x32\x15.spillway.v1.Scenario\"-\n\x16SubmitScenarioResponse\x12\x13\n\x0bscenario_id\x18\x01 \x01(\t\"\x97\x01\n\x0eRunPlanRequest\x12\x13\n\x0bscenario_id\x18\x01 \x01(\t\x12\'\n\x04mode\x18\x02 \x01(\x0e\x32\x19.spillway.v1.PlanningMode\x12\x18\n\x10\x61llow_suboptimal\x18\x03 \x01(\x08\x12-\n\ntime_limit\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"2\n\x0fRunPlanResponse\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.spillway.v1.Plan\"!\n\x0eGetPlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\"2\n\x0fGetPlanResponse\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.spillway.v1.Plan\"\x13\n\x11WatchPlansRequest\"5\n\x12WatchPlansResponse\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.spillway.v1.Plan*q\n\x0cPlanningMode\x12\x1d\n\x19PLANNING_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aPLANNING_MODE_CO_OPTIMISED\x10\x01\x12\"\n\x1ePLANNING_MODE_CURTAILMENT_ONLY\x10\x02*\xaa\x01\n\nPlanStatus\x12\x1b\n\x17PLAN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13PLAN_STATUS_OPTIMAL\x10\x01\x12\x1a\n\x16PLAN_STATUS_INFEASIBLE\x10\x02\x12\x1a\n\x16PLAN_STATUS_TIME_LIMIT\x10\x03\x12\x15\n\x11PLAN_STATUS_ERROR\x10\x04\x12\x17\n\x13PLAN_STATUS_UNKNOWN\x10\x05\x32\xc8\x02\n\x0ePlannerService\x12Y\n\x0eSubmitScenario\x12\".spillway.v1.SubmitScenarioRequest\x1a#.spillway.v1.SubmitScenarioResponse\x12\x44\n\x07RunPlan\x12\x1b.spillway.v1.RunPlanRequest\x1a\x1c.spillway.v1.RunPlanResponse\x12\x44\n\x07GetPlan\x12\x1b.spillway.v1.GetPlanRequest\x1a\x1c.spillway.v1.GetPlanResponse\x12O\n\nWatchPlans\x12\x1e.spillway.v1.WatchPlansRequest\x1a\x1f.spillway.v1.WatchPlansResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'spillway.v1.planner_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PLANNINGMODE']._serialized_start=2775
-  _globals['_PLANNINGMODE']._serialized_end=2888
-  _globals['_PLANSTATUS']._serialized_start=2891
-  _globals['_PLANSTATUS']._serialized_end=3061
+  _globals['_PLANNINGMODE']._serialized_start=2861
+  _globals['_PLANNINGMODE']._serialized_end=2974
+  _globals['_PLANSTATUS']._serialized_start=2977
+  _globals['_PLANSTATUS']._serialized_end=3147
   _globals['_BUS']._serialized_start=107
   _globals['_BUS']._serialized_end=157
   _globals['_BRANCH']._serialized_start=159
@@ -52,31 +52,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCENARIO']._serialized_start=887
   _globals['_SCENARIO']._serialized_end=1305
   _globals['_SITEPLAN']._serialized_start=1308
-  _globals['_SITEPLAN']._serialized_end=1438
-  _globals['_PLANTPLAN']._serialized_start=1440
-  _globals['_PLANTPLAN']._serialized_end=1520
-  _globals['_BRANCHPLAN']._serialized_start=1522
-  _globals['_BRANCHPLAN']._serialized_end=1636
-  _globals['_PLANSUMMARY']._serialized_start=1639
-  _globals['_PLANSUMMARY']._serialized_end=1806
-  _globals['_PLAN']._serialized_start=1809
-  _globals['_PLAN']._serialized_end=2291
-  _globals['_SUBMITSCENARIOREQUEST']._serialized_start=2293
-  _globals['_SUBMITSCENARIOREQUEST']._serialized_end=2357
-  _globals['_SUBMITSCENARIORESPONSE']._serialized_start=2359
-  _globals['_SUBMITSCENARIORESPONSE']._serialized_end=2404
-  _globals['_RUNPLANREQUEST']._serialized_start=2407
-  _globals['_RUNPLANREQUEST']._serialized_end=2558
-  _globals['_RUNPLANRESPONSE']._serialized_start=2560
-  _globals['_RUNPLANRESPONSE']._serialized_end=2610
-  _globals['_GETPLANREQUEST']._serialized_start=2612
-  _globals['_GETPLANREQUEST']._serialized_end=2645
-  _globals['_GETPLANRESPONSE']._serialized_start=2647
-  _globals['_GETPLANRESPONSE']._serialized_end=2697
-  _globals['_WATCHPLANSREQUEST']._serialized_start=2699
-  _globals['_WATCHPLANSREQUEST']._serialized_end=2718
-  _globals['_WATCHPLANSRESPONSE']._serialized_start=2720
-  _globals['_WATCHPLANSRESPONSE']._serialized_end=2773
-  _globals['_PLANNERSERVICE']._serialized_start=3064
-  _globals['_PLANNERSERVICE']._serialized_end=3392
+  _globals['_SITEPLAN']._serialized_end=1480
+  _globals['_SITESOURCE']._serialized_start=1482
+  _globals['_SITESOURCE']._serialized_end=1524
+  _globals['_PLANTPLAN']._serialized_start=1526
+  _globals['_PLANTPLAN']._serialized_end=1606
+  _globals['_BRANCHPLAN']._serialized_start=1608
+  _globals['_BRANCHPLAN']._serialized_end=1722
+  _globals['_PLANSUMMARY']._serialized_start=1725
+  _globals['_PLANSUMMARY']._serialized_end=1892
+  _globals['_PLAN']._serialized_start=1895
+  _globals['_PLAN']._serialized_end=2377
+  _globals['_SUBMITSCENARIOREQUEST']._serialized_start=2379
+  _globals['_SUBMITSCENARIOREQUEST']._serialized_end=2443
+  _globals['_SUBMITSCENARIORESPONSE']._serialized_start=2445
+  _globals['_SUBMITSCENARIORESPONSE']._serialized_end=2490
+  _globals['_RUNPLANREQUEST']._serialized_start=2493
+  _globals['_RUNPLANREQUEST']._serialized_end=2644
+  _globals['_RUNPLANRESPONSE']._serialized_start=2646
+  _globals['_RUNPLANRESPONSE']._serialized_end=2696
+  _globals['_GETPLANREQUEST']._serialized_start=2698
+  _globals['_GETPLANREQUEST']._serialized_end=2731
+  _globals['_GETPLANRESPONSE']._serialized_start=2733
+  _globals['_GETPLANRESPONSE']._serialized_end=2783
+  _globals['_WATCHPLANSREQUEST']._serialized_start=2785
+  _globals['_WATCHPLANSREQUEST']._serialized_end=2804
+  _globals['_WATCHPLANSRESPONSE']._serialized_start=2806
+  _globals['_WATCHPLANSRESPONSE']._serialized_end=2859
+  _globals['_PLANNERSERVICE']._serialized_start=3150
+  _globals['_PLANNERSERVICE']._serialized_end=3478
 # @@protoc_insertion_point(module_scope)

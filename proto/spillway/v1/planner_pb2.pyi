@@ -150,18 +150,28 @@ class Scenario(_message.Message):
     def __init__(self, name: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., period_count: _Optional[int] = ..., base_power_watts: _Optional[float] = ..., buses: _Optional[_Iterable[_Union[Bus, _Mapping]]] = ..., branches: _Optional[_Iterable[_Union[Branch, _Mapping]]] = ..., generators: _Optional[_Iterable[_Union[Generator, _Mapping]]] = ..., loads: _Optional[_Iterable[_Union[Load, _Mapping]]] = ..., storage_units: _Optional[_Iterable[_Union[StorageUnit, _Mapping]]] = ..., mining_sites: _Optional[_Iterable[_Union[MiningSite, _Mapping]]] = ...) -> None: ...
 
 class SitePlan(_message.Message):
-    __slots__ = ("site", "budget_watts", "curtailed_watts", "bus", "bus_marginal_price_per_megawatt_hour")
+    __slots__ = ("site", "budget_watts", "curtailed_watts", "bus", "bus_marginal_price_per_megawatt_hour", "sources")
     SITE_FIELD_NUMBER: _ClassVar[int]
     BUDGET_WATTS_FIELD_NUMBER: _ClassVar[int]
     CURTAILED_WATTS_FIELD_NUMBER: _ClassVar[int]
     BUS_FIELD_NUMBER: _ClassVar[int]
     BUS_MARGINAL_PRICE_PER_MEGAWATT_HOUR_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
     site: str
     budget_watts: _containers.RepeatedScalarFieldContainer[float]
     curtailed_watts: _containers.RepeatedScalarFieldContainer[float]
     bus: str
     bus_marginal_price_per_megawatt_hour: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, site: _Optional[str] = ..., budget_watts: _Optional[_Iterable[float]] = ..., curtailed_watts: _Optional[_Iterable[float]] = ..., bus: _Optional[str] = ..., bus_marginal_price_per_megawatt_hour: _Optional[_Iterable[float]] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[SiteSource]
+    def __init__(self, site: _Optional[str] = ..., budget_watts: _Optional[_Iterable[float]] = ..., curtailed_watts: _Optional[_Iterable[float]] = ..., bus: _Optional[str] = ..., bus_marginal_price_per_megawatt_hour: _Optional[_Iterable[float]] = ..., sources: _Optional[_Iterable[_Union[SiteSource, _Mapping]]] = ...) -> None: ...
+
+class SiteSource(_message.Message):
+    __slots__ = ("plant", "watts")
+    PLANT_FIELD_NUMBER: _ClassVar[int]
+    WATTS_FIELD_NUMBER: _ClassVar[int]
+    plant: str
+    watts: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, plant: _Optional[str] = ..., watts: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class PlantPlan(_message.Message):
     __slots__ = ("plant", "carrier", "bus", "absorbed_watts")
