@@ -35,13 +35,18 @@ P_j      gross change of throughput at bus j (MW)
 Degenerate cases: a snapshot without mining traces nothing; flows and changes
 below :data:`NOISE_FRACTION` of the snapshot's largest are dropped as solver
 noise; several sites at one bus share its supply pro rata to their mining; a bus
-no flow reaches (``P_j = 0``) supplies its sinks from local sources only.
+no flow reaches (``P_j = 0``) supplies its sinks from local sources only; a
+closed circulation above even the coarsest threshold, which no DC flow has, makes
+:func:`mining_sources_mw` fall back to a copper plate (every site takes the
+system's mix, :func:`copper_plate_sinks_mw`) with a warning, so a plan never fails
+over its attribution.
 :func:`mining_sources_mw` labels the sources by plant (curtailed energy) or
 :data:`GRID_SOURCE`.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,7 +59,9 @@ if TYPE_CHECKING:
 
     from optimiser.result import PlanResult
 
-__all__ = ["GRID_SOURCE", "mining_sources_mw", "trace_sinks_mw"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["GRID_SOURCE", "copper_plate_sinks_mw", "mining_sources_mw", "trace_sinks_mw"]
 
 #: Changes below this fraction of the snapshot's largest change are solver noise
 #: (HiGHS leaves ~1e-7 MW on pinned units): near-zero flows of either sign would
@@ -128,6 +135,29 @@ def trace_sinks_mw(
             if noise_fraction >= NOISE_FRACTION_MAX:
                 raise ValueError(f"flow change has a cycle above noise: {exc}") from exc
             noise_fraction *= 1e3
+
+
+def copper_plate_sinks_mw(
+    source_mw: NDArray[np.float64],
+    sink_mw: NDArray[np.float64],
+    *,
+    n_traced: int | None = None,
+) -> NDArray[np.float64]:
+    """Proportional sharing with the network left out: every sink takes the system's mix.
+
+    The fallback where :func:`trace_sinks_mw` cannot trace (a cycle above noise):
+    the same principle on one bus, so sinks still add up to their withdrawal.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, n_traced, K)`` as :func:`trace_sinks_mw` returns.
+    """
+    n = sink_mw.shape[1] if n_traced is None else n_traced
+    total_mw = source_mw.sum(axis=1, keepdims=True)
+    mix = np.divide(source_mw, total_mw, out=np.zeros_like(source_mw), where=total_mw > 0)
+    shared: NDArray[np.float64] = sink_mw[:, :n, None] * mix[:, None, :]
+    return shared
 
 
 def _trace(
@@ -290,17 +320,24 @@ def mining_sources_mw(result: PlanResult) -> pd.DataFrame:
     sink_bus = np.r_[topo.mining_site_bus, topo.generator_bus, topo.storage_unit_bus]
     sink_mw = np.hstack([np.clip(mine, 0.0, None), np.clip(-d_gen, 0.0, None)])
     sink_mw = np.hstack([sink_mw, np.clip(-d_sto, 0.0, None)])
-    traced = trace_sinks_mw(
-        topo.n_buses,
-        topo.branch_bus0,
-        topo.branch_bus1,
-        (plan.branches_p0 - base.branches_p0).to_numpy(),
-        source_bus,
-        source_mw,
-        sink_bus.astype(np.int64),
-        sink_mw,
-        n_traced=len(site_names),
-    )
+    delta_flow_mw = (plan.branches_p0 - base.branches_p0).to_numpy()
+    try:
+        traced = trace_sinks_mw(
+            topo.n_buses,
+            topo.branch_bus0,
+            topo.branch_bus1,
+            delta_flow_mw,
+            source_bus,
+            source_mw,
+            sink_bus.astype(np.int64),
+            sink_mw,
+            n_traced=len(site_names),
+        )
+    except ValueError as exc:
+        # A plan must not fail over its attribution: trace on a copper plate instead
+        # (every sink takes the system's mix), the rule before network tracing.
+        logger.warning("attribution falls back to the system-wide mix: %s", exc)
+        traced = copper_plate_sinks_mw(source_mw, sink_mw, n_traced=len(site_names))
     labels = np.asarray(source_labels, dtype=object)
     columns: dict[tuple[str, str], NDArray[np.float64]] = {}
     for label in dict.fromkeys(source_labels):

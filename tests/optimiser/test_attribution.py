@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from optimiser import read_demo, read_pypsa_folder
-from optimiser.attribution import GRID_SOURCE, trace_sinks_mw
+from optimiser.attribution import GRID_SOURCE, mining_sources_mw, trace_sinks_mw
 from optimiser.checker import ptdf
 
 if TYPE_CHECKING:
@@ -68,6 +69,41 @@ class TestTwoAreas:
         )
         assert r.curtailment_sources_mw().get(("site_b", "wind")) is None
 
+    def test_untraceable_flow_falls_back_to_the_system_mix(self, two_areas, planned, caplog):
+        """A flow change with a closed circulation above noise (100 MW round two extra
+        buses, fed by nothing) cannot be traced: every site then takes the system's mix
+        (wind 130 : gas 70) instead of the plan failing."""
+        r = planned(two_areas)
+        topo = r.topology
+        assert topo is not None
+        x, y = topo.n_buses, topo.n_buses + 1
+        looped = dataclasses.replace(
+            topo,
+            n_buses=topo.n_buses + 2,
+            branch_bus0=np.r_[topo.branch_bus0, x, y],
+            branch_bus1=np.r_[topo.branch_bus1, y, x],
+        )
+        plan_p0 = r.plan.branches_p0.assign(**{"line:x1": 100.0, "line:x2": 100.0})
+        base_p0 = r.base.branches_p0.assign(**{"line:x1": 0.0, "line:x2": 0.0})
+        cyclic = dataclasses.replace(
+            r,
+            topology=looped,
+            plan=dataclasses.replace(r.plan, branches_p0=plan_p0),
+            base=dataclasses.replace(r.base, branches_p0=base_p0),
+        )
+        with caplog.at_level("WARNING", logger="optimiser.attribution"):
+            row = mining_sources_mw(cyclic).iloc[0]
+        assert "system-wide mix" in caplog.text
+        got = {(str(k[0]), str(k[1])): float(v) for k, v in row.items() if v > 1e-9}
+        assert got == pytest.approx(
+            {
+                ("site_a", "wind"): 65.0,
+                ("site_a", GRID_SOURCE): 35.0,
+                ("site_b", "wind"): 65.0,
+                ("site_b", GRID_SOURCE): 35.0,
+            }
+        )
+
 
 class TestTraceSinks:
     """The pure tracing function on hand-made flow changes."""
@@ -113,6 +149,21 @@ class TestTraceSinks:
             np.array([[50.0, 70.0]]),
         )
         np.testing.assert_allclose(out[0], [[50.0, 0.0], [0.0, 70.0]])
+
+    def test_cycle_above_noise_is_refused(self):
+        """A closed circulation (0 -> 1 -> 2 -> 0, nothing fed in or drawn) is no DC flow
+        of any injections: it cannot be traced, and the trace says so."""
+        with pytest.raises(ValueError, match="cycle"):
+            trace_sinks_mw(
+                5,
+                np.array([0, 1, 2, 3]),
+                np.array([1, 2, 0, 4]),
+                np.array([[50.0, 50.0, 50.0, 10.0]]),
+                np.array([3]),
+                np.array([[10.0]]),
+                np.array([4]),
+                np.array([[10.0]]),
+            )
 
     def test_no_mining(self):
         """A period without changes traces nothing."""
