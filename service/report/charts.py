@@ -32,6 +32,8 @@ MAX_TICKS = 8
 WIDTH_IN = 9.0
 #: Carrier colours: the default cycle without its grey C7, kept for ``grid``.
 PALETTE = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
+#: Width of a site's bar (sites are 1 apart): room between bars for their totals.
+BAR_WIDTH = 0.6
 #: Colour of the ``grid`` source (energy that is not curtailment), a neutral grey.
 GRID_COLOUR = "0.6"
 #: Key and title of the sources chart (its section is there, saying the breakdown
@@ -172,7 +174,15 @@ def sources(t: PlanTables) -> Chart | None:
     for site, _source, carrier, mwh in ordered.itertuples(index=False):
         i = sites.index(site)
         colour = colours.get(carrier, GRID_COLOUR)
-        ax.bar(i, mwh, bottom=bottom_mwh[i], color=colour, edgecolor="white", linewidth=0.5)
+        ax.bar(
+            i,
+            mwh,
+            width=BAR_WIDTH,
+            bottom=bottom_mwh[i],
+            color=colour,
+            edgecolor="white",
+            linewidth=0.5,
+        )
         bottom_mwh[i] += mwh
         carriers.append(carrier)
     for i, total_mwh in enumerate(bottom_mwh):

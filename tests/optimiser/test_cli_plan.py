@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -167,3 +168,22 @@ class TestSourcesTable:
         for site, mining_mwh in summary["mining_mwh_by_site"].items():
             assert sum(by_site_source[site].values()) == pytest.approx(mining_mwh, rel=1e-6)
         assert summary["mining_mwh"] > 0
+
+    def test_storage_source_carries_its_carrier(self, tmp_path):
+        """A reservoir whose spill a site avoided is a source with the storage unit's
+        carrier (the demo's ``reservoir 147``, hydro), listed in storage_units.csv."""
+        out_dir = tmp_path / "out"
+        assert main(["plan", "--demo", "--mode", "curtailment-only", "--out", str(out_dir)]) == 0
+        rows = _rows(out_dir)
+        assert {c for _, _, s, c, _ in rows if s == "reservoir 147"} == {"hydro"}
+        storage = pd.read_csv(out_dir / "storage_units.csv", index_col="name")
+        assert storage.at["reservoir 147", "carrier"] == "hydro"
+
+    def test_untraceable_plan_writes_no_sources(self, planned, tmp_path):
+        """A plan without topology writes no sources table and no per-site totals."""
+        r = dataclasses.replace(planned(TWO_AREAS), topology=None)
+        written = {p.name for p in r.write(tmp_path / "out")}
+        assert SOURCES not in written and "details.json" in written
+        details = json.loads((tmp_path / "out" / "details.json").read_text())
+        assert "mining_mwh_by_site_and_source" not in details
+        assert details["mining_mwh_by_source"]["curtailed"] > 0
