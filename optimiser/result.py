@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,15 +207,78 @@ class PlanResult:
         """Total mining energy (MWh)."""
         return float(sum(self.mining_mwh_by_site.values()))
 
+    @cached_property
+    def _mining_sources_mw(self) -> pd.DataFrame:
+        # traced once per result: the summary, details.json and the sources table all
+        # read it, and each trace is one sparse solve per site bus
+        from optimiser.attribution import mining_sources_mw
+
+        return mining_sources_mw(self)
+
     def mining_sources_mw(self) -> pd.DataFrame:
         """MW each site draws from each source (plant or ``grid``), per snapshot.
 
         Proportional sharing of the flow change plan - base
         (:func:`optimiser.attribution.mining_sources_mw`); columns ``(site, source)``.
         """
-        from optimiser.attribution import mining_sources_mw
+        return self._mining_sources_mw.copy()
 
-        return mining_sources_mw(self)
+    def source_carrier(self, source: str) -> str:
+        """The carrier of a traced source: the generator's, else the storage unit's
+        (from :attr:`static`), ``grid`` for ``grid`` and ``""`` if unknown."""
+        from optimiser.attribution import GRID_SOURCE
+
+        if source == GRID_SOURCE:
+            return GRID_SOURCE
+        gens = [str(c) for c in self.plan.generators_p.columns]
+        if source in gens:
+            return str(self.carriers[gens.index(source)])
+        storage = self.static.get("storage_units")
+        if storage is not None and source in storage.index:
+            return str(storage.at[source, "carrier"])
+        return ""
+
+    def mining_sources_table_mw(self) -> pd.DataFrame:
+        """:meth:`mining_sources_mw` in long (tidy) form, as ``mining_sites-sources.csv``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``snapshot, site, source, carrier, p_mw``: one row per snapshot
+            and traced ``(site, source)`` pair (zeros kept, so every pair is a full
+            time series), snapshots in order, then sites in order, each site's plants
+            in component order and ``grid`` last. ``p_mw`` is MW; energy is
+            ``p_mw`` times the snapshot's ``generators`` weighting (h).
+        """
+        from optimiser.attribution import GRID_SOURCE
+
+        wide = self.mining_sources_mw()
+        sites = [str(c) for c in self.plan.mining_sites_p.columns]
+        pairs = sorted(
+            ((str(s), str(k)) for s, k in wide.columns),
+            key=lambda sk: (sites.index(sk[0]), sk[1] == GRID_SOURCE),
+        )  # sorted() is stable: plants keep their component order
+        values = wide[pairs].to_numpy(dtype=float) if pairs else np.zeros((len(wide), 0))
+        n_t = len(wide.index)
+        return pd.DataFrame(
+            {
+                "snapshot": np.repeat(np.asarray(wide.index, dtype=object), len(pairs)),
+                "site": [s for s, _ in pairs] * n_t,
+                "source": [k for _, k in pairs] * n_t,
+                "carrier": [self.source_carrier(k) for _, k in pairs] * n_t,
+                "p_mw": values.reshape(-1),
+            }
+        )
+
+    @property
+    def mining_mwh_by_site_and_source(self) -> dict[str, dict[str, float]]:
+        """Traced mining energy per site and source (MWh), every site listed; a site's
+        figures add up to its :attr:`mining_mwh_by_site` (less solver noise)."""
+        energy = self._energy(self.mining_sources_mw())
+        out: dict[str, dict[str, float]] = {str(s): {} for s in self.plan.mining_sites_p.columns}
+        for (site, source), mwh in energy.items():
+            out[str(site)][str(source)] = float(mwh)
+        return out
 
     def curtailment_sources_mw(self) -> pd.DataFrame:
         """MW of curtailed energy (renewable curtailment or avoided spill) each site
@@ -284,8 +348,10 @@ class PlanResult:
         }
 
     def details(self) -> dict[str, Any]:
-        """Totals beyond the summary: by carrier, by source, CO2, solve statistics."""
-        return {
+        """Totals beyond the summary: by carrier, by source, CO2, solve statistics, and
+        (for a plan with :attr:`topology`) ``mining_mwh_by_site_and_source``:
+        ``{site: {source: MWh}}``, see :attr:`mining_mwh_by_site_and_source`."""
+        out: dict[str, Any] = {
             "objective_base": self.objective_base,
             "termination": self.termination,
             "curtailment_mwh_before_by_carrier": self.curtailment_mwh_by_carrier(self.base),
@@ -294,6 +360,9 @@ class PlanResult:
             "mining_co2_t": self.mining_co2_t,
             "stats": self.stats,
         }
+        if self.topology is not None:
+            out["mining_mwh_by_site_and_source"] = self.mining_mwh_by_site_and_source
+        return out
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write the tables in PyPSA's result naming, ``summary.json`` and ``details.json``.
@@ -302,6 +371,18 @@ class PlanResult:
         curtailment and spill (``generators-curtailment_base.csv``,
         ``storage_units-spill_base.csv``) and the :attr:`static` scenario tables, so
         that ``spillway report`` can draw the plan without the scenario.
+
+        A plan with :attr:`topology` also gets ``mining_sites-sources.csv``, the MW
+        each site draws from each plant or ``grid`` per snapshot (network-traced,
+        :meth:`mining_sources_mw`), in long form (:meth:`mining_sources_table_mw`)::
+
+            snapshot,site,source,carrier,p_mw
+            t0,site_b,wind,wind,30.0
+            t0,site_b,grid,grid,70.0
+
+        (``pandas.read_csv(...).pivot_table(index="snapshot", columns=["site",
+        "source"], values="p_mw")`` gives PyPSA's wide shape back), and
+        ``details.json`` the per-site totals ``mining_mwh_by_site_and_source``.
 
         Returns
         -------
@@ -348,6 +429,10 @@ class PlanResult:
             path = out / f"{name}.csv"
             frame.to_csv(path, index_label="snapshot")
             written.append(path)
+        if self.topology is not None:  # an untraceable plan writes no sources table
+            path = out / "mining_sites-sources.csv"
+            self.mining_sources_table_mw().to_csv(path, index=False)
+            written.append(path)
         for name, frame in self.static.items():
             path = out / f"{name}.csv"
             frame.to_csv(path, index_label=frame.index.name)
@@ -373,7 +458,8 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
 
     ``snapshots.csv`` (``weightings`` for the objective, ``generators`` for energy,
     hours), ``generators.csv`` (``bus``, ``carrier``, ``p_nom`` MW, ``renewable``,
-    ``co2_t_per_mwh`` per MWh generated), ``mining_sites.csv``
+    ``co2_t_per_mwh`` per MWh generated), ``storage_units.csv`` (``bus``,
+    ``carrier``, ``p_nom`` MW), ``mining_sites.csv``
     (``bus``, ``p_nom`` MW, ``p_min_pu``) and ``mining_sites-value.csv`` (currency
     per MWh, per snapshot). Column names follow PyPSA's where it has one.
 
@@ -389,6 +475,7 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
     """
     bus_names = np.asarray(data.buses.names, dtype=object)
     g, ms, sn = data.generators, data.mining_sites, data.snapshots
+    su = data.storage_units
     snapshots = pd.DataFrame(
         {"weightings": sn.weight_objective, "generators": sn.weight_generators},
         index=pd.Index(sn.names, name="snapshot"),
@@ -416,9 +503,18 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
         index=pd.Index(sn.names, name="snapshot"),
         columns=pd.Index(ms.names, dtype=object),
     )
+    storage_units = pd.DataFrame(
+        {
+            "bus": bus_names[su.bus] if len(su) else [],
+            "carrier": list(su.carrier),
+            "p_nom": su.p_nom_mw,
+        },
+        index=pd.Index(su.names, name="name"),
+    )
     return {
         "snapshots": snapshots,
         "generators": generators,
+        "storage_units": storage_units,
         "mining_sites": sites,
         "mining_sites-value": value,
     }

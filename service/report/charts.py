@@ -13,13 +13,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from optimiser.attribution import GRID_SOURCE
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from service.report.plandir import PlanTables
 
-__all__ = ["Chart", "draw_all", "totals"]
+__all__ = ["SOURCES_KEY", "SOURCES_TITLE", "Chart", "carrier_colours", "draw_all", "totals"]
 
 #: Lines shown in the loading heatmap (the most loaded ones).
 HEATMAP_LINES = 15
@@ -27,6 +30,16 @@ HEATMAP_LINES = 15
 MAX_TICKS = 8
 #: Width of a figure (inches); height is chosen per chart.
 WIDTH_IN = 9.0
+#: Carrier colours: the default cycle without its grey C7, kept for ``grid``.
+PALETTE = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
+#: Width of a site's bar (sites are 1 apart): room between bars for their totals.
+BAR_WIDTH = 0.6
+#: Colour of the ``grid`` source (energy that is not curtailment), a neutral grey.
+GRID_COLOUR = "0.6"
+#: Key and title of the sources chart (its section is there, saying the breakdown
+#: is absent, even for a plan directory written without the sources table).
+SOURCES_KEY = "sources"
+SOURCES_TITLE = "Mining energy per site by source, traced through the network"
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,19 @@ def _snapshot_axis(ax: Axes, snapshots: tuple[str, ...]) -> None:
     ax.set_xlim(-0.5, n - 0.5)
 
 
+def carrier_colours(t: PlanTables) -> dict[str, str]:
+    """One colour per carrier, the same in every chart: the curtailed carriers (and
+    ``spill``) first, then the carriers of traced sources, ``grid`` grey."""
+    carriers = list(t.curtailment_by_carrier_mw(after=False).columns)
+    by_source = t.mining_mwh_by_site_and_source
+    if by_source is not None:
+        carriers += [str(c) for c in by_source["carrier"] if c != GRID_SOURCE]
+    ordered = list(dict.fromkeys(carriers))
+    colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(ordered)}
+    colours[GRID_SOURCE] = GRID_COLOUR
+    return colours
+
+
 def curtailment(t: PlanTables) -> Chart:
     """Curtailed power by carrier before and after mining, stacked over time."""
     title = "Curtailed power by carrier, before and after mining"
@@ -74,7 +100,8 @@ def curtailment(t: PlanTables) -> Chart:
     fig = Figure(figsize=(WIDTH_IN, 4.2), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     x = np.arange(len(t.snapshots))
-    colours = [f"C{i % 10}" for i in range(len(carriers))]
+    by_carrier = carrier_colours(t)
+    colours = [by_carrier[c] for c in carriers]
     for ax, frame, name in ((axes[0], before, "before mining"), (axes[1], after, "after mining")):
         ys = [frame[c].to_numpy(dtype=float) for c in carriers]
         ax.stackplot(x, *ys, labels=carriers, colors=colours, step="mid", alpha=0.85)
@@ -122,6 +149,67 @@ def mining(t: PlanTables) -> Chart:
         title,
         tuple(legend),
         "Planned mining load at each site (solid) and the site's capacity p_nom (dashed).",
+        fig,
+    )
+
+
+def sources(t: PlanTables) -> Chart | None:
+    """Each site's mining energy stacked by traced source (``None`` without the table).
+
+    One bar per site; each plant is one segment coloured by its carrier (plants of
+    one carrier are told apart by thin white edges), ``grid`` grey on top.
+    """
+    by_source = t.mining_mwh_by_site_and_source
+    if by_source is None:
+        return None
+    sites = [str(s) for s in t.mining_mw.columns]
+    sites += [s for s in dict.fromkeys(by_source["site"]) if s not in sites]
+    colours = carrier_colours(t)
+    fig = Figure(figsize=(WIDTH_IN, 4.2), layout="constrained")
+    ax = fig.subplots()
+    bottom_mwh = np.zeros(len(sites))
+    carriers: list[str] = []
+    # grid last in each bar, so the curtailed energy a site absorbed sits on the axis
+    ordered = by_source.sort_values("carrier", key=lambda c: c == GRID_SOURCE, kind="stable")
+    for site, _source, carrier, mwh in ordered.itertuples(index=False):
+        i = sites.index(site)
+        colour = colours.get(carrier, GRID_COLOUR)
+        ax.bar(
+            i,
+            mwh,
+            width=BAR_WIDTH,
+            bottom=bottom_mwh[i],
+            color=colour,
+            edgecolor="white",
+            linewidth=0.5,
+        )
+        bottom_mwh[i] += mwh
+        carriers.append(carrier)
+    for i, total_mwh in enumerate(bottom_mwh):
+        ax.annotate(f"{total_mwh:,.1f}", (i, total_mwh), ha="center", va="bottom", fontsize=7)
+    legend = [c for c in dict.fromkeys(carriers) if c != GRID_SOURCE]
+    legend += [GRID_SOURCE] if GRID_SOURCE in carriers else []
+    handles = [Patch(color=colours.get(c, GRID_COLOUR), label=c) for c in legend]
+    if handles:
+        ax.legend(
+            handles=handles,
+            title="carrier",
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
+    ax.set_xticks(range(len(sites)), sites, rotation=30 if len(sites) > 4 else 0, fontsize=8)
+    ax.set_xlabel("mining site")
+    ax.set_ylabel("mining energy (MWh)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(SOURCES_TITLE)
+    return Chart(
+        SOURCES_KEY,
+        SOURCES_TITLE,
+        tuple(legend),
+        "Each site's mining energy traced to the plants it came from by proportional "
+        "sharing of the plan's flow change (with mining minus without) through the "
+        "network: curtailed energy coloured by the plant's carrier, the rest grid in grey.",
         fig,
     )
 
@@ -247,5 +335,7 @@ def totals_chart(t: PlanTables) -> Chart:
 
 
 def draw_all(t: PlanTables) -> list[Chart]:
-    """Every chart of the report, in reading order."""
-    return [curtailment(t), mining(t), line_loading(t), prices(t), totals_chart(t)]
+    """Every chart of the report, in reading order (no sources chart for a plan
+    directory without the sources table)."""
+    charts = [curtailment(t), mining(t), sources(t), line_loading(t), prices(t), totals_chart(t)]
+    return [c for c in charts if c is not None]

@@ -1,7 +1,9 @@
 """Read a plan directory (``spillway plan --out DIR``) into plain frames for charting.
 
 Every table the report draws from is listed in :data:`REQUIRED`; a missing one
-is reported by name with the directory, before anything is drawn.
+is reported by name with the directory, before anything is drawn. The traced
+sources (:data:`SOURCES`) are optional: plan directories written before they
+existed still render, the report then saying the breakdown is absent.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pandas as pd
 
 from service.report.errors import PlanDirError
 
-__all__ = ["REQUIRED", "PlanTables", "read_plan_dir"]
+__all__ = ["REQUIRED", "SOURCES", "PlanTables", "read_plan_dir"]
 
 #: Files the report needs, all written by ``PlanResult.write``.
 REQUIRED = (
@@ -34,6 +36,10 @@ REQUIRED = (
     "lines-loading.csv",
     "buses-marginal_price.csv",
 )
+#: The network-traced sources of each site's mining, in long form (optional).
+SOURCES = "mining_sites-sources.csv"
+#: Its columns, as ``PlanResult.write`` writes them.
+SOURCES_COLUMNS = ("snapshot", "site", "source", "carrier", "p_mw")
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,9 @@ class PlanTables:
         ``|p0| / s_nom`` per line.
     marginal_price:
         Marginal price per bus (currency/MWh).
+    mining_sources_mw:
+        :data:`SOURCES` as read (columns :data:`SOURCES_COLUMNS`, ``p_mw`` in MW);
+        ``None`` for a plan directory written without it.
     """
 
     path: Path
@@ -79,6 +88,7 @@ class PlanTables:
     mining_value_per_mwh: pd.DataFrame
     lines_loading: pd.DataFrame
     marginal_price: pd.DataFrame
+    mining_sources_mw: pd.DataFrame | None = None
 
     def energy_mwh(self, frame: pd.DataFrame) -> pd.Series:
         """Energy per column of a MW time series (MWh)."""
@@ -95,6 +105,22 @@ class PlanTables:
         out = out.reindex(index=cur.index)
         out["spill"] = spill.sum(axis=1) if spill.shape[1] else 0.0
         return out
+
+    @property
+    def mining_mwh_by_site_and_source(self) -> pd.DataFrame | None:
+        """Traced mining energy per site and source (``None`` without :data:`SOURCES`).
+
+        Columns ``site, source, carrier, mwh``, in the file's order; ``mwh`` is
+        ``Σ_t w_t p_mw`` with the snapshots' energy weighting (h).
+        """
+        if self.mining_sources_mw is None:
+            return None
+        src = self.mining_sources_mw
+        weight_h = dict(zip(self.snapshots, self.weight_h, strict=True))
+        energy = src.assign(mwh=src["p_mw"] * src["snapshot"].map(weight_h))
+        return energy.groupby(["site", "source", "carrier"], sort=False, as_index=False)[
+            "mwh"
+        ].sum()
 
     @property
     def revenue(self) -> float:
@@ -129,6 +155,26 @@ def _json(path: Path) -> dict[str, Any]:
     return obj
 
 
+def _sources(path: Path, snapshots: pd.Index) -> pd.DataFrame:
+    """Read :data:`SOURCES` (long form), checking its columns and snapshots."""
+    try:
+        # names stay text: a plant called "NA" or "1" is a name, not a missing value
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise PlanDirError(path, f"cannot read the table: {exc}") from exc
+    lacking = [c for c in SOURCES_COLUMNS if c not in frame.columns]
+    if lacking:
+        raise PlanDirError(path, f"no column {', '.join(lacking)}")
+    unknown = sorted(set(frame["snapshot"]) - set(snapshots))
+    if unknown:
+        raise PlanDirError(path, f"snapshots not in snapshots.csv: {', '.join(unknown[:5])}")
+    try:
+        p_mw = pd.to_numeric(frame["p_mw"])
+    except ValueError as exc:
+        raise PlanDirError(path, f"p_mw is not numeric: {exc}") from exc
+    return frame[list(SOURCES_COLUMNS)].assign(p_mw=p_mw.astype(float))
+
+
 def read_plan_dir(path: str | Path) -> PlanTables:
     """Read what the report needs from a plan directory.
 
@@ -140,7 +186,8 @@ def read_plan_dir(path: str | Path) -> PlanTables:
     Returns
     -------
     PlanTables
-        The tables, time series indexed by snapshot name.
+        The tables, time series indexed by snapshot name; ``mining_sources_mw`` is
+        ``None`` when the directory has no :data:`SOURCES` (written before it existed).
 
     Raises
     ------
@@ -178,6 +225,7 @@ def read_plan_dir(path: str | Path) -> PlanTables:
         lacking = [c for c in cols if c not in frame.columns]
         if lacking:
             raise PlanDirError(d / name, f"no column {', '.join(lacking)}")
+    sources = _sources(d / SOURCES, snapshots.index) if (d / SOURCES).is_file() else None
     generators["renewable"] = generators["renewable"].astype(str).str.lower() == "true"
     generators["carrier"] = generators["carrier"].astype(str)
     sites["bus"] = sites["bus"].astype(str)
@@ -197,4 +245,5 @@ def read_plan_dir(path: str | Path) -> PlanTables:
         mining_value_per_mwh=series("mining_sites-value.csv"),
         lines_loading=series("lines-loading.csv"),
         marginal_price=series("buses-marginal_price.csv"),
+        mining_sources_mw=sources,
     )

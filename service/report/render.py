@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from service.report.charts import draw_all, totals
+from service.report.charts import SOURCES_KEY, SOURCES_TITLE, draw_all, totals
+from service.report.plandir import SOURCES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,6 +36,7 @@ h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 table { border-collapse: collapse; }
 td, th { padding: .25rem .75rem; border-bottom: 1px solid #ddd; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.sources { margin-top: 1rem; font-size: .9rem; }
 figure { margin: 0; } figcaption { color: #555; font-size: .9rem; }
 svg { max-width: 100%; height: auto; }
 """
@@ -83,6 +85,48 @@ def _totals_table(t: PlanTables) -> str:
     return '<table class="totals">\n' + "\n".join(rows) + "\n</table>"
 
 
+def _sources_table(t: PlanTables) -> str:
+    """Each site's traced energy by source: MWh and share of the site's total."""
+    by_source = t.mining_mwh_by_site_and_source
+    if by_source is None:
+        return ""
+    site_mwh = by_source.groupby("site", sort=False)["mwh"].sum()
+    rows = [
+        "<tr><th>site</th><th>source</th><th>carrier</th>"
+        "<th>energy (MWh)</th><th>share of site (%)</th></tr>"
+    ]
+    for site, source, carrier, mwh in by_source.itertuples(index=False):
+        total = float(site_mwh[site])
+        share = 100.0 * mwh / total if total > 0 else 0.0
+        rows.append(
+            f"<tr><td>{html.escape(site)}</td><td>{html.escape(source)}</td>"
+            f"<td>{html.escape(carrier)}</td>"
+            f'<td class="num" data-site="{html.escape(site)}" '
+            f'data-source="{html.escape(source)}" data-value="{mwh!r}">{mwh:,.3f}</td>'
+            f'<td class="num">{share:.1f}</td></tr>'
+        )
+    return '<table class="sources">\n' + "\n".join(rows) + "\n</table>"
+
+
+def _section(c: Chart, t: PlanTables) -> str:
+    table = f"\n{_sources_table(t)}" if c.key == SOURCES_KEY else ""
+    return (
+        f'<section id="{c.key}"><h2>{html.escape(c.title)}</h2>\n<figure>\n{svg_of(c)}\n'
+        f"<figcaption>{html.escape(c.caption)} Legend: "
+        f"{html.escape('; '.join(c.legend))}.</figcaption></figure>{table}</section>"
+    )
+
+
+def _sources_absent() -> str:
+    """The sources section of a plan directory written without the sources table."""
+    return (
+        f'<section id="{SOURCES_KEY}"><h2>{html.escape(SOURCES_TITLE)}</h2>\n'
+        f'<p class="absent">No breakdown by source: this plan directory has no {SOURCES} '
+        "(it was written before plans traced their sources); plan again with "
+        "<code>spillway plan --out</code> to get it.</p></section>"
+    )
+
+
 def render_report(t: PlanTables, out_html: Path, png_dir: Path | None = None) -> list[Path]:
     """Draw every chart and write the HTML report (and PNGs).
 
@@ -112,12 +156,11 @@ def render_report(t: PlanTables, out_html: Path, png_dir: Path | None = None) ->
         f"{len(t.mining_sites)} mining sites, objective {float(s.get('objective', 0.0)):,.6g}, "
         f"max line loading {float(s.get('max_line_loading', 0.0)):.3f}"
     )
-    sections = [
-        f'<section id="{c.key}"><h2>{html.escape(c.title)}</h2>\n<figure>\n{svg_of(c)}\n'
-        f"<figcaption>{html.escape(c.caption)} Legend: "
-        f"{html.escape('; '.join(c.legend))}.</figcaption></figure></section>"
-        for c in charts
-    ]
+    sections = [_section(c, t) for c in charts]
+    if all(c.key != SOURCES_KEY for c in charts):
+        # where the chart would be: after the mining load
+        at = next((i + 1 for i, c in enumerate(charts) if c.key == "mining"), len(sections))
+        sections.insert(at, _sources_absent())
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f"<title>Spillway plan report: {html.escape(t.path.name)}</title>\n"

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from optimiser import SUMMARY_KEYS
+from optimiser.attribution import GRID_SOURCE
 from service.cli import main
 
 pytestmark = pytest.mark.solver
 
 MATPOWER = Path(__file__).resolve().parents[1] / "data" / "grid" / "matpower"
+# The two-area network of test_attribution.py, with its hand-solved sources.
+TWO_AREAS = Path(__file__).resolve().parents[1] / "data" / "grid" / "pypsa" / "two-areas"
+SOURCES = "mining_sites-sources.csv"
 SITE_N = "name,bus,p_nom,value\nminer_n,N,200,10\n"
 
 
@@ -96,3 +102,88 @@ class TestExitCodes:
         assert out["status"] == "infeasible"
         assert "exceeds all available generation" in out["cause"]
         assert "no plan" in captured.err
+
+
+def _rows(out_dir: Path) -> list[tuple[str, str, str, str, float]]:
+    """The rows of the plan directory's sources table."""
+    table = pd.read_csv(out_dir / SOURCES, dtype={"snapshot": str}, keep_default_na=False)
+    assert tuple(table.columns) == ("snapshot", "site", "source", "carrier", "p_mw")
+    return [(a, b, c, d, round(float(e), 6)) for a, b, c, d, e in table.itertuples(index=False)]
+
+
+class TestSourcesTable:
+    """--out writes each site's traced sources (long form) and their totals."""
+
+    def test_two_areas_co_optimised(self, tmp_path):
+        """site_a runs on 100 MW of wind at its bus; site_b on the 30 MW of wind the line
+        still carries and 70 MW of grid (gas): exactly those rows and totals."""
+        out_dir = tmp_path / "out"
+        assert main(["plan", str(TWO_AREAS), "--out", str(out_dir)]) == 0
+        assert _rows(out_dir) == [
+            ("t0", "site_a", "wind", "wind", 100.0),
+            ("t0", "site_b", "wind", "wind", 30.0),
+            ("t0", "site_b", GRID_SOURCE, GRID_SOURCE, 70.0),
+        ]
+        details = json.loads((out_dir / "details.json").read_text())
+        by_site_source = details["mining_mwh_by_site_and_source"]
+        assert list(by_site_source) == ["site_a", "site_b"]
+        assert by_site_source["site_a"] == pytest.approx({"wind": 100.0})
+        assert by_site_source["site_b"] == pytest.approx({"wind": 30.0, GRID_SOURCE: 70.0})
+        summary = json.loads((out_dir / "summary.json").read_text())
+        assert tuple(summary) == SUMMARY_KEYS  # the contract keeps its keys
+
+    def test_two_areas_curtailment_only(self, tmp_path):
+        """With gas pinned site_b mines only the 30 MW of wind the line carries."""
+        out_dir = tmp_path / "out"
+        args = ["plan", str(TWO_AREAS), "--mode", "curtailment-only", "--out", str(out_dir)]
+        assert main(args) == 0
+        assert _rows(out_dir) == [
+            ("t0", "site_a", "wind", "wind", 100.0),
+            ("t0", "site_b", "wind", "wind", 30.0),
+        ]
+
+    @pytest.mark.parametrize("mode", ["co-optimised", "curtailment-only"])
+    def test_totals_sum_to_mining_by_site(self, three_bus, tmp_path, mode):
+        """Weighted by the snapshots' hours, the table adds up to details.json's totals,
+        and each site's sources to summary.json's mining_mwh_by_site."""
+        sites = "name,bus,p_nom,value\nminer_n,N,200,10\nminer_s,S,50,60\n"
+        folder = three_bus(mining=sites, snapshots="name,weightings\nt0,3.0\nt1,0.5\n")
+        out_dir = tmp_path / "out"
+        assert main(["plan", str(folder), "--mode", mode, "--out", str(out_dir)]) == 0
+        table = pd.read_csv(out_dir / SOURCES, dtype={"snapshot": str})
+        weight_h = pd.read_csv(out_dir / "snapshots.csv", index_col="snapshot")["generators"]
+        assert weight_h.to_dict() == {"t0": 3.0, "t1": 0.5}
+        mwh = (
+            (table["p_mw"] * table["snapshot"].map(weight_h))
+            .groupby([table["site"], table["source"]])
+            .sum()
+        )
+        details = json.loads((out_dir / "details.json").read_text())
+        by_site_source = details["mining_mwh_by_site_and_source"]
+        assert {(k, s) for k, v in by_site_source.items() for s in v} == set(mwh.index)
+        for (site, source), value in mwh.items():
+            assert by_site_source[site][source] == pytest.approx(value, rel=1e-12)
+        summary = json.loads((out_dir / "summary.json").read_text())
+        assert set(by_site_source) == set(summary["mining_mwh_by_site"])
+        for site, mining_mwh in summary["mining_mwh_by_site"].items():
+            assert sum(by_site_source[site].values()) == pytest.approx(mining_mwh, rel=1e-6)
+        assert summary["mining_mwh"] > 0
+
+    def test_storage_source_carries_its_carrier(self, tmp_path):
+        """A reservoir whose spill a site avoided is a source with the storage unit's
+        carrier (the demo's ``reservoir 147``, hydro), listed in storage_units.csv."""
+        out_dir = tmp_path / "out"
+        assert main(["plan", "--demo", "--mode", "curtailment-only", "--out", str(out_dir)]) == 0
+        rows = _rows(out_dir)
+        assert {c for _, _, s, c, _ in rows if s == "reservoir 147"} == {"hydro"}
+        storage = pd.read_csv(out_dir / "storage_units.csv", index_col="name")
+        assert storage.at["reservoir 147", "carrier"] == "hydro"
+
+    def test_untraceable_plan_writes_no_sources(self, planned, tmp_path):
+        """A plan without topology writes no sources table and no per-site totals."""
+        r = dataclasses.replace(planned(TWO_AREAS), topology=None)
+        written = {p.name for p in r.write(tmp_path / "out")}
+        assert SOURCES not in written and "details.json" in written
+        details = json.loads((tmp_path / "out" / "details.json").read_text())
+        assert "mining_mwh_by_site_and_source" not in details
+        assert details["mining_mwh_by_source"]["curtailed"] > 0

@@ -13,21 +13,25 @@ import pytest
 from matplotlib.image import imread
 
 from optimiser import plan, read_demo, read_pypsa_folder
+from optimiser.attribution import GRID_SOURCE
 from service.cli import main
 
 pytestmark = pytest.mark.solver
 
 GRID = Path(__file__).resolve().parents[1] / "data" / "grid"
 SCIGRID = GRID / "pypsa" / "scigrid-de-2017"
+TWO_AREAS = GRID / "pypsa" / "two-areas"
+SOURCES = "mining_sites-sources.csv"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TITLES = (
     "Curtailed power by carrier, before and after mining",
     "Mining load per site against its capacity",
+    "Mining energy per site by source, traced through the network",
     "Line loading over time, the ",
     "Marginal price at the mining sites&#x27; buses",
     "Totals: energy absorbed, revenue and CO2 of the mining energy",
 )
-CHARTS = ("curtailment", "mining", "line_loading", "prices", "totals")
+CHARTS = ("curtailment", "mining", "sources", "line_loading", "prices", "totals")
 
 # The hand-solvable three-bus network of tests/optimiser, with a wind and a solar
 # plant at N behind the congested line NS and two sites (one at N, one at S).
@@ -98,6 +102,7 @@ class TestHtml:
             "power (MW)",
             "loading |p0|/s_nom (%)",
             "marginal price (currency/MWh)",
+            "mining energy (MWh)",
             "energy (MWh)",
             "CO2 (t)",
         ):
@@ -212,3 +217,83 @@ class TestBadInput:
         assert main(["report", str(old), "--out", str(tmp_path / "r.html")]) == 2
         err = capsys.readouterr().err
         assert f"{old}: not a plan directory, missing mining_sites.csv (" in err
+
+
+def _shown_sources(text: str) -> dict[tuple[str, str], float]:
+    """``(site, source) -> MWh`` of the report's sources table."""
+    found = re.findall(r'data-site="([^"]+)" data-source="([^"]+)" data-value="([^"]+)"', text)
+    return {(site, source): float(v) for site, source, v in found}
+
+
+class TestSources:
+    """The chart and table of each site's mining energy by traced source."""
+
+    def test_table_equals_details(self, report):
+        """The sources table shows details.json's per-site, per-source MWh, every pair."""
+        plan_dir, text, _ = report
+        details = json.loads((plan_dir / "details.json").read_text())
+        expected = {
+            (site, source): mwh
+            for site, by_source in details["mining_mwh_by_site_and_source"].items()
+            for source, mwh in by_source.items()
+        }
+        assert expected
+        shown = _shown_sources(text)
+        assert shown.keys() == expected.keys()
+        for key, mwh in expected.items():
+            assert shown[key] == pytest.approx(mwh, rel=1e-9, abs=1e-9), key
+
+    def test_caption_says_how_it_was_traced(self, report):
+        """The caption names the method: proportional sharing of the plan's flow change."""
+        _, text, _ = report
+        section = text.split('<section id="sources">', 1)[1].split("</section>", 1)[0]
+        assert "proportional sharing of the plan&#x27;s flow change" in section
+        assert "through the network" in section
+        assert section.count("<svg") == 1 and '<table class="sources">' in section
+
+    def test_two_areas_chart_and_table(self, tmp_path):
+        """`spillway plan --out` then `spillway report` on the two-area network: the table
+        shows site_a 100 MWh wind, site_b 30 wind + 70 grid; the legend wind and grid."""
+        plan_dir, out, png = tmp_path / "plan", tmp_path / "report.html", tmp_path / "png"
+        assert main(["plan", str(TWO_AREAS), "--out", str(plan_dir)]) == 0
+        assert main(["report", str(plan_dir), "--out", str(out), "--png", str(png)]) == 0
+        text = out.read_text(encoding="utf-8")
+        assert _shown_sources(text) == pytest.approx(
+            {("site_a", "wind"): 100.0, ("site_b", "wind"): 30.0, ("site_b", GRID_SOURCE): 70.0}
+        )
+        section = text.split('<section id="sources">', 1)[1].split("</section>", 1)[0]
+        assert "Legend: wind; grid." in section
+        assert (png / "sources.png").read_bytes()[:8] == PNG_SIGNATURE
+
+    def test_old_plan_dir_without_sources_renders(self, report, tmp_path):
+        """A plan directory written before the sources table existed still renders: every
+        other chart is drawn, and the sources section says the breakdown is absent."""
+        plan_dir, _, _ = report
+        old = tmp_path / "old_plan"
+        old.mkdir()
+        for path in plan_dir.iterdir():
+            if path.name not in (SOURCES, "storage_units.csv"):
+                (old / path.name).write_bytes(path.read_bytes())
+        details = json.loads((old / "details.json").read_text())
+        del details["mining_mwh_by_site_and_source"]
+        (old / "details.json").write_text(json.dumps(details))
+        out, png = tmp_path / "r.html", tmp_path / "png"
+        assert main(["report", str(old), "--out", str(out), "--png", str(png)]) == 0
+        text = out.read_text(encoding="utf-8")
+        section = text.split('<section id="sources">', 1)[1].split("</section>", 1)[0]
+        assert "No breakdown by source" in section and SOURCES in section
+        assert "<svg" not in section and "<table" not in section
+        assert text.count("<svg") == len(CHARTS) - 1
+        assert sorted(p.stem for p in png.iterdir()) == sorted(set(CHARTS) - {"sources"})
+
+    def test_bad_sources_table(self, report, tmp_path, capsys):
+        """A sources table lacking a column: exit 2, the message names the file."""
+        plan_dir, _, _ = report
+        bad = tmp_path / "bad_plan"
+        bad.mkdir()
+        for path in plan_dir.iterdir():
+            (bad / path.name).write_bytes(path.read_bytes())
+        (bad / SOURCES).write_text("snapshot,site,source,p_mw\n")
+        assert main(["report", str(bad), "--out", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err
+        assert f"{bad / SOURCES}: no column carrier" in err
