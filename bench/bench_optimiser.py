@@ -16,8 +16,9 @@ Cases (each in its own process, so that peak memory is its own):
   (no mining sites) on the same folder, in the same run.
 
 Every case but ``pypsa`` builds the LP in the formulation(s) given by ``--formulation``
-(``ModelOptions.formulation``: ``angles``, ``cycles`` or both, comma-separated; with
-more than one, each result is keyed ``case@formulation``, all in the same run).
+(``ModelOptions.formulation``: ``cycles``, the default, ``angles`` or both,
+comma-separated; with more than one, each result is keyed ``case@formulation``, all in
+the same run).
 
 Usage: ``python bench/bench_optimiser.py [--cases scigrid,replan,activsg2000,pypsa]
 [--formulation angles,cycles]``
@@ -48,7 +49,7 @@ def _peak_rss_mib() -> float:
 
 
 #: ``ModelOptions.formulation`` of this (child) process, from ``--formulation``
-FORMULATION: Literal["angles", "cycles"] = "angles"
+FORMULATION: Literal["angles", "cycles"] = "cycles"
 
 
 def case_scigrid(line_limits_as_bounds: bool = False) -> dict[str, Any]:
@@ -234,7 +235,7 @@ CASES = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(CASES))
-    parser.add_argument("--formulation", default="angles")
+    parser.add_argument("--formulation", default="cycles")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # child process: run one case
     args = parser.parse_args()
     formulations = args.formulation.split(",")

@@ -2,13 +2,14 @@
 
 See :mod:`optimiser.model` for the symbol table.
 
-The large families (``eq_dc_flow``, ``ineq_line_limit_*``, ``eq_nodal_balance``:
-99 % of SciGRID-DE's rows) are still indexed rules over the model's sets, but each
-rule looks its variables up by position in a flat list made once per family
-(``Var.__getitem__`` validates every index: 1-2 µs a call) and returns the
-relational node with a ``LinearExpression`` body that operator overloading would
-have produced in several steps. That body is also what Pyomo's matrix compiler
-reads fastest: it takes its coefficients as they are instead of walking a sum tree.
+The large families (``eq_kvl_cycle`` or ``eq_dc_flow``, ``ineq_line_limit_*``,
+``eq_nodal_balance``: 99 % of SciGRID-DE's rows) are still indexed rules over the
+model's sets, but each rule looks its variables up by position in a flat list made
+once per family (``Var.__getitem__`` validates every index: 1-2 µs a call) and
+returns the relational node with a ``LinearExpression`` body that operator
+overloading would have produced in several steps. That body is also what Pyomo's
+matrix compiler reads fastest: it takes its coefficients as they are instead of
+walking a sum tree.
 """
 
 from __future__ import annotations
