@@ -2,13 +2,14 @@
 
 See :mod:`optimiser.model` for the symbol table.
 
-The large families (``eq_dc_flow``, ``ineq_line_limit_*``, ``eq_nodal_balance``:
-99 % of SciGRID-DE's rows) are still indexed rules over the model's sets, but each
-rule looks its variables up by position in a flat list made once per family
-(``Var.__getitem__`` validates every index: 1-2 µs a call) and returns the
-relational node with a ``LinearExpression`` body that operator overloading would
-have produced in several steps. That body is also what Pyomo's matrix compiler
-reads fastest: it takes its coefficients as they are instead of walking a sum tree.
+The large families (``eq_kvl_cycle`` or ``eq_dc_flow``, ``ineq_line_limit_*``,
+``eq_nodal_balance``: 99 % of SciGRID-DE's rows) are still indexed rules over the
+model's sets, but each rule looks its variables up by position in a flat list made
+once per family (``Var.__getitem__`` validates every index: 1-2 µs a call) and
+returns the relational node with a ``LinearExpression`` body that operator
+overloading would have produced in several steps. That body is also what Pyomo's
+matrix compiler reads fastest: it takes its coefficients as they are instead of
+walking a sum tree.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr import EqualityExpression, InequalityExpression, LinearExpression
 from pyomo.core.expr import MonomialTermExpression as Monomial
 
+from optimiser.cycles import cycle_matrix
 from optimiser.data import bus_load_mw
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "declare_eq_dc_flow",
+    "declare_eq_kvl_cycle",
     "declare_eq_mine_rig_blocks",
     "declare_eq_nodal_balance",
     "declare_eq_storage_soc",
@@ -80,6 +83,51 @@ def declare_eq_dc_flow(m: pyo.ConcreteModel, data: GridData) -> None:
             [flow[l0 + t], Monomial((-b, theta[i0 + t])), Monomial((b, theta[j0 + t]))]
         )
         return EqualityExpression((body, rhs))
+
+
+def declare_eq_kvl_cycle(m: pyo.ConcreteModel, data: GridData) -> None:
+    """Kirchhoff's voltage law in cycle form (PyPSA's default LOPF), no angles.
+
+    ``Σ_l C_cl x_l flow_mw[l,t] = -Σ_l C_cl φ_l``  for every cycle c of a basis
+
+    symbol  component        meaning
+    C_cl    cycle_matrix     +1/-1: cycle c runs along/against branch l (0: not on it)
+    x_l     1 / b_l          series reactance on PyPSA's 1 MVA base (rad/MW)
+    φ_l     shift_rad        transformer phase shift (rad)
+
+    With ``θ_i - θ_j = x_l F_l + φ_l`` (the angle form solved for the angle
+    difference), the angle differences around every cycle sum to zero: that is
+    exactly what angles that exist guarantee, so both forms have the same flows.
+    The set ``CYCLES`` numbers the cycles (see :func:`optimiser.cycles.cycle_matrix`).
+    """
+    n_t = data.n_snapshots
+    br = data.branches
+    c = cycle_matrix(len(data.buses), br.bus0, br.bus1)
+    x_rad_per_mw = 1.0 / br.b_mw_per_rad
+    coef = c.multiply(x_rad_per_mw[np.newaxis, :]).tocsr()
+    rhs = -(c @ br.shift_rad)
+    # Numerical trick: reactances on a 1 MVA base are ~1e-5..1e-3 rad/MW; each row is
+    # divided by its largest |coefficient| so that HiGHS sees O(1) entries (scaling a
+    # row changes neither the feasible set nor the flows, only this row's dual).
+    scale = 1.0 / np.abs(coef).max(axis=1).toarray().ravel() if coef.shape[0] else np.zeros(0)
+    flow = _members(m.flow_mw)
+    rows = [
+        (
+            [pos * n_t for pos in coef.indices[coef.indptr[r] : coef.indptr[r + 1]].tolist()],
+            (coef.data[coef.indptr[r] : coef.indptr[r + 1]] * scale[r]).tolist(),
+            float(rhs[r] * scale[r]),
+        )
+        for r in range(coef.shape[0])
+    ]
+    m.CYCLES = pyo.Set(initialize=range(len(rows)), ordered=True)
+
+    @m.Constraint(m.CYCLES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def eq_kvl_cycle(m: pyo.ConcreteModel, cyc: int, t: int) -> object:
+        offsets, coefs, r = rows[cyc]
+        body = LinearExpression(
+            [Monomial((a, flow[o + t])) for o, a in zip(offsets, coefs, strict=True)]
+        )
+        return EqualityExpression((body, r))
 
 
 def declare_ineq_line_limit(m: pyo.ConcreteModel, data: GridData) -> None:

@@ -11,7 +11,8 @@ symbol  component                meaning
 ======  =======================  ============================================
 P_gt    gen_mw[g,t]              generator dispatch (MW)
 F_lt    flow_mw[l,t]             DC flow on line/transformer l, bus0 -> bus1 (MW)
-θ_bt    theta_rad[b,t]           voltage angle (rad), 0 at each island's slack
+θ_bt    theta_rad[b,t]           voltage angle (rad), 0 at each island's slack;
+                                 only with ``formulation="angles"``
 M_st    mine_mw[s,t]             mining load at site s (MW)
 D_ut    sto_dispatch_mw[u,t]     storage discharge (MW)
 C_ut    sto_store_mw[u,t]        storage charge (MW)
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyomo.environ as pyo
@@ -71,11 +72,25 @@ class ModelOptions:
         same bounds anyway). Same LP for HiGHS, same shadow prices (from reduced
         costs), but ~0.7 s less Pyomo building and compiling on SciGRID-DE; the
         named constraints then do not exist. Off by default.
+    formulation:
+        How Kirchhoff's voltage law enters: ``"cycles"`` (the default, as PyPSA's:
+        no angles, ``eq_kvl_cycle[c,t]``, one row per independent cycle of the graph)
+        or ``"angles"`` (``theta_rad`` variables and ``eq_dc_flow[l,t]``, one row per
+        branch). Same feasible flows, objective and nodal prices; the cycle LP is
+        smaller (SciGRID-DE, 24 h: 59,736 x 23,780 instead of 73,752 x 37,796) and
+        HiGHS solves it faster (SciGRID-DE 3.2 s instead of 4.0 s, ACTIVSg2000 x 24 h
+        18 s instead of 41 s; ``bench/RESULTS.md``). Where the optimum is not unique
+        the two may stop at different optimal dispatches.
     """
 
     rig_blocks: bool = False
     zero_below_mw: float = 1e-3
     line_limits_as_bounds: bool = False
+    formulation: Literal["angles", "cycles"] = "cycles"
+
+    def __post_init__(self) -> None:
+        if self.formulation not in ("angles", "cycles"):
+            raise ValueError(f"formulation must be 'angles' or 'cycles', got {self.formulation!r}")
 
 
 def declare_sets(m: pyo.ConcreteModel, data: GridData) -> None:
@@ -114,10 +129,11 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
         m.flow_mw = pyo.Var(m.LINES, m.T, bounds=lambda m, k, t: s_max[k])
     else:
         m.flow_mw = pyo.Var(m.LINES, m.T)
-    m.theta_rad = pyo.Var(m.BUSES, m.T)
-    for b in np.flatnonzero(data.buses.slack):
-        for t in m.T:
-            m.theta_rad[data.buses.names[b], t].fix(0.0)  # angle reference of each island
+    if options.formulation == "angles":
+        m.theta_rad = pyo.Var(m.BUSES, m.T)
+        for b in np.flatnonzero(data.buses.slack):
+            for t in m.T:
+                m.theta_rad[data.buses.names[b], t].fix(0.0)  # angle reference of each island
 
     su = data.storage_units
     j = {n: k for k, n in enumerate(su.names)}
@@ -211,7 +227,10 @@ def build_model(data: GridData, options: ModelOptions | None = None) -> pyo.Conc
         m = pyo.ConcreteModel(name=data.name)
         declare_sets(m, data)
         declare_vars(m, data, options)
-        cons.declare_eq_dc_flow(m, data)
+        if options.formulation == "angles":
+            cons.declare_eq_dc_flow(m, data)
+        else:
+            cons.declare_eq_kvl_cycle(m, data)
         if not options.line_limits_as_bounds:
             cons.declare_ineq_line_limit(m, data)
         cons.declare_eq_nodal_balance(m, data)

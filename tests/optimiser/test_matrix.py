@@ -9,7 +9,7 @@ import pyomo.environ as pyo
 import pytest
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from optimiser import build_model, read_pypsa_folder
+from optimiser import ModelOptions, build_model, read_pypsa_folder
 from optimiser.errors import OptimiserError
 from optimiser.matrix import LinearForm, compile_linear
 
@@ -101,14 +101,16 @@ class TestCompileLinear:
         assert form.col_lower.tolist() == [0, 0, -1]
         assert form.col_upper.tolist() == [10, 10, np.inf]
 
-    def test_three_bus_model_matches_pyomo(self, three_bus: Any) -> None:
+    @pytest.mark.parametrize("formulation", ["angles", "cycles"])
+    def test_three_bus_model_matches_pyomo(self, three_bus: Any, formulation: Any) -> None:
         """The network model's rows, columns and costs are Pyomo's, term for term."""
         data = read_pypsa_folder(three_bus(mining="name,bus,p_nom,value\nm1,N,80,20\n"))
-        assert_same_lp(build_model(data))
+        assert_same_lp(build_model(data, ModelOptions(formulation=formulation)))
 
-    def test_scigrid_model_matches_pyomo(self, scigrid_short: GridData) -> None:
+    @pytest.mark.parametrize("formulation", ["angles", "cycles"])
+    def test_scigrid_model_matches_pyomo(self, scigrid_short: GridData, formulation: Any) -> None:
         """So are SciGRID-DE's (lines, transformers, storage with inflow, mining ramps)."""
-        assert_same_lp(build_model(scigrid_short))
+        assert_same_lp(build_model(scigrid_short, ModelOptions(formulation=formulation)))
 
     def test_nonlinear_refused(self) -> None:
         """A nonlinear body is an error naming the constraint."""

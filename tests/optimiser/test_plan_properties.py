@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimiser import check_plan, plan, read_pypsa_folder
+from optimiser import ModelOptions, check_plan, plan, read_pypsa_folder
 
 pytestmark = pytest.mark.solver
 
@@ -21,6 +21,7 @@ series = st.integers(min_value=1, max_value=4).flatmap(
 
 
 class TestRandomForecasts:
+    @pytest.mark.parametrize("formulation", ["angles", "cycles"])
     @settings(
         max_examples=20,
         deadline=None,
@@ -32,7 +33,7 @@ class TestRandomForecasts:
         value=st.floats(0.0, 80.0),
         mode=st.sampled_from(["co-optimised", "curtailment-only"]),
     )
-    def test_every_plan_passes_the_checker(self, three_bus, data, value, mode):
+    def test_every_plan_passes_the_checker(self, three_bus, formulation, data, value, mode):
         """Any forecast and value: the plan obeys physics, limits and the mode's promise."""
         wind, load = data
         rows = range(len(wind))
@@ -47,7 +48,7 @@ class TestRandomForecasts:
             loads__p_set="snapshot,load\n" + "".join(f"t{i},{load[i]}\n" for i in rows),
         )
         grid = read_pypsa_folder(folder)
-        r = plan(grid, mode=mode)
+        r = plan(grid, mode=mode, model_options=ModelOptions(formulation=formulation))
         assert check_plan(grid, r) == []
         s = r.summary()
         assert s["curtailment_mwh_after"] <= s["curtailment_mwh_before"] + 1e-6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimiser import BadGridDataError, Planner, plan, read_pypsa_folder
+from optimiser import BadGridDataError, ModelOptions, Planner, plan, read_pypsa_folder
 
 pytestmark = pytest.mark.solver
 
@@ -66,15 +66,17 @@ class TestThreeBusUpdates:
 
 
 class TestSciGridReplan:
-    def test_warm_replan_equals_cold(self, scigrid_short, check):
+    @pytest.mark.parametrize("formulation", ["angles", "cycles"])
+    def test_warm_replan_equals_cold(self, scigrid_short, check, formulation):
         """On SciGRID-DE a warm re-plan after a wind update equals a cold plan."""
-        p = Planner(scigrid_short)
+        opts = ModelOptions(formulation=formulation)
+        p = Planner(scigrid_short, model_options=opts)
         p.plan()
         g = scigrid_short.generators
         rng = np.random.default_rng(3)
         noise = np.where(g.renewable, rng.uniform(0.9, 1.05, g.p_max_pu.shape), 1.0)
         p.update(generators_p_max_pu=np.clip(g.p_max_pu * noise, 0, 1))
         warm = check(p.data, p.plan())
-        cold = plan(p.data)
+        cold = plan(p.data, model_options=opts)
         assert warm.objective == pytest.approx(cold.objective, rel=1e-7)
         assert warm.objective_base == pytest.approx(cold.objective_base, rel=1e-7)
