@@ -236,6 +236,20 @@ def _read_generators(
     s_min = _series(folder, "generators-p_min_pu.csv", snaps, t.names)
     if s_min is not None:
         p_min = s_min.fill(p_min, t.names)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Each cell is finite, but their product is the MW bound the model uses.
+        unbounded = np.argwhere(~np.isfinite(p_max * p_nom) | ~np.isfinite(p_min * p_nom))
+    if len(unbounded):
+        ti, gi = (int(v) for v in unbounded[0])
+        series = s_max is not None or s_min is not None
+        raise BadGridDataError(
+            "generators.csv",
+            gi + 2,
+            "p_nom",
+            f"p_nom {p_nom[gi]:g} x p_max_pu {p_max[ti, gi]:g} (or p_min_pu {p_min[ti, gi]:g})"
+            " is not a finite MW figure",
+            name=t.names[gi] if not series else f"{t.names[gi]} at {snaps[ti]}",
+        )
     bad = np.argwhere(p_min > p_max + 1e-9)
     if len(bad):
         ti, gi = (int(v) for v in bad[0])

@@ -17,6 +17,18 @@ CASES = [
         "unknown bus 'X'",
     ),
     (
+        "capacity whose MW bound overflows",
+        {
+            "generators": (
+                "name,bus,carrier,p_nom,p_max_pu\nwind,N,wind,300,1\ngas,S,gas,1e300,1e10\n"
+            )
+        },
+        "generators.csv",
+        3,
+        "p_nom",
+        "is not a finite MW figure",
+    ),
+    (
         "duplicate name",
         {"generators": "name,bus,carrier,p_nom\nwind,N,wind,300\nwind,S,gas,500\n"},
         "generators.csv",
