@@ -174,7 +174,8 @@ def run_settle(args: argparse.Namespace) -> int:
     if to_s <= from_s:
         raise LedgerInputError("to", "must be after --from")
     with Ledger(args.data_dir, read_only=True) as ledger:
-        periods: list[StoredPeriod] = list(ledger.periods())
+        # Only the range's periods are read; settle still checks every record's start.
+        periods: list[StoredPeriod] = list(ledger.periods(start_from_s=from_s, start_to_s=to_s))
         key = load_or_create_key(args.data_dir / LEDGER_KEY_FILE, create=False)
         if public_key_hex(key) != ledger.public_key:
             raise LedgerInputError("data_dir", "signing key does not match the ledger's public key")

@@ -124,7 +124,7 @@ def load_demo_day() -> DemoDay:
         capacity_mw = {row["name"]: float(row["p_nom"]) for row in csv.DictReader(handle)}
     _calendar, plan = planning.plan_file(path, mode="curtailment-only", now_s=time.time())
     by_site = {s.site: s for s in plan.sites}
-    period_hours = (plan.period_duration.seconds + plan.period_duration.nanos / 1e9) / 3600
+    period_hours = planning.plan_calendar_s(plan)[1] / 3600
     return DemoDay(
         plan=plan,
         sites=tuple(s for s in DEMO_SITES if s in by_site),

@@ -24,6 +24,7 @@ from service.convert import Checker
 from service.errors import NotFoundError, ResourceExhaustedError
 from service.ledger.errors import LedgerInputError
 from service.ledger.model import Telemetry, canonical_bytes
+from service.ledger.store import StoredHeader
 from spillway.v1 import ledger_pb2
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def telemetry_from_proto(signed: miner_pb2.SignedTelemetry) -> Telemetry:
     )
 
 
-def header_to_proto(stored: StoredPeriod) -> ledger_pb2.PeriodHeader:
+def header_to_proto(stored: StoredHeader | StoredPeriod) -> ledger_pb2.PeriodHeader:
     """A stored period's header as the message (with its canonical JSON)."""
     header = stored.header
     return ledger_pb2.PeriodHeader(
@@ -116,18 +117,14 @@ def _account(name: str, statement: dict[str, Any]) -> ledger_pb2.SettlementAccou
     )
 
 
-def _compact_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
 def _settle_reply(settlement: Settlement) -> ledger_pb2.SettleResponse:
     body = settlement.to_json()
     return ledger_pb2.SettleResponse(
-        settlement_json=_compact_json(body),
+        settlement_json=canonical_bytes(body).decode(),
         plants=[_account(name, s) for name, s in body["plants"].items()],
         sites=[_account(name, s) for name, s in body["sites"].items()],
         certificates_json={
-            site: _compact_json(cert) for site, cert in body["certificates"].items()
+            site: canonical_bytes(cert).decode() for site, cert in body["certificates"].items()
         },
     )
 
@@ -170,7 +167,7 @@ class LedgerServicer:
         ledger = self._c.ledger
         response = ledger_pb2.ListPeriodHeadersResponse(public_key=await ledger.public_key())
         budget_bytes, size_bytes = self._c.settings.max_message_bytes // 2, 0
-        for stored in await ledger.periods(first, last):
+        for stored in await ledger.headers(first, last):
             header = header_to_proto(stored)
             if size_bytes > budget_bytes:
                 response.next_period = header.period
@@ -193,7 +190,12 @@ class LedgerServicer:
             proof = await ledger.proof(site, request.period)
         except LedgerInputError as exc:
             raise NotFoundError(str(exc)) from None
-        stored = (await ledger.periods(request.period, request.period))[0]
+        # The proof carries the period's signed header: no second read of the period.
+        stored = StoredHeader(
+            header=proof["header"],
+            hash=str(proof["header_hash"]),
+            signature=str(proof["header_signature"]),
+        )
         return ledger_pb2.GetInclusionProofResponse(
             proof_json=json.dumps(proof, indent=2, sort_keys=True),
             header=header_to_proto(stored),
@@ -216,7 +218,7 @@ class LedgerServicer:
             last = await ledger.last_period()
             after = -1 if last is None else last
         while not self._c.stopping.is_set():
-            for stored in await ledger.periods(after + 1, None):
+            for stored in await ledger.headers(after + 1, None):
                 yield ledger_pb2.WatchPeriodHeadersResponse(header=header_to_proto(stored))
                 after = int(stored.header["period"])
             async with ledger.appended:
@@ -236,8 +238,16 @@ class LedgerServicer:
             check.raise_if_any()
         limit_bytes = self._c.settings.max_message_bytes - SETTLE_HEADROOM_BYTES
 
+        # Each candidate's reply is built once to measure it; the last that fits (the
+        # settlement returned) is kept and sent.
+        fitted: list[tuple[Settlement, ledger_pb2.SettleResponse]] = []
+
         def fits(settlement: Settlement) -> bool:
-            return _settle_reply(settlement).ByteSize() <= limit_bytes
+            reply = _settle_reply(settlement)
+            if reply.ByteSize() > limit_bytes:
+                return False
+            fitted[:] = [(settlement, reply)]
+            return True
 
         settlement = await self._c.ledger.settle(int(from_s), int(to_s), fits)
         if settlement is None:
@@ -246,7 +256,10 @@ class LedgerServicer:
                 f" {self._c.settings.max_message_bytes}-byte message limit; use"
                 " `spillway settle` on the coordinator's data directory"
             )
-        response = _settle_reply(settlement)
+        if fitted and fitted[0][0] is settlement:
+            response = fitted[0][1]
+        else:
+            response = _settle_reply(settlement)
         if settlement.to_s < int(to_s):
             response.next_from_time.CopyFrom(convert.timestamp(settlement.to_s))
         return response

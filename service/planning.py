@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_PERIODS",
     "check_scenario",
+    "plan_calendar_s",
     "plan_file",
     "plan_scenario",
     "plan_span_s",
@@ -142,7 +143,7 @@ def _write(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
     """Write a checked scenario as a PyPSA CSV folder (MW, kV, ohm, hours)."""
     n = s.period_count
-    hours = (s.period_duration.seconds + s.period_duration.nanos / 1e9) / 3600
+    hours = plan_calendar_s(s)[1] / 3600
     snaps = [f"t{i}" for i in range(n)]
     base_mva = (s.base_power_watts or W_PER_MW) / W_PER_MW
     _write(folder / "snapshots.csv", ["name", "weightings"], [[t, hours] for t in snaps])
@@ -423,10 +424,16 @@ def _add_plants(plan: planner_pb2.Plan, result: PlanResult) -> None:
         )
 
 
-def plan_span_s(plan: planner_pb2.Plan) -> tuple[float, float]:
-    """Start and end (Unix seconds) of the periods a plan covers."""
+def plan_calendar_s(plan: planner_pb2.Plan | planner_pb2.Scenario) -> tuple[float, float]:
+    """A plan's (or scenario's) start (Unix seconds) and period length (seconds)."""
     start_s = plan.start_time.seconds + plan.start_time.nanos / 1e9
     period_s = plan.period_duration.seconds + plan.period_duration.nanos / 1e9
+    return start_s, period_s
+
+
+def plan_span_s(plan: planner_pb2.Plan) -> tuple[float, float]:
+    """Start and end (Unix seconds) of the periods a plan covers."""
+    start_s, period_s = plan_calendar_s(plan)
     return start_s, start_s + period_s * plan.period_count
 
 

@@ -36,6 +36,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from service.planning import plan_calendar_s
+
 if TYPE_CHECKING:
     from spillway.v1 import planner_pb2
 
@@ -81,8 +83,7 @@ def attribute(
     if plan is None:
         return Attribution(plan_id="")
     site_plan = next((s for s in plan.sites if s.site == site), None)
-    plan_start_s = plan.start_time.seconds + plan.start_time.nanos / 1e9
-    plan_period_s = plan.period_duration.seconds + plan.period_duration.nanos / 1e9
+    plan_start_s, plan_period_s = plan_calendar_s(plan)
     if site_plan is None or plan_period_s <= 0:
         return Attribution(plan_id=plan.plan_id)
     window_end_s = period_start_s + period_s

@@ -32,7 +32,13 @@ from service.ledger.errors import LedgerInputError
 from service.ledger.keys import load_or_create_key, public_key_from_hex, telemetry_signed
 from service.ledger.model import EnergyRecord, PeriodHeader, Telemetry
 from service.ledger.settle import Settlement, settle_within
-from service.ledger.store import LEDGER_KEY_FILE, Ledger, PendingPeriod, StoredPeriod
+from service.ledger.store import (
+    LEDGER_KEY_FILE,
+    Ledger,
+    PendingPeriod,
+    StoredHeader,
+    StoredPeriod,
+)
 from service.ledger.verify import build_proof
 
 if TYPE_CHECKING:
@@ -142,6 +148,9 @@ class LedgerRecorder:
         # on the ledger's thread, so a status call does not rescan the ledger.
         self._energy_j_by_site: dict[str, int] = {}
         self._closer: asyncio.Task[None] | None = None
+        # The newest closed period (None before the first), kept on the ledger's thread
+        # so accepting a report need not read the last header.
+        self._last_period: int | None = None
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
@@ -160,6 +169,7 @@ class LedgerRecorder:
         self._key = key
         self._ledger = Ledger(self.data_dir, key=key)
         last = self._ledger.last_header()
+        self._last_period = None if last is None else last[0].period
         if last is not None and self.observer is not None:
             self.observer.last_period(last[0])
 
@@ -246,9 +256,8 @@ class LedgerRecorder:
             )
         self._check_window(ledger, report, max_power_w)
         period = int(self.clock() // self.period_s)
-        last = ledger.last_header()
-        if last is not None and period <= last[0].period:
-            period = last[0].period + 1  # the clock stepped back: never write into the past
+        if self._last_period is not None and period <= self._last_period:
+            period = self._last_period + 1  # the clock stepped back: never write into the past
         ledger.stage(PendingPeriod(period, period * self.period_s, self.period_s), signed)
         if site in self._energy_j_by_site:
             self._energy_j_by_site[site] += signed.energy_j
@@ -336,6 +345,7 @@ class LedgerRecorder:
             header = ledger.append_period(
                 pending.period, pending.period_start_s, pending.period_s, records
             )
+            self._last_period = header.period
             logger.info("ledger period %d closed: %d records", header.period, len(records))
             if self.observer is not None:
                 self.observer.period_closed(header, records)
@@ -367,6 +377,10 @@ class LedgerRecorder:
     async def periods(self, first: int | None, last: int | None) -> list[StoredPeriod]:
         return await self._run(lambda: list(self.ledger.periods(first, last)))
 
+    async def headers(self, first: int | None, last: int | None) -> list[StoredHeader]:
+        """Period headers only (no records) within ``[first, last]``."""
+        return await self._run(self.ledger.headers, first, last)
+
     async def last_period(self) -> int | None:
         last = await self._run(self.ledger.last_header)
         return None if last is None else last[0].period
@@ -392,6 +406,8 @@ class LedgerRecorder:
 
         def run() -> Settlement | None:
             ledger = self.ledger
-            return settle_within(ledger.periods(), from_s, to_s, self._key, ledger.public_key, fits)
+            # Only the range's periods are read; settle_within still checks every record.
+            periods = ledger.periods(start_from_s=from_s, start_to_s=to_s)
+            return settle_within(periods, from_s, to_s, self._key, ledger.public_key, fits)
 
         return await self._run(run)

@@ -49,6 +49,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Ledger",
     "PendingPeriod",
+    "StoredHeader",
     "StoredPeriod",
 ]
 
@@ -103,6 +104,15 @@ class PendingPeriod:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredHeader:
+    """A period header as stored, without its records: JSON, hash, signature."""
+
+    header: dict[str, Any]
+    hash: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoredPeriod:
     """A period as stored, not yet trusted: header and records as JSON, hashes, signatures."""
 
@@ -111,10 +121,6 @@ class StoredPeriod:
     signature: str
     records: tuple[dict[str, Any], ...]
     record_signatures: tuple[str, ...]
-
-    def energy_records(self) -> list[EnergyRecord]:
-        """The records as ``EnergyRecord`` (raises ``LedgerInputError`` if malformed)."""
-        return [EnergyRecord.from_json(record) for record in self.records]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -270,16 +276,47 @@ class Ledger:
             )
         return header
 
-    def periods(self, first: int | None = None, last: int | None = None) -> Iterator[StoredPeriod]:
-        """Stored periods in order, optionally within ``[first, last]``."""
-        low = -(2**62) if first is None else first
-        high = 2**62 if last is None else last
-        rows = self._db.execute(
-            "SELECT period, header, hash, signature FROM periods"
-            " WHERE period BETWEEN ? AND ? ORDER BY period",
-            (low, high),
+    def _header_rows(
+        self,
+        first: int | None,
+        last: int | None,
+        start_from_s: int | None,
+        start_to_s: int | None,
+    ) -> list[tuple[int, str, str, str]]:
+        """``(period, header, hash, signature)`` rows in order, filtered in SQL."""
+        query = "SELECT period, header, hash, signature FROM periods WHERE period BETWEEN ? AND ?"
+        params: tuple[Any, ...] = (
+            -(2**62) if first is None else first,
+            2**62 if last is None else last,
+        )
+        if start_from_s is not None:
+            query += " AND json_extract(header, '$.period_start_s') >= ?"
+            params += (start_from_s,)
+        if start_to_s is not None:
+            query += " AND json_extract(header, '$.period_start_s') < ?"
+            params += (start_to_s,)
+        rows: list[tuple[int, str, str, str]] = self._db.execute(
+            query + " ORDER BY period", params
         ).fetchall()
-        for period, header, header_hash, signature in rows:
+        return rows
+
+    def periods(
+        self,
+        first: int | None = None,
+        last: int | None = None,
+        *,
+        start_from_s: int | None = None,
+        start_to_s: int | None = None,
+    ) -> Iterator[StoredPeriod]:
+        """Stored periods in order, optionally within ``[first, last]``.
+
+        ``start_from_s``/``start_to_s`` keep only periods whose header starts in
+        ``[start_from_s, start_to_s)`` (either bound optional), so a settlement of
+        a range reads only that range's records.
+        """
+        for period, header, header_hash, signature in self._header_rows(
+            first, last, start_from_s, start_to_s
+        ):
             record_rows = self._db.execute(
                 "SELECT body, signature FROM records WHERE period = ? ORDER BY position", (period,)
             ).fetchall()
@@ -290,6 +327,13 @@ class Ledger:
                 records=tuple(json.loads(body) for body, _ in record_rows),
                 record_signatures=tuple(str(sig) for _, sig in record_rows),
             )
+
+    def headers(self, first: int | None = None, last: int | None = None) -> list[StoredHeader]:
+        """Stored period headers in order, optionally within ``[first, last]``; no records."""
+        return [
+            StoredHeader(header=json.loads(header), hash=str(header_hash), signature=str(sig))
+            for _, header, header_hash, sig in self._header_rows(first, last, None, None)
+        ]
 
     def records(
         self, site: str | None = None, first: int | None = None, last: int | None = None
@@ -353,23 +397,10 @@ class Ledger:
 
         A report of no energy, hashes or shares only moves the sequence on.
 
-        Raises
-        ------
-        LedgerInputError
-            Naming ``signed_telemetry.sequence`` if the sequence is not above the last.
+        The caller (``LedgerRecorder``, on the ledger's one thread) has checked that
+        the worker is registered and the sequence is above its last.
         """
         with self._db:
-            row = self._db.execute(
-                "SELECT last_sequence FROM worker_keys WHERE worker = ?", (telemetry.worker,)
-            ).fetchone()
-            if row is None:
-                raise LedgerInputError("worker_id", "has no telemetry key registered")
-            if telemetry.sequence <= int(row[0]):
-                raise LedgerInputError(
-                    "signed_telemetry.sequence",
-                    f"{telemetry.sequence} is not above the last accepted {row[0]}"
-                    " (a replayed or reordered report)",
-                )
             self._db.execute(
                 "UPDATE worker_keys SET last_sequence = ?, last_window_end_ms = ? WHERE worker = ?",
                 (telemetry.sequence, telemetry.window_end_ms, telemetry.worker),

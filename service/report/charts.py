@@ -18,6 +18,7 @@ from matplotlib.patches import Patch
 from optimiser.attribution import GRID_SOURCE
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
 
     from service.report.plandir import PlanTables
@@ -77,10 +78,15 @@ def _snapshot_axis(ax: Axes, snapshots: tuple[str, ...]) -> None:
     ax.set_xlim(-0.5, n - 0.5)
 
 
-def carrier_colours(t: PlanTables) -> dict[str, str]:
+def carrier_colours(t: PlanTables, before: pd.DataFrame | None = None) -> dict[str, str]:
     """One colour per carrier, the same in every chart: the curtailed carriers (and
-    ``spill``) first, then the carriers of traced sources, ``grid`` grey."""
-    carriers = list(t.curtailment_by_carrier_mw(after=False).columns)
+    ``spill``) first, then the carriers of traced sources, ``grid`` grey.
+
+    ``before``: ``t.curtailment_by_carrier_mw(after=False)`` where the caller has it.
+    """
+    if before is None:
+        before = t.curtailment_by_carrier_mw(after=False)
+    carriers = list(before.columns)
     by_source = t.mining_mwh_by_site_and_source
     if by_source is not None:
         carriers += [str(c) for c in by_source["carrier"] if c != GRID_SOURCE]
@@ -100,7 +106,7 @@ def curtailment(t: PlanTables) -> Chart:
     fig = Figure(figsize=(WIDTH_IN, 4.2), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     x = np.arange(len(t.snapshots))
-    by_carrier = carrier_colours(t)
+    by_carrier = carrier_colours(t, before)
     colours = [by_carrier[c] for c in carriers]
     for ax, frame, name in ((axes[0], before, "before mining"), (axes[1], after, "after mining")):
         ys = [frame[c].to_numpy(dtype=float) for c in carriers]

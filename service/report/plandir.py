@@ -8,6 +8,7 @@ existed still render, the report then saying the breakdown is absent.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,9 +107,12 @@ class PlanTables:
         out["spill"] = spill.sum(axis=1) if spill.shape[1] else 0.0
         return out
 
-    @property
+    @functools.cached_property
     def mining_mwh_by_site_and_source(self) -> pd.DataFrame | None:
         """Traced mining energy per site and source (``None`` without :data:`SOURCES`).
+
+        Computed once per ``PlanTables`` (the report reads it several times); do not
+        modify the frame it returns.
 
         Columns ``site, source, carrier, mwh``, in the file's order; ``mwh`` is
         ``Σ_t w_t p_mw`` with the snapshots' energy weighting (h).

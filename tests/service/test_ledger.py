@@ -415,3 +415,78 @@ class TestCli:
         """A data directory without a ledger exits 2 saying so."""
         run = self.spillway("ledger", "export", str(tmp_path))
         assert run.returncode == 2 and "has no ledger" in run.stderr
+
+
+class TestReads:
+    def test_periods_by_start_time_read_only_the_range(self, data_dir: Path) -> None:
+        """The start-time filter keeps exactly the periods starting in ``[from, to)``."""
+        start, end = 1_700_000_000 + PERIOD_S, 1_700_000_000 + 4 * PERIOD_S
+        with Ledger(data_dir, read_only=True) as ledger:
+            every = list(ledger.periods())
+            ranged = list(ledger.periods(start_from_s=start, start_to_s=end))
+            assert ranged == [p for p in every if start <= p.header["period_start_s"] < end]
+            assert [p.header["period"] for p in ranged] == [1, 2, 3]
+            assert list(ledger.periods(start_from_s=end)) == every[4:]
+            assert list(ledger.periods(start_to_s=start)) == every[:1]
+            assert list(ledger.periods(2, 5, start_to_s=end)) == every[2:4]
+            # A settlement of the range is the same from the range alone as from everything.
+            key = Ed25519PrivateKey.generate()
+            whole = settle(every, start, end, key, ledger.public_key)
+            assert settle(ranged, start, end, key, ledger.public_key) == whole
+
+    def test_headers_are_the_periods_without_records(self, data_dir: Path) -> None:
+        with Ledger(data_dir, read_only=True) as ledger:
+            for first, last in ((None, None), (2, 4), (5, None), (7, 9)):
+                periods = list(ledger.periods(first, last))
+                headers = ledger.headers(first, last)
+                assert [(h.header, h.hash, h.signature) for h in headers] == [
+                    (p.header, p.hash, p.signature) for p in periods
+                ]
+
+
+class TestRecorderPeriods:
+    async def test_clock_stepping_back_never_writes_into_a_closed_period(
+        self, tmp_path: Path, worker_key: Ed25519PrivateKey
+    ) -> None:
+        """Reports go after the last closed period, whether closed now or before a restart."""
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        from service.ledger.recorder import LedgerRecorder
+
+        public = worker_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        now_s = [10 * PERIOD_S + 100.0]
+        sequence = [0]
+
+        def report() -> Any:
+            sequence[0] += 1
+            end_ms = 1_000 * sequence[0]  # in the past, one after another (never overlapping)
+            return sign_telemetry(
+                worker_key,
+                worker="w1",
+                site="north",
+                sequence=sequence[0],
+                window_start_ms=end_ms - 1_000,
+                window_end_ms=end_ms,
+                energy_j=1_000,
+                hashes=10,
+                shares_found=0,
+            )
+
+        recorder = LedgerRecorder(tmp_path, PERIOD_S, clock=lambda: now_s[0])
+        await recorder.open()
+        try:
+            await recorder.register_key("w1", "north", public)
+            assert await recorder.accept("w1", "north", report()) == 10
+            now_s[0] = 12 * PERIOD_S
+            assert [h.period for h in await recorder.close_due(None)] == [10]
+            now_s[0] = 5 * PERIOD_S + 50.0  # the clock stepped back
+            assert await recorder.accept("w1", "north", report()) == 11
+        finally:
+            await recorder.close()
+        reopened = LedgerRecorder(tmp_path, PERIOD_S, clock=lambda: now_s[0])
+        await reopened.open()
+        try:
+            assert await reopened.last_period() == 10
+            assert await reopened.accept("w1", "north", report()) == 11
+        finally:
+            await reopened.close()
