@@ -11,6 +11,7 @@ import itertools
 import math
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
@@ -27,6 +28,9 @@ from service.domain import (
 from service.errors import FieldViolation, InvalidRequestError
 from spillway.v1 import common_pb2, miner_pb2, operator_pb2, planner_pb2
 
+if TYPE_CHECKING:
+    from service.ledger.model import Telemetry
+
 __all__ = [
     "MAX_NAME_CHARS",
     "Checker",
@@ -37,6 +41,7 @@ __all__ = [
     "schedule_from_proto",
     "search_from_proto",
     "shares_from_proto",
+    "telemetry_to_proto",
     "timestamp",
 ]
 
@@ -206,6 +211,22 @@ def job_to_proto(job: Job, *, clean: bool) -> miner_pb2.MiningJob:
         clean=clean,
         nonce_start=job.nonce_start,
         nonce_count=job.nonce_count,
+    )
+
+
+def telemetry_to_proto(telemetry: Telemetry) -> miner_pb2.SignedTelemetry:
+    """A signed ``Telemetry`` as the message (the inverse of
+    ``service.ledger_servicer.telemetry_from_proto``; the public key is not sent)."""
+    return miner_pb2.SignedTelemetry(
+        worker_id=telemetry.worker,
+        site=telemetry.site,
+        sequence=telemetry.sequence,
+        window_start_unix_ms=telemetry.window_start_ms,
+        window_end_unix_ms=telemetry.window_end_ms,
+        energy_joules=telemetry.energy_j,
+        hashes=telemetry.hashes,
+        shares_found=telemetry.shares_found,
+        signature=bytes.fromhex(telemetry.signature),
     )
 
 

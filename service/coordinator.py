@@ -282,13 +282,13 @@ class Coordinator:
                 calendar, plan = await asyncio.to_thread(
                     planning.plan_file, path, mode=mode, now_s=time.time()
                 )
+        # The calendar under its own id (a file can be planned again); the plans row
+        # points at that row, not at the message's ``file:<name>``, which is stored nowhere.
+        scenario_id = plan.scenario_id + ":" + plan.plan_id[:8]
         await self.store.run(
-            self.store.store.add_scenario,
-            plan.scenario_id + ":" + plan.plan_id[:8],
-            calendar.SerializeToString(),
-            time.time(),
+            self.store.store.add_scenario, scenario_id, calendar.SerializeToString(), time.time()
         )
-        await self._adopt(plan, plan.scenario_id)
+        await self._adopt(plan, scenario_id)
         return plan
 
     async def get_plan(self, plan_id: str) -> planner_pb2.Plan:

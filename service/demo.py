@@ -86,7 +86,6 @@ class DemoDay:
     """The planned demo day, in plan terms (MW), and the plan message (W)."""
 
     plan: planner_pb2.Plan
-    sites: tuple[str, ...]
     capacity_mw: dict[str, float]
     budget_mw: dict[str, list[float]]
     absorbed_mw: dict[str, list[float]]
@@ -117,7 +116,6 @@ def load_demo_day() -> DemoDay:
         When no plan is found.
     """
     import optimiser
-    from optimiser.demo import DEMO_SITES
 
     path = optimiser.demo_scenario_path()
     with (path / "mining_sites.csv").open(newline="") as handle:
@@ -127,7 +125,6 @@ def load_demo_day() -> DemoDay:
     period_hours = planning.plan_calendar_s(plan)[1] / 3600
     return DemoDay(
         plan=plan,
-        sites=tuple(s for s in DEMO_SITES if s in by_site),
         capacity_mw=capacity_mw,
         budget_mw={s: [w / W_PER_MW for w in by_site[s].budget_watts] for s in by_site},
         absorbed_mw={s: [w / W_PER_MW for w in by_site[s].curtailed_watts] for s in by_site},

@@ -43,6 +43,7 @@ __all__ = [
     "ServiceError",
     "ShuttingDownError",
     "UnauthenticatedError",
+    "optimiser_error_name",
     "status_for",
 ]
 
@@ -127,13 +128,31 @@ ERROR_TABLE_BY_NAME: dict[str, grpc.StatusCode] = {
 }
 
 
+def _optimiser_qualname(klass: type) -> str | None:
+    """``klass``'s qualified name if it is one of the optimiser's errors, else ``None``."""
+    qualname = f"{klass.__module__}.{klass.__qualname__}"
+    return qualname if qualname in ERROR_TABLE_BY_NAME else None
+
+
+def optimiser_error_name(exc: BaseException) -> str | None:
+    """The bare class name of the optimiser error ``exc`` is or subclasses, else ``None``.
+
+    Walks the MRO, so a subclass of ``BadGridDataError`` answers ``"BadGridDataError"``;
+    the one way the service matches the optimiser's errors without importing it.
+    """
+    for klass in type(exc).__mro__:
+        if _optimiser_qualname(klass) is not None:
+            return klass.__name__
+    return None
+
+
 def _code_for(exc: BaseException) -> grpc.StatusCode | None:
     for klass in type(exc).__mro__:
         if klass in ERROR_TABLE:
             return ERROR_TABLE[klass]
-        code = ERROR_TABLE_BY_NAME.get(f"{klass.__module__}.{klass.__qualname__}")
-        if code is not None:
-            return code
+        qualname = _optimiser_qualname(klass)
+        if qualname is not None:
+            return ERROR_TABLE_BY_NAME[qualname]
     return None
 
 
@@ -155,7 +174,7 @@ def status_for(exc: BaseException) -> grpc.Status | None:
         violations = exc.violations
     elif isinstance(exc, KernelInputError | LedgerInputError):
         violations = (FieldViolation(exc.field, exc.problem),)
-    elif type(exc).__name__ == "BadGridDataError":  # names file, row and field
+    elif optimiser_error_name(exc) == "BadGridDataError":  # names file, row and field
         parts = (getattr(exc, "file", None), getattr(exc, "row", None), getattr(exc, "field", None))
         where = ".".join(str(p) for p in parts if p is not None)
         violations = (FieldViolation(f"scenario ({where})", str(exc)),)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from service.errors import ConfigError
+from service.errors import ConfigError, optimiser_error_name
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,8 +46,9 @@ __all__ = [
 NAMESPACE = "spillway"
 SHARE_RESULTS = ("accepted", "duplicate", "rejected")
 ENERGY_SOURCES = ("curtailed", "grid")
-# Why a plan solve failed: the optimiser's errors by class name (matched by name so
-# the service need not import the optimiser to count), anything else "error".
+# Why a plan solve failed: the optimiser's errors by class name (matched along the MRO
+# by service.errors.optimiser_error_name, so the service need not import the
+# optimiser to count), anything else "error".
 _PLAN_FAILURE_BY_ERROR = {
     "InfeasiblePlanError": "infeasible",
     "BadGridDataError": "bad_grid_data",
@@ -70,7 +71,8 @@ TELEMETRY_REFUSAL_REASONS = (*_TELEMETRY_REFUSAL_BY_FIELD.values(), "malformed")
 
 def plan_failure_reason(exc: BaseException) -> str:
     """The ``reason`` label of a failed plan solve."""
-    return _PLAN_FAILURE_BY_ERROR.get(type(exc).__name__, "error")
+    name = optimiser_error_name(exc)
+    return "error" if name is None else _PLAN_FAILURE_BY_ERROR.get(name, "error")
 
 
 # Latency buckets for unary RPCs on loopback up to slow plan runs.

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 import kernels
+from service.convert import telemetry_to_proto
 from service.duty import DutyCycle
 from service.ledger.keys import load_or_create_key, public_key_hex, sign_telemetry
 from service.metrics import WorkerMetrics
@@ -406,17 +407,7 @@ class Worker:
             hashes=state.unreported_hashes,
             shares_found=state.unreported_shares,
         )
-        return miner_pb2.SignedTelemetry(
-            worker_id=report.worker,
-            site=report.site,
-            sequence=report.sequence,
-            window_start_unix_ms=report.window_start_ms,
-            window_end_unix_ms=report.window_end_ms,
-            energy_joules=report.energy_j,
-            hashes=report.hashes,
-            shares_found=report.shares_found,
-            signature=bytes.fromhex(report.signature),
-        )
+        return telemetry_to_proto(report)
 
     async def _telemetry(self, stub: Any) -> None:
         state = self.state

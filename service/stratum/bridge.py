@@ -60,7 +60,7 @@ from service.stratum.client import (
     StratumUpstream,
 )
 from service.stratum.errors import StratumError, StratumJobError
-from service.stratum.proxy import WorkAllocator
+from service.stratum.proxy import WorkAllocator, WorkUnit
 from spillway.v1 import operator_pb2
 
 if TYPE_CHECKING:
@@ -154,14 +154,11 @@ class PoolMetrics:
 
 @dataclass(frozen=True, slots=True)
 class _Unit:
-    """Where a job handed to a worker came from."""
+    """Where a job handed to a worker came from: the pool, its session and the unit."""
 
     pool: str
-    pool_job_id: str
-    extranonce2: bytes
     session: StratumSession
-    version: int  # the unit's (rolled) header version
-    version_bits: int | None  # mining.submit's 6th param; None without rolling
+    work: WorkUnit  # the pool's job id, extranonce2 and (rolled) version of the unit
 
 
 class PoolBridge:
@@ -267,7 +264,7 @@ class PoolBridge:
     def pool_job_of(self, job_id: str) -> str | None:
         """The pool's job id behind one of our jobs, while it is current work."""
         unit = self._units.get(job_id)
-        return unit.pool_job_id if unit is not None else None
+        return unit.work.job_id if unit is not None else None
 
     def news(self, seen: int) -> tuple[int, bool] | None:
         """``(generation, clean)`` if there is new work since generation ``seen``, else None."""
@@ -296,9 +293,7 @@ class PoolBridge:
             nonce_start=unit.nonce_start,
             nonce_count=unit.nonce_count,
         )
-        self._units[job.job_id] = _Unit(
-            self._pool, unit.job_id, unit.extranonce2, session, unit.version, unit.version_bits
-        )
+        self._units[job.job_id] = _Unit(self._pool, session, unit)
         await self._store.run(
             self._store.store.add_pool_job,
             job,
@@ -412,25 +407,27 @@ class PoolBridge:
             if not pool:
                 pool = await self._store.run(self._store.store.pool_unit, share.job_id)
             if pool:
-                await self._record(share, pool, ShareOutcome(ShareVerdict.STALE, "session ended"))
+                share = PoolShare(share.job_id, share.ntime, share.nonce, share.worker_id, pool)
+                await self._record(share, ShareOutcome(ShareVerdict.STALE, "session ended"))
             return
         share = PoolShare(share.job_id, share.ntime, share.nonce, share.worker_id, unit.pool)
+        work = unit.work
         try:
             check = self.allocator.check_share(
                 share.worker_id,
-                unit.pool_job_id,
-                unit.extranonce2,
+                work.job_id,
+                work.extranonce2,
                 share.nonce,
                 ntime=share.ntime,
-                version=unit.version,
+                version=work.version,
             )
         except StratumJobError as exc:
             verdict = ShareVerdict.STALE if exc.field == "job_id" else ShareVerdict.REJECTED
-            await self._record(share, unit.pool, ShareOutcome(verdict, str(exc)))
+            await self._record(share, ShareOutcome(verdict, str(exc)))
             return
         if not check.meets_share_target:
             outcome = ShareOutcome(ShareVerdict.REJECTED, "above the pool's share target")
-            await self._record(share, unit.pool, outcome)
+            await self._record(share, outcome)
             return
         if check.meets_block_target:
             logger.warning(
@@ -440,28 +437,30 @@ class PoolBridge:
             )
         client = self.upstream.client
         if client is None or client.session is not unit.session:
-            await self._record(share, unit.pool, ShareOutcome(ShareVerdict.STALE, "session ended"))
+            await self._record(share, ShareOutcome(ShareVerdict.STALE, "session ended"))
             return
         try:
             outcome = await client.submit(
                 client.endpoint.user,
-                unit.pool_job_id,
-                unit.extranonce2,
+                work.job_id,
+                work.extranonce2,
                 share.ntime,
                 share.nonce,
-                unit.version_bits,
+                work.version_bits,
             )
         except StratumConnectionError:
             # The answer is lost with the session; a new session cannot take the share.
             outcome = ShareOutcome(ShareVerdict.STALE, "connection lost before the answer")
         except StratumError as exc:
             outcome = ShareOutcome(ShareVerdict.REJECTED, str(exc))
-        await self._record(share, unit.pool, outcome)
+        await self._record(share, outcome)
 
-    async def _record(self, share: PoolShare, pool: str, outcome: ShareOutcome) -> None:
+    async def _record(self, share: PoolShare, outcome: ShareOutcome) -> None:
+        """Store and count the pool's verdict on ``share`` (whose ``pool`` is set)."""
+        pool = share.pool
         await self._store.run(
             self._store.store.record_pool_verdict,
-            PoolShare(share.job_id, share.ntime, share.nonce, share.worker_id, pool),
+            share,
             outcome.verdict.value,
             outcome.reason,
             time.time(),

@@ -27,7 +27,7 @@ import logging
 import random
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -124,7 +124,6 @@ class StratumSession:
     version_mask: int = 0  # 0: no version rolling
     job: StratumJob | None = None
     authorized: bool = False
-    subscriptions: list[Any] = field(default_factory=list)
 
 
 JobListener = Callable[[StratumJob, StratumSession], Awaitable[None] | None]
@@ -226,9 +225,8 @@ class StratumClient:
         result = await self.request("mining.subscribe", [self._agent])
         if not (isinstance(result, list) and len(result) >= 3):
             raise StratumConnectionError(f"{self.endpoint.url}: bad subscribe result {result!r}")
-        subscriptions, extranonce1, extranonce2_size = result[:3]
+        _subscriptions, extranonce1, extranonce2_size = result[:3]
         self._set_extranonce(extranonce1, extranonce2_size)
-        self.session.subscriptions = subscriptions if isinstance(subscriptions, list) else []
         authorized = await self.request(
             "mining.authorize", [self.endpoint.user, self.endpoint.password]
         )

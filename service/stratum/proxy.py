@@ -64,7 +64,6 @@ class WorkUnit:
     nonce_start: int
     nonce_count: int
     share_target: int
-    clean_jobs: bool
     worker: str
     # How far a worker may roll ntime past the unit's: the allocator's roll, cut so
     # that ntime stays within MAX_NTIME_AHEAD_S of the job's own.
@@ -237,7 +236,6 @@ class WorkAllocator:
                 nonce_start=nonce_start,
                 nonce_count=nonce_count,
                 share_target=self._share_target,
-                clean_jobs=job.clean_jobs,
                 worker=worker,
                 ntime_roll_s=max(0, min(self._ntime_roll_s, job.ntime + MAX_NTIME_AHEAD_S - ntime)),
                 version_mask=mask,

@@ -189,7 +189,6 @@ def _day() -> DemoDay:
     plan.sites.add(site="a", budget_watts=[30e6, 0.0], curtailed_watts=[30e6, 0.0])
     return DemoDay(
         plan=plan,
-        sites=("a",),
         capacity_mw={"a": 60.0},
         budget_mw={"a": [30.0, 0.0]},
         absorbed_mw={"a": [30.0, 0.0]},

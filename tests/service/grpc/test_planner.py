@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from typing import Any
 
@@ -217,7 +218,7 @@ class TestScenarioAtStart:
         from spw_helpers import make_settings
 
         from service.planning import write_pypsa_folder
-        from service.server import build_server
+        from service.server import DB_FILE, build_server
 
         folder = tmp_path / "three-bus"
         folder.mkdir()
@@ -229,6 +230,17 @@ class TestScenarioAtStart:
             await asyncio.wait_for(server.startup_plan, timeout=60)
             plan = server.coordinator.plan
             assert plan is not None and plan.status == planner_pb2.PLAN_STATUS_OPTIMAL
+            # The plans row names the scenario row the file's calendar was stored under.
+            db = sqlite3.connect(f"file:{tmp_path / 'data' / DB_FILE}?mode=ro", uri=True)
+            try:
+                (row,) = db.execute(
+                    "SELECT scenarios.scenario_id FROM plans JOIN scenarios"
+                    " USING (scenario_id) WHERE plan_id=?",
+                    (plan.plan_id,),
+                ).fetchall()
+            finally:
+                db.close()
+            assert row[0].startswith(plan.scenario_id + ":")
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
                 ops = operator_pb2_grpc.OperatorServiceStub(channel)
                 status = await ops.GetStatus(operator_pb2.GetStatusRequest())
