@@ -138,7 +138,6 @@ class PlanResult:
     branches_mu_lower: pd.DataFrame
     generators_available_mw: pd.DataFrame
     branch_kind: tuple[str, ...]
-    branch_names: tuple[str, ...]
     branch_s_max_mw: np.ndarray
     renewable: np.ndarray
     carriers: tuple[str, ...]
