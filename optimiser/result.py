@@ -497,11 +497,7 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
         },
         index=pd.Index(ms.names, name="name"),
     )
-    value = pd.DataFrame(
-        np.asarray(ms.value_per_mwh, dtype=float).reshape(data.n_snapshots, len(ms)),
-        index=pd.Index(sn.names, name="snapshot"),
-        columns=pd.Index(ms.names, dtype=object),
-    )
+    value = frame(ms.value_per_mwh, data, ms.names)
     storage_units = pd.DataFrame(
         {
             "bus": bus_names[su.bus] if len(su) else [],
