@@ -196,6 +196,15 @@ class PlanResult:
         out["spill"] = float(self._energy(dispatch.storage_units_spill).sum())
         return out
 
+    @cached_property
+    def _curtailment_mwh_before_after(self) -> tuple[dict[str, float], dict[str, float]]:
+        # computed once per result: summary() and details() both report it, and
+        # write() calls both
+        return (
+            self.curtailment_mwh_by_carrier(self.base),
+            self.curtailment_mwh_by_carrier(self.plan),
+        )
+
     @property
     def mining_mwh_by_site(self) -> dict[str, float]:
         """Mining energy per site (MWh)."""
@@ -330,8 +339,7 @@ class PlanResult:
 
     def summary(self) -> dict[str, Any]:
         """The summary printed by ``spillway plan --json`` (keys: :data:`SUMMARY_KEYS`)."""
-        before = self.curtailment_mwh_by_carrier(self.base)
-        after = self.curtailment_mwh_by_carrier(self.plan)
+        before, after = self._curtailment_mwh_before_after
         return {
             "status": str(self.status),
             "mode": str(self.mode),
@@ -350,11 +358,12 @@ class PlanResult:
         """Totals beyond the summary: by carrier, by source, CO2, solve statistics, and
         (for a plan with :attr:`topology`) ``mining_mwh_by_site_and_source``:
         ``{site: {source: MWh}}``, see :attr:`mining_mwh_by_site_and_source`."""
+        before, after = self._curtailment_mwh_before_after
         out: dict[str, Any] = {
             "objective_base": self.objective_base,
             "termination": self.termination,
-            "curtailment_mwh_before_by_carrier": self.curtailment_mwh_by_carrier(self.base),
-            "curtailment_mwh_after_by_carrier": self.curtailment_mwh_by_carrier(self.plan),
+            "curtailment_mwh_before_by_carrier": dict(before),
+            "curtailment_mwh_after_by_carrier": dict(after),
             "mining_mwh_by_source": self.mining_mwh_by_source,
             "mining_co2_t": self.mining_co2_t,
             "stats": self.stats,
