@@ -338,18 +338,34 @@ def mining_sources_mw(result: PlanResult) -> pd.DataFrame:
         # (every sink takes the system's mix), the rule before network tracing.
         logger.warning("attribution falls back to the system-wide mix: %s", exc)
         traced = copper_plate_sinks_mw(source_mw, sink_mw, n_traced=len(site_names))
-    labels = np.asarray(source_labels, dtype=object)
-    columns: dict[tuple[str, str], NDArray[np.float64]] = {}
-    for label in dict.fromkeys(source_labels):
-        by_site = traced[:, :, labels == label].sum(axis=2)  # (T, S)
-        for s_i, site in enumerate(site_names):
-            if by_site[:, s_i].max(initial=0.0) > 0:
-                columns[(site, label)] = by_site[:, s_i]
-    index = plan.mining_sites_p.index
-    if not columns:
-        return pd.DataFrame(
-            index=index, columns=pd.MultiIndex.from_tuples([], names=["site", "source"])
-        )
-    out = pd.DataFrame(columns, index=index)
-    out.columns = pd.MultiIndex.from_tuples(list(columns), names=["site", "source"])
-    return out
+    return _by_site_and_label(traced, site_names, source_labels, plan.mining_sites_p.index)
+
+
+def _by_site_and_label(
+    traced: NDArray[np.float64],
+    site_names: list[str],
+    source_labels: list[str],
+    index: pd.Index,
+) -> pd.DataFrame:
+    """Sum ``traced`` (T, S, K) over the sources sharing a label: one column per
+    ``(site, label)`` that is ever positive, labels in order of first appearance and
+    sites in order within each label."""
+    unique = list(dict.fromkeys(source_labels))
+    col_of = {label: u for u, label in enumerate(unique)}
+    n_t, n_s, n_k = traced.shape
+    onehot = sp.csr_array(
+        (
+            np.ones(n_k),
+            (np.arange(n_k), np.fromiter((col_of[x] for x in source_labels), np.int64, n_k)),
+        ),
+        shape=(n_k, len(unique)),
+    )
+    by = np.asarray(traced.reshape(n_t * n_s, n_k) @ onehot).reshape(n_t, n_s, len(unique))
+    label_i, site_i = np.nonzero(by.max(axis=0, initial=0.0).T > 0)  # label-major
+    names = pd.MultiIndex.from_tuples(
+        [(site_names[s], unique[u]) for u, s in zip(label_i, site_i, strict=True)],
+        names=["site", "source"],
+    )
+    if not len(names):
+        return pd.DataFrame(index=index, columns=names)
+    return pd.DataFrame(by[:, site_i, label_i], index=index, columns=names)

@@ -208,6 +208,28 @@ class StorageUnits:
     def __len__(self) -> int:
         return len(self.names)
 
+    @classmethod
+    def empty(cls, n_snapshots: int) -> StorageUnits:
+        """No storage units."""
+        z = np.zeros(0)
+        return cls(
+            names=(),
+            bus=np.zeros(0, dtype=np.int64),
+            carrier=(),
+            p_nom_mw=z.copy(),
+            p_min_pu=z.copy(),
+            p_max_pu=z.copy(),
+            max_hours=z.copy(),
+            efficiency_store=z.copy(),
+            efficiency_dispatch=z.copy(),
+            standing_loss=z.copy(),
+            state_of_charge_initial_mwh=z.copy(),
+            cyclic_state_of_charge=np.zeros(0, dtype=bool),
+            marginal_cost=z.copy(),
+            spill_cost=z.copy(),
+            inflow_mw=np.zeros((n_snapshots, 0)),
+        )
+
 
 @dataclass(frozen=True)
 class MiningSites:

@@ -328,7 +328,7 @@ def read_matpower(
         renewable=np.array([is_renewable_carrier(c) for c in g_car], dtype=bool).reshape(n_g),
         co2_t_per_mwh=np.zeros(n_g),
     )
-    storage = _no_storage(n_t)
+    storage = StorageUnits.empty(n_t)
     mining = MiningSites.empty(n_t)
     slack_marked = bus[keep_bus, 1] == 3
     slack = choose_slack(
@@ -415,24 +415,3 @@ def _pieces(
                 )
             )
     return out
-
-
-def _no_storage(n_t: int) -> StorageUnits:
-    z = np.zeros(0)
-    return StorageUnits(
-        names=(),
-        bus=np.zeros(0, dtype=np.int64),
-        carrier=(),
-        p_nom_mw=z.copy(),
-        p_min_pu=z.copy(),
-        p_max_pu=z.copy(),
-        max_hours=z.copy(),
-        efficiency_store=z.copy(),
-        efficiency_dispatch=z.copy(),
-        standing_loss=z.copy(),
-        state_of_charge_initial_mwh=z.copy(),
-        cyclic_state_of_charge=np.zeros(0, dtype=bool),
-        marginal_cost=z.copy(),
-        spill_cost=z.copy(),
-        inflow_mw=np.zeros((n_t, 0)),
-    )

@@ -327,7 +327,6 @@ class Planner:
             branches_mu_lower=frame(mu_l, d, d.branches.keys),
             generators_available_mw=frame(g.p_max_pu * g.p_nom_mw, d, g.names),
             branch_kind=d.branches.kind,
-            branch_names=d.branches.names,
             branch_s_max_mw=np.array(d.branches.s_max_mw),
             renewable=np.array(g.renewable),
             carriers=g.carrier,

@@ -51,36 +51,45 @@ logger = logging.getLogger(__name__)
 __all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder"]
 
 
-def _refuse_unsupported(folder: Path) -> None:
+class _Folder:
+    """A scenario folder whose static tables are each parsed at most once per read
+    (the refusal check and the readers look at some files more than once)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._tables: dict[str, Table | None] = {}
+
+    def table(self, name: str) -> Table | None:
+        """``name`` as a :class:`Table`, or ``None`` if the file is absent."""
+        if name not in self._tables:
+            path = self.path / name
+            self._tables[name] = Table(name, read_csv_table(path)) if path.is_file() else None
+        return self._tables[name]
+
+    def series(
+        self, name: str, snapshots: tuple[str, ...], components: tuple[str, ...]
+    ) -> SeriesTable | None:
+        """``name`` as a :class:`SeriesTable`, or ``None`` if the file is absent."""
+        path = self.path / name
+        if not path.is_file():
+            return None
+        return SeriesTable(name, read_csv_table(path), snapshots, components)
+
+
+def _refuse_unsupported(folder: _Folder) -> None:
     for name in UNSUPPORTED_SERIES:
-        if (folder / name).is_file():
+        if (folder.path / name).is_file():
             raise BadGridDataError(name, None, None, "this input is not supported by Spillway")
     for name, flag in UNSUPPORTED_FLAGS:
-        t = _table(folder, name)
+        t = folder.table(name)
         if t is not None and t.has(flag):
             on = np.flatnonzero(t.bools(flag, False))
             if len(on):
                 raise t.fail(int(on[0]), flag, "not supported (Spillway plans fixed capacities)")
 
 
-def _table(folder: Path, name: str) -> Table | None:
-    path = folder / name
-    if not path.is_file():
-        return None
-    return Table(name, read_csv_table(path))
-
-
-def _series(
-    folder: Path, name: str, snapshots: tuple[str, ...], components: tuple[str, ...]
-) -> SeriesTable | None:
-    path = folder / name
-    if not path.is_file():
-        return None
-    return SeriesTable(name, read_csv_table(path), snapshots, components)
-
-
-def _read_snapshots(folder: Path) -> Snapshots:
-    t = _table(folder, "snapshots.csv")
+def _read_snapshots(folder: _Folder) -> Snapshots:
+    t = folder.table("snapshots.csv")
     if t is None:
         raise BadGridDataError("snapshots.csv", None, None, "file is missing")
     if len(t) == 0:
@@ -132,7 +141,7 @@ def _rating(t: Table) -> np.ndarray:
     return rating
 
 
-def _read_branches(folder: Path, bus_index: dict[str, int], v_nom: np.ndarray) -> Branches:
+def _read_branches(folder: _Folder, bus_index: dict[str, int], v_nom: np.ndarray) -> Branches:
     names: list[str] = []
     kind: list[str] = []
     b0: list[np.ndarray] = []
@@ -140,7 +149,7 @@ def _read_branches(folder: Path, bus_index: dict[str, int], v_nom: np.ndarray) -
     bb: list[np.ndarray] = []
     sh: list[np.ndarray] = []
     rt: list[np.ndarray] = []
-    lines = _table(folder, "lines.csv")
+    lines = folder.table("lines.csv")
     if lines is not None:
         bus0 = lines.bus_refs("bus0", bus_index)
         bus1 = lines.bus_refs("bus1", bus_index)
@@ -154,7 +163,7 @@ def _read_branches(folder: Path, bus_index: dict[str, int], v_nom: np.ndarray) -
         sh.append(np.zeros(len(lines)))
         rt.append(_rating(lines))
         _check_loops(lines, bus0, bus1)
-    trafos = _table(folder, "transformers.csv")
+    trafos = folder.table("transformers.csv")
     if trafos is not None:
         bus0 = trafos.bus_refs("bus0", bus_index)
         bus1 = trafos.bus_refs("bus1", bus_index)
@@ -211,8 +220,8 @@ def _check_loops(t: Table, bus0: np.ndarray, bus1: np.ndarray) -> None:
         raise t.fail(int(same[0]), "bus1", "branch connects a bus to itself")
 
 
-def _read_carriers(folder: Path) -> dict[str, float]:
-    t = _table(folder, "carriers.csv")
+def _read_carriers(folder: _Folder) -> dict[str, float]:
+    t = folder.table("carriers.csv")
     if t is None:
         return {}
     co2 = t.floats("co2_emissions", 0.0)
@@ -220,9 +229,9 @@ def _read_carriers(folder: Path) -> dict[str, float]:
 
 
 def _read_generators(
-    folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
+    folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
 ) -> Generators:
-    t = _table(folder, "generators.csv") or Table("generators.csv", pd.DataFrame())
+    t = folder.table("generators.csv") or Table("generators.csv", pd.DataFrame())
     n_t, n = len(snaps), len(t)
     bus = t.bus_refs("bus", bus_index)
     carrier = t.strings("carrier")
@@ -230,10 +239,10 @@ def _read_generators(
     eff = t.floats("efficiency", 1.0, positive=True)
     p_min = np.tile(t.floats("p_min_pu", 0.0), (n_t, 1))
     p_max = np.tile(t.floats("p_max_pu", 1.0, nonneg=True), (n_t, 1))
-    s_max = _series(folder, "generators-p_max_pu.csv", snaps, t.names)
+    s_max = folder.series("generators-p_max_pu.csv", snaps, t.names)
     if s_max is not None:
         p_max = s_max.fill(p_max, t.names, nonneg=True)
-    s_min = _series(folder, "generators-p_min_pu.csv", snaps, t.names)
+    s_min = folder.series("generators-p_min_pu.csv", snaps, t.names)
     if s_min is not None:
         p_min = s_min.fill(p_min, t.names)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -274,21 +283,23 @@ def _read_generators(
     )
 
 
-def _read_loads(folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
-    t = _table(folder, "loads.csv") or Table("loads.csv", pd.DataFrame())
+def _read_loads(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
+    t = folder.table("loads.csv") or Table("loads.csv", pd.DataFrame())
     p_set = np.tile(t.floats("p_set", 0.0), (len(snaps), 1))
-    s = _series(folder, "loads-p_set.csv", snaps, t.names)
+    s = folder.series("loads-p_set.csv", snaps, t.names)
     if s is not None:
         p_set = s.fill(p_set, t.names)
     # PyPSA's `sign` (-1 for loads) only flips the sign convention of `p`; p_set is consumption
     return Loads(names=t.names, bus=t.bus_refs("bus", bus_index), p_set_mw=p_set)
 
 
-def _read_storage(folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int]) -> StorageUnits:
-    t = _table(folder, "storage_units.csv") or Table("storage_units.csv", pd.DataFrame())
+def _read_storage(
+    folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int]
+) -> StorageUnits:
+    t = folder.table("storage_units.csv") or Table("storage_units.csv", pd.DataFrame())
     p_nom = t.floats("p_nom", 0.0, nonneg=True)
     inflow = np.tile(t.floats("inflow", 0.0, nonneg=True), (len(snaps), 1))
-    s = _series(folder, "storage_units-inflow.csv", snaps, t.names)
+    s = folder.series("storage_units-inflow.csv", snaps, t.names)
     if s is not None:
         inflow = s.fill(inflow, t.names, nonneg=True)
     p_min_pu = t.floats("p_min_pu", -1.0)
@@ -315,8 +326,8 @@ def _read_storage(folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int
     )
 
 
-def _read_mining(folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int]) -> MiningSites:
-    t = _table(folder, "mining_sites.csv")
+def _read_mining(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int]) -> MiningSites:
+    t = folder.table("mining_sites.csv")
     if t is None:
         return MiningSites.empty(len(snaps))
     bus = t.bus_refs("bus", bus_index)
@@ -336,7 +347,7 @@ def _read_mining(folder: Path, snaps: tuple[str, ...], bus_index: dict[str, int]
         if not np.isnan(eff[i]) and not eff[i] > 0:
             raise t.fail(i, "efficiency_j_per_th", f"must be positive, got {eff[i]:g}")
     value_t = np.tile(value, (len(snaps), 1))
-    s = _series(folder, "mining_sites-value.csv", snaps, t.names)
+    s = folder.series("mining_sites-value.csv", snaps, t.names)
     if s is not None:
         value_t = s.fill(value_t, t.names)
     ramp_up = t.optional_floats("ramp_limit_up")
@@ -384,20 +395,21 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
     folder = Path(folder)
     if not folder.is_dir():
         raise BadGridDataError(str(folder), None, None, "scenario folder does not exist")
-    _refuse_unsupported(folder)
-    snapshots = _read_snapshots(folder)
+    csv = _Folder(folder)
+    _refuse_unsupported(csv)
+    snapshots = _read_snapshots(csv)
     snaps = snapshots.names
-    buses_t = _table(folder, "buses.csv")
+    buses_t = csv.table("buses.csv")
     if buses_t is None or len(buses_t) == 0:
         raise BadGridDataError("buses.csv", None, None, "file is missing or has no buses")
     v_nom = buses_t.floats("v_nom", 1.0, positive=True)
     slack_marked = np.array([c.lower() == "slack" for c in buses_t.strings("control", "PQ")])
     bus_index = {n: i for i, n in enumerate(buses_t.names)}
-    branches = _read_branches(folder, bus_index, v_nom)
-    gens = _read_generators(folder, snaps, bus_index, _read_carriers(folder))
-    loads = _read_loads(folder, snaps, bus_index)
-    storage = _read_storage(folder, snaps, bus_index)
-    mining = _read_mining(folder, snaps, bus_index)
+    branches = _read_branches(csv, bus_index, v_nom)
+    gens = _read_generators(csv, snaps, bus_index, _read_carriers(csv))
+    loads = _read_loads(csv, snaps, bus_index)
+    storage = _read_storage(csv, snaps, bus_index)
+    mining = _read_mining(csv, snaps, bus_index)
     slack = choose_slack(
         bus_names=buses_t.names,
         branches=branches,
@@ -409,7 +421,7 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
         bus_file="buses.csv",
     )
     name = folder.name
-    net = _table(folder, "network.csv")
+    net = csv.table("network.csv")
     if net is not None and len(net):
         name = net.names[0]
     data = GridData(

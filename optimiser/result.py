@@ -138,7 +138,6 @@ class PlanResult:
     branches_mu_lower: pd.DataFrame
     generators_available_mw: pd.DataFrame
     branch_kind: tuple[str, ...]
-    branch_names: tuple[str, ...]
     branch_s_max_mw: np.ndarray
     renewable: np.ndarray
     carriers: tuple[str, ...]
@@ -196,6 +195,15 @@ class PlanResult:
         }
         out["spill"] = float(self._energy(dispatch.storage_units_spill).sum())
         return out
+
+    @cached_property
+    def _curtailment_mwh_before_after(self) -> tuple[dict[str, float], dict[str, float]]:
+        # computed once per result: summary() and details() both report it, and
+        # write() calls both
+        return (
+            self.curtailment_mwh_by_carrier(self.base),
+            self.curtailment_mwh_by_carrier(self.plan),
+        )
 
     @property
     def mining_mwh_by_site(self) -> dict[str, float]:
@@ -331,8 +339,7 @@ class PlanResult:
 
     def summary(self) -> dict[str, Any]:
         """The summary printed by ``spillway plan --json`` (keys: :data:`SUMMARY_KEYS`)."""
-        before = self.curtailment_mwh_by_carrier(self.base)
-        after = self.curtailment_mwh_by_carrier(self.plan)
+        before, after = self._curtailment_mwh_before_after
         return {
             "status": str(self.status),
             "mode": str(self.mode),
@@ -351,11 +358,12 @@ class PlanResult:
         """Totals beyond the summary: by carrier, by source, CO2, solve statistics, and
         (for a plan with :attr:`topology`) ``mining_mwh_by_site_and_source``:
         ``{site: {source: MWh}}``, see :attr:`mining_mwh_by_site_and_source`."""
+        before, after = self._curtailment_mwh_before_after
         out: dict[str, Any] = {
             "objective_base": self.objective_base,
             "termination": self.termination,
-            "curtailment_mwh_before_by_carrier": self.curtailment_mwh_by_carrier(self.base),
-            "curtailment_mwh_after_by_carrier": self.curtailment_mwh_by_carrier(self.plan),
+            "curtailment_mwh_before_by_carrier": dict(before),
+            "curtailment_mwh_after_by_carrier": dict(after),
             "mining_mwh_by_source": self.mining_mwh_by_source,
             "mining_co2_t": self.mining_co2_t,
             "stats": self.stats,
@@ -498,11 +506,7 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
         },
         index=pd.Index(ms.names, name="name"),
     )
-    value = pd.DataFrame(
-        np.asarray(ms.value_per_mwh, dtype=float).reshape(data.n_snapshots, len(ms)),
-        index=pd.Index(sn.names, name="snapshot"),
-        columns=pd.Index(ms.names, dtype=object),
-    )
+    value = frame(ms.value_per_mwh, data, ms.names)
     storage_units = pd.DataFrame(
         {
             "bus": bus_names[su.bus] if len(su) else [],

@@ -167,7 +167,6 @@ class HighsModel:
         self.options = options or SolveOptions()
         t0 = time.perf_counter()
         form = compile_linear(model)
-        self.columns = form.columns
         self._col_of = {id(v): j for j, v in enumerate(form.columns)}
         n_col, n_all = len(form.columns), len(form.rows)
         a = form.a
@@ -236,9 +235,6 @@ class HighsModel:
         self._lp = lp
         self.col_lower = col_lower
         self.col_upper = col_upper
-        self.cost = cost
-        self.row_lower = row_lower
-        self.row_upper = row_upper
         self.compile_s = time.perf_counter() - t0
         logger.debug("compiled %d cols x %d rows in %.2fs", n_col, n_row, self.compile_s)
 
@@ -254,7 +250,6 @@ class HighsModel:
         other._h = h
         other.col_lower = self.col_lower.copy()
         other.col_upper = self.col_upper.copy()
-        other.cost = self.cost.copy()
         return other
 
     def copy_basis_from(self, other: HighsModel) -> None:
@@ -308,7 +303,6 @@ class HighsModel:
         idx, cost = idx[keep], np.asarray(cost)[keep]
         if len(idx):
             self._h.changeColsCost(len(idx), idx.astype(np.int32), cost.astype(float))
-            self.cost[idx] = cost
 
     def set_row_bounds(
         self, rows: RowMap, lower: NDArray[np.float64], upper: NDArray[np.float64]

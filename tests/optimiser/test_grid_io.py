@@ -146,3 +146,25 @@ class TestLayouts:
     def test_read_scenario_cuts_snapshots(self, three_bus):
         """read_scenario(path, n_snapshots=1) keeps one snapshot."""
         assert read_scenario(three_bus(), n_snapshots=1).n_snapshots == 1
+
+
+def test_each_csv_is_parsed_once_per_read(monkeypatch):
+    """The refusal check and the readers share one parse of each file."""
+    from collections import Counter
+    from pathlib import Path
+
+    import optimiser.pypsa_io as pypsa_io
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "grid" / "pypsa" / "two-areas"
+    parsed: Counter[str] = Counter()
+    read = pypsa_io.read_csv_table
+
+    def counting(path):
+        parsed[Path(path).name] += 1
+        return read(path)
+
+    monkeypatch.setattr(pypsa_io, "read_csv_table", counting)
+    data = read_pypsa_folder(folder)
+    assert len(data.generators) > 0
+    assert parsed["generators.csv"] == 1
+    assert max(parsed.values()) == 1
