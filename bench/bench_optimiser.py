@@ -56,6 +56,7 @@ def case_scigrid(line_limits_as_bounds: bool = False) -> dict[str, Any]:
     import highspy
 
     import optimiser
+    from optimiser.highs_output import new_highs
 
     t0 = time.perf_counter()
     data = optimiser.read_pypsa_folder(SCIGRID)
@@ -74,8 +75,7 @@ def case_scigrid(line_limits_as_bounds: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         mps = str(Path(tmp) / "scigrid.mps")
         planner.base_highs._h.writeModel(mps)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs(highspy)
         t1 = time.perf_counter()
         h.readModel(mps)
         h.run()

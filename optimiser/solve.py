@@ -23,6 +23,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.errors import OptimiserError, SolverUnavailableError
+from optimiser.highs_output import new_highs
 from optimiser.matrix import compile_linear
 from optimiser.progress import follow_highs_log
 
@@ -208,7 +209,7 @@ class HighsModel:
         self.is_mip = bool(form.integer.any())
         self.n_col, self.n_row = n_col, n_row
 
-        h = hs.Highs()
+        h = new_highs(hs)
         h.setOptionValue("output_flag", self.options.log_to_console)
         lp = hs.HighsLp()
         lp.num_col_ = n_col
@@ -244,7 +245,7 @@ class HighsModel:
         and one for the mining plan, so each re-solves from its own last basis."""
         other = object.__new__(HighsModel)
         other.__dict__.update(self.__dict__)
-        h = self._hs.Highs()
+        h = new_highs(self._hs)
         h.setOptionValue("output_flag", self.options.log_to_console)
         h.passModel(self._lp)
         other._h = h
