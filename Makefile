@@ -1,23 +1,37 @@
 # Two commands for a fresh machine with Python 3.11 and a C compiler:
 #   make run   - set up, then run the main job on the embedded demo (spillway serve --demo)
 #   make test  - set up, then run the whole test suite
+# Both install exactly what requirements/dev.txt pins (hashes checked), so a fresh
+# machine gets what CI tested; `make lock` refreshes the pins, `make test-latest`
+# tries the newest releases pyproject.toml's ranges allow.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# Re-install (and so re-compile the C parts) whenever metadata or kernel sources change.
-INSTALL_INPUTS := pyproject.toml setup.py $(wildcard kernels/src/*)
+# Re-install (and so re-compile the C parts) whenever metadata, pins or kernel sources change.
+INSTALL_INPUTS := pyproject.toml setup.py requirements/build.txt requirements/dev.txt \
+	$(wildcard kernels/src/*)
+PIP := $(PY) -m pip --disable-pip-version-check install --quiet
 # buf from the npm registry, pinned; `buf lint` needs no network once fetched.
 BUF := npx --yes @bufbuild/buf@1.75.0
 JS_DIR := tests/service/grpc/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed-stamp
+# `make test-latest`: a separate environment with the newest allowed releases.
+LATEST := .venv-latest
+# `make lock`: one universal resolution (every platform, Python 3.11 to 3.13) per file,
+# hashes for every wheel; the runtime and CUDA files are constrained to dev.txt's pins.
+UV := $(VENV)/bin/uv
+UV_COMPILE := $(UV) pip compile --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock"
 
-.PHONY: run test bench bench-optimiser lint proto proto-lint prometheus clean
+.PHONY: run test test-latest lock bench bench-optimiser lint proto proto-lint prometheus clean
 
 $(STAMP): $(INSTALL_INPUTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24,<27"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) --require-hashes --no-deps -r requirements/build.txt
+	$(PIP) --require-hashes --no-deps -r requirements/dev.txt
+	$(PIP) --no-deps --no-build-isolation -e .
+	$(PY) -m pip --disable-pip-version-check check
 	touch $@
 
 run: $(STAMP)
@@ -25,6 +39,33 @@ run: $(STAMP)
 
 test: $(STAMP) prometheus $(JS_STAMP)
 	$(PY) -m pytest
+
+# The canary: run it before `make lock`, and whenever a dependency has a new release
+# (say, weekly). A failure here is a break a fresh `pip install spillway` would hit:
+# fix the code, then re-lock.
+test-latest: $(UV) prometheus $(JS_STAMP)
+	rm -rf $(LATEST)
+	$(UV) venv --quiet --python $(PYTHON) $(LATEST)
+	$(UV) pip install --quiet --python $(LATEST)/bin/python --refresh \
+	  --resolution highest -e '.[dev]'
+	$(UV) pip list --python $(LATEST)/bin/python --format freeze | \
+	  grep -i -E '^(highspy|pyomo|grpcio|protobuf|numpy|pandas|scipy)=='
+	$(LATEST)/bin/python -m pytest
+
+# uv alone, for `make lock` (which must work while the pins are out of date) and
+# `make test-latest`; `make test` installs the pinned one from dev.txt.
+$(UV):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) "uv>=0.9,<1"
+
+# Re-resolve every pin within pyproject.toml's ranges (the newest releases today).
+lock: $(UV)
+	{ $(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'; \
+	  echo 'pip>=24,<27'; } | $(UV_COMPILE) -o requirements/build.txt -
+	$(UV_COMPILE) -o requirements/dev.txt pyproject.toml requirements/build.txt --extra dev
+	$(UV_COMPILE) -o requirements/runtime.txt pyproject.toml -c requirements/dev.txt
+	$(UV_COMPILE) -o requirements/cuda12.txt pyproject.toml --extra cuda12 -c requirements/dev.txt
+	$(UV_COMPILE) -o requirements/cuda13.txt pyproject.toml --extra cuda13 -c requirements/dev.txt
 
 # The independent grpc-js client of the contract tests (pinned in its package-lock.json).
 $(JS_STAMP): $(JS_DIR)/package-lock.json
@@ -63,4 +104,4 @@ proto-lint:
 	cd proto && $(BUF) lint
 
 clean:
-	rm -rf $(VENV) build *.egg-info kernels/*.so $(JS_DIR)/node_modules
+	rm -rf $(VENV) $(LATEST) build *.egg-info kernels/*.so $(JS_DIR)/node_modules

@@ -13,15 +13,23 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc=4:12.2.0-3 libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# Exactly the releases CI tested: requirements/*.txt pin every wheel by hash (`make lock`).
+COPY requirements ./requirements
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/build.txt \
+    && pip wheel --no-cache-dir --require-hashes --no-deps --wheel-dir /wheels \
+       -r requirements/runtime.txt
 COPY pyproject.toml setup.py README.md ./
 COPY kernels ./kernels
 COPY optimiser ./optimiser
 COPY service ./service
 COPY proto ./proto
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 # --- runtime: no compiler, no sources, a non-root user ---
 FROM python:3.11.14-slim-bookworm
+# pyproject.toml's version (a test checks that they agree).
+LABEL org.opencontainers.image.title="spillway" \
+      org.opencontainers.image.version="0.1.0"
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     SPILLWAY_GRPC_LISTEN=0.0.0.0:50051 \

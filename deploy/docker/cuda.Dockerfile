@@ -14,16 +14,27 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev python3-dev python3-venv \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# Exactly the releases CI tested, with CuPy for CUDA 12 (the base image's CUDA):
+# requirements/*.txt pin every wheel by hash (`make lock`).
+COPY requirements ./requirements
+RUN python3 -m venv /opt/spillway \
+    && /opt/spillway/bin/pip install --no-cache-dir --require-hashes --no-deps \
+       -r requirements/build.txt \
+    && /opt/spillway/bin/pip install --no-cache-dir --require-hashes --no-deps \
+       -r requirements/cuda12.txt
 COPY pyproject.toml setup.py README.md ./
 COPY kernels ./kernels
 COPY optimiser ./optimiser
 COPY service ./service
 COPY proto ./proto
-RUN python3 -m venv /opt/spillway \
-    && /opt/spillway/bin/pip install --no-cache-dir '.[cuda]'
+RUN /opt/spillway/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && /opt/spillway/bin/pip check
 
 # --- runtime: the CUDA runtime, Python, the virtual environment; non-root ---
 FROM nvidia/cuda:12.6.3-runtime-ubuntu24.04
+# pyproject.toml's version (a test checks that they agree).
+LABEL org.opencontainers.image.title="spillway" \
+      org.opencontainers.image.version="0.1.0"
 # Distribution packages follow the pinned base image's Ubuntu release.
 # hadolint ignore=DL3008
 RUN apt-get update \
