@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from kernels.errors import KernelError
 from service import (
+    __version__,
     cli_hash,
     cli_ledger,
     cli_operator,
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="spillway",
         description="Turn curtailed renewable power into proof-of-work, within every line limit.",
     )
+    parser.add_argument("--version", action="version", version=f"spillway {__version__}")
     parser.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 import kernels
+from service import __version__
 from service.convert import telemetry_to_proto
 from service.duty import DutyCycle
 from service.ledger.keys import load_or_create_key, public_key_hex, sign_telemetry
@@ -42,7 +43,6 @@ __all__ = ["Worker", "WorkerSettings", "WorkerState", "backoff_delay_s", "run_wo
 
 logger = logging.getLogger(__name__)
 
-VERSION = "0.1.0"
 # A short measurement at start gives the duty cycle its first hashrate estimate.
 HASHRATE_PROBE_S = 0.3
 # The max power a worker declares (and never exceeds) is its estimated full power with
@@ -213,7 +213,7 @@ class Worker:
                         backend=self.backend.name,
                         hashrate_hashes_per_second=self.duty.hashrate_hs,
                         max_power_watts=declared_max_w,
-                        software_version=VERSION,
+                        software_version=__version__,
                         telemetry_public_key=bytes.fromhex(public_key_hex(self.key)),
                     ),
                     metadata=self.metadata,
