@@ -3,8 +3,12 @@
 Compiles kernels/src/sha256d_scan.cu for a GPU architecture with ``nvcc
 -cubin``, disassembles it with ``cuobjdump --dump-sass`` and counts the
 instructions of each kernel's grid-stride loop (from the target of the loop's
-backward branch to that branch): one trip hashes one nonce. Also reports
-registers per thread from ``--dump-resource-usage``.
+backward branch to that branch): one trip hashes one nonce. ``hot_path`` leaves
+out the forward-branched block that appends a candidate (taken about once per
+2**32 nonces at difficulty 1), so it is what a nonce costs; ``instructions_per_nonce``
+keeps the whole loop, as earlier records did. Also reports registers per thread
+from ``--dump-resource-usage`` and the mix: funnel-shift rotates (``SHF.R.W``),
+plain shifts, ``LOP3`` and the three forms of integer add.
 
 ``cuobjdump`` comes with the CUDA toolkit; where only ``nvcc`` is installed,
 the copy inside the PyPI ``triton`` wheel (``triton/backends/nvidia/bin``)
@@ -33,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="sm_90")
     parser.add_argument("--cuobjdump-dir", default=None)
+    parser.add_argument("--sass-out", default=None, help="also write the disassembly here")
     args = parser.parse_args()
 
     nvcc = shutil.which("nvcc")
@@ -66,6 +71,8 @@ def main() -> None:
         sass = subprocess.run(
             [cuobjdump, "--dump-sass", str(cubin)], check=True, capture_output=True, text=True
         ).stdout
+        if args.sass_out:
+            Path(args.sass_out).write_text(sass)
         usage = subprocess.run(
             [cuobjdump, "--dump-resource-usage", str(cubin)],
             check=True,
@@ -80,7 +87,7 @@ def main() -> None:
         lines = block.splitlines()
         addresses = []
         opcodes = []
-        loop = None
+        branches = []  # (address, target) of every direct branch
         for line in lines:
             match = INSTRUCTION.search(line)
             if not match:
@@ -89,22 +96,41 @@ def main() -> None:
             addresses.append(address)
             opcodes.append(match.group(3))
             branch = BRANCH.search(line)
-            if branch and branch.group(2) is not None and int(branch.group(2), 16) < address:
-                loop = (int(branch.group(2), 16), address)
-        if loop is None:
+            if branch and branch.group(2) is not None:
+                branches.append((address, int(branch.group(2), 16)))
+        backward = [(target, address) for address, target in branches if target < address]
+        if not backward:
             continue
+        loop = backward[-1]
         body = [
-            op for addr, op in zip(addresses, opcodes, strict=True) if loop[0] <= addr <= loop[1]
+            (addr, op)
+            for addr, op in zip(addresses, opcodes, strict=True)
+            if loop[0] <= addr <= loop[1]
         ]
-        mix = collections.Counter(op.split(".")[0] for op in body)
+        # The cold block: skipped by the loop's last forward branch that stays inside it.
+        forward = [
+            (address, target)
+            for address, target in branches
+            if loop[0] <= address < target <= loop[1]
+        ]
+        cold = forward[-1] if forward else None
+        hot = [op for addr, op in body if cold is None or not cold[0] < addr < cold[1]]
+        mix = collections.Counter(op.split(".")[0] for _, op in body)
         kernels[name] = {
             "instructions_per_nonce": len(body),
+            "hot_path": len(hot),
             "registers": int(registers.get(name, 0)),
+            "funnel_shift_rotates": sum(op.startswith("SHF.R.W") for op in hot),
+            "plain_shifts": sum(
+                op.startswith("SHF") and not op.startswith("SHF.R.W") for op in hot
+            ),
+            "lop3": sum(op.startswith("LOP3") for op in hot),
+            "adds": sum(op in ("IADD3", "IMAD.IADD", "VIADD") for op in hot),
             "top_opcodes": dict(mix.most_common(6)),
         }
     print(json.dumps({"bench": "kernels.sass", "arch": args.arch, "kernels": kernels}))
     summary = ", ".join(
-        f"{name}: {info['instructions_per_nonce']} instructions/nonce,"
+        f"{name}: {info['hot_path']} instructions/nonce (loop {info['instructions_per_nonce']}),"
         f" {info['registers']} registers"
         for name, info in sorted(kernels.items())
     )

@@ -38,6 +38,7 @@ from kernels.errors import (
     KernelBuildError,
     KernelError,
     KernelInputError,
+    PowerUnavailableError,
 )
 from kernels.header import (
     DIFF1_TARGET,
@@ -80,6 +81,7 @@ __all__ = [
     "KernelBuildError",
     "KernelError",
     "KernelInputError",
+    "PowerUnavailableError",
     "ScanResult",
     "bits_to_difficulty",
     "bits_to_target",

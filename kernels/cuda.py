@@ -100,6 +100,8 @@ class _Gpu:
             self.full = self.module.get_function("sha256d_scan_full")
             self.job_ptr = self.module.get_global("spw_job_c")
             self.stream = cupy.cuda.Stream(non_blocking=True)
+            # What ties this CUDA device to its NVML handle (kernels.power.NvmlPower).
+            self.pci_bus_id = str(self.device.pci_bus_id)
             sm_count = self.device.attributes["MultiProcessorCount"]
             self.grid = (sm_count * BLOCKS_PER_SM,)
             self.results = cupy.zeros(1 + RESULT_CAPACITY, dtype=cupy.uint32)
@@ -186,6 +188,8 @@ class CudaBackend:
                     raise DeviceUnavailableError(f"no CUDA device {ordinal}: {present} present")
             self._gpus = [_Gpu(cupy, ordinal) for ordinal in ordinals]
         self.devices = tuple(ordinals)
+        # For measured power: NvmlPower(backend.pci_bus_ids) reads these very GPUs.
+        self.pci_bus_ids = tuple(gpu.pci_bus_id for gpu in self._gpus)
         self.threads = len(self._gpus)
         self.batch_size = LAUNCH_NONCES * len(self._gpus)
         # GPU time of the last scan by CUDA events: per batch, the slowest GPU.

@@ -5,7 +5,9 @@
     KernelError
     ├── KernelInputError        bad header, target, nonce range or thread count
     ├── KernelBuildError        the compiled CPU build or the CUDA module is missing or fails
-    └── DeviceUnavailableError  no usable GPU (CuPy absent, no device, driver error)
+    ├── DeviceUnavailableError  no usable GPU (CuPy absent, no device, driver error)
+    └── PowerUnavailableError   no measured power (nvidia-ml-py, NVML, driver or GPU
+                                support missing): callers use the power model
 
 Foreign errors (CuPy, CUDA, the C extension's ``ValueError``) are translated
 once, where they arise, into one of these.
@@ -18,6 +20,7 @@ __all__ = [
     "KernelBuildError",
     "KernelError",
     "KernelInputError",
+    "PowerUnavailableError",
 ]
 
 
@@ -48,3 +51,7 @@ class KernelBuildError(KernelError):
 
 class DeviceUnavailableError(KernelError):
     """The requested device cannot be used."""
+
+
+class PowerUnavailableError(KernelError):
+    """Measured power cannot be read here; the message says why (callers use the model)."""
