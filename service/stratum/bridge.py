@@ -100,6 +100,9 @@ class PoolSettings:
     backoff_max_s: float = 60.0
     # CA bundle that signs stratum+ssl pools' certificates; None: the system's CAs.
     tls_ca: Path | None = None
+    # Follow client.reconnect to another host (the pool login goes with it); by
+    # default only to another port of the configured host.
+    allow_redirect: bool = False
     # The clock of units' ntime (tests freeze it so a unit's ntime is the job's own).
     clock_s: Callable[[], float] = time.time
 
@@ -144,7 +147,15 @@ class PoolMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
+        self.redirects_refused = Counter(
+            "pool_redirects_refused",
+            "client.reconnect to another host refused (--pool-allow-redirect follows them).",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
         for pool in pools:
+            self.redirects_refused.labels(pool)
             for verdict in ShareVerdict:
                 self.shares.labels(pool, verdict.value)
             self.connected.labels(pool).set(0)
@@ -312,9 +323,16 @@ class PoolBridge:
             on_job=functools.partial(self._on_job, pool),
             version_mask=self.settings.version_mask,
             ssl_context=self._tls,
+            allow_redirect=self.settings.allow_redirect,
+            on_refusal=functools.partial(self._refused, pool),
         )
         self._spawn(self._watch(pool, client), f"pool watch {pool}")
         return client
+
+    def _refused(self, pool: str, kind: str, what: str) -> None:
+        """Count what a pool's client refused (the client has logged it)."""
+        if kind == "redirect":
+            self.metrics.redirects_refused.labels(pool).inc()
 
     async def _on_job(self, pool: str, job: StratumJob, session: StratumSession) -> None:
         """A job, difficulty or extranonce from the pool: new units for every worker."""
