@@ -44,6 +44,8 @@ from service.stratum.errors import StratumError, StratumJobError
 from service.stratum.work import StratumJob
 
 __all__ = [
+    "MAX_POOL_DIFFICULTY",
+    "MIN_POOL_DIFFICULTY",
     "PoolEndpoint",
     "ShareOutcome",
     "ShareVerdict",
@@ -52,6 +54,7 @@ __all__ = [
     "StratumSession",
     "StratumUpstream",
     "parse_pool_url",
+    "pool_difficulty",
     "same_host",
 ]
 
@@ -61,6 +64,12 @@ DEFAULT_VERSION_MASK = 0x1FFFE000  # BIP 320: the 16 bits miners may roll
 STALE_ERROR_CODE = 21  # "Job not found" in the de-facto error table of pools
 # The longest wait a client.reconnect may ask for before the next connection.
 MAX_RECONNECT_WAIT_S = 300.0
+# The share difficulties a pool may set. Below 2**-32 the share target passes 2**256
+# (every hash is a share: 1e-300 floods the farm); above 2**64 (about 10**5 times
+# Bitcoin's network difficulty of 2025) a share would be many blocks, and 1e308's
+# target is zero. Outside, the last sane difficulty stays (pools resend it).
+MIN_POOL_DIFFICULTY = 2.0**-32
+MAX_POOL_DIFFICULTY = 2.0**64
 
 
 class StratumConnectionError(StratumError):
@@ -142,6 +151,30 @@ JobListener = Callable[[StratumJob, StratumSession], Awaitable[None] | None]
 RefusalListener = Callable[[str, str], None]
 
 
+def pool_difficulty(value: Any) -> float:
+    """A pool's ``mining.set_difficulty`` value as a difficulty, if it is a sane one.
+
+    Raises
+    ------
+    StratumJobError
+        Naming ``mining.set_difficulty`` for a value that is no number, not finite,
+        or outside ``[MIN_POOL_DIFFICULTY, MAX_POOL_DIFFICULTY]``.
+    """
+    field = "mining.set_difficulty"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise StratumJobError(field, f"must be a number, got {value!r:.40}")
+    try:
+        difficulty = float(value)
+    except (ValueError, OverflowError):
+        raise StratumJobError(field, f"must be a number, got {value!r:.40}") from None
+    if not MIN_POOL_DIFFICULTY <= difficulty <= MAX_POOL_DIFFICULTY:  # NaN fails this too
+        raise StratumJobError(
+            field,
+            f"must be within {MIN_POOL_DIFFICULTY:g}..{MAX_POOL_DIFFICULTY:g}, got {value!r:.40}",
+        )
+    return difficulty
+
+
 def same_host(a: str, b: str) -> bool:
     """Whether two host names (or addresses) name the same host, spelled alike.
 
@@ -180,7 +213,8 @@ class StratumClient:
         Follow ``client.reconnect`` to another host too (the operator's choice;
         by default only the port may change).
     on_refusal:
-        Told of each pool message refused as unsafe: ``("redirect", "HOST:PORT")``.
+        Told of each pool message refused as unsafe: ``("redirect", "HOST:PORT")``,
+        ``("difficulty", VALUE)``.
     """
 
     def __init__(
@@ -428,11 +462,13 @@ class StratumClient:
             self.session.job = StratumJob.from_notify(params)
             await self._announce()
         elif method == "mining.set_difficulty":
-            difficulty = float(params[0])
-            if not difficulty > 0:
-                raise StratumJobError(
-                    "mining.set_difficulty", f"must be above zero, got {params[0]!r}"
-                )
+            try:
+                difficulty = pool_difficulty(params[0] if params else None)
+            except StratumJobError:
+                # Kept: the last sane difficulty, so the next job is announced with it.
+                if self._on_refusal is not None:
+                    self._on_refusal("difficulty", f"{params[0] if params else None!r:.40}")
+                raise
             self.session.difficulty = difficulty
             await self._announce()
         elif method == "mining.set_extranonce":

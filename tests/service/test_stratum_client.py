@@ -252,6 +252,53 @@ class TestPoolMessages:
         await client.close()
 
 
+class TestHostileDifficulty:
+    @pytest.mark.parametrize(
+        "difficulty",
+        ["1e-300", "0", "-5", "NaN", "1e308", "Infinity", "-Infinity", "true", '"x"'],
+    )
+    async def test_absurd_difficulty_does_not_stick(
+        self, stratum_pool: Any, block_notify: list[Any], difficulty: str
+    ) -> None:
+        """A difficulty that is not a sane finite number is refused; the last sane one stays.
+
+        The next job arrives with that difficulty (never skipped), and the refusal is told.
+        """
+        refusals: list[tuple[str, str]] = []
+        log = JobLog()
+        client = StratumClient(
+            endpoint(stratum_pool.port),
+            on_job=log,
+            on_refusal=lambda kind, what: refusals.append((kind, what)),
+        )
+        await client.connect()
+        await stratum_pool.notify(block_notify)
+        await stratum_pool.set_difficulty(64.0)
+        await log.wait_for("277647", 64.0)
+        await stratum_pool.broadcast(
+            f'{{"id": null, "method": "mining.set_difficulty", "params": [{difficulty}]}}'
+        )
+        await stratum_pool.notify(["next", *block_notify[1:]])
+        await log.wait_for("next")
+        assert log.jobs[-1] == ("next", 64.0)
+        assert client.session.difficulty == 64.0
+        assert [kind for kind, _ in refusals] == ["difficulty"]
+        await client.close()
+
+    @pytest.mark.parametrize("difficulty", [2.0**-32, 1 / 4096, 1.0, 65536.0, 2.0**64])
+    async def test_sane_difficulties_are_taken(
+        self, stratum_pool: Any, block_notify: list[Any], difficulty: float
+    ) -> None:
+        """Difficulties from 2**-32 (regtest's range) to 2**64 are followed."""
+        log = JobLog()
+        client = StratumClient(endpoint(stratum_pool.port), on_job=log)
+        await client.connect()
+        await stratum_pool.notify(block_notify)
+        await stratum_pool.set_difficulty(difficulty)
+        await log.wait_for("277647", difficulty)
+        await client.close()
+
+
 class TestUpstream:
     async def test_reconnects_after_a_drop(self, stratum_pool: Any) -> None:
         """When the pool drops the connection, the upstream reconnects and subscribes again."""
