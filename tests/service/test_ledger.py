@@ -509,6 +509,17 @@ class TestLedgerEnd:
         with pytest.raises(LedgerIntegrityError, match="head is missing"):
             Ledger(data_dir)
 
+    def test_serve_refuses_a_cut_ledger(self, data_dir: Path) -> None:
+        """``spillway serve`` on a data directory whose ledger lost its tail exits 2, one line."""
+        drop_last_period(data_dir)
+        run = spillway(
+            "serve", "--data-dir", str(data_dir), "--grpc-listen", "127.0.0.1:0",
+            "--metrics-listen", "off",
+        )  # fmt: skip
+        assert run.returncode == 2
+        assert run.stderr.startswith("spillway: error: ledger: the signed head names 6 periods")
+        assert run.stderr.count("\n") == 1, run.stderr
+
     def test_expected_head_catches_a_tail_cut_by_the_key_holder(
         self, data_dir: Path, tmp_path: Path, worker_key: Ed25519PrivateKey
     ) -> None:
