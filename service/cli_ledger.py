@@ -2,7 +2,12 @@
 
 * ``ledger export DATA_DIR --format jsonl|csv`` writes the ledger to standard output;
 * ``ledger verify DATA_DIR|EXPORT [--public-key HEX]`` checks the chain and every
-  signature, and names the first bad period (exit 1);
+  signature, and names the first bad period (exit 1); then the signed head (the
+  chain's end: periods cut off are caught) and the worker keys beside it. With
+  ``--expect-head HASH`` (a head's last header hash) or ``--checkpoint FILE`` (a
+  head as ``ledger head`` prints it) it also checks that a head seen before is
+  still in the chain, which catches a tail cut even by the key holder;
+* ``ledger head DATA_DIR|EXPORT`` prints the signed head, to keep as a checkpoint;
 * ``ledger proof DATA_DIR --site S --period P`` prints an inclusion proof, which
   ``ledger verify-proof FILE [--public-key HEX]`` checks against its period header;
 * ``settle --data-dir DIR --from T0 --to T1`` prints statements per plant and site
@@ -24,20 +29,24 @@ from typing import Any
 
 from service.ledger import (
     Ledger,
+    LedgerHead,
     LedgerInputError,
     LedgerIntegrityError,
     build_proof,
     check_certificate,
     load_or_create_key,
     public_key_hex,
+    read_export,
     read_jsonl,
     settle,
-    verify_periods,
+    verify_ledger,
     verify_proof,
     write_csv,
     write_jsonl,
 )
+from service.ledger.model import canonical_bytes
 from service.ledger.store import LEDGER_KEY_FILE, StoredPeriod
+from service.ledger.verify import VerifyReport
 
 __all__ = ["register"]
 
@@ -66,6 +75,45 @@ def _open_source(path: Path) -> tuple[str, Any]:
     raise LedgerInputError("source", f"{path} is neither a data directory nor an export file")
 
 
+def _checkpoint(path: Path) -> tuple[LedgerHead, str]:
+    """A signed head saved from ``ledger head`` (or an export's last line)."""
+    try:
+        text = path.read_text("utf-8")
+        return LedgerHead.from_json(json.loads(text.strip().splitlines()[-1] if text else ""))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, IndexError) as exc:
+        raise LedgerInputError("checkpoint", f"{path}: not a saved head: {exc}") from None
+    except LedgerInputError as exc:
+        raise LedgerInputError("checkpoint", f"{path}: {exc}") from None
+
+
+def _verify(
+    path: Path,
+    public_key: str | None,
+    expect: list[str],
+    checkpoints: list[tuple[LedgerHead, str]],
+) -> VerifyReport:
+    """Verify a data directory (in one read snapshot) or an export, end included."""
+    if path.is_dir():
+        with Ledger(path, read_only=True) as ledger, ledger.snapshot():
+            return verify_ledger(
+                ledger.periods(),
+                public_key or ledger.public_key,
+                lambda: (ledger.head(), ledger.worker_keys()),
+                expect_hashes=expect,
+                checkpoints=checkpoints,
+            )
+    if path.is_file():
+        export = read_export(path)
+        return verify_ledger(
+            export.periods(),
+            public_key or export.public_key,
+            lambda: (export.head, export.keys),
+            expect_hashes=expect,
+            checkpoints=checkpoints,
+        )
+    raise LedgerInputError("source", f"{path} is neither a data directory nor an export file")
+
+
 def register(commands: Any) -> None:
     """Add ``ledger`` and ``settle`` to the ``spillway`` parser."""
     ledger = commands.add_parser("ledger", help="the tamper-evident energy ledger")
@@ -83,7 +131,26 @@ def register(commands: Any) -> None:
     verify.add_argument(
         "--public-key", help="the coordinator's key to trust (hex); default: the ledger's"
     )
+    verify.add_argument(
+        "--expect-head",
+        action="append",
+        default=[],
+        metavar="HASH",
+        help="the last header hash of a head seen before: it must still be in the chain",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a signed head saved before (`ledger head`): it must still be in the chain",
+    )
     verify.set_defaults(run=run_verify)
+
+    head = sub.add_parser("head", help="print the signed head (keep it as a checkpoint)")
+    head.add_argument("source", type=Path, metavar="DATA_DIR|EXPORT")
+    head.set_defaults(run=run_head)
 
     proof = sub.add_parser("proof", help="print a Merkle inclusion proof of a site's record")
     proof.add_argument("data_dir", type=Path, metavar="DATA_DIR")
@@ -127,16 +194,38 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    public_key, periods = _open_source(args.source)
-    report = verify_periods(periods, args.public_key or public_key)
+    checkpoints = [_checkpoint(path) for path in args.checkpoint]
+    report = _verify(args.source, args.public_key, args.expect_head, checkpoints)
     if report.ok:
-        print(f"ok: {report.periods} periods, {report.records} records")
+        print(
+            f"ok: {report.periods} periods, {report.records} records;"
+            f" head {report.last_hash} (period {report.last_period})"
+        )
         return 0
-    print(
-        f"bad: period {report.first_bad_period}: {report.problem}"
-        f" ({report.periods} periods before it check out)"
-    )
+    if report.first_bad_period is None:
+        print(f"bad: {report.problem} ({report.periods} periods check out)")
+    else:
+        print(
+            f"bad: period {report.first_bad_period}: {report.problem}"
+            f" ({report.periods} periods before it check out)"
+        )
     return 1
+
+
+def run_head(args: argparse.Namespace) -> int:
+    """Print the signed head of a data directory or an export (one JSON line)."""
+    if args.source.is_dir():
+        with Ledger(args.source, read_only=True) as ledger:
+            head = ledger.head()
+    else:
+        export = read_export(args.source)
+        for _ in export.periods():
+            pass
+        head = export.head
+    if head is None:
+        raise LedgerInputError("source", f"{args.source} has no signed head")
+    print(canonical_bytes(head[0].to_json(head[1])).decode())
+    return 0
 
 
 def run_proof(args: argparse.Namespace) -> int:
@@ -174,11 +263,15 @@ def run_settle(args: argparse.Namespace) -> int:
     if to_s <= from_s:
         raise LedgerInputError("to", "must be after --from")
     with Ledger(args.data_dir, read_only=True) as ledger:
-        # Only the range's periods are read; settle still checks every record's start.
-        periods: list[StoredPeriod] = list(ledger.periods(start_from_s=from_s, start_to_s=to_s))
+        with ledger.snapshot():  # the head named is the one these periods end
+            head = ledger.head()
+            # Only the range's periods are read; settle still checks every record's start.
+            periods: list[StoredPeriod] = list(ledger.periods(start_from_s=from_s, start_to_s=to_s))
         key = load_or_create_key(args.data_dir / LEDGER_KEY_FILE, create=False)
         if public_key_hex(key) != ledger.public_key:
             raise LedgerInputError("data_dir", "signing key does not match the ledger's public key")
-        settlement = settle(periods, from_s, to_s, key, ledger.public_key)
+        settlement = settle(
+            periods, from_s, to_s, key, ledger.public_key, None if head is None else head[0]
+        )
     print(json.dumps(settlement.to_json(), indent=2, sort_keys=True))
     return 0

@@ -96,6 +96,13 @@ def register(commands: Any) -> None:
         default=env("POOL_TLS_CA"),
         help="CA bundle for stratum+ssl pools (default: the system's CAs)",
     )
+    pool.add_argument(
+        "--pool-allow-redirect",
+        action="store_true",
+        default=(env("POOL_ALLOW_REDIRECT") or "").lower() in ("1", "true", "yes"),
+        help="follow a pool's client.reconnect to another host (the pool login goes there);"
+        " default: only to another port of the same host",
+    )
     demo = parser.add_argument_group("demo (--demo)")
     demo.add_argument(
         "--demo",
@@ -118,7 +125,12 @@ def register(commands: Any) -> None:
 
 
 def pool_settings(
-    urls: list[str] | None, user: str | None, password: str, *, tls_ca: str | None = None
+    urls: list[str] | None,
+    user: str | None,
+    password: str,
+    *,
+    tls_ca: str | None = None,
+    allow_redirect: bool = False,
 ) -> PoolSettings | None:
     """Pools from ``--pool`` (or ``SPILLWAY_POOL``); None when none is given.
 
@@ -137,7 +149,9 @@ def pool_settings(
         endpoints = tuple(parse_pool_url(url, user, password or "x") for url in urls)
     except StratumJobError as exc:
         raise ConfigError(f"{exc.field}: --{exc.field.replace('_', '-')} {exc.problem}") from exc
-    return PoolSettings(endpoints, tls_ca=Path(tls_ca) if tls_ca else None)
+    return PoolSettings(
+        endpoints, tls_ca=Path(tls_ca) if tls_ca else None, allow_redirect=allow_redirect
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,7 +176,11 @@ def run(args: argparse.Namespace) -> int:
             budget_hold_s=args.budget_hold_seconds,
             hash_threads=args.hash_threads,
             pool=pool_settings(
-                args.pool, args.pool_user, args.pool_password, tls_ca=args.pool_tls_ca
+                args.pool,
+                args.pool_user,
+                args.pool_password,
+                tls_ca=args.pool_tls_ca,
+                allow_redirect=args.pool_allow_redirect,
             ),
         )
         if args.demo:

@@ -14,7 +14,7 @@ The coordinator writes it through ``service.ledger.recorder.LedgerRecorder``
 from __future__ import annotations
 
 from service.ledger.errors import LedgerError, LedgerInputError, LedgerIntegrityError
-from service.ledger.export import read_jsonl, write_csv, write_jsonl
+from service.ledger.export import LedgerExport, read_export, read_jsonl, write_csv, write_jsonl
 from service.ledger.keys import (
     load_or_create_key,
     public_key_hex,
@@ -25,9 +25,11 @@ from service.ledger.keys import (
 from service.ledger.model import (
     JOULES_PER_MWH,
     EnergyRecord,
+    LedgerHead,
     PeriodHeader,
     Telemetry,
     canonical_bytes,
+    keys_hash,
     merkle_branch,
     merkle_root,
     owed_micro,
@@ -35,13 +37,21 @@ from service.ledger.model import (
 )
 from service.ledger.settle import Settlement, check_certificate, settle
 from service.ledger.store import Ledger, StoredPeriod
-from service.ledger.verify import VerifyReport, build_proof, verify_periods, verify_proof
+from service.ledger.verify import (
+    VerifyReport,
+    build_proof,
+    verify_ledger,
+    verify_periods,
+    verify_proof,
+)
 
 __all__ = [
     "JOULES_PER_MWH",
     "EnergyRecord",
     "Ledger",
     "LedgerError",
+    "LedgerExport",
+    "LedgerHead",
     "LedgerInputError",
     "LedgerIntegrityError",
     "PeriodHeader",
@@ -52,17 +62,20 @@ __all__ = [
     "build_proof",
     "canonical_bytes",
     "check_certificate",
+    "keys_hash",
     "load_or_create_key",
     "merkle_branch",
     "merkle_root",
     "owed_micro",
     "public_key_hex",
+    "read_export",
     "read_jsonl",
     "root_from_branch",
     "settle",
     "sign_hex",
     "sign_telemetry",
     "verify_hex",
+    "verify_ledger",
     "verify_periods",
     "verify_proof",
     "write_csv",

@@ -10,12 +10,21 @@ Merkle root built as Bitcoin builds its transaction tree (pairs hashed with
 SHA-256d, an odd last node paired with itself). Because that construction
 lets a list with its last leaf repeated give the same root (CVE-2012-2459),
 the period header also carries the record count.
+
+A hash chain cannot see its own end: dropping the newest periods leaves a
+chain that checks out. The ledger's ``LedgerHead`` is that end, signed: the
+number of periods, the last header's hash, and the hash of the workers'
+telemetry key set (``keys_hash``), so neither a cut-off tail nor a replaced
+worker key goes unnoticed. Whoever saw a head can later check that the chain
+still holds it (``last_hash`` at position ``periods``), even against the key
+holder, who could sign a new head over a shorter chain but not one that holds
+the old head's header.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,9 +35,11 @@ __all__ = [
     "GENESIS_PREV_HASH",
     "JOULES_PER_MWH",
     "EnergyRecord",
+    "LedgerHead",
     "PeriodHeader",
     "Telemetry",
     "canonical_bytes",
+    "keys_hash",
     "leaf_hash",
     "merkle_branch",
     "merkle_root",
@@ -39,6 +50,7 @@ __all__ = [
 JOULES_PER_MWH = 3_600_000_000
 GENESIS_PREV_HASH = "00" * 32
 HEADER_VERSION = 1
+HEAD_VERSION = 1
 MAX_INT = 2**63 - 1
 
 
@@ -304,6 +316,57 @@ class PeriodHeader:
     def hash(self) -> bytes:
         """SHA-256d of the canonical header bytes: what the next header links to."""
         return sha256d(canonical_bytes(self.to_json()))
+
+
+def keys_hash(keys: Iterable[tuple[str, str, str]]) -> str:
+    """Hex SHA-256d of a set of worker keys ``(worker, site, public_key)``, in any order."""
+    return sha256d(canonical_bytes(sorted([list(key) for key in keys]))).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerHead:
+    """The signed end of the chain: how many periods, the last one, and the key set."""
+
+    periods: int
+    last_period: int  # -1 before the first period
+    last_hash: str  # the last header's hash (GENESIS_PREV_HASH before the first)
+    keys_hash: str  # keys_hash() of the workers' telemetry keys
+    version: int = HEAD_VERSION
+
+    def signed_bytes(self) -> bytes:
+        """What the coordinator signs (typed, so it is no other signed message's bytes)."""
+        return canonical_bytes({"type": "ledger-head", **asdict(self)})
+
+    def to_json(self, signature: str) -> dict[str, Any]:
+        """The head as exported and checkpointed: ``{"type": "head", ..., "signature"}``."""
+        return {"type": "head", **asdict(self), "signature": signature}
+
+    @classmethod
+    def from_json(cls, value: Any) -> tuple[LedgerHead, str]:
+        """A head and its signature from ``to_json``'s value.
+
+        Raises
+        ------
+        LedgerInputError
+            Naming ``head`` when a field is missing or of the wrong kind.
+        """
+        if not isinstance(value, dict) or value.get("type") != "head":
+            raise LedgerInputError("head", 'is not a ledger head ({"type": "head", ...})')
+        try:
+            head = cls(**{k: v for k, v in value.items() if k not in ("type", "signature")})
+        except TypeError as exc:
+            raise LedgerInputError("head", f"malformed: {exc}") from exc
+        for name in ("periods", "last_period", "version"):
+            number = getattr(head, name)
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise LedgerInputError(f"head.{name}", f"must be an integer, got {number!r}")
+        for name in ("last_hash", "keys_hash"):
+            if not isinstance(getattr(head, name), str):
+                raise LedgerInputError(f"head.{name}", "must be a hex string")
+        signature = value.get("signature")
+        if not isinstance(signature, str):
+            raise LedgerInputError("head.signature", "must be a hex string")
+        return head, signature
 
 
 def leaf_hash(record_json: Mapping[str, Any]) -> bytes:

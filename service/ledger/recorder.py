@@ -407,7 +407,17 @@ class LedgerRecorder:
         def run() -> Settlement | None:
             ledger = self.ledger
             # Only the range's periods are read; settle_within still checks every record.
-            periods = ledger.periods(start_from_s=from_s, start_to_s=to_s)
-            return settle_within(periods, from_s, to_s, self._key, ledger.public_key, fits)
+            with ledger.snapshot():  # the head named is the one these periods end
+                head = ledger.head()
+                periods = list(ledger.periods(start_from_s=from_s, start_to_s=to_s))
+            return settle_within(
+                periods,
+                from_s,
+                to_s,
+                self._key,
+                ledger.public_key,
+                fits,
+                None if head is None else head[0],
+            )
 
         return await self._run(run)

@@ -3,8 +3,11 @@
 Totals are sums of the ledger's records (integers: joules, micro-units), so a
 statement equals the records it lists, exactly. A certificate states the MWh
 of curtailed renewable energy a site used, by carrier, over the periods it
-names with their header hashes; it is signed by the coordinator and
-``check_certificate`` recomputes it from a ledger or an export.
+names with their header hashes, and names the ledger head it was made
+against (``head``: period count and last header hash); it is signed by the
+coordinator and ``check_certificate`` recomputes it from a ledger or an export,
+from the periods up to that head (so it still checks once the ledger has grown),
+and refuses a ledger that no longer holds that head.
 
 A settlement lists every period it covers, so it grows with the range;
 ``settle_within`` settles the longest run of whole periods from the start of
@@ -24,7 +27,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.ledger.errors import LedgerIntegrityError
 from service.ledger.keys import sign_hex, verify_hex
-from service.ledger.model import JOULES_PER_MWH, EnergyRecord, canonical_bytes
+from service.ledger.model import (
+    GENESIS_PREV_HASH,
+    JOULES_PER_MWH,
+    EnergyRecord,
+    LedgerHead,
+    canonical_bytes,
+)
 from service.ledger.store import StoredPeriod
 
 __all__ = ["Settlement", "check_certificate", "settle", "settle_within"]
@@ -65,8 +74,17 @@ def _mwh(joules: int) -> float:
     return joules / JOULES_PER_MWH
 
 
-def _certificate_body(site: str, account: _Account, from_s: int, to_s: int) -> dict[str, Any]:
+def _head_json(head: LedgerHead) -> dict[str, Any]:
+    """The part of a head a certificate names: where the chain ended."""
+    return {"periods": head.periods, "last_period": head.last_period, "last_hash": head.last_hash}
+
+
+def _certificate_body(
+    site: str, account: _Account, from_s: int, to_s: int, head: LedgerHead | None
+) -> dict[str, Any]:
+    named = {} if head is None else {"head": _head_json(head)}
     return {
+        **named,
         "site": site,
         "from_s": from_s,
         "to_s": to_s,
@@ -123,10 +141,15 @@ def _accounts(entries: Iterable[_Entry]) -> tuple[dict[str, _Account], dict[str,
 
 
 def settle(
-    periods: Iterable[StoredPeriod], from_s: int, to_s: int, key: Ed25519PrivateKey, public_key: str
+    periods: Iterable[StoredPeriod],
+    from_s: int,
+    to_s: int,
+    key: Ed25519PrivateKey,
+    public_key: str,
+    head: LedgerHead | None = None,
 ) -> Settlement:
-    """Settle the periods that start in ``[from_s, to_s)``."""
-    return _settle(_entries(periods, from_s, to_s), from_s, to_s, key, public_key)
+    """Settle the periods that start in ``[from_s, to_s)``; certificates name ``head``."""
+    return _settle(_entries(periods, from_s, to_s), from_s, to_s, key, public_key, head)
 
 
 def settle_within(
@@ -136,6 +159,7 @@ def settle_within(
     key: Ed25519PrivateKey,
     public_key: str,
     fits: Callable[[Settlement], bool],
+    head: LedgerHead | None = None,
 ) -> Settlement | None:
     """Settle ``[from_s, to_s)``, or its longest start ``[from_s, t)`` that ``fits``.
 
@@ -144,7 +168,7 @@ def settle_within(
     ``settle`` gives for ``[from_s, t)``. None when not even the first period fits.
     """
     entries = _entries(periods, from_s, to_s)
-    whole = _settle(entries, from_s, to_s, key, public_key)
+    whole = _settle(entries, from_s, to_s, key, public_key, head)
     if fits(whole):
         return whole
     starts = sorted({start_s for start_s, _, _ in entries})
@@ -154,7 +178,7 @@ def settle_within(
     while low <= high:
         middle = (low + high) // 2
         cut_s = starts[middle]
-        page = _settle([e for e in entries if e[0] < cut_s], from_s, cut_s, key, public_key)
+        page = _settle([e for e in entries if e[0] < cut_s], from_s, cut_s, key, public_key, head)
         if fits(page):
             best, low = page, middle + 1
         else:
@@ -163,7 +187,12 @@ def settle_within(
 
 
 def _settle(
-    entries: list[_Entry], from_s: int, to_s: int, key: Ed25519PrivateKey, public_key: str
+    entries: list[_Entry],
+    from_s: int,
+    to_s: int,
+    key: Ed25519PrivateKey,
+    public_key: str,
+    head: LedgerHead | None,
 ) -> Settlement:
     plants, sites = _accounts(entries)
     plant_statements = {
@@ -194,7 +223,7 @@ def _settle(
     }
     certificates = {}
     for site, account in sorted(sites.items()):
-        body = _certificate_body(site, account, from_s, to_s)
+        body = _certificate_body(site, account, from_s, to_s, head)
         certificates[site] = {
             **body,
             "public_key": public_key,
@@ -218,8 +247,40 @@ def check_certificate(
     }
     if not verify_hex(public_key, str(certificate.get("signature", "")), canonical_bytes(body)):
         raise LedgerIntegrityError(None, "bad coordinator signature on the certificate")
+    head = None
+    if "head" in body:  # certificates made before heads name none, and are checked as before
+        named = body["head"]
+        head = LedgerHead(
+            int(named["periods"]), int(named["last_period"]), str(named["last_hash"]), ""
+        )
+        periods = _up_to(periods, head)
     _, sites = _accounts(_entries(periods, int(body["from_s"]), int(body["to_s"])))
     account = sites.get(str(body["site"]), _Account())
-    expected = _certificate_body(str(body["site"]), account, int(body["from_s"]), int(body["to_s"]))
+    expected = _certificate_body(
+        str(body["site"]), account, int(body["from_s"]), int(body["to_s"]), head
+    )
     if canonical_bytes(expected) != canonical_bytes(body):
         raise LedgerIntegrityError(None, "the ledger gives other figures than the certificate")
+
+
+def _up_to(periods: Iterable[StoredPeriod], head: LedgerHead) -> list[StoredPeriod]:
+    """The periods of the chain up to ``head`` (its ``last_hash`` at place ``periods``).
+
+    Raises
+    ------
+    LedgerIntegrityError
+        If the ledger does not hold that head: it was cut short or rewritten since.
+    """
+    kept: list[StoredPeriod] = []
+    for stored in periods:
+        if len(kept) == head.periods:
+            break
+        kept.append(stored)
+    last_hash = kept[-1].hash if kept else GENESIS_PREV_HASH
+    if len(kept) != head.periods or last_hash != head.last_hash:
+        raise LedgerIntegrityError(
+            None,
+            f"the ledger does not hold the head the certificate was made against ({head.periods}"
+            f" periods ending at period {head.last_period}): cut short or rewritten since",
+        )
+    return kept

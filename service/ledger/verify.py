@@ -6,14 +6,22 @@ does not link to the previous header, whose record count or Merkle root does
 not match its records, or a record whose coordinator or worker signature
 fails or whose values contradict themselves.
 
+``verify_ledger`` also checks the chain's end: the signed head must be there,
+be the coordinator's, and name the chain's period count and last header hash
+(so periods removed from the end are caught) and the worker key set found
+beside it. Heads seen earlier (``expect_hashes``: their last header hash; or
+whole signed ``checkpoints``) must still be in the chain at their place, which
+catches a tail cut even by the key holder, who can sign a new head but cannot
+make a shorter chain hold the old one.
+
 Inclusion proofs let a third party check one record against a period header
 without the rest of the ledger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from service.ledger.errors import LedgerError, LedgerInputError, LedgerIntegrityError
@@ -21,15 +29,24 @@ from service.ledger.keys import telemetry_signed, verify_hex
 from service.ledger.model import (
     GENESIS_PREV_HASH,
     EnergyRecord,
+    LedgerHead,
     PeriodHeader,
+    keys_hash,
     leaf_hash,
     merkle_branch,
     merkle_root,
     root_from_branch,
 )
-from service.ledger.store import Ledger, StoredPeriod
+from service.ledger.store import Ledger, StoredPeriod, head_mismatch
 
-__all__ = ["VerifyReport", "build_proof", "verify_periods", "verify_proof"]
+__all__ = [
+    "LedgerEnd",
+    "VerifyReport",
+    "build_proof",
+    "verify_ledger",
+    "verify_periods",
+    "verify_proof",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +57,9 @@ class VerifyReport:
     records: int
     first_bad_period: int | None = None
     problem: str = ""
+    # The chain's end as found: the last period and its header hash.
+    last_period: int = -1
+    last_hash: str = GENESIS_PREV_HASH
 
     @property
     def ok(self) -> bool:
@@ -94,8 +114,14 @@ def _check_period(
     return ""
 
 
-def verify_periods(periods: Iterable[StoredPeriod], public_key: str) -> VerifyReport:
-    """Check every period in order against ``public_key``; stop at the first bad one."""
+def verify_periods(
+    periods: Iterable[StoredPeriod], public_key: str, *, positions: dict[str, int] | None = None
+) -> VerifyReport:
+    """Check every period in order against ``public_key``; stop at the first bad one.
+
+    ``positions``, when given, is filled with each good header's hash and its place
+    in the chain (1 for the first period).
+    """
     prev_hash, prev_period = GENESIS_PREV_HASH, None
     count = records = 0
     sequences: dict[str, int] = {}
@@ -106,11 +132,86 @@ def verify_periods(periods: Iterable[StoredPeriod], public_key: str) -> VerifyRe
         except (LedgerError, ValueError, TypeError, KeyError) as exc:
             problem = f"malformed: {exc}"
         if problem:
-            return VerifyReport(count, records, period if isinstance(period, int) else -1, problem)
+            return VerifyReport(
+                count,
+                records,
+                period if isinstance(period, int) else -1,
+                problem,
+                -1 if prev_period is None else prev_period,
+                prev_hash,
+            )
         prev_hash, prev_period = stored.hash, period if isinstance(period, int) else None
         count += 1
         records += len(stored.records)
-    return VerifyReport(count, records)
+        if positions is not None:
+            positions[stored.hash] = count
+    return VerifyReport(
+        count, records, None, "", -1 if prev_period is None else prev_period, prev_hash
+    )
+
+
+# The end of a ledger source, known once its periods are read: the signed head
+# (None: there is none) and the worker keys (worker, site, public_key) beside the
+# periods (None: the source has none to check).
+LedgerEnd = tuple[tuple[LedgerHead, str] | None, Sequence[tuple[str, str, str]] | None]
+
+
+def verify_ledger(
+    periods: Iterable[StoredPeriod],
+    public_key: str,
+    end: Callable[[], LedgerEnd],
+    *,
+    expect_hashes: Sequence[str] = (),
+    checkpoints: Sequence[tuple[LedgerHead, str]] = (),
+) -> VerifyReport:
+    """``verify_periods``, then the chain's end: the signed head, the keys, heads seen before.
+
+    ``end`` is called once the periods are read (an export's head comes after
+    them). ``expect_hashes`` are last header hashes of heads seen before;
+    ``checkpoints`` signed heads saved before. The problem of a bad end has no
+    period (``first_bad_period`` None).
+    """
+    positions: dict[str, int] = {GENESIS_PREV_HASH: 0}
+    report = verify_periods(periods, public_key, positions=positions)
+    if not report.ok:
+        return report
+    head, keys = end()
+
+    def bad(problem: str) -> VerifyReport:
+        return replace(report, problem=problem)
+
+    if head is None:
+        return bad(
+            "no signed head: the end of the ledger cannot be checked (periods cut off"
+            " with it, or written before heads: the coordinator signs one when it opens it)"
+        )
+    found, signature = head
+    if not verify_hex(public_key, signature, found.signed_bytes()):
+        return bad("bad coordinator signature on the head")
+    chain = LedgerHead(
+        periods=report.periods,
+        last_period=report.last_period,
+        last_hash=report.last_hash,
+        keys_hash=found.keys_hash if keys is None else keys_hash(keys),
+    )
+    if problem := head_mismatch(found, chain):
+        return bad(problem)
+    for expected in expect_hashes:
+        if expected.lower() not in positions:
+            return bad(
+                f"the expected head {expected[:64]} is not in the chain"
+                " (cut off or rewritten since it was seen)"
+            )
+    for checkpoint, checkpoint_signature in checkpoints:
+        if not verify_hex(public_key, checkpoint_signature, checkpoint.signed_bytes()):
+            return bad("the checkpoint's head is not signed by this coordinator")
+        if positions.get(checkpoint.last_hash) != checkpoint.periods:
+            return bad(
+                f"the checkpoint's head ({checkpoint.periods} periods ending at period"
+                f" {checkpoint.last_period}, {checkpoint.last_hash[:16]}...) is not in the"
+                " chain: cut off or rewritten since it was saved"
+            )
+    return report
 
 
 def build_proof(ledger: Ledger, site: str, period: int) -> dict[str, Any]:

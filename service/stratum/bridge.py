@@ -6,12 +6,17 @@ priority order, failover, ``client.reconnect``) and a ``WorkAllocator``.
 Work: the coordinator asks for each worker's next job (``new_job``). It is a
 unit of the pool's current job (its own extranonce2 and nonce range) stored as
 an ordinary job, so a worker's shares validate like any others, plus where it
-came from (``pool_units``). ``generation`` moves on every new job, difficulty,
-version mask or session, and the work streams then push fresh units to every
-worker at once; a clean job (or a new session) marks the news ``clean``, and
-the worker drops what it hashes within one batch. Where the pool grants version
-rolling (BIP 310), each unit carries its own rolled version in its header
-(``WorkAllocator``), and its shares go up with that version's bits.
+came from (``pool_units``). Its share target is the harder of the pool's and
+the worker's floor (``ShareFloor``: a few shares a second at the worker's
+declared or observed hashrate), so a tiny pool difficulty cannot flood the
+coordinator; shares at the floor meet the pool's target too. ``generation``
+moves on every new job, difficulty, version mask or session (and when a
+worker's shares show its work far too easy for it), and the work streams then
+push fresh units to every worker at once; a clean job (or a new session)
+marks the news ``clean``, and the worker drops what it hashes within one batch.
+Where the pool grants version rolling (BIP 310), each unit carries its own
+rolled version in its header (``WorkAllocator``), and its shares go up with
+that version's bits.
 
 No pool job (at start, or once a session ends until the next one's first job):
 workers get budgets but no job, and a session's end withdraws the work they
@@ -45,6 +50,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge
 
+import kernels
 from service.domain import Job, ShareResultKind
 from service.errors import ConfigError
 from service.metrics import NAMESPACE
@@ -61,6 +67,7 @@ from service.stratum.client import (
 )
 from service.stratum.errors import StratumError, StratumJobError
 from service.stratum.proxy import WorkAllocator, WorkUnit
+from service.stratum.vardiff import ShareFloor
 from spillway.v1 import operator_pb2
 
 if TYPE_CHECKING:
@@ -100,6 +107,12 @@ class PoolSettings:
     backoff_max_s: float = 60.0
     # CA bundle that signs stratum+ssl pools' certificates; None: the system's CAs.
     tls_ca: Path | None = None
+    # Follow client.reconnect to another host (the pool login goes with it); by
+    # default only to another port of the configured host.
+    allow_redirect: bool = False
+    # Each worker's units are cut at a share difficulty it finds this many shares a
+    # second at, at most, when the pool's difficulty is easier (a vardiff floor).
+    max_worker_shares_per_s: float = 2.0
     # The clock of units' ntime (tests freeze it so a unit's ntime is the job's own).
     clock_s: Callable[[], float] = time.time
 
@@ -144,7 +157,32 @@ class PoolMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
+        self.redirects_refused = Counter(
+            "pool_redirects_refused",
+            "client.reconnect to another host refused (--pool-allow-redirect follows them).",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.difficulties_refused = Counter(
+            "pool_difficulties_refused",
+            "mining.set_difficulty refused as absurd (zero, negative, NaN, infinite, out of"
+            " range); the last sane difficulty stays.",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.units_floored = Counter(
+            "pool_units_floored",
+            "Units handed to a worker at its share-rate floor, harder than the pool asks.",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
         for pool in pools:
+            self.redirects_refused.labels(pool)
+            self.difficulties_refused.labels(pool)
+            self.units_floored.labels(pool)
             for verdict in ShareVerdict:
                 self.shares.labels(pool, verdict.value)
             self.connected.labels(pool).set(0)
@@ -159,6 +197,7 @@ class _Unit:
     pool: str
     session: StratumSession
     work: WorkUnit  # the pool's job id, extranonce2 and (rolled) version of the unit
+    difficulty: float  # of the job's share target: the pool's, or the worker's floor
 
 
 class PoolBridge:
@@ -199,6 +238,7 @@ class PoolBridge:
         self._on_change = on_change
         self._pools = [endpoint.url for endpoint in settings.endpoints]
         self.metrics = PoolMetrics(registry, self._pools)
+        self.share_floor = ShareFloor(settings.max_worker_shares_per_s)
         self.allocator = WorkAllocator(
             nonces_per_unit=settings.nonces_per_unit,
             nonce_first=settings.nonce_first,
@@ -272,8 +312,13 @@ class PoolBridge:
             return None
         return self.generation, self._clean_generation > seen
 
-    async def new_job(self, worker: WorkerRecord) -> Job | None:
-        """A unit of the pool's current job for ``worker``, stored; None without a pool job."""
+    async def new_job(self, worker: WorkerRecord, hashrate_hs: float | None = None) -> Job | None:
+        """A unit of the pool's current job for ``worker``, stored; None without a pool job.
+
+        Its share target is the pool's, or harder: the worker's floor at
+        ``hashrate_hs`` (default: the hashrate it registered) or at what its
+        shares show, whichever is more.
+        """
         session = self._session
         try:
             unit = self.allocator.next_unit(worker.worker_id)
@@ -282,18 +327,28 @@ class PoolBridge:
             return None
         if unit is None or session is None:
             return None
+        target = unit.share_target
+        floor = self.share_floor.difficulty(
+            worker.worker_id, worker.hashrate_hs if hashrate_hs is None else hashrate_hs
+        )
+        if floor > 0:
+            floor_target = kernels.difficulty_to_target(floor)
+            if floor_target < target:
+                target = floor_target
+                self.metrics.units_floored.labels(self._pool).inc()
         job = Job(
             job_id=uuid.uuid4().hex[:16],
             worker_id=worker.worker_id,
             header_prefix=unit.header_prefix,
-            target=unit.share_target,
+            target=target,
             ntime=unit.ntime,
             ntime_roll_s=unit.ntime_roll_s,
             created_s=time.time(),
             nonce_start=unit.nonce_start,
             nonce_count=unit.nonce_count,
         )
-        self._units[job.job_id] = _Unit(self._pool, session, unit)
+        difficulty = kernels.DIFF1_TARGET / target
+        self._units[job.job_id] = _Unit(self._pool, session, unit, difficulty)
         await self._store.run(
             self._store.store.add_pool_job,
             job,
@@ -312,9 +367,18 @@ class PoolBridge:
             on_job=functools.partial(self._on_job, pool),
             version_mask=self.settings.version_mask,
             ssl_context=self._tls,
+            allow_redirect=self.settings.allow_redirect,
+            on_refusal=functools.partial(self._refused, pool),
         )
         self._spawn(self._watch(pool, client), f"pool watch {pool}")
         return client
+
+    def _refused(self, pool: str, kind: str, what: str) -> None:
+        """Count what a pool's client refused (the client has logged it)."""
+        if kind == "redirect":
+            self.metrics.redirects_refused.labels(pool).inc()
+        elif kind == "difficulty":
+            self.metrics.difficulties_refused.labels(pool).inc()
 
     async def _on_job(self, pool: str, job: StratumJob, session: StratumSession) -> None:
         """A job, difficulty or extranonce from the pool: new units for every worker."""
@@ -383,12 +447,26 @@ class PoolBridge:
         ``checked`` holds ``(job, ntime, nonce, outcome)`` per share as checked,
         ``outcomes`` the answers after storing (a share stored before is a duplicate).
         """
+        recut = False
         for (job, ntime, nonce, _), outcome in zip(checked, outcomes, strict=True):
             if job is None or outcome.result is not ShareResultKind.ACCEPTED:
                 continue  # refused here, or stored before: nothing new for the pool
             unit = self._units.get(job.job_id)
             pool = unit.pool if unit is not None else ""
+            if unit is not None:
+                recut |= self.share_floor.observe(worker.worker_id, unit.difficulty)
             self._queue.put_nowait(PoolShare(job.job_id, ntime, nonce, worker.worker_id, pool))
+        if recut:
+            # The worker finds far more shares than its floor allows (it declared too
+            # little): new units for the workers now, at the floor its shares show.
+            logger.warning(
+                "worker %s finds shares at %.3g H/s: its share difficulty goes up to %.3g",
+                worker.worker_id,
+                self.share_floor.observed_hashrate_hs(worker.worker_id),
+                self.share_floor.difficulty(worker.worker_id, worker.hashrate_hs),
+            )
+            self.generation += 1
+            self._spawn(self._on_change(), "pool re-cut")
 
     async def _forward_loop(self) -> None:
         while True:

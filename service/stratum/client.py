@@ -10,6 +10,12 @@ The protocol is line-delimited JSON-RPC over TCP (``stratum+tcp://``) or TLS
   ``mining.set_extranonce``, ``mining.set_version_mask`` and
   ``client.reconnect`` from the pool.
 
+``client.reconnect`` is followed to another port of the same host only: the
+next connection sends ``mining.authorize`` with the pool login, so a pool (or
+whoever can inject a line into a plaintext session) must not be able to send
+it elsewhere. Another host is refused (logged, and reported to ``on_refusal``)
+unless the operator allows redirects.
+
 A pool is an untrusted peer: lines are bounded (``max_line_bytes``); a line
 that is too long, not JSON, not an object, of an unknown method or with bad
 params is logged and skipped, never fatal. Only a broken connection ends a
@@ -21,9 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import itertools
 import json
 import logging
+import math
 import random
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,6 +44,8 @@ from service.stratum.errors import StratumError, StratumJobError
 from service.stratum.work import StratumJob
 
 __all__ = [
+    "MAX_POOL_DIFFICULTY",
+    "MIN_POOL_DIFFICULTY",
     "PoolEndpoint",
     "ShareOutcome",
     "ShareVerdict",
@@ -44,12 +54,22 @@ __all__ = [
     "StratumSession",
     "StratumUpstream",
     "parse_pool_url",
+    "pool_difficulty",
+    "same_host",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_VERSION_MASK = 0x1FFFE000  # BIP 320: the 16 bits miners may roll
 STALE_ERROR_CODE = 21  # "Job not found" in the de-facto error table of pools
+# The longest wait a client.reconnect may ask for before the next connection.
+MAX_RECONNECT_WAIT_S = 300.0
+# The share difficulties a pool may set. Below 2**-32 the share target passes 2**256
+# (every hash is a share: 1e-300 floods the farm); above 2**64 (about 10**5 times
+# Bitcoin's network difficulty of 2025) a share would be many blocks, and 1e308's
+# target is zero. Outside, the last sane difficulty stays (pools resend it).
+MIN_POOL_DIFFICULTY = 2.0**-32
+MAX_POOL_DIFFICULTY = 2.0**64
 
 
 class StratumConnectionError(StratumError):
@@ -127,6 +147,50 @@ class StratumSession:
 
 
 JobListener = Callable[[StratumJob, StratumSession], Awaitable[None] | None]
+# Told what the client refused of the pool: kind ("redirect", "difficulty") and what.
+RefusalListener = Callable[[str, str], None]
+
+
+def pool_difficulty(value: Any) -> float:
+    """A pool's ``mining.set_difficulty`` value as a difficulty, if it is a sane one.
+
+    Raises
+    ------
+    StratumJobError
+        Naming ``mining.set_difficulty`` for a value that is no number, not finite,
+        or outside ``[MIN_POOL_DIFFICULTY, MAX_POOL_DIFFICULTY]``.
+    """
+    field = "mining.set_difficulty"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise StratumJobError(field, f"must be a number, got {value!r:.40}")
+    try:
+        difficulty = float(value)
+    except (ValueError, OverflowError):
+        raise StratumJobError(field, f"must be a number, got {value!r:.40}") from None
+    if not MIN_POOL_DIFFICULTY <= difficulty <= MAX_POOL_DIFFICULTY:  # NaN fails this too
+        raise StratumJobError(
+            field,
+            f"must be within {MIN_POOL_DIFFICULTY:g}..{MAX_POOL_DIFFICULTY:g}, got {value!r:.40}",
+        )
+    return difficulty
+
+
+def same_host(a: str, b: str) -> bool:
+    """Whether two host names (or addresses) name the same host, spelled alike.
+
+    Names compare without case and a trailing dot; addresses as addresses
+    (``[::1]`` is ``::1``). A name and an address are different hosts: what a
+    name resolves to is the DNS's word, not the pool's.
+    """
+
+    def norm(host: str) -> str | ipaddress.IPv4Address | ipaddress.IPv6Address:
+        host = host.strip().removeprefix("[").removesuffix("]").rstrip(".").lower()
+        try:
+            return ipaddress.ip_address(host)
+        except ValueError:
+            return host
+
+    return norm(a) == norm(b)
 
 
 class StratumClient:
@@ -145,6 +209,12 @@ class StratumClient:
         Longest line accepted from the pool; longer ones are skipped.
     response_timeout_s:
         How long a request waits for its answer.
+    allow_redirect:
+        Follow ``client.reconnect`` to another host too (the operator's choice;
+        by default only the port may change).
+    on_refusal:
+        Told of each pool message refused as unsafe: ``("redirect", "HOST:PORT")``,
+        ``("difficulty", VALUE)``.
     """
 
     def __init__(
@@ -157,6 +227,8 @@ class StratumClient:
         max_line_bytes: int = 64 * 1024,
         response_timeout_s: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
+        allow_redirect: bool = False,
+        on_refusal: RefusalListener | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.session = StratumSession()
@@ -167,6 +239,8 @@ class StratumClient:
         self._max_line_bytes = max_line_bytes
         self._response_timeout_s = response_timeout_s
         self._ssl_context = ssl_context
+        self._allow_redirect = allow_redirect
+        self._on_refusal = on_refusal
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._reader: asyncio.StreamReader | None = None
@@ -388,11 +462,13 @@ class StratumClient:
             self.session.job = StratumJob.from_notify(params)
             await self._announce()
         elif method == "mining.set_difficulty":
-            difficulty = float(params[0])
-            if not difficulty > 0:
-                raise StratumJobError(
-                    "mining.set_difficulty", f"must be above zero, got {params[0]!r}"
-                )
+            try:
+                difficulty = pool_difficulty(params[0] if params else None)
+            except StratumJobError:
+                # Kept: the last sane difficulty, so the next job is announced with it.
+                if self._on_refusal is not None:
+                    self._on_refusal("difficulty", f"{params[0] if params else None!r:.40}")
+                raise
             self.session.difficulty = difficulty
             await self._announce()
         elif method == "mining.set_extranonce":
@@ -406,23 +482,46 @@ class StratumClient:
             # Valid at once (BIP 310): work rolled under the old mask must be replaced.
             await self._announce()
         elif method == "client.reconnect":
-            host = str(params[0]) if params and params[0] else self.endpoint.host
-            port = int(params[1]) if len(params) > 1 and params[1] else self.endpoint.port
-            wait_s = float(params[2]) if len(params) > 2 else 0.0
-            self.reconnect_to = (host, port, min(max(wait_s, 0.0), 300.0))
-            logger.info(
-                "%s: pool asks to reconnect to %s:%d in %.0f s",
-                self.endpoint.url,
-                host,
-                port,
-                wait_s,
-            )
-            if self._writer is not None:
-                self._writer.close()
+            self._reconnect(params)
         elif method == "client.show_message":
             logger.info("%s says: %.200s", self.endpoint.url, params[0] if params else "")
         else:
             raise StratumJobError(method, "unknown method")
+
+    def _reconnect(self, params: list[Any]) -> None:
+        """``client.reconnect [host, port, wait_s]``: end the session for the next one.
+
+        Raises
+        ------
+        StratumJobError
+            For a port outside 1..65535 or a wait that is not a number.
+        """
+        host = str(params[0]) if params and params[0] else self.endpoint.host
+        port = int(params[1]) if len(params) > 1 and params[1] else self.endpoint.port
+        if not 1 <= port <= 0xFFFF:
+            raise StratumJobError("client.reconnect", f"port must be 1..65535, got {params[1]!r}")
+        wait_s = float(params[2]) if len(params) > 2 and params[2] is not None else 0.0
+        if not math.isfinite(wait_s):
+            raise StratumJobError("client.reconnect", f"wait must be seconds, got {params[2]!r}")
+        if not self._allow_redirect and not same_host(host, self.endpoint.host):
+            # The next connection would authorize there: with our pool login.
+            logger.warning(
+                "%s: refused client.reconnect to another host %.80s:%d"
+                " (--pool-allow-redirect follows it)",
+                self.endpoint.url,
+                host,
+                port,
+            )
+            if self._on_refusal is not None:
+                self._on_refusal("redirect", f"{host:.80}:{port}")
+            return
+        wait_s = min(max(wait_s, 0.0), MAX_RECONNECT_WAIT_S)
+        self.reconnect_to = (host, port, wait_s)
+        logger.info(
+            "%s: pool asks to reconnect to %s:%d in %.0f s", self.endpoint.url, host, port, wait_s
+        )
+        if self._writer is not None:
+            self._writer.close()
 
     async def _announce(self) -> None:
         if self._on_job is None or self.session.job is None:

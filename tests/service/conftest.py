@@ -54,9 +54,15 @@ class StratumTestPool:
     # Each connection's version mask from mining.configure (None: it negotiated none).
     _granted: dict[asyncio.StreamWriter, int | None] = field(default_factory=dict)
 
-    async def start(self, tls: ssl.SSLContext | None = None, port: int = 0) -> None:
-        """Listen on loopback, on ``port`` or a free one (behind TLS with a server context)."""
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", port, ssl=tls)
+    async def start(
+        self, tls: ssl.SSLContext | None = None, port: int = 0, host: str = "127.0.0.1"
+    ) -> None:
+        """Listen on loopback, on ``port`` or a free one (behind TLS with a server context).
+
+        ``host`` is another loopback address for a pool that must be a different host
+        (127.0.0.2: on Linux all of 127/8 is loopback).
+        """
+        self.server = await asyncio.start_server(self._serve, host, port, ssl=tls)
         self.port = self.server.sockets[0].getsockname()[1]
         self.tls = tls is not None
 
@@ -204,9 +210,9 @@ class StratumTestPool:
             writer.close()
 
 
-async def _running_pool() -> AsyncIterator[StratumTestPool]:
+async def _running_pool(host: str = "127.0.0.1") -> AsyncIterator[StratumTestPool]:
     pool = StratumTestPool()
-    await pool.start()
+    await pool.start(host=host)
     try:
         yield pool
     finally:
@@ -223,4 +229,11 @@ async def stratum_pool() -> AsyncIterator[StratumTestPool]:
 async def second_stratum_pool() -> AsyncIterator[StratumTestPool]:
     """Another pool, for failover and client.reconnect."""
     async for pool in _running_pool():
+        yield pool
+
+
+@pytest.fixture
+async def other_host_pool() -> AsyncIterator[StratumTestPool]:
+    """A pool on another loopback host (127.0.0.2), where a redirect must not lead."""
+    async for pool in _running_pool("127.0.0.2"):
         yield pool

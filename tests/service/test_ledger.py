@@ -21,17 +21,22 @@ from hypothesis import strategies as st
 from service.ledger import (
     EnergyRecord,
     Ledger,
+    LedgerHead,
     LedgerInputError,
     LedgerIntegrityError,
     build_proof,
     canonical_bytes,
     check_certificate,
+    keys_hash,
+    load_or_create_key,
     merkle_branch,
     merkle_root,
     read_jsonl,
     root_from_branch,
     settle,
+    sign_hex,
     sign_telemetry,
+    verify_ledger,
     verify_periods,
     verify_proof,
     write_csv,
@@ -98,6 +103,14 @@ def data_dir(tmp_path: Path, worker_key: Ed25519PrivateKey) -> Path:
 def verify_dir(data_dir: Path) -> Any:
     with Ledger(data_dir, read_only=True) as ledger:
         return verify_periods(list(ledger.periods()), ledger.public_key)
+
+
+def verify_full(data_dir: Path) -> Any:
+    """The chain and its end: head and worker keys."""
+    with Ledger(data_dir, read_only=True) as ledger:
+        return verify_ledger(
+            ledger.periods(), ledger.public_key, lambda: (ledger.head(), ledger.worker_keys())
+        )
 
 
 def sql(data_dir: Path, statement: str, *args: Any) -> None:
@@ -415,6 +428,162 @@ class TestCli:
         """A data directory without a ledger exits 2 saying so."""
         run = self.spillway("ledger", "export", str(tmp_path))
         assert run.returncode == 2 and "has no ledger" in run.stderr
+
+
+def resign_head(data_dir: Path) -> None:
+    """What the key holder can do after cutting the tail: sign a head over the file as it is."""
+    key = load_or_create_key(data_dir / "ledger_ed25519.pem", create=False)
+    with closing(sqlite3.connect(data_dir / LEDGER_FILE)) as db, db:
+        count, last_period = db.execute("SELECT COUNT(*), MAX(period) FROM periods").fetchone()
+        (last_hash,) = db.execute(
+            "SELECT hash FROM periods ORDER BY period DESC LIMIT 1"
+        ).fetchone()
+        keys = db.execute("SELECT worker, site, public_key FROM worker_keys").fetchall()
+        head = LedgerHead(count, last_period, last_hash, keys_hash(keys))
+        signed = canonical_bytes(head.to_json(sign_hex(key, head.signed_bytes()))).decode()
+        db.execute("UPDATE meta SET value=? WHERE key='head'", (signed,))
+
+
+def drop_last_period(data_dir: Path) -> None:
+    sql(data_dir, "DELETE FROM records WHERE period=(SELECT MAX(period) FROM periods)")
+    sql(data_dir, "DELETE FROM periods WHERE period=(SELECT MAX(period) FROM periods)")
+
+
+def spillway(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+class TestLedgerEnd:
+    def test_last_period_deleted_from_the_store_is_caught(self, data_dir: Path) -> None:
+        """Deleting the newest period (header and records) from ledger.sqlite fails verify."""
+        assert spillway("ledger", "verify", str(data_dir)).returncode == 0
+        drop_last_period(data_dir)
+        run = spillway("ledger", "verify", str(data_dir))
+        assert run.returncode == 1, run.stdout
+        assert run.stdout.startswith("bad: the signed head names 6 periods ending at period 5")
+        assert "removed from its end" in run.stdout
+
+    def test_last_period_deleted_from_an_export_is_caught(
+        self, data_dir: Path, tmp_path: Path
+    ) -> None:
+        """An export without its last period, or cut short with its head, fails verify."""
+        lines = spillway("ledger", "export", str(data_dir)).stdout.splitlines()
+        assert [json.loads(line)["type"] for line in lines[-2:]] == ["keys", "head"]
+        export = tmp_path / "cut.jsonl"
+        export.write_text("\n".join(lines[:-3] + lines[-2:]) + "\n")  # period 5 gone
+        run = spillway("ledger", "verify", str(export))
+        assert run.returncode == 1 and "the signed head names 6 periods" in run.stdout
+        export.write_text("\n".join(lines[:-3]) + "\n")  # period 5, keys and head gone
+        run = spillway("ledger", "verify", str(export))
+        assert run.returncode == 1 and run.stdout.startswith("bad: no signed head"), run.stdout
+        forged = json.loads(lines[-1]) | {"periods": 5}
+        export.write_text("\n".join([*lines[:-3], lines[-2], json.dumps(forged)]) + "\n")
+        run = spillway("ledger", "verify", str(export))
+        assert run.returncode == 1 and "signature on the head" in run.stdout
+
+    def test_replaced_worker_key_is_caught(self, data_dir: Path, tmp_path: Path) -> None:
+        """An UPDATE of a worker's public key in worker_keys fails verify, and is not signed."""
+        with Ledger(data_dir) as ledger:
+            ledger.set_worker_key("north-farm-w1", "north-farm", "ab" * 32)
+        assert verify_full(data_dir).ok
+        sql(data_dir, "UPDATE worker_keys SET public_key=? WHERE worker='north-farm-w1'", "cd" * 32)
+        run = spillway("ledger", "verify", str(data_dir))
+        assert run.returncode == 1 and "worker_keys differ" in run.stdout
+        export = tmp_path / "x.jsonl"
+        export.write_text(spillway("ledger", "export", str(data_dir)).stdout)
+        assert "worker_keys differ" in spillway("ledger", "verify", str(export)).stdout
+        # The coordinator does not sign over it at its next start, nor at a registration.
+        with pytest.raises(LedgerIntegrityError, match="worker_keys differ"):
+            Ledger(data_dir)
+
+    def test_coordinator_refuses_to_sign_over_a_cut_tail(
+        self, data_dir: Path, worker_key: Ed25519PrivateKey
+    ) -> None:
+        """A tail cut while the coordinator was down is refused at open: never re-signed."""
+        drop_last_period(data_dir)
+        with pytest.raises(LedgerIntegrityError, match="removed from its end"):
+            Ledger(data_dir)
+        sql(data_dir, "DELETE FROM meta WHERE key='head'")
+        with pytest.raises(LedgerIntegrityError, match="head is missing"):
+            Ledger(data_dir)
+
+    def test_serve_refuses_a_cut_ledger(self, data_dir: Path) -> None:
+        """``spillway serve`` on a data directory whose ledger lost its tail exits 2, one line."""
+        drop_last_period(data_dir)
+        run = spillway(
+            "serve", "--data-dir", str(data_dir), "--grpc-listen", "127.0.0.1:0",
+            "--metrics-listen", "off",
+        )  # fmt: skip
+        assert run.returncode == 2
+        assert run.stderr.startswith("spillway: error: ledger: the signed head names 6 periods")
+        assert run.stderr.count("\n") == 1, run.stderr
+
+    def test_expected_head_catches_a_tail_cut_by_the_key_holder(
+        self, data_dir: Path, tmp_path: Path, worker_key: Ed25519PrivateKey
+    ) -> None:
+        """A head seen before (hash or saved checkpoint) must still be in the chain.
+
+        The key holder can cut the tail and sign a new head (verify alone then passes);
+        --expect-head and --checkpoint still catch it. Grown honestly, the ledger keeps it.
+        """
+        checkpoint = tmp_path / "head.json"
+        checkpoint.write_text(spillway("ledger", "head", str(data_dir)).stdout)
+        seen = json.loads(checkpoint.read_text())["last_hash"]
+        with Ledger(data_dir) as ledger:  # grows honestly: the old head is still in it
+            ledger.append_period(6, 1_700_000_000 + 6 * PERIOD_S, PERIOD_S, [
+                make_record(worker_key, "north-farm", 6, 3_600_000)
+            ])  # fmt: skip
+        pinned = ("--expect-head", seen, "--checkpoint", str(checkpoint))
+        assert spillway("ledger", "verify", str(data_dir), *pinned).returncode == 0
+        drop_last_period(data_dir)
+        drop_last_period(data_dir)
+        resign_head(data_dir)
+        assert spillway("ledger", "verify", str(data_dir)).stdout.startswith("ok: 5 periods")
+        run = spillway("ledger", "verify", str(data_dir), "--expect-head", seen)
+        assert run.returncode == 1 and "expected head" in run.stdout
+        run = spillway("ledger", "verify", str(data_dir), "--checkpoint", str(checkpoint))
+        assert run.returncode == 1 and "checkpoint's head (6 periods" in run.stdout
+
+    def test_certificate_names_its_head(
+        self, data_dir: Path, tmp_path: Path, worker_key: Ed25519PrivateKey
+    ) -> None:
+        """A certificate names the head it was made against, checks after the ledger grows,
+        and fails once that head is cut away."""
+        settled = spillway(
+            "settle", "--data-dir", str(data_dir), "--from", "0", "--to", "2000000000"
+        )
+        certificate = json.loads(settled.stdout)["certificates"]["north-farm"]
+        head = json.loads(spillway("ledger", "head", str(data_dir)).stdout)
+        assert certificate["head"] == {
+            "periods": 6,
+            "last_period": 5,
+            "last_hash": head["last_hash"],
+        }
+        path = tmp_path / "cert.json"
+        path.write_text(json.dumps(certificate))
+        with Ledger(data_dir) as ledger:  # a new period inside the certificate's range
+            ledger.append_period(6, 1_700_000_000 + 6 * PERIOD_S, PERIOD_S, [
+                make_record(worker_key, "north-farm", 6, 3_600_000)
+            ])  # fmt: skip
+        check = ("ledger", "verify-certificate", str(path), str(data_dir))
+        assert spillway(*check).returncode == 0
+        drop_last_period(data_dir)
+        drop_last_period(data_dir)
+        resign_head(data_dir)
+        run = spillway(*check)
+        assert run.returncode == 1 and "does not hold the head" in run.stdout
+
+    def test_version_2_file_reads_and_upgrades(self, data_dir: Path) -> None:
+        """A ledger of schema 2 (no head) reads but does not verify until written once."""
+        sql(data_dir, "DELETE FROM meta WHERE key='head'")
+        sql(data_dir, "UPDATE meta SET value='2' WHERE key='schema_version'")
+        report = verify_full(data_dir)
+        assert (report.periods, report.ok) == (6, False) and "no signed head" in report.problem
+        with Ledger(data_dir) as ledger:
+            assert ledger.head() is not None
+        assert verify_full(data_dir).ok
 
 
 class TestReads:

@@ -252,6 +252,53 @@ class TestPoolMessages:
         await client.close()
 
 
+class TestHostileDifficulty:
+    @pytest.mark.parametrize(
+        "difficulty",
+        ["1e-300", "0", "-5", "NaN", "1e308", "Infinity", "-Infinity", "true", '"x"'],
+    )
+    async def test_absurd_difficulty_does_not_stick(
+        self, stratum_pool: Any, block_notify: list[Any], difficulty: str
+    ) -> None:
+        """A difficulty that is not a sane finite number is refused; the last sane one stays.
+
+        The next job arrives with that difficulty (never skipped), and the refusal is told.
+        """
+        refusals: list[tuple[str, str]] = []
+        log = JobLog()
+        client = StratumClient(
+            endpoint(stratum_pool.port),
+            on_job=log,
+            on_refusal=lambda kind, what: refusals.append((kind, what)),
+        )
+        await client.connect()
+        await stratum_pool.notify(block_notify)
+        await stratum_pool.set_difficulty(64.0)
+        await log.wait_for("277647", 64.0)
+        await stratum_pool.broadcast(
+            f'{{"id": null, "method": "mining.set_difficulty", "params": [{difficulty}]}}'
+        )
+        await stratum_pool.notify(["next", *block_notify[1:]])
+        await log.wait_for("next")
+        assert log.jobs[-1] == ("next", 64.0)
+        assert client.session.difficulty == 64.0
+        assert [kind for kind, _ in refusals] == ["difficulty"]
+        await client.close()
+
+    @pytest.mark.parametrize("difficulty", [2.0**-32, 1 / 4096, 1.0, 65536.0, 2.0**64])
+    async def test_sane_difficulties_are_taken(
+        self, stratum_pool: Any, block_notify: list[Any], difficulty: float
+    ) -> None:
+        """Difficulties from 2**-32 (regtest's range) to 2**64 are followed."""
+        log = JobLog()
+        client = StratumClient(endpoint(stratum_pool.port), on_job=log)
+        await client.connect()
+        await stratum_pool.notify(block_notify)
+        await stratum_pool.set_difficulty(difficulty)
+        await log.wait_for("277647", difficulty)
+        await client.close()
+
+
 class TestUpstream:
     async def test_reconnects_after_a_drop(self, stratum_pool: Any) -> None:
         """When the pool drops the connection, the upstream reconnects and subscribes again."""
@@ -304,6 +351,96 @@ class TestUpstream:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+def reconnect_message(host: str, port: int, wait_s: Any = 0) -> str:
+    return json.dumps({"id": None, "method": "client.reconnect", "params": [host, port, wait_s]})
+
+
+async def handled_after(client: StratumClient, pool: Any, block_notify: list[Any]) -> None:
+    """Send a job behind what was sent before and wait until the client has it (or is gone)."""
+    await pool.notify(["after", *block_notify[1:]])
+    async with asyncio.timeout(10):
+        while not client.closed.is_set() and (
+            client.session.job is None or client.session.job.job_id != "after"
+        ):
+            await asyncio.sleep(0.01)
+
+
+class TestRedirects:
+    async def test_reconnect_to_another_host_is_refused(
+        self, stratum_pool: Any, other_host_pool: Any, block_notify: list[Any]
+    ) -> None:
+        """client.reconnect to another host is not followed: the login never reaches it.
+
+        The session goes on; after a drop the upstream goes back to the configured pool.
+        """
+        refusals: list[tuple[str, str]] = []
+        upstream = StratumUpstream(
+            [endpoint(stratum_pool.port)],
+            lambda e: StratumClient(e, on_refusal=lambda kind, what: refusals.append((kind, what))),
+            backoff_initial_s=0.05,
+        )
+        task = asyncio.create_task(upstream.run())
+        await asyncio.wait_for(upstream.connected.wait(), 5)
+        first = upstream.client
+        assert first is not None
+        await stratum_pool.broadcast(reconnect_message("127.0.0.2", other_host_pool.port))
+        await handled_after(first, stratum_pool, block_notify)
+        assert not first.closed.is_set(), "the session was dropped for the redirect"
+        assert refusals == [("redirect", f"127.0.0.2:{other_host_pool.port}")]
+        await stratum_pool.drop_all()
+        async with asyncio.timeout(10):
+            while stratum_pool.connections < 2 or not upstream.connected.is_set():
+                await asyncio.sleep(0.02)
+        assert other_host_pool.connections == 0, "the pool login went to the redirect's host"
+        assert upstream.client is not None and upstream.client.endpoint.host == "127.0.0.1"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    async def test_operator_may_allow_redirects(
+        self, stratum_pool: Any, other_host_pool: Any
+    ) -> None:
+        """With allow_redirect the client follows the pool to another host."""
+        upstream = StratumUpstream(
+            [endpoint(stratum_pool.port)],
+            lambda e: StratumClient(e, allow_redirect=True),
+            backoff_initial_s=0.05,
+        )
+        task = asyncio.create_task(upstream.run())
+        await asyncio.wait_for(upstream.connected.wait(), 5)
+        await stratum_pool.broadcast(reconnect_message("127.0.0.2", other_host_pool.port))
+        async with asyncio.timeout(10):
+            while other_host_pool.connections == 0 or not upstream.connected.is_set():
+                await asyncio.sleep(0.02)
+        assert upstream.client is not None
+        assert (upstream.client.endpoint.host, upstream.client.endpoint.port) == (
+            "127.0.0.2",
+            other_host_pool.port,
+        )
+        assert upstream.client.session.authorized
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    @pytest.mark.parametrize(
+        "params",
+        [["127.0.0.1", 70000, 0], ["127.0.0.1", "x", 0], ["127.0.0.1", 0, "NaN"]],
+        ids=["port-out-of-range", "port-not-a-number", "wait-nan"],
+    )
+    async def test_malformed_reconnect_is_skipped(
+        self, stratum_pool: Any, block_notify: list[Any], params: list[Any]
+    ) -> None:
+        """A reconnect with a bad port or wait is skipped; the session goes on."""
+        client = StratumClient(endpoint(stratum_pool.port))
+        await client.connect()
+        await stratum_pool.broadcast(
+            json.dumps({"id": None, "method": "client.reconnect", "params": params})
+        )
+        await handled_after(client, stratum_pool, block_notify)
+        assert not client.closed.is_set() and client.reconnect_to is None
+        await client.close()
 
 
 class TestPoolUrl:
