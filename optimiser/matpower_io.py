@@ -192,7 +192,8 @@ def read_matpower(
     Raises
     ------
     BadGridDataError
-        A block is missing or malformed; names file, line and field.
+        The file cannot be read as text, or a block is missing or malformed; names
+        file, line and field.
     """
     path = Path(path)
     file = path.name
@@ -239,11 +240,18 @@ def read_matpower(
 
 
 def _read_text(path: Path) -> str:
-    """The case file as text; an unreadable file is a :class:`BadGridDataError`."""
+    """The case file as text; a binary or unreadable file is a :class:`BadGridDataError`."""
     try:
         return path.read_text()
     except OSError as exc:
         raise BadGridDataError(path.name, None, None, f"cannot read: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadGridDataError(
+            path.name,
+            None,
+            None,
+            f"not a MATPOWER text file (byte {exc.start} is not valid text: {exc.reason})",
+        ) from exc
 
 
 class _CaseBuses:
