@@ -86,7 +86,11 @@ def _as_strings(stem: str, df: object) -> pd.DataFrame:
     """
     if not isinstance(df, pd.DataFrame):
         raise BadGridDataError(f"{stem}.csv", None, None, "table is not a pandas DataFrame")
-    is_text = pd.api.types.is_object_dtype
+
+    def is_text(dtype: object) -> bool:
+        # the CSV reader's frames: object columns, a str (pandas 3: string) index
+        return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
+
     if all(is_text(dt) for dt in df.dtypes) and is_text(df.index.dtype):
         return df
     out = pd.DataFrame(
