@@ -25,6 +25,7 @@ Reactances: a line with a standard ``type`` gets ``x = x_per_length * length / n
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,11 @@ import pandas as pd
 from optimiser.data import (
     Branches,
     Buses,
+    Expansion,
     Generators,
+    GlobalConstraint,
     GridData,
+    Links,
     Loads,
     MiningSites,
     Snapshots,
@@ -48,37 +52,91 @@ from optimiser.validate import SeriesTable, Table, choose_slack, read_csv_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder"]
+__all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder", "read_pypsa_tables"]
 
 
-class _Folder:
-    """A scenario folder whose static tables are each parsed at most once per read
-    (the refusal check and the readers look at some files more than once)."""
+class _CsvFolder(Mapping[str, pd.DataFrame]):
+    """A scenario folder as PyPSA-stem -> table of strings, each CSV file parsed
+    on first access only (a folder holds files this reader never looks at)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._stems = sorted(p.stem for p in path.glob("*.csv") if p.is_file())
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, stem: str) -> pd.DataFrame:
+        if stem not in self._frames:
+            if stem not in self._stems:
+                raise KeyError(stem)
+            self._frames[stem] = read_csv_table(self.path / f"{stem}.csv")
+        return self._frames[stem]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stems)
+
+    def __len__(self) -> int:
+        return len(self._stems)
+
+
+def _as_strings(stem: str, df: object) -> pd.DataFrame:
+    """A table as the CSV reader builds it: every cell a string, blank for missing.
+
+    Frames built by hand (numbers, ``NaN``) are converted; frames of strings pass as
+    they are, so the CSV path pays nothing.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise BadGridDataError(f"{stem}.csv", None, None, "table is not a pandas DataFrame")
+
+    def is_text(dtype: object) -> bool:
+        # the CSV reader's frames: object columns, a str (pandas 3: string) index
+        return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
+
+    if all(is_text(dt) for dt in df.dtypes) and is_text(df.index.dtype):
+        return df
+    out = pd.DataFrame(
+        {str(c): df[c].astype(str).where(df[c].notna(), "").astype(object) for c in df.columns},
+        index=pd.Index(df.index.astype(str), name=df.index.name),
+    )
+    return out
+
+
+class _Tables:
+    """The scenario's tables by file name (``lines.csv``), each checked and wrapped
+    at most once per read (the refusal check and the readers look at some twice)."""
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        self.frames = frames
         self._tables: dict[str, Table | None] = {}
 
+    def exists(self, name: str) -> bool:
+        """Whether the table ``name`` (a file name, ``lines.csv``) was given."""
+        return name.removesuffix(".csv") in self.frames
+
     def table(self, name: str) -> Table | None:
-        """``name`` as a :class:`Table`, or ``None`` if the file is absent."""
+        """``name`` as a :class:`Table`, or ``None`` if the table is absent."""
         if name not in self._tables:
-            path = self.path / name
-            self._tables[name] = Table(name, read_csv_table(path)) if path.is_file() else None
+            stem = name.removesuffix(".csv")
+            self._tables[name] = (
+                Table(name, _as_strings(stem, self.frames[stem])) if self.exists(name) else None
+            )
         return self._tables[name]
 
     def series(
         self, name: str, snapshots: tuple[str, ...], components: tuple[str, ...]
     ) -> SeriesTable | None:
-        """``name`` as a :class:`SeriesTable`, or ``None`` if the file is absent."""
-        path = self.path / name
-        if not path.is_file():
+        """``name`` as a :class:`SeriesTable`, or ``None`` if the table is absent."""
+        if not self.exists(name):
             return None
-        return SeriesTable(name, read_csv_table(path), snapshots, components)
+        stem = name.removesuffix(".csv")
+        return SeriesTable(name, _as_strings(stem, self.frames[stem]), snapshots, components)
 
 
-def _refuse_unsupported(folder: _Folder) -> None:
+def _refuse_unsupported(folder: _Tables) -> None:
+    periods = folder.table("investment_periods.csv")
+    if periods is not None and len(periods):
+        raise periods.fail(0, None, "multi-period investment is not supported by Spillway")
     for name in UNSUPPORTED_SERIES:
-        if (folder.path / name).is_file():
+        if folder.exists(name):
             raise BadGridDataError(name, None, None, "this input is not supported by Spillway")
     for name, flag in UNSUPPORTED_FLAGS:
         t = folder.table(name)
@@ -88,7 +146,7 @@ def _refuse_unsupported(folder: _Folder) -> None:
                 raise t.fail(int(on[0]), flag, "not supported (Spillway plans fixed capacities)")
 
 
-def _read_snapshots(folder: _Folder) -> Snapshots:
+def _read_snapshots(folder: _Tables) -> Snapshots:
     t = folder.table("snapshots.csv")
     if t is None:
         raise BadGridDataError("snapshots.csv", None, None, "file is missing")
@@ -108,13 +166,31 @@ def _read_snapshots(folder: _Folder) -> Snapshots:
     )
 
 
-def _line_reactance_ohm(t: Table) -> np.ndarray:
+def _line_resistance_ohm(t: Table, rows: np.ndarray) -> np.ndarray:
+    """Resistance (ohm) of the lines in ``rows`` (DC lines, whose linear flow uses r)."""
+    r = t.floats("r", 0.0)
+    for i in np.flatnonzero(rows & ~(r > 0)):
+        raise t.fail(int(i), "r", f"a DC line needs a positive resistance r (ohm), got {r[i]:g}")
+    return r
+
+
+def _line_reactance_ohm(t: Table, rows: np.ndarray) -> np.ndarray:
+    """Reactance (ohm) of the lines in ``rows``: ``x``, or from ``type`` and ``length``."""
+    if not t.has("x") and not t.has("type") and rows.any():
+        raise t.fail(
+            None,
+            "x",
+            "column is missing: give each line's reactance x (ohm), or a standard "
+            "line `type` with its `length` (km), as PyPSA accepts",
+        )
     x = t.floats("x", 0.0)
     types = t.strings("type")
     length = t.floats("length", 0.0, nonneg=True)
     num_parallel = t.floats("num_parallel", 1.0)
     out = np.array(x)
     for i, typ in enumerate(types):
+        if not rows[i]:
+            continue
         if typ == "":
             if not x[i] > 0:
                 raise t.fail(i, "x", f"reactance must be positive, got {x[i]:g} ohm")
@@ -132,16 +208,47 @@ def _line_reactance_ohm(t: Table) -> np.ndarray:
 def _rating(t: Table) -> np.ndarray:
     s_nom = t.floats("s_nom", 0.0, allow_inf=True)
     s_max_pu = t.floats("s_max_pu", 1.0)
+    extendable = t.bools("s_nom_extendable", False)
     rating = s_nom * s_max_pu
     for i in range(len(t)):
-        if not s_nom[i] > 0:
+        if not s_nom[i] > 0 and not (extendable[i] and s_nom[i] == 0):
             raise t.fail(i, "s_nom", f"rating must be positive, got {s_nom[i]:g}")
         if not s_max_pu[i] > 0:
             raise t.fail(i, "s_max_pu", f"must be positive, got {s_max_pu[i]:g}")
     return rating
 
 
-def _read_branches(folder: _Folder, bus_index: dict[str, int], v_nom: np.ndarray) -> Branches:
+def _expansion(t: Table, prefix: str) -> Expansion:
+    """PyPSA's ``{prefix}_nom_extendable``, ``_nom_min``, ``_nom_max`` and ``capital_cost``."""
+    ext = t.bools(f"{prefix}_nom_extendable", False)
+    lo = t.floats(f"{prefix}_nom_min", 0.0, nonneg=True)
+    hi = t.floats(f"{prefix}_nom_max", np.inf, allow_inf=True)
+    for i in np.flatnonzero(ext & (hi < lo)):
+        raise t.fail(int(i), f"{prefix}_nom_max", f"{hi[i]:g} is below {prefix}_nom_min {lo[i]:g}")
+    return Expansion(
+        extendable=ext,
+        nom_min=lo,
+        nom_max=hi,
+        capital_cost=t.floats("capital_cost", 0.0),
+        length_km=t.floats("length", 0.0, nonneg=True),
+    )
+
+
+def _cat_expansion(parts: list[Expansion]) -> Expansion:
+    if not parts:
+        return Expansion.fixed(0)
+    return Expansion(
+        extendable=np.concatenate([p.extendable for p in parts]),
+        nom_min=np.concatenate([p.nom_min for p in parts]),
+        nom_max=np.concatenate([p.nom_max for p in parts]),
+        capital_cost=np.concatenate([p.capital_cost for p in parts]),
+        length_km=np.concatenate([p.length_km for p in parts]),
+    )
+
+
+def _read_branches(
+    folder: _Tables, bus_index: dict[str, int], v_nom: np.ndarray, dc_bus: np.ndarray
+) -> tuple[Branches, Expansion]:
     names: list[str] = []
     kind: list[str] = []
     b0: list[np.ndarray] = []
@@ -149,11 +256,16 @@ def _read_branches(folder: _Folder, bus_index: dict[str, int], v_nom: np.ndarray
     bb: list[np.ndarray] = []
     sh: list[np.ndarray] = []
     rt: list[np.ndarray] = []
+    pu: list[np.ndarray] = []
+    ex: list[Expansion] = []
     lines = folder.table("lines.csv")
     if lines is not None:
         bus0 = lines.bus_refs("bus0", bus_index)
         bus1 = lines.bus_refs("bus1", bus_index)
-        x_ohm = _line_reactance_ohm(lines)
+        dc = dc_bus[bus0] & dc_bus[bus1]
+        # PyPSA's linear flow on a DC sub-network runs on the resistance r, not x
+        x_ohm = _line_reactance_ohm(lines, ~dc)
+        x_ohm[dc] = _line_resistance_ohm(lines, dc)[dc]
         x_pu = x_ohm / v_nom[bus0] ** 2  # PyPSA: 1 MVA base, v_nom of bus0
         names += lines.names
         kind += ["line"] * len(lines)
@@ -162,6 +274,8 @@ def _read_branches(folder: _Folder, bus_index: dict[str, int], v_nom: np.ndarray
         bb.append(_susceptance(lines, x_pu))
         sh.append(np.zeros(len(lines)))
         rt.append(_rating(lines))
+        pu.append(lines.floats("s_max_pu", 1.0))
+        ex.append(_expansion(lines, "s"))
         _check_loops(lines, bus0, bus1)
     trafos = folder.table("transformers.csv")
     if trafos is not None:
@@ -177,7 +291,8 @@ def _read_branches(folder: _Folder, bus_index: dict[str, int], v_nom: np.ndarray
         rating = _rating(trafos)
         s_nom = trafos.floats("s_nom", 0.0, allow_inf=True)
         tap = trafos.floats("tap_ratio", 1.0, positive=True)
-        x_pu = x / s_nom * tap  # per unit of s_nom -> 1 MVA base, times the tap ratio
+        with np.errstate(divide="ignore"):
+            x_pu = x / s_nom * tap  # per unit of s_nom -> 1 MVA base, times the tap ratio
         names += trafos.names
         kind += ["transformer"] * len(trafos)
         b0.append(bus0)
@@ -185,6 +300,8 @@ def _read_branches(folder: _Folder, bus_index: dict[str, int], v_nom: np.ndarray
         bb.append(_susceptance(trafos, x_pu))
         sh.append(np.deg2rad(trafos.floats("phase_shift", 0.0)))
         rt.append(rating)
+        pu.append(trafos.floats("s_max_pu", 1.0))
+        ex.append(_expansion(trafos, "s"))
         _check_loops(trafos, bus0, bus1)
 
     def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -198,7 +315,8 @@ def _read_branches(folder: _Folder, bus_index: dict[str, int], v_nom: np.ndarray
         b_mw_per_rad=cat(bb, np.float64),
         shift_rad=cat(sh, np.float64),
         s_max_mw=cat(rt, np.float64),
-    )
+        s_max_pu=cat(pu, np.float64),
+    ), _cat_expansion(ex)
 
 
 def _susceptance(t: Table, x_pu: np.ndarray) -> np.ndarray:
@@ -220,7 +338,7 @@ def _check_loops(t: Table, bus0: np.ndarray, bus1: np.ndarray) -> None:
         raise t.fail(int(same[0]), "bus1", "branch connects a bus to itself")
 
 
-def _read_carriers(folder: _Folder) -> dict[str, float]:
+def _read_carriers(folder: _Tables) -> dict[str, float]:
     t = folder.table("carriers.csv")
     if t is None:
         return {}
@@ -229,8 +347,8 @@ def _read_carriers(folder: _Folder) -> dict[str, float]:
 
 
 def _read_generators(
-    folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
-) -> Generators:
+    folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
+) -> tuple[Generators, Expansion]:
     t = folder.table("generators.csv") or Table("generators.csv", pd.DataFrame())
     n_t, n = len(snaps), len(t)
     bus = t.bus_refs("bus", bus_index)
@@ -280,10 +398,10 @@ def _read_generators(
         p_max_pu=p_max,
         renewable=np.array([is_renewable_carrier(c) for c in carrier], dtype=bool).reshape(n),
         co2_t_per_mwh=np.array([co2.get(c, 0.0) for c in carrier]).reshape(n) / eff,
-    )
+    ), _expansion(t, "p")
 
 
-def _read_loads(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
+def _read_loads(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
     t = folder.table("loads.csv") or Table("loads.csv", pd.DataFrame())
     p_set = np.tile(t.floats("p_set", 0.0), (len(snaps), 1))
     s = folder.series("loads-p_set.csv", snaps, t.names)
@@ -294,8 +412,8 @@ def _read_loads(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, in
 
 
 def _read_storage(
-    folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int]
-) -> StorageUnits:
+    folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]
+) -> tuple[StorageUnits, Expansion]:
     t = folder.table("storage_units.csv") or Table("storage_units.csv", pd.DataFrame())
     p_nom = t.floats("p_nom", 0.0, nonneg=True)
     inflow = np.tile(t.floats("inflow", 0.0, nonneg=True), (len(snaps), 1))
@@ -307,6 +425,10 @@ def _read_storage(
     for i in range(len(t)):
         if p_min_pu[i] > 0:
             raise t.fail(i, "p_min_pu", f"must be <= 0 for a storage unit, got {p_min_pu[i]:g}")
+    soc_set = None
+    s_set = folder.series("storage_units-state_of_charge_set.csv", snaps, t.names)
+    if s_set is not None:
+        soc_set = s_set.fill(np.full((len(snaps), len(t)), np.nan), t.names, blank_is_nan=True)
     return StorageUnits(
         names=t.names,
         bus=t.bus_refs("bus", bus_index),
@@ -323,15 +445,105 @@ def _read_storage(
         marginal_cost=t.floats("marginal_cost", 0.0),
         spill_cost=t.floats("spill_cost", 0.0),
         inflow_mw=inflow,
+        state_of_charge_set_mwh=soc_set,
+    ), _expansion(t, "p")
+
+
+def _read_links(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Links:
+    """``links.csv``: two-port and multi-port links (``bus2``, ``efficiency2``, ...)."""
+    t = folder.table("links.csv") or Table("links.csv", pd.DataFrame())
+    n_t = len(snaps)
+    p_min = np.tile(t.floats("p_min_pu", 0.0), (n_t, 1))
+    p_max = np.tile(t.floats("p_max_pu", 1.0), (n_t, 1))
+    for name, arr, default in (
+        ("links-p_max_pu.csv", p_max, 1.0),
+        ("links-p_min_pu.csv", p_min, 0.0),
+    ):
+        series = folder.series(name, snaps, t.names)
+        if series is not None:
+            arr[:] = series.fill(arr, t.names)
+        del default
+    bad = np.argwhere(p_min > p_max + 1e-9)
+    if len(bad):
+        _, k = (int(v) for v in bad[0])
+        raise t.fail(k, "p_min_pu", f"p_min_pu {p_min[bad[0][0], k]:g} exceeds p_max_pu")
+    extra_bus: list[np.ndarray] = []
+    extra_eff: list[np.ndarray] = []
+    port = 2
+    while t.has(f"bus{port}"):
+        col = f"bus{port}"
+        names = t.strings(col)
+        idx = np.full(len(t), -1, dtype=np.int64)
+        for i, b in enumerate(names):
+            if b == "":
+                continue
+            if b not in bus_index:
+                raise t.fail(i, col, f"unknown bus {b!r}")
+            idx[i] = bus_index[b]
+        extra_bus.append(idx)
+        extra_eff.append(t.floats(f"efficiency{port}", 1.0))
+        port += 1
+    bus0 = t.bus_refs("bus0", bus_index)
+    bus1 = t.bus_refs("bus1", bus_index)
+    return Links(
+        names=t.names,
+        bus0=bus0,
+        bus1=bus1,
+        carrier=t.strings("carrier"),
+        p_nom_mw=t.floats("p_nom", 0.0, nonneg=True),
+        efficiency=t.floats("efficiency", 1.0),
+        p_min_pu=p_min,
+        p_max_pu=p_max,
+        marginal_cost=t.floats("marginal_cost", 0.0),
+        bus_extra=tuple(extra_bus),
+        efficiency_extra=tuple(extra_eff),
     )
 
 
-def _read_mining(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int]) -> MiningSites:
+#: PyPSA's global constraint types this reader models.
+_GLOBAL_KINDS = ("primary_energy",)
+
+
+def _read_global_constraints(folder: _Tables) -> tuple[GlobalConstraint, ...]:
+    t = folder.table("global_constraints.csv")
+    if t is None:
+        return ()
+    kinds = t.strings("type")
+    attrs = t.strings("carrier_attribute")
+    senses = t.strings("sense", "<=")
+    constants = t.floats("constant", None, allow_inf=True)
+    out = []
+    for i, name in enumerate(t.names):
+        if kinds[i] not in _GLOBAL_KINDS:
+            raise t.fail(
+                i, "type", f"{kinds[i]!r} is not supported (Spillway models {list(_GLOBAL_KINDS)})"
+            )
+        if attrs[i] != "co2_emissions":
+            raise t.fail(
+                i, "carrier_attribute", f"only co2_emissions is supported, got {attrs[i]!r}"
+            )
+        if senses[i] not in ("<=", ">=", "=="):
+            raise t.fail(i, "sense", f"must be <=, >= or ==, got {senses[i]!r}")
+        if t.has("investment_period") and t.strings("investment_period")[i] != "":
+            raise t.fail(i, "investment_period", "multi-period investment is not supported")
+        out.append(GlobalConstraint(name, kinds[i], attrs[i], senses[i], float(constants[i])))
+    return tuple(out)
+
+
+def _read_mining(
+    folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]
+) -> tuple[MiningSites, Expansion]:
     t = folder.table("mining_sites.csv")
     if t is None:
-        return MiningSites.empty(len(snaps))
+        return MiningSites.empty(len(snaps)), Expansion.fixed(0)
     bus = t.bus_refs("bus", bus_index)
-    p_nom = t.floats("p_nom", None, nonneg=True)
+    expansion = _expansion(t, "p")
+    # an extendable site is sized by the plan: p_nom is then only its starting size
+    p_nom = t.floats("p_nom", None if not expansion.any else 0.0, nonneg=True)
+    for k in np.flatnonzero(expansion.extendable).tolist():
+        for field in ("ramp_limit_up", "ramp_limit_down", "rig_block_mw"):
+            if t.has(field) and t.strings(field)[k] != "":
+                raise t.fail(k, field, "not supported for an extendable site (p_nom_extendable)")
     eff = t.optional_floats("efficiency_j_per_th")
     value = t.optional_floats("value")
     hashprice = t.optional_floats("hashprice_per_th_day")
@@ -371,16 +583,47 @@ def _read_mining(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, i
         ramp_limit_down=ramp_down,
         efficiency_j_per_th=eff,
         rig_block_mw=block,
-    )
+    ), expansion
 
 
 def read_pypsa_folder(folder: str | Path) -> GridData:
-    """Read and validate a scenario in PyPSA's CSV folder layout.
+    """Read and validate a scenario in PyPSA's CSV folder layout (``buses.csv`` etc.):
+    :func:`read_pypsa_tables` on the folder's files, each parsed when first needed.
+
+    Raises
+    ------
+    BadGridDataError
+        The folder does not exist, or any file, row or field is invalid.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadGridDataError(str(folder), None, None, "scenario folder does not exist")
+    return read_pypsa_tables(_CsvFolder(folder), source=str(folder), default_name=folder.name)
+
+
+def read_pypsa_tables(
+    tables: Mapping[str, pd.DataFrame], *, source: str = "<tables>", default_name: str = ""
+) -> GridData:
+    """Read and validate a scenario given as PyPSA's tables, keyed by file stem.
+
+    The frames are those the CSV reader builds (:func:`read_pypsa_folder` is this
+    function on a folder's files): static tables (``buses``, ``lines``,
+    ``generators``, ``mining_sites``, ...) indexed by component name, time series
+    (``generators-p_max_pu``, ``loads-p_set``, ...) indexed by snapshot with one
+    column per component, ``snapshots`` indexed by snapshot. Cells are strings as
+    read from CSV (blank: PyPSA's default); frames of numbers (``NaN``: default)
+    are converted first. Validation is the same as for a folder, and errors name
+    the table as its file (``lines.csv``), the row as its CSV line (first component:
+    line 2) and the field.
 
     Parameters
     ----------
-    folder:
-        The folder holding ``buses.csv`` etc.
+    tables:
+        File stem -> table; absent stems mean no such components.
+    source:
+        Where the tables came from (kept as :attr:`GridData.source`).
+    default_name:
+        The scenario's name when no ``network`` table names it.
 
     Returns
     -------
@@ -390,12 +633,9 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
     Raises
     ------
     BadGridDataError
-        Any file, row or field is invalid (the message names all three).
+        Any table, row or field is invalid (the message names all three).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BadGridDataError(str(folder), None, None, "scenario folder does not exist")
-    csv = _Folder(folder)
+    csv = _Tables(tables)
     _refuse_unsupported(csv)
     snapshots = _read_snapshots(csv)
     snaps = snapshots.names
@@ -404,12 +644,27 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
         raise BadGridDataError("buses.csv", None, None, "file is missing or has no buses")
     v_nom = buses_t.floats("v_nom", 1.0, positive=True)
     slack_marked = np.array([c.lower() == "slack" for c in buses_t.strings("control", "PQ")])
+    dc_bus = np.array([c.upper() == "DC" for c in buses_t.strings("carrier", "AC")], dtype=bool)
     bus_index = {n: i for i, n in enumerate(buses_t.names)}
-    branches = _read_branches(csv, bus_index, v_nom)
-    gens = _read_generators(csv, snaps, bus_index, _read_carriers(csv))
+    co2 = _read_carriers(csv)
+    branches, branch_ext = _read_branches(csv, bus_index, v_nom, dc_bus)
+    gens, gen_ext = _read_generators(csv, snaps, bus_index, co2)
     loads = _read_loads(csv, snaps, bus_index)
-    storage = _read_storage(csv, snaps, bus_index)
-    mining = _read_mining(csv, snaps, bus_index)
+    storage, storage_ext = _read_storage(csv, snaps, bus_index)
+    links = _read_links(csv, snaps, bus_index)
+    link_ext = _expansion(csv.table("links.csv") or Table("links.csv", pd.DataFrame()), "p")
+    mining, mining_ext = _read_mining(csv, snaps, bus_index)
+    expansion = {
+        family: ext
+        for family, ext in (
+            ("generators", gen_ext),
+            ("branches", branch_ext),
+            ("links", link_ext),
+            ("storage_units", storage_ext),
+            ("mining_sites", mining_ext),
+        )
+        if ext.any
+    }
     slack = choose_slack(
         bus_names=buses_t.names,
         branches=branches,
@@ -419,8 +674,11 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
         mining_sites=mining,
         slack_marked=slack_marked,
         bus_file="buses.csv",
+        link_buses=np.r_[links.bus0, links.bus1, *[b[b >= 0] for b in links.bus_extra]].astype(
+            np.int64
+        ),
     )
-    name = folder.name
+    name = default_name or source
     net = csv.table("network.csv")
     if net is not None and len(net):
         name = net.names[0]
@@ -433,7 +691,11 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
         loads=loads,
         storage_units=storage,
         mining_sites=mining,
-        source=str(folder),
+        source=source,
+        links=links if len(links) else None,
+        expansion=expansion,
+        global_constraints=_read_global_constraints(csv),
+        carrier_co2=co2,
     )
     logger.info(
         "read %s: %d buses, %d branches, %d generators, %d snapshots, %d mining sites",

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from optimiser.attribution import TraceInputs, mining_sources_mw
+from optimiser.labels import GRID_SOURCE, PlanMode
 
 if TYPE_CHECKING:
     from optimiser.data import GridData
@@ -32,18 +34,12 @@ SUMMARY_KEYS = (
     "objective",
     "mining_mwh",
     "mining_mwh_by_site",
+    "mining_p_nom_opt_by_site",
     "curtailment_mwh_before",
     "curtailment_mwh_after",
     "max_line_loading",
     "timings",
 )
-
-
-class PlanMode(StrEnum):
-    """Planning mode."""
-
-    CO_OPTIMISED = "co-optimised"
-    CURTAILMENT_ONLY = "curtailment-only"
 
 
 @dataclass(frozen=True)
@@ -60,6 +56,14 @@ class Dispatch:
     storage_units_spill: pd.DataFrame
     branches_p0: pd.DataFrame
     mining_sites_p: pd.DataFrame
+    #: Link flow withdrawn at bus0 (MW), PyPSA's ``links-p0``.
+    links_p0: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Family (``generators``, ``branches``, ``links``, ``storage_units``,
+    #: ``mining_sites``) -> optimal capacity of each extendable component (MW).
+    capacities: dict[str, pd.Series] = field(default_factory=dict)
+    #: ``p_max_pu * p_nom`` per snapshot with this dispatch's capacities (``None``:
+    #: the result's :attr:`PlanResult.generators_available_mw`).
+    generators_available_mw: pd.DataFrame | None = None
 
     @property
     def storage_units_p(self) -> pd.DataFrame:
@@ -143,10 +147,15 @@ class PlanResult:
     carriers: tuple[str, ...]
     co2_t_per_mwh: np.ndarray
     weight_energy_h: np.ndarray
+    #: Link efficiency bus0 -> bus1 (for ``links-p1 = -efficiency * p0``).
+    links_efficiency: np.ndarray = field(default_factory=lambda: np.zeros(0))
     timings: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     static: dict[str, pd.DataFrame] = field(default_factory=dict)
     topology: Topology | None = None
+    #: Dual of each global constraint (PyPSA's ``global_constraints.mu``: for the CO2
+    #: limit, minus the CO2 price in currency per t).
+    global_constraints_mu: dict[str, float] = field(default_factory=dict)
 
     # -- convenience views ---------------------------------------------------
     @property
@@ -178,7 +187,10 @@ class PlanResult:
 
     def curtailment_mw(self, dispatch: Dispatch) -> pd.DataFrame:
         """Curtailed renewable power ``available - dispatched`` (0 for conventional)."""
-        cur = (self.generators_available_mw - dispatch.generators_p).clip(lower=0.0)
+        available = dispatch.generators_available_mw
+        if available is None:
+            available = self.generators_available_mw
+        cur = (available - dispatch.generators_p).clip(lower=0.0)
         return cur * self.renewable.astype(float)
 
     # -- totals ----------------------------------------------------------------
@@ -210,6 +222,28 @@ class PlanResult:
         """Mining energy per site (MWh)."""
         return {str(k): float(v) for k, v in self._energy(self.plan.mining_sites_p).items()}
 
+    def capacity_tables(self) -> list[tuple[str, str, pd.Series]]:
+        """``(file stem, attribute, sizes)`` of each family's optimal capacities in
+        PyPSA's naming: ``generators``/``links``/``storage_units``/``mining_sites``
+        ``p_nom_opt``, ``lines``/``transformers`` ``s_nom_opt`` (MW)."""
+        out = []
+        for family, sizes in self.plan.capacities.items():
+            if family != "branches":
+                out.append((family, "p_nom_opt", sizes))
+                continue
+            for kind in ("line", "transformer"):
+                part = sizes[[str(k).startswith(kind + ":") for k in sizes.index]]
+                if len(part):
+                    part = part.set_axis([str(k).split(":", 1)[1] for k in part.index])
+                    out.append((kind + "s", "s_nom_opt", part.rename_axis("name")))
+        return out
+
+    @property
+    def mining_p_nom_opt_by_site(self) -> dict[str, float]:
+        """Size of each extendable mining site the plan chose (MW); ``{}`` when none is."""
+        sizes = self.plan.capacities.get("mining_sites")
+        return {} if sizes is None else {str(k): float(v) for k, v in sizes.items()}
+
     @property
     def mining_mwh(self) -> float:
         """Total mining energy (MWh)."""
@@ -219,9 +253,42 @@ class PlanResult:
     def _mining_sources_mw(self) -> pd.DataFrame:
         # traced once per result: the summary, details.json and the sources table all
         # read it, and each trace is one sparse solve per site bus
-        from optimiser.attribution import mining_sources_mw
+        return mining_sources_mw(self.trace_inputs())
 
-        return mining_sources_mw(self)
+    def trace_inputs(self) -> TraceInputs:
+        """The plan's changes from its base, as :func:`optimiser.attribution.mining_sources_mw`
+        takes them.
+
+        Raises
+        ------
+        ValueError
+            The result carries no topology.
+        """
+        topo = self.topology
+        if topo is None:
+            raise ValueError("the plan carries no topology to trace flows on")
+        plan, base = self.plan, self.base
+        absorbed = (self.curtailment_mw(base) - self.curtailment_mw(plan)).clip(lower=0.0)
+        spill_avoided = (base.storage_units_spill - plan.storage_units_spill).clip(lower=0.0)
+        return TraceInputs(
+            n_buses=topo.n_buses,
+            branch_bus0=topo.branch_bus0,
+            branch_bus1=topo.branch_bus1,
+            generator_bus=topo.generator_bus,
+            storage_unit_bus=topo.storage_unit_bus,
+            mining_site_bus=topo.mining_site_bus,
+            generator_names=[str(c) for c in plan.generators_p.columns],
+            storage_unit_names=[str(c) for c in plan.storage_units_p_dispatch.columns],
+            site_names=[str(c) for c in plan.mining_sites_p.columns],
+            index=plan.mining_sites_p.index,
+            delta_generators_mw=(plan.generators_p - base.generators_p).to_numpy(),
+            absorbed_curtailment_mw=absorbed.to_numpy(),
+            delta_storage_mw=(plan.storage_units_p - base.storage_units_p).to_numpy(),
+            spill_avoided_mw=spill_avoided.to_numpy(),
+            mining_mw=plan.mining_sites_p.to_numpy(),
+            delta_flow_mw=(plan.branches_p0 - base.branches_p0).to_numpy(),
+            curtailment_only=self.mode == PlanMode.CURTAILMENT_ONLY,
+        )
 
     def mining_sources_mw(self) -> pd.DataFrame:
         """MW each site draws from each source (plant or ``grid``), per snapshot.
@@ -234,8 +301,6 @@ class PlanResult:
     def source_carrier(self, source: str) -> str:
         """The carrier of a traced source: the generator's, else the storage unit's
         (from :attr:`static`), ``grid`` for ``grid`` and ``""`` if unknown."""
-        from optimiser.attribution import GRID_SOURCE
-
         if source == GRID_SOURCE:
             return GRID_SOURCE
         gens = [str(c) for c in self.plan.generators_p.columns]
@@ -258,8 +323,6 @@ class PlanResult:
             in component order and ``grid`` last. ``p_mw`` is MW; energy is
             ``p_mw`` times the snapshot's ``generators`` weighting (h).
         """
-        from optimiser.attribution import GRID_SOURCE
-
         wide = self.mining_sources_mw()
         sites = [str(c) for c in self.plan.mining_sites_p.columns]
         pairs = sorted(
@@ -291,8 +354,6 @@ class PlanResult:
     def curtailment_sources_mw(self) -> pd.DataFrame:
         """MW of curtailed energy (renewable curtailment or avoided spill) each site
         draws from each plant, per snapshot: :meth:`mining_sources_mw` without ``grid``."""
-        from optimiser.attribution import GRID_SOURCE
-
         traced = self.mining_sources_mw()
         keep = [c for c in traced.columns if c[1] != GRID_SOURCE]
         return traced[keep]
@@ -346,6 +407,7 @@ class PlanResult:
             "objective": self.objective,
             "mining_mwh": self.mining_mwh,
             "mining_mwh_by_site": self.mining_mwh_by_site,
+            "mining_p_nom_opt_by_site": self.mining_p_nom_opt_by_site,
             "curtailment_mwh_before": float(sum(before.values())),
             "curtailment_mwh_after": float(sum(after.values())),
             "max_line_loading": self.max_line_loading,
@@ -366,6 +428,7 @@ class PlanResult:
             "curtailment_mwh_after_by_carrier": dict(after),
             "mining_mwh_by_source": self.mining_mwh_by_source,
             "mining_co2_t": self.mining_co2_t,
+            "global_constraints_mu": dict(self.global_constraints_mu),
             "stats": self.stats,
         }
         if self.topology is not None:
@@ -432,7 +495,14 @@ class PlanResult:
             "generators-curtailment_base": self.curtailment_mw(self.base),
             "storage_units-spill_base": self.base.storage_units_spill,
         }
+        if len(p.links_p0.columns):
+            tables["links-p0"] = p.links_p0
+            tables["links-p1"] = -p.links_p0 * self.links_efficiency
         written = []
+        for stem, attr, sizes in self.capacity_tables():
+            path = out / f"{stem}-{attr}.csv"
+            sizes.rename(attr).to_frame().to_csv(path, index_label="name")
+            written.append(path)
         for name, frame in tables.items():
             path = out / f"{name}.csv"
             frame.to_csv(path, index_label="snapshot")
