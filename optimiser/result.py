@@ -326,6 +326,17 @@ class PlanResult:
         }
 
     @property
+    def mining_revenue_by_site(self) -> dict[str, float] | None:
+        """Value of the mined energy per site, ``Σ_t w_t P_st v_st`` (currency); ``None``
+        without the sites' values in :attr:`static`."""
+        value = self.static.get("mining_sites-value")
+        if value is None:
+            return None
+        mine = self.plan.mining_sites_p
+        v = value.reindex(columns=mine.columns).to_numpy(dtype=float)
+        return {str(k): float(x) for k, x in self._energy(mine * v).items()}
+
+    @property
     def mining_co2_t(self) -> float:
         """CO2 of the extra generation that mining caused, ``Σ_t w_t Σ_g ΔP_gt co2_g`` (t)."""
         delta = self.plan.generators_p - self.base.generators_p
@@ -355,9 +366,11 @@ class PlanResult:
         }
 
     def details(self) -> dict[str, Any]:
-        """Totals beyond the summary: by carrier, by source, CO2, solve statistics, and
+        """Totals beyond the summary: by carrier, by source, CO2, solve statistics,
         (for a plan with :attr:`topology`) ``mining_mwh_by_site_and_source``:
-        ``{site: {source: MWh}}``, see :attr:`mining_mwh_by_site_and_source`."""
+        ``{site: {source: MWh}}``, see :attr:`mining_mwh_by_site_and_source`, and (with
+        the sites' values) ``mining_revenue`` and ``mining_revenue_by_site``
+        (currency, :attr:`mining_revenue_by_site`)."""
         before, after = self._curtailment_mwh_before_after
         out: dict[str, Any] = {
             "objective_base": self.objective_base,
@@ -368,6 +381,10 @@ class PlanResult:
             "mining_co2_t": self.mining_co2_t,
             "stats": self.stats,
         }
+        revenue = self.mining_revenue_by_site
+        if revenue is not None:
+            out["mining_revenue"] = float(sum(revenue.values()))
+            out["mining_revenue_by_site"] = revenue
         if self.topology is not None:
             out["mining_mwh_by_site_and_source"] = self.mining_mwh_by_site_and_source
         return out

@@ -222,7 +222,9 @@ def sources(t: PlanTables) -> Chart | None:
 
 def line_loading(t: PlanTables) -> Chart:
     """Heatmap of line loading over time for the most loaded lines."""
-    loading = t.lines_loading.fillna(0.0)
+    lines = [c for c in t.loading.columns if c.startswith("line:")]
+    loading = t.loading[lines].fillna(0.0)
+    loading.columns = [c.split(":", 1)[1] for c in lines]
     top = loading.max(axis=0).sort_values(ascending=False).index[:HEATMAP_LINES]
     n = len(top)
     title = f"Line loading over time, the {n} most loaded lines"

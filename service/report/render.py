@@ -17,7 +17,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from service.report.charts import SOURCES_KEY, SOURCES_TITLE, draw_all, totals
-from service.report.plandir import SOURCES
+from service.report.plandir import SOURCES_KEY as DETAILS_SOURCES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -121,8 +121,9 @@ def _sources_absent() -> str:
     """The sources section of a plan directory written without the sources table."""
     return (
         f'<section id="{SOURCES_KEY}"><h2>{html.escape(SOURCES_TITLE)}</h2>\n'
-        f'<p class="absent">No breakdown by source: this plan directory has no {SOURCES} '
-        "(it was written before plans traced their sources); plan again with "
+        f'<p class="absent">No breakdown by source: this plan directory&#x27;s details.json '
+        f"has no {DETAILS_SOURCES} (it was written before plans traced their sources, "
+        "or the plan could not be traced); plan again with "
         "<code>spillway plan --out</code> to get it.</p></section>"
     )
 

@@ -281,19 +281,25 @@ class TestSources:
         assert main(["report", str(old), "--out", str(out), "--png", str(png)]) == 0
         text = out.read_text(encoding="utf-8")
         section = text.split('<section id="sources">', 1)[1].split("</section>", 1)[0]
-        assert "No breakdown by source" in section and SOURCES in section
+        assert "No breakdown by source" in section
+        assert "mining_mwh_by_site_and_source" in section
         assert "<svg" not in section and "<table" not in section
         assert text.count("<svg") == len(CHARTS) - 1
         assert sorted(p.stem for p in png.iterdir()) == sorted(set(CHARTS) - {"sources"})
 
-    def test_bad_sources_table(self, report, tmp_path, capsys):
-        """A sources table lacking a column: exit 2, the message names the file."""
+    def test_bad_sources_in_details(self, report, tmp_path, capsys):
+        """details.json's traced sources holding a non-number: exit 2, the message names
+        the file and the entry."""
         plan_dir, _, _ = report
         bad = tmp_path / "bad_plan"
         bad.mkdir()
         for path in plan_dir.iterdir():
             (bad / path.name).write_bytes(path.read_bytes())
-        (bad / SOURCES).write_text("snapshot,site,source,p_mw\n")
+        details = json.loads((bad / "details.json").read_text())
+        site = next(iter(details["mining_mwh_by_site_and_source"]))
+        details["mining_mwh_by_site_and_source"][site] = {"wind": "lots"}
+        (bad / "details.json").write_text(json.dumps(details))
         assert main(["report", str(bad), "--out", str(tmp_path / "r.html")]) == 2
         err = capsys.readouterr().err
-        assert f"{bad / SOURCES}: no column carrier" in err
+        assert f"{bad / 'details.json'}: mining_mwh_by_site_and_source.{site}.wind" in err
+        assert "expected a number, got 'lots'" in err
