@@ -405,6 +405,10 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
     v_nom = buses_t.floats("v_nom", 1.0, positive=True)
     slack_marked = np.array([c.lower() == "slack" for c in buses_t.strings("control", "PQ")])
     bus_index = {n: i for i, n in enumerate(buses_t.names)}
+    # map coordinates, for the report only; a bus without them gets nan
+    has_xy = buses_t.has("x") and buses_t.has("y")
+    x = buses_t.floats("x", np.nan) if has_xy else None
+    y = buses_t.floats("y", np.nan) if has_xy else None
     branches = _read_branches(csv, bus_index, v_nom)
     gens = _read_generators(csv, snaps, bus_index, _read_carriers(csv))
     loads = _read_loads(csv, snaps, bus_index)
@@ -427,7 +431,7 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
     data = GridData(
         name=name,
         snapshots=snapshots,
-        buses=Buses(names=buses_t.names, v_nom_kv=v_nom, slack=slack),
+        buses=Buses(names=buses_t.names, v_nom_kv=v_nom, slack=slack, x=x, y=y),
         branches=branches,
         generators=gens,
         loads=loads,

@@ -173,8 +173,12 @@ class PlanResult:
     @property
     def branches_loading(self) -> pd.DataFrame:
         """``|p0| / s_max`` per branch (0 for unrated branches)."""
+        return self.branches_loading_of(self.plan)
+
+    def branches_loading_of(self, dispatch: Dispatch) -> pd.DataFrame:
+        """``|p0| / s_max`` per branch of one dispatch (0 for unrated branches)."""
         s = np.where(np.isfinite(self.branch_s_max_mw), self.branch_s_max_mw, np.inf)
-        return self.plan.branches_p0.abs() / s
+        return dispatch.branches_p0.abs() / s
 
     def curtailment_mw(self, dispatch: Dispatch) -> pd.DataFrame:
         """Curtailed renewable power ``available - dispatched`` (0 for conventional)."""
@@ -393,8 +397,9 @@ class PlanResult:
         """Write the tables in PyPSA's result naming, ``summary.json`` and ``details.json``.
 
         Besides the results (``generators-p.csv``, ...) it writes the base plan's
-        curtailment and spill (``generators-curtailment_base.csv``,
-        ``storage_units-spill_base.csv``) and the :attr:`static` scenario tables, so
+        curtailment, spill and branch loading (``generators-curtailment_base.csv``,
+        ``storage_units-spill_base.csv``, ``lines-loading_base.csv``,
+        ``transformers-loading_base.csv``) and the :attr:`static` scenario tables, so
         that ``spillway report`` can draw the plan without the scenario.
 
         A plan with :attr:`topology` also gets ``mining_sites-sources.csv``, the MW
@@ -440,6 +445,10 @@ class PlanResult:
             "transformers-mu_lower": self._kind(self.branches_mu_lower, "transformer"),
             "lines-loading": self._kind(self.branches_loading, "line"),
             "transformers-loading": self._kind(self.branches_loading, "transformer"),
+            "lines-loading_base": self._kind(self.branches_loading_of(self.base), "line"),
+            "transformers-loading_base": self._kind(
+                self.branches_loading_of(self.base), "transformer"
+            ),
             "storage_units-p": p.storage_units_p,
             "storage_units-p_base": self.base.storage_units_p,
             "storage_units-state_of_charge": p.storage_units_state_of_charge,
@@ -483,10 +492,15 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
 
     ``snapshots.csv`` (``weightings`` for the objective, ``generators`` for energy,
     hours), ``generators.csv`` (``bus``, ``carrier``, ``p_nom`` MW, ``renewable``,
-    ``co2_t_per_mwh`` per MWh generated), ``storage_units.csv`` (``bus``,
-    ``carrier``, ``p_nom`` MW), ``mining_sites.csv``
-    (``bus``, ``p_nom`` MW, ``p_min_pu``) and ``mining_sites-value.csv`` (currency
-    per MWh, per snapshot). Column names follow PyPSA's where it has one.
+    ``co2_t_per_mwh`` per MWh generated, ``marginal_cost`` currency per MWh),
+    ``storage_units.csv`` (``bus``, ``carrier``, ``p_nom`` MW), ``mining_sites.csv``
+    (``bus``, ``p_nom`` MW, ``p_min_pu``), ``mining_sites-value.csv`` (currency
+    per MWh, per snapshot), and the network the report maps: ``network-buses.csv``
+    (``v_nom`` kV, ``x``, ``y``: the scenario's coordinates, blank where it has
+    none) and ``network-branches.csv`` (one row per line or transformer: ``kind``,
+    ``bus0``, ``bus1``, ``s_max_mw``, blank for an unrated branch). The network
+    tables are not named ``buses.csv``/``lines.csv``: a plan directory must not read
+    as a scenario. Column names follow PyPSA's where it has one.
 
     Parameters
     ----------
@@ -512,6 +526,7 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
             "p_nom": g.p_nom_mw,
             "renewable": np.asarray(g.renewable, dtype=bool),
             "co2_t_per_mwh": g.co2_t_per_mwh,
+            "marginal_cost": g.marginal_cost,
         },
         index=pd.Index(g.names, name="name"),
     )
@@ -538,4 +553,32 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
         "storage_units": storage_units,
         "mining_sites": sites,
         "mining_sites-value": value,
+        **_network_tables(data),
     }
+
+
+def _network_tables(data: GridData) -> dict[str, pd.DataFrame]:
+    """``network-buses`` and ``network-branches`` (see :func:`static_tables`)."""
+    b, br = data.buses, data.branches
+    bus_names = np.asarray(b.names, dtype=object)
+    n = len(b)
+    nan = np.full(n, np.nan)
+    buses = pd.DataFrame(
+        {
+            "v_nom": b.v_nom_kv,
+            "x": b.x if b.x is not None else nan,
+            "y": b.y if b.y is not None else nan,
+        },
+        index=pd.Index(b.names, name="name"),
+    )
+    s_max = np.asarray(br.s_max_mw, dtype=float)
+    branches = pd.DataFrame(
+        {
+            "kind": list(br.kind),
+            "bus0": bus_names[br.bus0] if len(br) else [],
+            "bus1": bus_names[br.bus1] if len(br) else [],
+            "s_max_mw": np.where(np.isfinite(s_max), s_max, np.nan),
+        },
+        index=pd.Index(br.names, name="name"),
+    )
+    return {"network-buses": buses, "network-branches": branches}
