@@ -30,6 +30,7 @@ REQUIRED = (
     "snapshots.csv",
     "generators.csv",
     "mining_sites.csv",
+    "mining_sites-value.csv",
     "mining_sites-p.csv",
     "generators-curtailment.csv",
     "generators-curtailment_base.csv",
@@ -82,8 +83,8 @@ class PlanTables:
         Renewable curtailment per generator without and with mining (MW).
     spill_before_mw, spill_after_mw:
         Storage spill per storage unit without and with mining (MW).
-    mining_mw:
-        Mining load per site (MW).
+    mining_mw, mining_value_per_mwh:
+        Mining load per site (MW) and its value (currency/MWh).
     loading, loading_base:
         ``|p0| / s_max`` per branch (columns :func:`branch_key`: lines, then
         transformers) with mining and without it; ``loading_base`` is ``None`` for
@@ -111,6 +112,7 @@ class PlanTables:
     spill_before_mw: pd.DataFrame
     spill_after_mw: pd.DataFrame
     mining_mw: pd.DataFrame
+    mining_value_per_mwh: pd.DataFrame
     loading: pd.DataFrame
     loading_base: pd.DataFrame | None
     marginal_price: pd.DataFrame
@@ -342,6 +344,7 @@ def read_plan_dir(path: str | Path) -> PlanTables:
         spill_before_mw=series("storage_units-spill_base.csv"),
         spill_after_mw=series("storage_units-spill.csv"),
         mining_mw=series("mining_sites-p.csv"),
+        mining_value_per_mwh=series("mining_sites-value.csv"),
         loading=loading(""),
         # written before the base plan's loading was: no before/after view
         loading_base=loading("_base") if (d / "lines-loading_base.csv").is_file() else None,
