@@ -100,11 +100,18 @@ class Snapshots:
 
 @dataclass(frozen=True)
 class Buses:
-    """Buses; ``slack`` marks the angle reference of each island."""
+    """Buses; ``slack`` marks the angle reference of each island.
+
+    ``x``, ``y``: the buses' map coordinates where the scenario has them (PyPSA's
+    ``x``, ``y``, e.g. longitude and latitude; ``nan`` for a bus without), else
+    ``None``. Only drawn (``spillway report``'s network map), never modelled.
+    """
 
     names: tuple[str, ...]
     v_nom_kv: FloatArray
     slack: BoolArray
+    x: FloatArray | None = None
+    y: FloatArray | None = None
 
     def __post_init__(self) -> None:
         _freeze(self)

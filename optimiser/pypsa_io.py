@@ -646,6 +646,10 @@ def read_pypsa_tables(
     slack_marked = np.array([c.lower() == "slack" for c in buses_t.strings("control", "PQ")])
     dc_bus = np.array([c.upper() == "DC" for c in buses_t.strings("carrier", "AC")], dtype=bool)
     bus_index = {n: i for i, n in enumerate(buses_t.names)}
+    # map coordinates, for the report only; a bus without them gets nan
+    has_xy = buses_t.has("x") and buses_t.has("y")
+    x = buses_t.floats("x", np.nan) if has_xy else None
+    y = buses_t.floats("y", np.nan) if has_xy else None
     co2 = _read_carriers(csv)
     branches, branch_ext = _read_branches(csv, bus_index, v_nom, dc_bus)
     gens, gen_ext = _read_generators(csv, snaps, bus_index, co2)
@@ -685,7 +689,7 @@ def read_pypsa_tables(
     data = GridData(
         name=name,
         snapshots=snapshots,
-        buses=Buses(names=buses_t.names, v_nom_kv=v_nom, slack=slack),
+        buses=Buses(names=buses_t.names, v_nom_kv=v_nom, slack=slack, x=x, y=y),
         branches=branches,
         generators=gens,
         loads=loads,

@@ -182,8 +182,12 @@ class PlanResult:
     @property
     def branches_loading(self) -> pd.DataFrame:
         """``|p0| / s_max`` per branch (0 for unrated branches)."""
+        return self.branches_loading_of(self.plan)
+
+    def branches_loading_of(self, dispatch: Dispatch) -> pd.DataFrame:
+        """``|p0| / s_max`` per branch of one dispatch (0 for unrated branches)."""
         s = np.where(np.isfinite(self.branch_s_max_mw), self.branch_s_max_mw, np.inf)
-        return self.plan.branches_p0.abs() / s
+        return dispatch.branches_p0.abs() / s
 
     def curtailment_mw(self, dispatch: Dispatch) -> pd.DataFrame:
         """Curtailed renewable power ``available - dispatched`` (0 for conventional)."""
@@ -387,6 +391,17 @@ class PlanResult:
         }
 
     @property
+    def mining_revenue_by_site(self) -> dict[str, float] | None:
+        """Value of the mined energy per site, ``Σ_t w_t P_st v_st`` (currency); ``None``
+        without the sites' values in :attr:`static`."""
+        value = self.static.get("mining_sites-value")
+        if value is None:
+            return None
+        mine = self.plan.mining_sites_p
+        v = value.reindex(columns=mine.columns).to_numpy(dtype=float)
+        return {str(k): float(x) for k, x in self._energy(mine * v).items()}
+
+    @property
     def mining_co2_t(self) -> float:
         """CO2 of the extra generation that mining caused, ``Σ_t w_t Σ_g ΔP_gt co2_g`` (t)."""
         delta = self.plan.generators_p - self.base.generators_p
@@ -417,9 +432,11 @@ class PlanResult:
         }
 
     def details(self) -> dict[str, Any]:
-        """Totals beyond the summary: by carrier, by source, CO2, solve statistics, and
+        """Totals beyond the summary: by carrier, by source, CO2, solve statistics,
         (for a plan with :attr:`topology`) ``mining_mwh_by_site_and_source``:
-        ``{site: {source: MWh}}``, see :attr:`mining_mwh_by_site_and_source`."""
+        ``{site: {source: MWh}}``, see :attr:`mining_mwh_by_site_and_source`, and (with
+        the sites' values) ``mining_revenue`` and ``mining_revenue_by_site``
+        (currency, :attr:`mining_revenue_by_site`)."""
         before, after = self._curtailment_mwh_before_after
         out: dict[str, Any] = {
             "objective_base": self.objective_base,
@@ -431,6 +448,10 @@ class PlanResult:
             "global_constraints_mu": dict(self.global_constraints_mu),
             "stats": self.stats,
         }
+        revenue = self.mining_revenue_by_site
+        if revenue is not None:
+            out["mining_revenue"] = float(sum(revenue.values()))
+            out["mining_revenue_by_site"] = revenue
         if self.topology is not None:
             out["mining_mwh_by_site_and_source"] = self.mining_mwh_by_site_and_source
         return out
@@ -439,8 +460,9 @@ class PlanResult:
         """Write the tables in PyPSA's result naming, ``summary.json`` and ``details.json``.
 
         Besides the results (``generators-p.csv``, ...) it writes the base plan's
-        curtailment and spill (``generators-curtailment_base.csv``,
-        ``storage_units-spill_base.csv``) and the :attr:`static` scenario tables, so
+        curtailment, spill and branch loading (``generators-curtailment_base.csv``,
+        ``storage_units-spill_base.csv``, ``lines-loading_base.csv``,
+        ``transformers-loading_base.csv``) and the :attr:`static` scenario tables, so
         that ``spillway report`` can draw the plan without the scenario.
 
         A plan with :attr:`topology` also gets ``mining_sites-sources.csv``, the MW
@@ -486,6 +508,10 @@ class PlanResult:
             "transformers-mu_lower": self._kind(self.branches_mu_lower, "transformer"),
             "lines-loading": self._kind(self.branches_loading, "line"),
             "transformers-loading": self._kind(self.branches_loading, "transformer"),
+            "lines-loading_base": self._kind(self.branches_loading_of(self.base), "line"),
+            "transformers-loading_base": self._kind(
+                self.branches_loading_of(self.base), "transformer"
+            ),
             "storage_units-p": p.storage_units_p,
             "storage_units-p_base": self.base.storage_units_p,
             "storage_units-state_of_charge": p.storage_units_state_of_charge,
@@ -536,10 +562,15 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
 
     ``snapshots.csv`` (``weightings`` for the objective, ``generators`` for energy,
     hours), ``generators.csv`` (``bus``, ``carrier``, ``p_nom`` MW, ``renewable``,
-    ``co2_t_per_mwh`` per MWh generated), ``storage_units.csv`` (``bus``,
-    ``carrier``, ``p_nom`` MW), ``mining_sites.csv``
-    (``bus``, ``p_nom`` MW, ``p_min_pu``) and ``mining_sites-value.csv`` (currency
-    per MWh, per snapshot). Column names follow PyPSA's where it has one.
+    ``co2_t_per_mwh`` per MWh generated, ``marginal_cost`` currency per MWh),
+    ``storage_units.csv`` (``bus``, ``carrier``, ``p_nom`` MW), ``mining_sites.csv``
+    (``bus``, ``p_nom`` MW, ``p_min_pu``), ``mining_sites-value.csv`` (currency
+    per MWh, per snapshot), and the network the report maps: ``network-buses.csv``
+    (``v_nom`` kV, ``x``, ``y``: the scenario's coordinates, blank where it has
+    none) and ``network-branches.csv`` (one row per line or transformer: ``kind``,
+    ``bus0``, ``bus1``, ``s_max_mw``, blank for an unrated branch). The network
+    tables are not named ``buses.csv``/``lines.csv``: a plan directory must not read
+    as a scenario. Column names follow PyPSA's where it has one.
 
     Parameters
     ----------
@@ -565,6 +596,7 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
             "p_nom": g.p_nom_mw,
             "renewable": np.asarray(g.renewable, dtype=bool),
             "co2_t_per_mwh": g.co2_t_per_mwh,
+            "marginal_cost": g.marginal_cost,
         },
         index=pd.Index(g.names, name="name"),
     )
@@ -591,4 +623,32 @@ def static_tables(data: GridData) -> dict[str, pd.DataFrame]:
         "storage_units": storage_units,
         "mining_sites": sites,
         "mining_sites-value": value,
+        **_network_tables(data),
     }
+
+
+def _network_tables(data: GridData) -> dict[str, pd.DataFrame]:
+    """``network-buses`` and ``network-branches`` (see :func:`static_tables`)."""
+    b, br = data.buses, data.branches
+    bus_names = np.asarray(b.names, dtype=object)
+    n = len(b)
+    nan = np.full(n, np.nan)
+    buses = pd.DataFrame(
+        {
+            "v_nom": b.v_nom_kv,
+            "x": b.x if b.x is not None else nan,
+            "y": b.y if b.y is not None else nan,
+        },
+        index=pd.Index(b.names, name="name"),
+    )
+    s_max = np.asarray(br.s_max_mw, dtype=float)
+    branches = pd.DataFrame(
+        {
+            "kind": list(br.kind),
+            "bus0": bus_names[br.bus0] if len(br) else [],
+            "bus1": bus_names[br.bus1] if len(br) else [],
+            "s_max_mw": np.where(np.isfinite(s_max), s_max, np.nan),
+        },
+        index=pd.Index(br.names, name="name"),
+    )
+    return {"network-buses": buses, "network-branches": branches}

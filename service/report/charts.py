@@ -8,7 +8,7 @@ canvas, so no display is ever needed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,21 +16,26 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from optimiser.attribution import GRID_SOURCE
+from service.report.base import WIDTH_IN, Chart, snapshot_axis
+from service.report.congestion import branch_change, branch_loading
+from service.report.network import network_map
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.axes import Axes
 
     from service.report.plandir import PlanTables
 
-__all__ = ["SOURCES_KEY", "SOURCES_TITLE", "Chart", "carrier_colours", "draw_all", "totals"]
+__all__ = [
+    "SOURCES_KEY",
+    "SOURCES_TITLE",
+    "WIDTH_IN",
+    "Chart",
+    "carrier_colours",
+    "co2_known",
+    "draw_all",
+    "totals",
+]
 
-#: Lines shown in the loading heatmap (the most loaded ones).
-HEATMAP_LINES = 15
-#: Most tick labels on a snapshot axis before they are thinned.
-MAX_TICKS = 8
-#: Width of a figure (inches); height is chosen per chart.
-WIDTH_IN = 9.0
 #: Carrier colours: the default cycle without its grey C7, kept for ``grid``.
 PALETTE = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
 #: Width of a site's bar (sites are 1 apart): room between bars for their totals.
@@ -41,41 +46,6 @@ GRID_COLOUR = "0.6"
 #: is absent, even for a plan directory written without the sources table).
 SOURCES_KEY = "sources"
 SOURCES_TITLE = "Mining energy per site by source, traced through the network"
-
-
-@dataclass(frozen=True)
-class Chart:
-    """One drawn chart.
-
-    Attributes
-    ----------
-    key:
-        Short name, the PNG's file stem (``curtailment``, ``mining``, ...).
-    title:
-        The chart's title, also the report section's heading.
-    legend:
-        Legend (or colour bar) entries shown, for the reader and the tests.
-    caption:
-        One sentence on how to read it.
-    figure:
-        The matplotlib figure.
-    """
-
-    key: str
-    title: str
-    legend: tuple[str, ...]
-    caption: str
-    figure: Figure
-
-
-def _snapshot_axis(ax: Axes, snapshots: tuple[str, ...]) -> None:
-    """Label the x axis with (at most MAX_TICKS) snapshot names."""
-    n = len(snapshots)
-    step = max(1, int(np.ceil(n / MAX_TICKS)))
-    ticks = list(range(0, n, step))
-    ax.set_xticks(ticks, [snapshots[i] for i in ticks], rotation=30, ha="right", fontsize=7)
-    ax.set_xlabel("snapshot")
-    ax.set_xlim(-0.5, n - 0.5)
 
 
 def carrier_colours(t: PlanTables, before: pd.DataFrame | None = None) -> dict[str, str]:
@@ -112,7 +82,7 @@ def curtailment(t: PlanTables) -> Chart:
         ys = [frame[c].to_numpy(dtype=float) for c in carriers]
         ax.stackplot(x, *ys, labels=carriers, colors=colours, step="mid", alpha=0.85)
         ax.set_title(name, fontsize=10)
-        _snapshot_axis(ax, t.snapshots)
+        snapshot_axis(ax, t.snapshots)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("curtailed power (MW)")
     handles, labels = axes[0].get_legend_handles_labels()
@@ -145,10 +115,22 @@ def mining(t: PlanTables) -> Chart:
         ax.axhline(p_nom, color=colour, linestyle="--", linewidth=1, label=cap)
         legend += [load, cap]
     ax.set_ylabel("power (MW)")
-    _snapshot_axis(ax, t.snapshots)
+    # from zero: a site's load reads against its capacity, not against a zoomed axis
+    ax.set_ylim(bottom=0.0, top=max(1.0, float(ax.get_ylim()[1])))
+    snapshot_axis(ax, t.snapshots)
     ax.grid(alpha=0.3)
     if legend:
         ax.legend(loc="upper left", fontsize=7, bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no mining sites in this plan",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color="0.4",
+        )
     ax.set_title(title)
     return Chart(
         "mining",
@@ -220,37 +202,6 @@ def sources(t: PlanTables) -> Chart | None:
     )
 
 
-def line_loading(t: PlanTables) -> Chart:
-    """Heatmap of line loading over time for the most loaded lines."""
-    loading = t.lines_loading.fillna(0.0)
-    top = loading.max(axis=0).sort_values(ascending=False).index[:HEATMAP_LINES]
-    n = len(top)
-    title = f"Line loading over time, the {n} most loaded lines"
-    fig = Figure(figsize=(WIDTH_IN, max(3.0, 1.6 + 0.28 * n)), layout="constrained")
-    ax = fig.subplots()
-    values = 100.0 * loading[top].to_numpy(dtype=float).T if n else np.zeros((1, len(t.snapshots)))
-    image = ax.imshow(
-        values,
-        aspect="auto",
-        cmap="viridis",
-        vmin=0.0,
-        vmax=max(100.0, values.max()),
-        interpolation="nearest",
-    )
-    ax.set_yticks(range(n), [f"line {name}" for name in top], fontsize=7)
-    _snapshot_axis(ax, t.snapshots)
-    label = "loading |p0|/s_nom (%)"
-    fig.colorbar(image, ax=ax, label=label)
-    ax.set_title(title)
-    return Chart(
-        "line_loading",
-        title,
-        (label,),
-        "Flow as a share of each line's rating; 100 % is a congested line.",
-        fig,
-    )
-
-
 def prices(t: PlanTables) -> Chart:
     """Marginal prices at the buses of the mining sites."""
     title = "Marginal price at the mining sites' buses"
@@ -274,7 +225,7 @@ def prices(t: PlanTables) -> Chart:
         )
         legend.append(label)
     ax.set_ylabel("marginal price (currency/MWh)")
-    _snapshot_axis(ax, t.snapshots)
+    snapshot_axis(ax, t.snapshots)
     ax.grid(alpha=0.3)
     if legend:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -289,9 +240,21 @@ def prices(t: PlanTables) -> Chart:
     )
 
 
+def co2_known(t: PlanTables) -> bool:
+    """Whether the plan's CO2 figure means anything: the scenario gives CO2 factors,
+    or mining bought no other generation, or every generator is renewable."""
+    gens = t.generators
+    factors = gens["co2_t_per_mwh"] if "co2_t_per_mwh" in gens.columns else None
+    if factors is not None and (factors.astype(float) > 0).any():
+        return True
+    other = float(t.details.get("mining_mwh_by_source", {}).get("other", 0.0))
+    return other <= 0.0 or bool(gens["renewable"].all())
+
+
 def totals(t: PlanTables) -> dict[str, float]:
-    """The headline totals (MWh, currency, t), from ``summary.json``/``details.json``
-    and, for revenue, the mined energy times its value."""
+    """The headline totals (MWh, currency, t), the plan's own from ``summary.json`` and
+    ``details.json`` (``nan`` where it has none: revenue of an older plan, CO2
+    without CO2 factors)."""
     by_source = t.details.get("mining_mwh_by_source", {})
     return {
         "mining_mwh": float(t.summary["mining_mwh"]),
@@ -300,7 +263,7 @@ def totals(t: PlanTables) -> dict[str, float]:
         "curtailment_mwh_before": float(t.summary["curtailment_mwh_before"]),
         "curtailment_mwh_after": float(t.summary["curtailment_mwh_after"]),
         "revenue": t.revenue,
-        "mining_co2_t": float(t.details.get("mining_co2_t", np.nan)),
+        "mining_co2_t": float(t.details.get("mining_co2_t", np.nan)) if co2_known(t) else math.nan,
     }
 
 
@@ -325,8 +288,15 @@ def totals_chart(t: PlanTables) -> Chart:
     ax_r.set_ylabel("revenue (currency)")
     ax_r.set_title("revenue by site", fontsize=10)
     ax_r.tick_params(axis="x", labelrotation=30, labelsize=7)
-    bars = ax_c.bar(["CO2"], [tot["mining_co2_t"]], color="C3")
-    ax_c.bar_label(bars, fmt="{:,.2f}", fontsize=7)
+    if math.isnan(tot["mining_co2_t"]):
+        # no CO2 factors: say so rather than draw 0 t on an empty axis
+        ax_c.set_ylim(0.0, 1.0)
+        ax_c.set_xticks([0], ["CO2"])
+        ax_c.text(0, 0.5, "unknown:\nno CO2\nfactors", ha="center", va="center", fontsize=8)
+    else:
+        bars = ax_c.bar(["CO2"], [tot["mining_co2_t"]], color="C3")
+        ax_c.bar_label(bars, fmt="{:,.2f}", fontsize=7)
+        ax_c.set_ylim(bottom=0.0, top=max(1.0, tot["mining_co2_t"] * 1.15))
     ax_c.set_ylabel("CO2 (t)")
     ax_c.set_title("CO2", fontsize=10)
     fig.suptitle(title)
@@ -343,5 +313,15 @@ def totals_chart(t: PlanTables) -> Chart:
 def draw_all(t: PlanTables) -> list[Chart]:
     """Every chart of the report, in reading order (no sources chart for a plan
     directory without the sources table)."""
-    charts = [curtailment(t), mining(t), sources(t), line_loading(t), prices(t), totals_chart(t)]
+    colours = carrier_colours(t)
+    charts = [
+        network_map(t, colours),
+        curtailment(t),
+        mining(t),
+        sources(t),
+        branch_loading(t),
+        branch_change(t),
+        prices(t),
+        totals_chart(t),
+    ]
     return [c for c in charts if c is not None]

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import re
 from typing import TYPE_CHECKING
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from optimiser.attribution import GRID_SOURCE
 from service.report.charts import SOURCES_KEY, SOURCES_TITLE, draw_all, totals
-from service.report.plandir import SOURCES
+from service.report.congestion import CHANGE_KEY, HEATMAP_KEY
+from service.report.network import MAP_KEY, MAP_TITLE
+from service.report.notes import notes
+from service.report.plandir import SOURCES_KEY as DETAILS_SOURCES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -29,6 +34,8 @@ __all__ = ["render_report", "svg_of"]
 
 #: PNG resolution (dots per inch): 9 in wide charts come out 900 px wide.
 PNG_DPI = 100
+#: Plants listed per site in the sources table; the rest are summed in one row.
+SOURCES_PER_SITE = 5
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #222; }
@@ -37,6 +44,7 @@ table { border-collapse: collapse; }
 td, th { padding: .25rem .75rem; border-bottom: 1px solid #ddd; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.sources { margin-top: 1rem; font-size: .9rem; }
+ul.notes li { margin: .3rem 0; }
 figure { margin: 0; } figcaption { color: #555; font-size: .9rem; }
 svg { max-width: 100%; height: auto; }
 """
@@ -77,34 +85,52 @@ def _totals_table(t: PlanTables) -> str:
     rows = []
     for key, value in totals(t).items():
         label, unit = TOTALS[key]
+        shown = "n/a" if math.isnan(value) else f"{value:,.3f}"
         rows.append(
             f'<tr><th scope="row">{html.escape(label)}</th>'
-            f'<td class="num" data-key="{key}" data-value="{value!r}">{value:,.3f}</td>'
+            f'<td class="num" data-key="{key}" data-value="{value!r}">{shown}</td>'
             f"<td>{html.escape(unit)}</td></tr>"
         )
     return '<table class="totals">\n' + "\n".join(rows) + "\n</table>"
 
 
 def _sources_table(t: PlanTables) -> str:
-    """Each site's traced energy by source: MWh and share of the site's total."""
+    """Each site's traced energy by source, largest first: the top
+    :data:`SOURCES_PER_SITE` plants, the rest summed in one row, ``grid`` last."""
     by_source = t.mining_mwh_by_site_and_source
     if by_source is None:
         return ""
-    site_mwh = by_source.groupby("site", sort=False)["mwh"].sum()
     rows = [
         "<tr><th>site</th><th>source</th><th>carrier</th>"
         "<th>energy (MWh)</th><th>share of site (%)</th></tr>"
     ]
-    for site, source, carrier, mwh in by_source.itertuples(index=False):
-        total = float(site_mwh[site])
+
+    def row(site: str, source: str, carrier: str, mwh: float, total: float, attr: str) -> str:
         share = 100.0 * mwh / total if total > 0 else 0.0
-        rows.append(
+        return (
             f"<tr><td>{html.escape(site)}</td><td>{html.escape(source)}</td>"
             f"<td>{html.escape(carrier)}</td>"
-            f'<td class="num" data-site="{html.escape(site)}" '
-            f'data-source="{html.escape(source)}" data-value="{mwh!r}">{mwh:,.3f}</td>'
-            f'<td class="num">{share:.1f}</td></tr>'
+            f'<td class="num" data-site="{html.escape(site)}" {attr} data-value="{mwh!r}">'
+            f'{mwh:,.3f}</td><td class="num">{share:.1f}</td></tr>'
         )
+
+    for site, part in by_source.groupby("site", sort=False):
+        site = str(site)
+        total = float(part["mwh"].sum())
+        plants = part[part["source"] != GRID_SOURCE].sort_values(
+            "mwh", ascending=False, kind="stable"
+        )
+        for _, source, carrier, mwh in plants.head(SOURCES_PER_SITE).itertuples(index=False):
+            attr = f'data-source="{html.escape(source)}"'
+            rows.append(row(site, source, carrier, mwh, total, attr))
+        rest = plants.iloc[SOURCES_PER_SITE:]
+        if len(rest):
+            label = f"{len(rest)} other sources"
+            mwh = float(rest["mwh"].sum())
+            rows.append(row(site, label, "", mwh, total, f'data-folded="{len(rest)}"'))
+        for _, source, carrier, mwh in part[part["source"] == GRID_SOURCE].itertuples(index=False):
+            attr = f'data-source="{html.escape(source)}"'
+            rows.append(row(site, source, carrier, mwh, total, attr))
     return '<table class="sources">\n' + "\n".join(rows) + "\n</table>"
 
 
@@ -121,9 +147,28 @@ def _sources_absent() -> str:
     """The sources section of a plan directory written without the sources table."""
     return (
         f'<section id="{SOURCES_KEY}"><h2>{html.escape(SOURCES_TITLE)}</h2>\n'
-        f'<p class="absent">No breakdown by source: this plan directory has no {SOURCES} '
-        "(it was written before plans traced their sources); plan again with "
+        f'<p class="absent">No breakdown by source: this plan directory&#x27;s details.json '
+        f"has no {DETAILS_SOURCES} (it was written before plans traced their sources, "
+        "or the plan could not be traced); plan again with "
         "<code>spillway plan --out</code> to get it.</p></section>"
+    )
+
+
+def _absent(key: str, title: str, why: str) -> str:
+    return (
+        f'<section id="{key}"><h2>{html.escape(title)}</h2>\n'
+        f'<p class="absent">{html.escape(why)}</p></section>'
+    )
+
+
+def _notes(t: PlanTables) -> str:
+    items = notes(t)
+    if not items:
+        return ""
+    lis = "\n".join(f"<li>{html.escape(n)}</li>" for n in items)
+    return (
+        f'<section id="notes"><h2>Notes on this plan</h2>\n<ul class="notes">\n{lis}\n'
+        "</ul></section>"
     )
 
 
@@ -157,16 +202,32 @@ def render_report(t: PlanTables, out_html: Path, png_dir: Path | None = None) ->
         f"max line loading {float(s.get('max_line_loading', 0.0)):.3f}"
     )
     sections = [_section(c, t) for c in charts]
-    if all(c.key != SOURCES_KEY for c in charts):
+    keys = [c.key for c in charts]
+    if SOURCES_KEY not in keys:
         # where the chart would be: after the mining load
         at = next((i + 1 for i, c in enumerate(charts) if c.key == "mining"), len(sections))
         sections.insert(at, _sources_absent())
+    if MAP_KEY not in keys:
+        why = (
+            "No network map: this plan directory has no network-buses.csv and "
+            "network-branches.csv (it was written before plans carried their network); "
+            "plan again with spillway plan --out to get it."
+        )
+        sections.insert(0, _absent(MAP_KEY, MAP_TITLE, why))
+    if CHANGE_KEY not in keys:
+        at = next((i + 1 for i, c in enumerate(sections) if f'id="{HEATMAP_KEY}"' in c), 0)
+        why = (
+            "No before/after view of the branches: this plan directory has no "
+            "lines-loading_base.csv (it was written before plans kept the loading without "
+            "mining); plan again with spillway plan --out to get it."
+        )
+        sections.insert(at, _absent(CHANGE_KEY, "Branches mining loads", why))
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f"<title>Spillway plan report: {html.escape(t.path.name)}</title>\n"
         f"<style>{_CSS}</style></head><body>\n"
         f"<h1>Spillway plan report: {html.escape(t.path.name)}</h1>\n"
-        f"<p>{html.escape(head)}</p>\n<h2>Totals</h2>\n{_totals_table(t)}\n"
+        f"<p>{html.escape(head)}</p>\n<h2>Totals</h2>\n{_totals_table(t)}\n{_notes(t)}\n"
         + "\n".join(sections)
         + "\n</body></html>\n"
     )

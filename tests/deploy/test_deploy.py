@@ -22,6 +22,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from service.metrics import CoordinatorMetrics, WorkerMetrics
+from service.stratum.bridge import PoolMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -128,6 +129,8 @@ def exported_metrics() -> set[str]:
     coordinator.grpc.initialise(SERVICES)
     coordinator.site("site")
     coordinator.hashes.labels("cpu")
+    # the Stratum upstream's metrics live in the coordinator's registry too
+    PoolMetrics(coordinator_registry, ["stratum+tcp://pool.invalid:3333"])
     worker_registry = CollectorRegistry()
     WorkerMetrics(worker_registry, site="site", backend="cpu")
     for registry in (coordinator_registry, worker_registry):
@@ -207,7 +210,7 @@ def test_k8s_objects_well_formed() -> None:
         seen.add(doc["kind"])
     assert {
         "Deployment", "Service", "DaemonSet", "ConfigMap", "Secret",
-        "ServiceMonitor", "PrometheusRule",
+        "ServiceMonitor", "PrometheusRule", "PodDisruptionBudget", "NetworkPolicy",
     } <= seen  # fmt: skip
 
 
@@ -283,6 +286,29 @@ def test_coordinator_grpc_probes_on_plaintext_health_port() -> None:
         grpc_probe = container[probe]["grpc"]
         assert grpc_probe["port"] == ports["grpc-health"] != ports["grpc"]
     assert env["SPILLWAY_HEALTH_LISTEN"].endswith(f":{ports['grpc-health']}")
+
+
+def test_coordinator_disruption_budget_and_network_policy() -> None:
+    """The PodDisruptionBudget and the NetworkPolicy select the coordinator's pods (and
+    only them); the policy opens the container's gRPC and metrics ports, by name."""
+    (deployment,) = objects_of("Deployment")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    worker_labels = objects_of("DaemonSet")[0]["spec"]["template"]["metadata"]["labels"]
+    (budget,) = objects_of("PodDisruptionBudget")
+    (policy,) = objects_of("NetworkPolicy")
+    for selector in (
+        budget["spec"]["selector"]["matchLabels"],
+        policy["spec"]["podSelector"]["matchLabels"],
+    ):
+        assert selector.items() <= pod_labels.items()
+        assert not selector.items() <= worker_labels.items()
+    assert budget["spec"]["minAvailable"] == deployment["spec"]["replicas"] == 1
+    assert budget["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    (container,) = containers(deployment)
+    named = {p["name"] for p in container["ports"]}
+    opened = {port["port"] for rule in policy["spec"]["ingress"] for port in rule["ports"]}
+    assert opened == {"grpc", "metrics"} and opened <= named
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
 
 
 def test_pods_run_as_non_root() -> None:
@@ -377,6 +403,26 @@ def test_every_alert_has_a_firing_unit_test() -> None:
     assert alerts == fired
 
 
+def test_scrape_targets_add_no_label_the_metrics_carry() -> None:
+    """No static target label shares a name with a label of the exported series (it
+    would rename theirs to exported_LABEL: site became exported_site)."""
+    series_labels: set[str] = set()
+    registry = CollectorRegistry()
+    CoordinatorMetrics(registry).site("site")
+    worker_registry = CollectorRegistry()
+    WorkerMetrics(worker_registry, site="site", backend="cpu")
+    for reg in (registry, worker_registry):
+        for family in reg.collect():
+            for sample in family.samples:
+                series_labels.update(sample.labels)
+    assert "site" in series_labels
+    config = yaml.safe_load(PROM_CONFIG.read_text())
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            clash = set(static.get("labels", {})) & series_labels
+            assert not clash, (job["job_name"], clash)
+
+
 def test_compose_scrape_jobs_are_the_rules_jobs() -> None:
     config = yaml.safe_load(PROM_CONFIG.read_text())
     jobs = {job["job_name"] for job in config["scrape_configs"]}
@@ -437,7 +483,10 @@ def test_dashboard_panels() -> None:
     dash = json.loads(DASHBOARD.read_text())
     titles = [p["title"] for p in dash["panels"]]
     for expected in ("budget", "Hashrate", "J/TH", "Shares", "Curtailment", "Plan age",
-                     "solve time", "gRPC error", "gRPC latency"):  # fmt: skip
+                     "solve time", "gRPC server error", "gRPC latency", "Plan valid",
+                     "Plan solved at", "Plan solve failures", "Ledger periods closed",
+                     "Ledger telemetry refused", "Pool connected",
+                     "Pool shares by result"):  # fmt: skip
         assert any(expected.lower() in t.lower() for t in titles), expected
     for panel in dash["panels"]:
         assert panel["targets"] and all(t["expr"].strip() for t in panel["targets"])
@@ -447,6 +496,41 @@ def test_dashboard_panels() -> None:
     )["datasources"][0]
     variable = next(v for v in dash["templating"]["list"] if v["type"] == "datasource")
     assert variable["current"]["value"] == datasource["uid"]
+
+
+def _panel(title: str) -> dict[str, Any]:
+    dash = json.loads(DASHBOARD.read_text())
+    panel: dict[str, Any] = next(p for p in dash["panels"] if p["title"] == title)
+    return panel
+
+
+def test_dashboard_grpc_errors_are_the_alerts() -> None:
+    """The error-rate panel counts the codes the SpillwayGrpcErrorRatioHigh alert
+    counts (server failures), not client errors."""
+    (alert,) = [
+        r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]
+        if r.get("alert") == "SpillwayGrpcErrorRatioHigh"
+    ]  # fmt: skip
+    (codes,) = set(re.findall(r'grpc_code=~"([^"]+)"', alert["expr"]))
+    exprs = [t["expr"] for t in _panel("gRPC server error rate")["targets"]]
+    for expr in exprs:
+        assert f'grpc_code=~"{codes}"' in expr and 'grpc_code!="OK"' not in expr
+    assert "INVALID_ARGUMENT" not in codes
+
+
+def test_dashboard_energy_per_hash_filters_both_sides_alike() -> None:
+    """J/TH: the farm's energy and hashes are both restricted to the selected sites and
+    summed alike (a hash counter without a site label would divide the selected sites'
+    energy by every site's hashes); each worker's pair is matched by instance."""
+    farm, workers = (t["expr"] for t in _panel("Energy per hash (J/TH)")["targets"])
+    numerator, denominator = farm.split(" / ", 1)
+    assert 'site=~"$site"' in numerator and numerator.startswith("sum(rate(")
+    # the hashes are joined to the workers of the selected sites
+    assert denominator.startswith("(sum(rate(spillway_hashes_total")
+    assert "on (instance) group_left () (max by (instance) (" in denominator
+    assert 'site=~"$site"' in denominator.split("group_left", 1)[1]
+    assert 'job="spillway-coordinator"' not in farm  # its hash counter has no site label
+    assert workers.count("sum by (instance)") == 2
 
 
 def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
@@ -467,6 +551,14 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
 
 
 # --- compose ---------------------------------------------------------------------------
+
+
+def test_compose_cpu_worker_is_limited() -> None:
+    """The CPU worker has a CPU limit and hashes on as many threads as it allows."""
+    worker = yaml.safe_load(COMPOSE.read_text())["services"]["worker"]
+    command = worker["command"]
+    threads = int(command[command.index("--threads") + 1])
+    assert float(worker["cpus"]) == threads >= 1
 
 
 def test_compose_references_existing_files() -> None:

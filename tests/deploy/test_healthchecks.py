@@ -172,6 +172,9 @@ def test_healthchecks_against_running_services(
 
 # Not exported yet (see deploy/README.md): their panels are empty.
 MISSING_METRICS: tuple[str, ...] = ()
+# Series that exist only with a Stratum upstream (`serve --pool`), which this stack has
+# not: their queries must run, and may come back empty.
+UPSTREAM_ONLY = ("spillway_pool_connected", "spillway_pool_shares_total")
 GRAFANA_VARIABLES = {"$__rate_interval": "5s", "$__range": "5m", "$site": ".*"}
 
 
@@ -280,7 +283,7 @@ def test_stack_under_deploy_prometheus(
             for variable, value in GRAFANA_VARIABLES.items():
                 expr = expr.replace(variable, value)
             result = prometheus_query(prom_port, expr)
-            if not any(name in expr for name in MISSING_METRICS):
+            if not any(name in expr for name in (*MISSING_METRICS, *UPSTREAM_ONLY)):
                 assert result, (panel["title"], expr)
 
     def value(expr: str) -> float:
@@ -296,7 +299,7 @@ def test_stack_under_deploy_prometheus(
         t["expr"]
         for p in dashboard["panels"]
         for t in p["targets"]
-        if p["title"].startswith("Energy per hash") and t["legendFormat"] == "farm"
+        if p["title"].startswith("Energy per hash") and t["legendFormat"].startswith("farm")
     ]
     for variable, substitute in {**GRAFANA_VARIABLES, "$__rate_interval": "30s"}.items():
         j_per_th = j_per_th.replace(variable, substitute)

@@ -33,6 +33,15 @@ class TestSciGrid:
         i = scigrid.branches.keys.index("line:2")
         assert scigrid.branches.b_mw_per_rad[i] == pytest.approx(380.0**2 / (0.246 * 72.686 / 2))
 
+    def test_bus_coordinates_kept_for_the_map(self, scigrid):
+        """Buses keep SciGRID's x, y (longitude, latitude: bus 1, Hannover/West, at
+        9.5226 E 52.3604 N), every bus has them; a folder without them has none."""
+        assert scigrid.buses.x is not None and scigrid.buses.y is not None
+        i = scigrid.buses.names.index("1")
+        assert (scigrid.buses.x[i], scigrid.buses.y[i]) == pytest.approx((9.52257597, 52.36040906))
+        assert np.isfinite(scigrid.buses.x).all() and np.isfinite(scigrid.buses.y).all()
+        assert scigrid.buses.x.min() > 5.0 and scigrid.buses.x.max() < 16.0  # Germany
+
     def test_transformer_reactance_per_unit_of_s_nom(self, scigrid):
         """Transformer 2: x = 0.1 per unit of 2000 MVA, so b = 2000 / 0.1 MW/rad."""
         i = scigrid.branches.keys.index("transformer:2")
@@ -106,6 +115,11 @@ class TestLayouts:
         )
         assert r.objective == pytest.approx(2 * 11500.0)
         assert r.buses_marginal_price.loc["t0", "S"] == pytest.approx(50.0)
+
+    def test_no_coordinates_without_x_y(self, three_bus):
+        """Buses without x, y columns have no coordinates (the report lays them out)."""
+        d = read_pypsa_folder(three_bus())
+        assert d.buses.x is None and d.buses.y is None
 
     def test_missing_optional_files(self, three_bus):
         """No storage, transformers or mining files: empty components."""
