@@ -341,6 +341,24 @@ class Planner:
         if self.mode == PlanMode.CURTAILMENT_ONLY:
             self._pin_base(base_out.col_value)
         out = self._run("mining", h)
+        if (
+            self.mode == PlanMode.CURTAILMENT_ONLY
+            and self._planned
+            and out.status == PlanStatus.INFEASIBLE
+        ):
+            # The pins hold the base dispatch exactly, so they inherit its residuals
+            # (~3e-8 MW after a warm dual-simplex re-solve on SciGRID-DE). Where a branch
+            # sits at its limit nothing can absorb them and HiGHS >= 1.16 calls the
+            # pinned LP infeasible, although mining = 0 is the base plan itself. A cold
+            # base solve (interior point, crossover) lands on a cleaner vertex: re-pin
+            # to it once; a warm start must never turn a feasible plan infeasible.
+            logger.info("pinned mining plan infeasible after a warm base; re-solving cold")
+            self.base_highs.clear_basis()
+            base_out = self._run("base", self.base_highs)
+            self._fail(base_out, "base")
+            base = self._dispatch(base_out.col_value)
+            self._pin_base(base_out.col_value)
+            out = self._run("mining", h)
         self._planned = True
         self._fail(out, "mining")
         plan_d = self._dispatch(out.col_value)

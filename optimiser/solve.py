@@ -253,6 +253,10 @@ class HighsModel:
         other.col_upper = self.col_upper.copy()
         return other
 
+    def clear_basis(self) -> None:
+        """Forget the basis and solution: the next solve runs cold."""
+        self._h.clearSolver()
+
     def copy_basis_from(self, other: HighsModel) -> None:
         """Start the next solve from ``other``'s basis (same compiled model)."""
         basis = other._h.getBasis()

@@ -80,3 +80,19 @@ class TestSciGridReplan:
         cold = plan(p.data, model_options=opts)
         assert warm.objective == pytest.approx(cold.objective, rel=1e-7)
         assert warm.objective_base == pytest.approx(cold.objective_base, rel=1e-7)
+
+    def test_curtailment_only_replans_stay_feasible(self, scigrid, check):
+        """Curtailment-only warm re-plans over a day of SciGRID-DE after forecast updates
+        are feasible whenever a fresh plan is: highspy 1.16's warm base re-solve left
+        residuals (~3e-8 MW) that made the pinned mining LP infeasible at the second
+        update (seed 2), though mining = 0 is the base plan itself."""
+        p = Planner(scigrid, mode="curtailment-only")
+        p.plan()
+        g = scigrid.generators
+        for seed in (1, 2):
+            rng = np.random.default_rng(seed)
+            noise = np.where(g.renewable, rng.uniform(0.9, 1.05, g.p_max_pu.shape), 1.0)
+            p.update(generators_p_max_pu=np.clip(g.p_max_pu * noise, 0.0, 1.0))
+            warm = check(p.data, p.plan())
+            assert warm.status == "optimal"
+            assert warm.objective <= warm.objective_base + 1e-6 * abs(warm.objective_base)
