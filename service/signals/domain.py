@@ -51,7 +51,8 @@ class GridSignal:
 
 @dataclass(frozen=True, slots=True)
 class PricePoint:
-    """A price for ``[start_s, end_s)`` at one site or at every site of one bus."""
+    """A price for ``[start_s, end_s)`` at one site, at every site of one bus, or (both
+    ``None``: an OpenADR price event with no resource target) at every site."""
 
     site: str | None
     bus: str | None
@@ -61,4 +62,6 @@ class PricePoint:
 
     def applies_to(self, site: str, site_bus: str) -> bool:
         """Whether the price is for ``site`` (named, or by its bus)."""
-        return self.site == site if self.site is not None else self.bus == site_bus
+        if self.site is not None:
+            return self.site == site
+        return self.bus is None or self.bus == site_bus
