@@ -41,6 +41,7 @@ __all__ = [
     "check_forecast",
     "merge_tables",
     "parse_timestamp_s",
+    "point_problem",
     "read_forecast_folder",
     "scenario_array",
 ]
@@ -195,7 +196,8 @@ def _components(data: GridData, kind: SeriesKind) -> Sequence[str]:
     }[kind]
 
 
-def _value_problem(kind: SeriesKind, v: float) -> str | None:
+def point_problem(kind: SeriesKind, v: float) -> str | None:
+    """What is wrong with one forecast value of ``kind`` (``None``: nothing)."""
     if not math.isfinite(v):
         return f"{v!r} is not a finite number"
     if kind == SeriesKind.GENERATORS_P_MAX_PU and not 0.0 <= v <= 1.0:
@@ -228,7 +230,7 @@ def check_forecast(forecast: Forecast, data: GridData, calendar: Calendar) -> No
                 raise BadGridDataError(
                     file, None, s.component, f"{at}: off the scenario's {calendar.period_s} s grid"
                 )
-            problem = _value_problem(s.kind, v)
+            problem = point_problem(s.kind, v)
             if problem:
                 raise BadGridDataError(file, None, s.component, f"{at}: {problem}")
 
@@ -296,7 +298,7 @@ def _read_file(
                 v = float(text)
             except ValueError:
                 raise BadGridDataError(file, r, name, f"not a number: {text!r}") from None
-            problem = _value_problem(kind, v)
+            problem = point_problem(kind, v)
             if problem:
                 raise BadGridDataError(file, r, name, problem)
             vals.append(v)
