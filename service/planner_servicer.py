@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
+
 from service import planning
 from service.convert import Checker
 from service.coordinator import Coordinator
@@ -77,3 +79,16 @@ class PlannerServicer:
         """The current plan, then every plan that replaces it."""
         async for plan in self._c.watch_plans():
             yield planner_pb2.WatchPlansResponse(plan=plan)
+
+    async def UpdateForecast(  # noqa: N802
+        self, request: planner_pb2.UpdateForecastRequest, context: Any
+    ) -> planner_pb2.UpdateForecastResponse:
+        """Not served yet: the contract is in place, the rolling coordinator is not.
+
+        (``service.signals.forecast_convert`` and ``ForecastStore`` are the parts; the
+        coordinator's rolling loop wires them.)
+        """
+        await context.abort(
+            grpc.StatusCode.UNIMPLEMENTED, "UpdateForecast is not served by this coordinator yet"
+        )
+        raise AssertionError("unreachable: abort raises")

@@ -25,6 +25,14 @@ class PlanStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PLAN_STATUS_TIME_LIMIT: _ClassVar[PlanStatus]
     PLAN_STATUS_ERROR: _ClassVar[PlanStatus]
     PLAN_STATUS_UNKNOWN: _ClassVar[PlanStatus]
+
+class ForecastSeriesKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FORECAST_SERIES_KIND_UNSPECIFIED: _ClassVar[ForecastSeriesKind]
+    FORECAST_SERIES_KIND_GENERATOR_AVAILABILITY: _ClassVar[ForecastSeriesKind]
+    FORECAST_SERIES_KIND_LOAD_DEMAND: _ClassVar[ForecastSeriesKind]
+    FORECAST_SERIES_KIND_STORAGE_INFLOW: _ClassVar[ForecastSeriesKind]
+    FORECAST_SERIES_KIND_MINING_VALUE: _ClassVar[ForecastSeriesKind]
 PLANNING_MODE_UNSPECIFIED: PlanningMode
 PLANNING_MODE_CO_OPTIMISED: PlanningMode
 PLANNING_MODE_CURTAILMENT_ONLY: PlanningMode
@@ -34,6 +42,11 @@ PLAN_STATUS_INFEASIBLE: PlanStatus
 PLAN_STATUS_TIME_LIMIT: PlanStatus
 PLAN_STATUS_ERROR: PlanStatus
 PLAN_STATUS_UNKNOWN: PlanStatus
+FORECAST_SERIES_KIND_UNSPECIFIED: ForecastSeriesKind
+FORECAST_SERIES_KIND_GENERATOR_AVAILABILITY: ForecastSeriesKind
+FORECAST_SERIES_KIND_LOAD_DEMAND: ForecastSeriesKind
+FORECAST_SERIES_KIND_STORAGE_INFLOW: ForecastSeriesKind
+FORECAST_SERIES_KIND_MINING_VALUE: ForecastSeriesKind
 
 class Bus(_message.Message):
     __slots__ = ("name", "nominal_voltage_volts")
@@ -294,3 +307,33 @@ class WatchPlansResponse(_message.Message):
     PLAN_FIELD_NUMBER: _ClassVar[int]
     plan: Plan
     def __init__(self, plan: _Optional[_Union[Plan, _Mapping]] = ...) -> None: ...
+
+class ForecastSeries(_message.Message):
+    __slots__ = ("kind", "component", "times", "values")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_FIELD_NUMBER: _ClassVar[int]
+    TIMES_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    kind: ForecastSeriesKind
+    component: str
+    times: _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, kind: _Optional[_Union[ForecastSeriesKind, str]] = ..., component: _Optional[str] = ..., times: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class UpdateForecastRequest(_message.Message):
+    __slots__ = ("scenario_id", "series")
+    SCENARIO_ID_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    scenario_id: str
+    series: _containers.RepeatedCompositeFieldContainer[ForecastSeries]
+    def __init__(self, scenario_id: _Optional[str] = ..., series: _Optional[_Iterable[_Union[ForecastSeries, _Mapping]]] = ...) -> None: ...
+
+class UpdateForecastResponse(_message.Message):
+    __slots__ = ("revision", "points_accepted", "reach_time")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    POINTS_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REACH_TIME_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    points_accepted: int
+    reach_time: _timestamp_pb2.Timestamp
+    def __init__(self, revision: _Optional[int] = ..., points_accepted: _Optional[int] = ..., reach_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

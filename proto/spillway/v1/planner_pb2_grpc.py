@@ -55,6 +55,11 @@ class PlannerServiceStub:
                 request_serializer=spillway_dot_v1_dot_planner__pb2.WatchPlansRequest.SerializeToString,
                 response_deserializer=spillway_dot_v1_dot_planner__pb2.WatchPlansResponse.FromString,
                 _registered_method=True)
+        self.UpdateForecast = channel.unary_unary(
+                '/spillway.v1.PlannerService/UpdateForecast',
+                request_serializer=spillway_dot_v1_dot_planner__pb2.UpdateForecastRequest.SerializeToString,
+                response_deserializer=spillway_dot_v1_dot_planner__pb2.UpdateForecastResponse.FromString,
+                _registered_method=True)
 
 
 class PlannerServiceServicer:
@@ -89,6 +94,17 @@ class PlannerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateForecast(self, request, context):
+        """Store a forecast update for the scenario being served (durably, before the
+        answer) and re-plan the rolling window warm. A later forecast replaces an
+        earlier one for the same series, component and time. Bad points (not finite,
+        availability outside 0..1, negative inflow, unknown component, a time off the
+        scenario's period grid) are refused with INVALID_ARGUMENT naming the field.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PlannerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +127,11 @@ def add_PlannerServiceServicer_to_server(servicer, server):
                     servicer.WatchPlans,
                     request_deserializer=spillway_dot_v1_dot_planner__pb2.WatchPlansRequest.FromString,
                     response_serializer=spillway_dot_v1_dot_planner__pb2.WatchPlansResponse.SerializeToString,
+            ),
+            'UpdateForecast': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateForecast,
+                    request_deserializer=spillway_dot_v1_dot_planner__pb2.UpdateForecastRequest.FromString,
+                    response_serializer=spillway_dot_v1_dot_planner__pb2.UpdateForecastResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +243,33 @@ class PlannerService:
             '/spillway.v1.PlannerService/WatchPlans',
             spillway_dot_v1_dot_planner__pb2.WatchPlansRequest.SerializeToString,
             spillway_dot_v1_dot_planner__pb2.WatchPlansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateForecast(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spillway.v1.PlannerService/UpdateForecast',
+            spillway_dot_v1_dot_planner__pb2.UpdateForecastRequest.SerializeToString,
+            spillway_dot_v1_dot_planner__pb2.UpdateForecastResponse.FromString,
             options,
             channel_credentials,
             insecure,
