@@ -85,17 +85,20 @@ class LedgerExport:
     (None: the export has none).
     """
 
-    def __init__(self, path: Path, handle: IO[str], public_key: str) -> None:
+    def __init__(self, path: Path, public_key: str) -> None:
         self.path = path
         self.public_key = public_key
         self.keys: list[tuple[str, str, str]] | None = None
         self.head: tuple[LedgerHead, str] | None = None
-        self._handle = handle
 
     def periods(self) -> Iterator[StoredPeriod]:
-        """The period lines in order; the keys and head lines after them are kept."""
+        """The period lines in order; the keys and head lines after them are kept.
+
+        The file is opened when iteration starts and closed when it ends or the
+        iterator is dropped (an iterator never started holds no file)."""
         path = self.path
-        with self._handle as handle:
+        with path.open(encoding="utf-8") as handle:
+            handle.readline()  # the ledger line, read by `read_export`
             for number, line in enumerate(handle, start=2):
                 where = f"{path}:{number}"
                 try:
@@ -139,17 +142,15 @@ def read_export(path: Path) -> LedgerExport:
     LedgerInputError
         If the file does not start with the ledger line.
     """
-    handle = path.open(encoding="utf-8")
-    first = handle.readline()
+    with path.open(encoding="utf-8") as handle:
+        first = handle.readline()
     try:
         meta: dict[str, Any] = json.loads(first)
     except json.JSONDecodeError:
-        handle.close()
         raise LedgerInputError(str(path), "is not a ledger export (line 1 is not JSON)") from None
     if not isinstance(meta, dict) or meta.get("type") != "ledger" or "public_key" not in meta:
-        handle.close()
         raise LedgerInputError(str(path), "is not a ledger export (no ledger line first)")
-    return LedgerExport(path, handle, str(meta["public_key"]))
+    return LedgerExport(path, str(meta["public_key"]))
 
 
 def read_jsonl(path: Path) -> tuple[str, Iterator[StoredPeriod]]:

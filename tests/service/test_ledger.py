@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -294,6 +296,19 @@ class TestExports:
         export.write_text("\n".join(lines) + "\n")
         public_key, periods = read_jsonl(export)
         assert verify_periods(periods, public_key).first_bad_period == 2
+
+    def test_an_export_left_unread_holds_no_file(self, data_dir: Path, tmp_path: Path) -> None:
+        """Opening an export and dropping its periods unread (a caller that fails first)
+        leaves no file open: it used to, and the ResourceWarning surfaced in a later test."""
+        export = tmp_path / "ledger.jsonl"
+        with Ledger(data_dir, read_only=True) as ledger, export.open("w") as out:
+            write_jsonl(ledger, out)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            _, periods = read_jsonl(export)
+            del periods
+            gc.collect()
+        assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
     def test_csv_has_a_row_per_record(self, data_dir: Path, tmp_path: Path) -> None:
         """The CSV export has one row per record with the header hash beside it."""
