@@ -120,7 +120,7 @@ def used_metrics() -> dict[str, set[str]]:
 
 def exported_metrics() -> set[str]:
     """Sample names of fresh coordinator and worker registries (every child created)."""
-    from service.server import SERVICES
+    from service.rpc.server import SERVICES
 
     names: set[str] = set()
     coordinator_registry = CollectorRegistry()
