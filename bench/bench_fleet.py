@@ -49,10 +49,11 @@ CHILD = """
 import asyncio, sys
 from pathlib import Path
 from prometheus_client import CollectorRegistry
-from service.settings import CoordinatorSettings
 try:
+    from service.coordinator.settings import CoordinatorSettings
     from service.rpc.server import serve
 except ImportError:  # before the restructure (issue 12)
+    from service.settings import CoordinatorSettings
     from service.server import serve
 settings = CoordinatorSettings(
     grpc_listen=sys.argv[1], metrics_listen=None, data_dir=Path(sys.argv[2]),

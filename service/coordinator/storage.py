@@ -341,6 +341,15 @@ class Store:
         ).fetchone()
         return ScheduleEntry(*row) if row else None
 
+    def budget_rules(
+        self, site: str, now_s: float
+    ) -> tuple[Override | None, ScheduleEntry | None, float | None]:
+        """A site's override and schedule period at ``now_s``, and when its next period starts."""
+        (next_start_s,) = self._db.execute(
+            "SELECT MIN(start_s) FROM schedule WHERE site=? AND start_s>?", (site, now_s)
+        ).fetchone()
+        return self.override(site, now_s), self.scheduled(site, now_s), next_start_s
+
     def known_sites(self) -> list[str]:
         """Sites with a worker, an override or a schedule."""
         rows = self._db.execute(
