@@ -15,7 +15,9 @@ Public face::
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from optimiser.checker import Violation, check_plan
 from optimiser.data import GridData, MiningSites, value_per_mwh_from_hashprice
@@ -26,13 +28,38 @@ from optimiser.errors import (
     OptimiserError,
     SolverUnavailableError,
 )
+from optimiser.labels import PlanMode
 from optimiser.matpower_io import read_matpower
-from optimiser.model import ModelOptions, build_model
-from optimiser.planner import Planner, plan
 from optimiser.progress import SolveProgress
-from optimiser.pypsa_io import read_pypsa_folder
-from optimiser.result import SUMMARY_KEYS, PlanMode, PlanResult
-from optimiser.solve import PlanStatus, SolveOptions
+from optimiser.pypsa_io import read_pypsa_folder, read_pypsa_tables
+from optimiser.result import SUMMARY_KEYS, PlanResult
+
+if TYPE_CHECKING:
+    from optimiser.model import ModelOptions, build_model
+    from optimiser.planner import Planner, plan
+    from optimiser.solve import PlanStatus, SolveOptions
+
+#: Names whose modules import Pyomo, loaded on first use: reading, checking and the
+#: errors (``service/errors.py`` matches them) must not pay Pyomo's import (~0.5 s).
+_LAZY = {
+    "ModelOptions": "optimiser.model",
+    "build_model": "optimiser.model",
+    "Planner": "optimiser.planner",
+    "plan": "optimiser.planner",
+    "PlanStatus": "optimiser.solve",
+    "SolveOptions": "optimiser.solve",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The Pyomo-backed names of :data:`_LAZY`, imported when first asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'optimiser' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "SUMMARY_KEYS",
@@ -57,6 +84,7 @@ __all__ = [
     "read_demo",
     "read_matpower",
     "read_pypsa_folder",
+    "read_pypsa_tables",
     "read_scenario",
     "value_per_mwh_from_hashprice",
 ]

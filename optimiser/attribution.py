@@ -47,6 +47,7 @@ over its attribution.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,14 +55,20 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from optimiser.labels import GRID_SOURCE
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from optimiser.result import PlanResult
-
 logger = logging.getLogger(__name__)
 
-__all__ = ["GRID_SOURCE", "copper_plate_sinks_mw", "mining_sources_mw", "trace_sinks_mw"]
+__all__ = [
+    "GRID_SOURCE",
+    "TraceInputs",
+    "copper_plate_sinks_mw",
+    "mining_sources_mw",
+    "trace_sinks_mw",
+]
 
 #: Changes below this fraction of the snapshot's largest change are solver noise
 #: (HiGHS leaves ~1e-7 MW on pinned units): near-zero flows of either sign would
@@ -254,13 +261,56 @@ def _trace(
     return out
 
 
-#: Source label of every change that is not curtailed energy: conventional units
-#: going up, storage discharging more (beyond avoided spill), a renewable beyond
-#: the curtailment it absorbed.
-GRID_SOURCE = "grid"
+@dataclass(frozen=True)
+class TraceInputs:
+    """What the trace needs of a plan and its base, as arrays (snapshots * components).
+
+    Attributes
+    ----------
+    n_buses, branch_bus0, branch_bus1:
+        The network (bus indices of each branch end).
+    generator_bus, storage_unit_bus, mining_site_bus:
+        Where each component connects.
+    generator_names, storage_unit_names, site_names:
+        Column names, in the order of the arrays.
+    index:
+        The snapshots (index of the result).
+    delta_generators_mw:
+        Generator output, plan minus base (MW).
+    absorbed_curtailment_mw:
+        Curtailment the plan absorbed, base minus plan, clipped at 0 (MW).
+    delta_storage_mw:
+        Storage ``dispatch - store``, plan minus base (MW).
+    spill_avoided_mw:
+        Storage spill, base minus plan, clipped at 0 (MW).
+    mining_mw:
+        Mining load of the plan (MW).
+    delta_flow_mw:
+        Branch flow ``p0``, plan minus base (MW).
+    curtailment_only:
+        The plan was made in ``curtailment-only`` mode.
+    """
+
+    n_buses: int
+    branch_bus0: NDArray[np.int64]
+    branch_bus1: NDArray[np.int64]
+    generator_bus: NDArray[np.int64]
+    storage_unit_bus: NDArray[np.int64]
+    mining_site_bus: NDArray[np.int64]
+    generator_names: list[str]
+    storage_unit_names: list[str]
+    site_names: list[str]
+    index: pd.Index
+    delta_generators_mw: NDArray[np.float64]
+    absorbed_curtailment_mw: NDArray[np.float64]
+    delta_storage_mw: NDArray[np.float64]
+    spill_avoided_mw: NDArray[np.float64]
+    mining_mw: NDArray[np.float64]
+    delta_flow_mw: NDArray[np.float64]
+    curtailment_only: bool
 
 
-def mining_sources_mw(result: PlanResult) -> pd.DataFrame:
+def mining_sources_mw(inputs: TraceInputs) -> pd.DataFrame:
     """MW each mining site draws from each source, per snapshot (proportional sharing).
 
     Sources (the positive parts of plan - base, see the module docstring):
@@ -276,58 +326,42 @@ def mining_sources_mw(result: PlanResult) -> pd.DataFrame:
 
     Parameters
     ----------
-    result:
-        A plan that carries its :class:`~optimiser.result.Topology`.
+    inputs:
+        The plan's changes (``PlanResult.trace_inputs()`` builds them).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by snapshot; columns a ``(site, source)`` MultiIndex, only pairs
         with some energy. A site's columns add up to its mining (less noise).
-
-    Raises
-    ------
-    ValueError
-        The result carries no topology.
     """
-    from optimiser.result import PlanMode
-
-    topo = result.topology
-    if topo is None:
-        raise ValueError("the plan carries no topology to trace flows on")
-    plan, base = result.plan, result.base
-    d_gen = (plan.generators_p - base.generators_p).to_numpy()
-    absorbed = (result.curtailment_mw(base) - result.curtailment_mw(plan)).clip(lower=0.0)
+    d_gen = inputs.delta_generators_mw
     gen_up = np.clip(d_gen, 0.0, None)
-    gen_plant = np.minimum(gen_up, absorbed.to_numpy())
-    d_sto = (plan.storage_units_p - base.storage_units_p).to_numpy()
+    gen_plant = np.minimum(gen_up, inputs.absorbed_curtailment_mw)
+    d_sto = inputs.delta_storage_mw
     sto_up = np.clip(d_sto, 0.0, None)
-    if result.mode == PlanMode.CURTAILMENT_ONLY:
-        sto_plant = sto_up
-    else:
-        spill_avoided = (base.storage_units_spill - plan.storage_units_spill).clip(lower=0.0)
-        sto_plant = np.minimum(sto_up, spill_avoided.to_numpy())
-    gen_names = [str(c) for c in plan.generators_p.columns]
-    sto_names = [str(c) for c in plan.storage_units_p_dispatch.columns]
+    # curtailment-only: all extra discharge is spill the base plan wasted (see above)
+    spill_cap = sto_up if inputs.curtailment_only else inputs.spill_avoided_mw
+    sto_plant = np.minimum(sto_up, spill_cap)
+    gen_names = inputs.generator_names
+    sto_names = inputs.storage_unit_names
     source_labels = [*gen_names, *[GRID_SOURCE] * len(gen_names)]
     source_labels += [*sto_names, *[GRID_SOURCE] * len(sto_names)]
-    source_bus = np.r_[topo.generator_bus, topo.generator_bus]
-    source_bus = np.r_[source_bus, topo.storage_unit_bus, topo.storage_unit_bus].astype(np.int64)
+    source_bus = np.r_[inputs.generator_bus, inputs.generator_bus]
+    source_bus = np.r_[source_bus, inputs.storage_unit_bus, inputs.storage_unit_bus]
     source_mw = np.hstack([gen_plant, gen_up - gen_plant, sto_plant, sto_up - sto_plant])
 
-    mine = plan.mining_sites_p.to_numpy()
-    site_names = [str(c) for c in plan.mining_sites_p.columns]
-    sink_bus = np.r_[topo.mining_site_bus, topo.generator_bus, topo.storage_unit_bus]
-    sink_mw = np.hstack([np.clip(mine, 0.0, None), np.clip(-d_gen, 0.0, None)])
+    site_names = inputs.site_names
+    sink_bus = np.r_[inputs.mining_site_bus, inputs.generator_bus, inputs.storage_unit_bus]
+    sink_mw = np.hstack([np.clip(inputs.mining_mw, 0.0, None), np.clip(-d_gen, 0.0, None)])
     sink_mw = np.hstack([sink_mw, np.clip(-d_sto, 0.0, None)])
-    delta_flow_mw = (plan.branches_p0 - base.branches_p0).to_numpy()
     try:
         traced = trace_sinks_mw(
-            topo.n_buses,
-            topo.branch_bus0,
-            topo.branch_bus1,
-            delta_flow_mw,
-            source_bus,
+            inputs.n_buses,
+            inputs.branch_bus0,
+            inputs.branch_bus1,
+            inputs.delta_flow_mw,
+            source_bus.astype(np.int64),
             source_mw,
             sink_bus.astype(np.int64),
             sink_mw,
@@ -338,7 +372,7 @@ def mining_sources_mw(result: PlanResult) -> pd.DataFrame:
         # (every sink takes the system's mix), the rule before network tracing.
         logger.warning("attribution falls back to the system-wide mix: %s", exc)
         traced = copper_plate_sinks_mw(source_mw, sink_mw, n_traced=len(site_names))
-    return _by_site_and_label(traced, site_names, source_labels, plan.mining_sites_p.index)
+    return _by_site_and_label(traced, site_names, source_labels, inputs.index)
 
 
 def _by_site_and_label(

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from optimiser.data import bus_load_mw
-from optimiser.result import PlanMode
+from optimiser.labels import PlanMode
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

@@ -25,6 +25,7 @@ Reactances: a line with a standard ``type`` gets ``x = x_per_length * length / n
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -48,37 +49,84 @@ from optimiser.validate import SeriesTable, Table, choose_slack, read_csv_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder"]
+__all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder", "read_pypsa_tables"]
 
 
-class _Folder:
-    """A scenario folder whose static tables are each parsed at most once per read
-    (the refusal check and the readers look at some files more than once)."""
+class _CsvFolder(Mapping[str, pd.DataFrame]):
+    """A scenario folder as PyPSA-stem -> table of strings, each CSV file parsed
+    on first access only (a folder holds files this reader never looks at)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._stems = sorted(p.stem for p in path.glob("*.csv") if p.is_file())
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, stem: str) -> pd.DataFrame:
+        if stem not in self._frames:
+            if stem not in self._stems:
+                raise KeyError(stem)
+            self._frames[stem] = read_csv_table(self.path / f"{stem}.csv")
+        return self._frames[stem]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stems)
+
+    def __len__(self) -> int:
+        return len(self._stems)
+
+
+def _as_strings(stem: str, df: object) -> pd.DataFrame:
+    """A table as the CSV reader builds it: every cell a string, blank for missing.
+
+    Frames built by hand (numbers, ``NaN``) are converted; frames of strings pass as
+    they are, so the CSV path pays nothing.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise BadGridDataError(f"{stem}.csv", None, None, "table is not a pandas DataFrame")
+    is_text = pd.api.types.is_object_dtype
+    if all(is_text(dt) for dt in df.dtypes) and is_text(df.index.dtype):
+        return df
+    out = pd.DataFrame(
+        {str(c): df[c].astype(str).where(df[c].notna(), "").astype(object) for c in df.columns},
+        index=pd.Index(df.index.astype(str), name=df.index.name),
+    )
+    return out
+
+
+class _Tables:
+    """The scenario's tables by file name (``lines.csv``), each checked and wrapped
+    at most once per read (the refusal check and the readers look at some twice)."""
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        self.frames = frames
         self._tables: dict[str, Table | None] = {}
 
+    def exists(self, name: str) -> bool:
+        """Whether the table ``name`` (a file name, ``lines.csv``) was given."""
+        return name.removesuffix(".csv") in self.frames
+
     def table(self, name: str) -> Table | None:
-        """``name`` as a :class:`Table`, or ``None`` if the file is absent."""
+        """``name`` as a :class:`Table`, or ``None`` if the table is absent."""
         if name not in self._tables:
-            path = self.path / name
-            self._tables[name] = Table(name, read_csv_table(path)) if path.is_file() else None
+            stem = name.removesuffix(".csv")
+            self._tables[name] = (
+                Table(name, _as_strings(stem, self.frames[stem])) if self.exists(name) else None
+            )
         return self._tables[name]
 
     def series(
         self, name: str, snapshots: tuple[str, ...], components: tuple[str, ...]
     ) -> SeriesTable | None:
-        """``name`` as a :class:`SeriesTable`, or ``None`` if the file is absent."""
-        path = self.path / name
-        if not path.is_file():
+        """``name`` as a :class:`SeriesTable`, or ``None`` if the table is absent."""
+        if not self.exists(name):
             return None
-        return SeriesTable(name, read_csv_table(path), snapshots, components)
+        stem = name.removesuffix(".csv")
+        return SeriesTable(name, _as_strings(stem, self.frames[stem]), snapshots, components)
 
 
-def _refuse_unsupported(folder: _Folder) -> None:
+def _refuse_unsupported(folder: _Tables) -> None:
     for name in UNSUPPORTED_SERIES:
-        if (folder.path / name).is_file():
+        if folder.exists(name):
             raise BadGridDataError(name, None, None, "this input is not supported by Spillway")
     for name, flag in UNSUPPORTED_FLAGS:
         t = folder.table(name)
@@ -88,7 +136,7 @@ def _refuse_unsupported(folder: _Folder) -> None:
                 raise t.fail(int(on[0]), flag, "not supported (Spillway plans fixed capacities)")
 
 
-def _read_snapshots(folder: _Folder) -> Snapshots:
+def _read_snapshots(folder: _Tables) -> Snapshots:
     t = folder.table("snapshots.csv")
     if t is None:
         raise BadGridDataError("snapshots.csv", None, None, "file is missing")
@@ -141,7 +189,7 @@ def _rating(t: Table) -> np.ndarray:
     return rating
 
 
-def _read_branches(folder: _Folder, bus_index: dict[str, int], v_nom: np.ndarray) -> Branches:
+def _read_branches(folder: _Tables, bus_index: dict[str, int], v_nom: np.ndarray) -> Branches:
     names: list[str] = []
     kind: list[str] = []
     b0: list[np.ndarray] = []
@@ -220,7 +268,7 @@ def _check_loops(t: Table, bus0: np.ndarray, bus1: np.ndarray) -> None:
         raise t.fail(int(same[0]), "bus1", "branch connects a bus to itself")
 
 
-def _read_carriers(folder: _Folder) -> dict[str, float]:
+def _read_carriers(folder: _Tables) -> dict[str, float]:
     t = folder.table("carriers.csv")
     if t is None:
         return {}
@@ -229,7 +277,7 @@ def _read_carriers(folder: _Folder) -> dict[str, float]:
 
 
 def _read_generators(
-    folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
+    folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
 ) -> Generators:
     t = folder.table("generators.csv") or Table("generators.csv", pd.DataFrame())
     n_t, n = len(snaps), len(t)
@@ -283,7 +331,7 @@ def _read_generators(
     )
 
 
-def _read_loads(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
+def _read_loads(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
     t = folder.table("loads.csv") or Table("loads.csv", pd.DataFrame())
     p_set = np.tile(t.floats("p_set", 0.0), (len(snaps), 1))
     s = folder.series("loads-p_set.csv", snaps, t.names)
@@ -294,7 +342,7 @@ def _read_loads(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, in
 
 
 def _read_storage(
-    folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int]
+    folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]
 ) -> StorageUnits:
     t = folder.table("storage_units.csv") or Table("storage_units.csv", pd.DataFrame())
     p_nom = t.floats("p_nom", 0.0, nonneg=True)
@@ -326,7 +374,7 @@ def _read_storage(
     )
 
 
-def _read_mining(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, int]) -> MiningSites:
+def _read_mining(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> MiningSites:
     t = folder.table("mining_sites.csv")
     if t is None:
         return MiningSites.empty(len(snaps))
@@ -375,12 +423,43 @@ def _read_mining(folder: _Folder, snaps: tuple[str, ...], bus_index: dict[str, i
 
 
 def read_pypsa_folder(folder: str | Path) -> GridData:
-    """Read and validate a scenario in PyPSA's CSV folder layout.
+    """Read and validate a scenario in PyPSA's CSV folder layout (``buses.csv`` etc.):
+    :func:`read_pypsa_tables` on the folder's files, each parsed when first needed.
+
+    Raises
+    ------
+    BadGridDataError
+        The folder does not exist, or any file, row or field is invalid.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadGridDataError(str(folder), None, None, "scenario folder does not exist")
+    return read_pypsa_tables(_CsvFolder(folder), source=str(folder), default_name=folder.name)
+
+
+def read_pypsa_tables(
+    tables: Mapping[str, pd.DataFrame], *, source: str = "<tables>", default_name: str = ""
+) -> GridData:
+    """Read and validate a scenario given as PyPSA's tables, keyed by file stem.
+
+    The frames are those the CSV reader builds (:func:`read_pypsa_folder` is this
+    function on a folder's files): static tables (``buses``, ``lines``,
+    ``generators``, ``mining_sites``, ...) indexed by component name, time series
+    (``generators-p_max_pu``, ``loads-p_set``, ...) indexed by snapshot with one
+    column per component, ``snapshots`` indexed by snapshot. Cells are strings as
+    read from CSV (blank: PyPSA's default); frames of numbers (``NaN``: default)
+    are converted first. Validation is the same as for a folder, and errors name
+    the table as its file (``lines.csv``), the row as its CSV line (first component:
+    line 2) and the field.
 
     Parameters
     ----------
-    folder:
-        The folder holding ``buses.csv`` etc.
+    tables:
+        File stem -> table; absent stems mean no such components.
+    source:
+        Where the tables came from (kept as :attr:`GridData.source`).
+    default_name:
+        The scenario's name when no ``network`` table names it.
 
     Returns
     -------
@@ -390,12 +469,9 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
     Raises
     ------
     BadGridDataError
-        Any file, row or field is invalid (the message names all three).
+        Any table, row or field is invalid (the message names all three).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BadGridDataError(str(folder), None, None, "scenario folder does not exist")
-    csv = _Folder(folder)
+    csv = _Tables(tables)
     _refuse_unsupported(csv)
     snapshots = _read_snapshots(csv)
     snaps = snapshots.names
@@ -420,7 +496,7 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
         slack_marked=slack_marked,
         bus_file="buses.csv",
     )
-    name = folder.name
+    name = default_name or source
     net = csv.table("network.csv")
     if net is not None and len(net):
         name = net.names[0]
@@ -433,7 +509,7 @@ def read_pypsa_folder(folder: str | Path) -> GridData:
         loads=loads,
         storage_units=storage,
         mining_sites=mining,
-        source=str(folder),
+        source=source,
     )
     logger.info(
         "read %s: %d buses, %d branches, %d generators, %d snapshots, %d mining sites",

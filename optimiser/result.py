@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from optimiser.attribution import TraceInputs, mining_sources_mw
+from optimiser.labels import GRID_SOURCE, PlanMode
 
 if TYPE_CHECKING:
     from optimiser.data import GridData
@@ -37,13 +39,6 @@ SUMMARY_KEYS = (
     "max_line_loading",
     "timings",
 )
-
-
-class PlanMode(StrEnum):
-    """Planning mode."""
-
-    CO_OPTIMISED = "co-optimised"
-    CURTAILMENT_ONLY = "curtailment-only"
 
 
 @dataclass(frozen=True)
@@ -219,9 +214,42 @@ class PlanResult:
     def _mining_sources_mw(self) -> pd.DataFrame:
         # traced once per result: the summary, details.json and the sources table all
         # read it, and each trace is one sparse solve per site bus
-        from optimiser.attribution import mining_sources_mw
+        return mining_sources_mw(self.trace_inputs())
 
-        return mining_sources_mw(self)
+    def trace_inputs(self) -> TraceInputs:
+        """The plan's changes from its base, as :func:`optimiser.attribution.mining_sources_mw`
+        takes them.
+
+        Raises
+        ------
+        ValueError
+            The result carries no topology.
+        """
+        topo = self.topology
+        if topo is None:
+            raise ValueError("the plan carries no topology to trace flows on")
+        plan, base = self.plan, self.base
+        absorbed = (self.curtailment_mw(base) - self.curtailment_mw(plan)).clip(lower=0.0)
+        spill_avoided = (base.storage_units_spill - plan.storage_units_spill).clip(lower=0.0)
+        return TraceInputs(
+            n_buses=topo.n_buses,
+            branch_bus0=topo.branch_bus0,
+            branch_bus1=topo.branch_bus1,
+            generator_bus=topo.generator_bus,
+            storage_unit_bus=topo.storage_unit_bus,
+            mining_site_bus=topo.mining_site_bus,
+            generator_names=[str(c) for c in plan.generators_p.columns],
+            storage_unit_names=[str(c) for c in plan.storage_units_p_dispatch.columns],
+            site_names=[str(c) for c in plan.mining_sites_p.columns],
+            index=plan.mining_sites_p.index,
+            delta_generators_mw=(plan.generators_p - base.generators_p).to_numpy(),
+            absorbed_curtailment_mw=absorbed.to_numpy(),
+            delta_storage_mw=(plan.storage_units_p - base.storage_units_p).to_numpy(),
+            spill_avoided_mw=spill_avoided.to_numpy(),
+            mining_mw=plan.mining_sites_p.to_numpy(),
+            delta_flow_mw=(plan.branches_p0 - base.branches_p0).to_numpy(),
+            curtailment_only=self.mode == PlanMode.CURTAILMENT_ONLY,
+        )
 
     def mining_sources_mw(self) -> pd.DataFrame:
         """MW each site draws from each source (plant or ``grid``), per snapshot.
@@ -234,8 +262,6 @@ class PlanResult:
     def source_carrier(self, source: str) -> str:
         """The carrier of a traced source: the generator's, else the storage unit's
         (from :attr:`static`), ``grid`` for ``grid`` and ``""`` if unknown."""
-        from optimiser.attribution import GRID_SOURCE
-
         if source == GRID_SOURCE:
             return GRID_SOURCE
         gens = [str(c) for c in self.plan.generators_p.columns]
@@ -258,8 +284,6 @@ class PlanResult:
             in component order and ``grid`` last. ``p_mw`` is MW; energy is
             ``p_mw`` times the snapshot's ``generators`` weighting (h).
         """
-        from optimiser.attribution import GRID_SOURCE
-
         wide = self.mining_sources_mw()
         sites = [str(c) for c in self.plan.mining_sites_p.columns]
         pairs = sorted(
@@ -291,8 +315,6 @@ class PlanResult:
     def curtailment_sources_mw(self) -> pd.DataFrame:
         """MW of curtailed energy (renewable curtailment or avoided spill) each site
         draws from each plant, per snapshot: :meth:`mining_sources_mw` without ``grid``."""
-        from optimiser.attribution import GRID_SOURCE
-
         traced = self.mining_sources_mw()
         keep = [c for c in traced.columns if c[1] != GRID_SOURCE]
         return traced[keep]

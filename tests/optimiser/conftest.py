@@ -50,6 +50,18 @@ def write_scenario(folder: Path, tables: dict[str, str]) -> Path:
 
 
 @pytest.fixture
+def three_bus_texts() -> dict[str, str]:
+    """The three-bus scenario's CSV texts by file name (a copy to change)."""
+    return dict(THREE_BUS)
+
+
+@pytest.fixture
+def scigrid_folder() -> Path:
+    """SciGRID-DE's scenario folder."""
+    return SCIGRID
+
+
+@pytest.fixture
 def three_bus(tmp_path: Path) -> Callable[..., Path]:
     """A writer: ``three_bus(mining="...csv text...", **overrides)`` -> scenario folder."""
 

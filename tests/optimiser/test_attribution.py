@@ -92,7 +92,7 @@ class TestTwoAreas:
             base=dataclasses.replace(r.base, branches_p0=base_p0),
         )
         with caplog.at_level("WARNING", logger="optimiser.attribution"):
-            row = mining_sources_mw(cyclic).iloc[0]
+            row = mining_sources_mw(cyclic.trace_inputs()).iloc[0]
         assert "system-wide mix" in caplog.text
         got = {(str(k[0]), str(k[1])): float(v) for k, v in row.items() if v > 1e-9}
         assert got == pytest.approx(
@@ -321,7 +321,7 @@ def test_grouping_by_label_matches_the_per_label_loop(demo_plans, mode, monkeypa
 
     monkeypatch.setattr(attribution, "_by_site_and_label", spy)
     _, plans = demo_plans
-    mining_sources_mw(plans[mode])
+    mining_sources_mw(plans[mode].trace_inputs())
     ((got, want),) = seen
     assert len(got.columns) > 0
     assert list(got.columns) == list(want.columns)
