@@ -4,7 +4,10 @@ It shares no code with the model. From the plan's dispatch it recomputes the
 nodal injections, the flows they cause through a PTDF (power transfer
 distribution factors of the DC network), and checks:
 
-- generator, storage and mining-site bounds; site ramps; rig blocks;
+- generator, link, storage and mining-site bounds (against the plan's capacities
+  where they are extendable, each within its ``*_nom_min``/``*_nom_max``); site
+  ramps; rig blocks; fixed states of charge;
+- each ``primary_energy`` global constraint (the CO2 budget) from the dispatch;
 - the storage state-of-charge recursion;
 - energy balance per island (Σ injections = 0) and flows equal to PTDF · P;
 - every branch within ``s_nom * s_max_pu``;
@@ -111,22 +114,64 @@ class _Checker:
             Violation(check, f"{name!r} @ {self.snaps[int(t)]}", float(value), float(limit))
         )
 
+    def capacity(
+        self,
+        label: str,
+        disp: Dispatch,
+        family: str,
+        names: tuple[str, ...],
+        nominal: NDArray[np.float64],
+    ) -> NDArray[np.float64]:
+        """``nominal`` with each extendable component's capacity taken from the plan,
+        checked against ``[*_nom_min, *_nom_max]``."""
+        out = np.array(nominal, dtype=float)
+        e = self.data.expansion_of(family)
+        if not e.any:
+            return out
+        sizes = disp.capacities.get(family)
+        if sizes is None:
+            self.found.append(Violation(f"{label}: {family} capacities missing", "-", 0.0, 0.0))
+            return out
+        pos = {n: i for i, n in enumerate(names)}
+        for n, v in sizes.items():
+            i = pos[str(n)]
+            out[i] = float(v)
+            lo, hi = e.nom_min[i], e.nom_max[i]
+            if v < lo - self.tol * max(1.0, lo) or v > hi + self.tol * max(1.0, hi):
+                self.found.append(Violation(f"{label}: capacity out of range", str(n), v, hi))
+        return out
+
     def dispatch(
         self, label: str, disp: Dispatch, shift_flows: NDArray[np.float64], p: NDArray[np.float64]
     ) -> None:
         d = self.data
         g, su, ms, br = d.generators, d.storage_units, d.mining_sites, d.branches
         gp = disp.generators_p.to_numpy()
-        self.bound(
-            f"{label}: generator p", g.names, gp, g.p_min_pu * g.p_nom_mw, g.p_max_pu * g.p_nom_mw
-        )
+        g_nom = self.capacity(label, disp, "generators", g.names, g.p_nom_mw)
+        self.bound(f"{label}: generator p", g.names, gp, g.p_min_pu * g_nom, g.p_max_pu * g_nom)
+        lk = d.all_links
+        if len(lk):
+            k_nom = self.capacity(label, disp, "links", lk.names, lk.p_nom_mw)
+            kp = disp.links_p0.to_numpy()
+            self.bound(f"{label}: link p0", lk.names, kp, lk.p_min_pu * k_nom, lk.p_max_pu * k_nom)
+        u_nom = self.capacity(label, disp, "storage_units", su.names, su.p_nom_mw)
         dis = disp.storage_units_p_dispatch.to_numpy()
         sto = disp.storage_units_p_store.to_numpy()
         soc = disp.storage_units_state_of_charge.to_numpy()
         spill = disp.storage_units_spill.to_numpy()
-        self.bound(f"{label}: storage dispatch", su.names, dis, 0.0, su.p_max_pu * su.p_nom_mw)
-        self.bound(f"{label}: storage store", su.names, sto, 0.0, -su.p_min_pu * su.p_nom_mw)
-        self.bound(f"{label}: storage soc", su.names, soc, 0.0, su.max_hours * su.p_nom_mw)
+        self.bound(f"{label}: storage dispatch", su.names, dis, 0.0, su.p_max_pu * u_nom)
+        self.bound(f"{label}: storage store", su.names, sto, 0.0, -su.p_min_pu * u_nom)
+        self.bound(f"{label}: storage soc", su.names, soc, 0.0, su.max_hours * u_nom)
+        if su.state_of_charge_set_mwh is not None:
+            fixed = su.state_of_charge_set_mwh
+            on = ~np.isnan(fixed)
+            self.bound(
+                f"{label}: storage soc set",
+                su.names,
+                np.where(on, soc, 0.0),
+                np.where(on, fixed, 0.0),
+                np.where(on, fixed, 0.0),
+            )
         self.bound(f"{label}: storage spill", su.names, spill, 0.0, su.inflow_mw)
         h = d.snapshots.weight_stores
         for t in range(d.n_snapshots):
@@ -143,12 +188,13 @@ class _Checker:
             for j in np.flatnonzero(np.abs(soc[t] - expect) > self.tol * np.maximum(1, expect)):
                 self.add(f"{label}: storage soc balance", su.names[j], t, soc[t, j], expect[j])
         mp = disp.mining_sites_p.to_numpy()
+        m_nom = self.capacity(label, disp, "mining_sites", ms.names, ms.p_nom_mw)
         self.bound(
             f"{label}: mining p",
             ms.names,
             mp,
-            ms.p_min_pu * ms.p_nom_mw if label == "plan" else 0.0,
-            ms.p_nom_mw if label == "plan" else 0.0,
+            ms.p_min_pu * m_nom if label == "plan" else 0.0,
+            m_nom if label == "plan" else 0.0,
         )
         # balance per island and flows from the PTDF
         flows = disp.branches_p0.to_numpy()
@@ -167,7 +213,13 @@ class _Checker:
         diff = np.abs(f_ptdf - flows)
         for t, j in np.argwhere(diff > self.tol * np.maximum(1.0, np.abs(f_ptdf)))[:20]:
             self.add(f"{label}: flow != PTDF·P", br.keys[j], t, flows[t, j], f_ptdf[t, j])
-        lim = np.broadcast_to(br.s_max_mw, f_ptdf.shape)
+        s_max = np.array(br.s_max_mw, dtype=float)
+        if d.expansion_of("branches").any:
+            s_nom = self.capacity(label, disp, "branches", br.keys, np.zeros(len(br)))
+            ext = d.expansion_of("branches").extendable
+            pu = br.s_max_pu if br.s_max_pu is not None else np.ones(len(br))
+            s_max[ext] = (pu * s_nom)[ext]
+        lim = np.broadcast_to(s_max, f_ptdf.shape)
         for t, j in np.argwhere(np.abs(f_ptdf) > lim * (1 + self.tol) + self.tol)[:20]:
             self.add(f"{label}: branch limit", br.keys[j], t, f_ptdf[t, j], lim[t, j])
 
@@ -184,8 +236,40 @@ class _Checker:
         add(disp.storage_units_p_dispatch.to_numpy(), d.storage_units.bus, 1.0)
         add(disp.storage_units_p_store.to_numpy(), d.storage_units.bus, -1.0)
         add(disp.mining_sites_p.to_numpy(), d.mining_sites.bus, -1.0)
+        lk = d.all_links
+        if len(lk):
+            k = disp.links_p0.to_numpy()
+            add(k, lk.bus0, -1.0)
+            add(k * lk.efficiency, lk.bus1, 1.0)
+            for bus, eff in zip(lk.bus_extra, lk.efficiency_extra, strict=True):
+                on = bus >= 0
+                add((k * eff)[:, on], bus[on], 1.0)
         assert p.shape[1] == n
         return p
+
+    def global_constraints(self, label: str, disp: Dispatch) -> None:
+        """Each ``primary_energy`` limit (CO2 budget), recomputed from the dispatch."""
+        d = self.data
+        g, su = d.generators, d.storage_units
+        soc = disp.storage_units_state_of_charge.to_numpy()
+        for gc in d.global_constraints:
+            if gc.kind != "primary_energy":
+                continue
+            emitted = float(
+                d.snapshots.weight_generators @ (disp.generators_p.to_numpy() @ g.co2_t_per_mwh)
+            )
+            for i, c in enumerate(su.carrier):
+                e = d.carrier_co2.get(c, 0.0)
+                if e and not su.cyclic_state_of_charge[i]:
+                    emitted += e * (su.state_of_charge_initial_mwh[i] - soc[-1, i])
+            slack = self.tol * max(1.0, abs(gc.constant))
+            broken = (
+                (gc.sense == "<=" and emitted > gc.constant + slack)
+                or (gc.sense == ">=" and emitted < gc.constant - slack)
+                or (gc.sense == "==" and abs(emitted - gc.constant) > slack)
+            )
+            if broken:
+                self.found.append(Violation(f"{label}: {gc.kind}", gc.name, emitted, gc.constant))
 
 
 def check_plan(data: GridData, result: PlanResult, *, tol: float = 1e-5) -> list[Violation]:
@@ -216,6 +300,7 @@ def check_plan(data: GridData, result: PlanResult, *, tol: float = 1e-5) -> list
     shift_flows = c.ptdf @ inj_shift - dphi
     for label, disp in (("base", result.base), ("plan", result.plan)):
         c.dispatch(label, disp, shift_flows[None, :], c.injections(disp))
+        c.global_constraints(label, disp)
     ms = data.mining_sites
     mp = result.plan.mining_sites_p.to_numpy()
     for j in range(len(ms)):

@@ -36,6 +36,8 @@ __all__ = [
     "declare_eq_mine_rig_blocks",
     "declare_eq_nodal_balance",
     "declare_eq_storage_soc",
+    "declare_global_constraints",
+    "declare_ineq_capacity",
     "declare_ineq_line_limit",
     "declare_ineq_mine_ramp",
 ]
@@ -139,16 +141,21 @@ def declare_ineq_line_limit(m: pyo.ConcreteModel, data: GridData) -> None:
     """
     n_t = data.n_snapshots
     flow = _members(m.flow_mw)
+    br = data.branches
     s_max = {
         k: (pos * n_t, s)
-        for pos, (k, s) in enumerate(
-            zip(data.branches.keys, data.branches.s_max_mw.tolist(), strict=True)
-        )
+        for pos, (k, s) in enumerate(zip(br.keys, br.s_max_mw.tolist(), strict=True))
     }
+    # an extendable branch: |F| <= s_max_pu Ŝ (PyPSA's), rows against its capacity
+    pu = br.s_max_pu if br.s_max_pu is not None else np.ones(len(br))
+    ext = {k: float(pu[br.keys.index(k)]) for k in m.LINES_EXT}
 
     @m.Constraint(m.LINES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def ineq_line_limit_ub(m: pyo.ConcreteModel, key: str, t: int) -> object:
         l0, s = s_max[key]
+        if key in ext:
+            body = LinearExpression([flow[l0 + t], Monomial((-ext[key], m.branch_s_nom_mw[key]))])
+            return InequalityExpression((body, 0.0), False)
         if s == math.inf:
             return pyo.Constraint.Skip
         return InequalityExpression((flow[l0 + t], s), False)  # F <= s, non-strict
@@ -156,6 +163,9 @@ def declare_ineq_line_limit(m: pyo.ConcreteModel, data: GridData) -> None:
     @m.Constraint(m.LINES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def ineq_line_limit_lb(m: pyo.ConcreteModel, key: str, t: int) -> object:
         l0, s = s_max[key]
+        if key in ext:
+            body = LinearExpression([flow[l0 + t], Monomial((ext[key], m.branch_s_nom_mw[key]))])
+            return InequalityExpression((0.0, body), False)
         if s == math.inf:
             return pyo.Constraint.Skip
         return InequalityExpression((-s, flow[l0 + t]), False)  # -s <= F, non-strict
@@ -166,8 +176,9 @@ def declare_eq_nodal_balance(m: pyo.ConcreteModel, data: GridData) -> None:
 
     ``Σ_g∈b P_gt + Σ_u∈b (D_ut - C_ut) - Σ_s∈b M_st - Σ_l:i=b F_lt + Σ_l:j=b F_lt = L_bt``
 
-    ``L_bt`` is the fixed load at bus b. Its dual, divided by the snapshot's objective
-    weighting, is the bus's marginal price.
+    Links withdraw ``K_kt`` at bus0 and deliver ``η_k K_kt`` at bus1 (and
+    ``η_k^(i) K_kt`` at each further port). ``L_bt`` is the fixed load at bus b. Its
+    dual, divided by the snapshot's objective weighting, is the bus's marginal price.
     """
     n_t = data.n_snapshots
     n_b = len(data.buses.names)
@@ -175,10 +186,12 @@ def declare_eq_nodal_balance(m: pyo.ConcreteModel, data: GridData) -> None:
     # grouped by family in the order of the formula (the order fixes HiGHS's columns)
     terms: list[list[tuple[float, list[Any], int]]] = [[] for _ in range(n_b)]
 
-    def add(coef: float, var: pyo.Var, buses: NDArray[np.int64]) -> None:
+    def add(coef: float | NDArray[np.float64], var: pyo.Var, buses: NDArray[np.int64]) -> None:
         members = _members(var)
-        for pos, b in enumerate(buses.tolist()):
-            terms[b].append((coef, members, pos * n_t))
+        coefs = np.broadcast_to(np.asarray(coef, dtype=float), buses.shape).tolist()
+        for pos, (b, c) in enumerate(zip(buses.tolist(), coefs, strict=True)):
+            if b >= 0:
+                terms[b].append((c, members, pos * n_t))
 
     su = data.storage_units
     add(1.0, m.gen_mw, data.generators.bus)
@@ -187,6 +200,11 @@ def declare_eq_nodal_balance(m: pyo.ConcreteModel, data: GridData) -> None:
     add(-1.0, m.mine_mw, data.mining_sites.bus)
     add(-1.0, m.flow_mw, data.branches.bus0)
     add(1.0, m.flow_mw, data.branches.bus1)
+    lk = data.all_links
+    add(-1.0, m.link_p0_mw, lk.bus0)
+    add(lk.efficiency, m.link_p0_mw, lk.bus1)
+    for bus, eff in zip(lk.bus_extra, lk.efficiency_extra, strict=True):
+        add(eff, m.link_p0_mw, bus)  # multi-port: bus2, efficiency2, ...
     load = bus_load_mw(data).tolist()
     ib = {n: i for i, n in enumerate(data.buses.names)}
 
@@ -266,3 +284,115 @@ def declare_eq_mine_rig_blocks(m: pyo.ConcreteModel, data: GridData) -> None:
     @m.Constraint(m.RIG_SITES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def eq_mine_rig_blocks(m: pyo.ConcreteModel, s: str, t: int) -> object:
         return m.mine_mw[s, t] == float(ms.rig_block_mw[k[s]]) * m.rigs_on[s, t]
+
+
+def declare_ineq_capacity(m: pyo.ConcreteModel, data: GridData) -> None:
+    """Dispatch of extendable components against their capacity variables (PyPSA's).
+
+    ``p_min_pu_gt Ĝ_g <= P_gt <= p_max_pu_gt Ĝ_g``; links likewise with ``K̂``;
+    storage ``D_ut <= p_max_pu_u Û_u``, ``C_ut <= -p_min_pu_u Û_u``,
+    ``E_ut <= max_hours_u Û_u``; mining ``p_min_pu_s M̂_s <= M_st <= M̂_s``.
+    """
+    g, lk, su, ms = data.generators, data.all_links, data.storage_units, data.mining_sites
+    jg = {n: i for i, n in enumerate(g.names)}
+    jk = {n: i for i, n in enumerate(lk.names)}
+    ju = {n: i for i, n in enumerate(su.names)}
+    js = {n: i for i, n in enumerate(ms.names)}
+
+    def upper(var: Any, cap: Any, pu: float) -> object:
+        return InequalityExpression((LinearExpression([var, Monomial((-pu, cap))]), 0.0), False)
+
+    def lower(var: Any, cap: Any, pu: float) -> object:
+        if pu == 0.0:
+            return pyo.Constraint.Skip  # the variable's own bound (>= 0) where it has one
+        return InequalityExpression((0.0, LinearExpression([var, Monomial((-pu, cap))])), False)
+
+    @m.Constraint(m.GENS_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_gen_p_max(m: pyo.ConcreteModel, n: str, t: int) -> object:
+        return upper(m.gen_mw[n, t], m.gen_p_nom_mw[n], float(g.p_max_pu[t, jg[n]]))
+
+    @m.Constraint(m.GENS_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_gen_p_min(m: pyo.ConcreteModel, n: str, t: int) -> object:
+        pu = float(g.p_min_pu[t, jg[n]])
+        if pu == 0.0:  # P >= 0 as a row: the dispatch variable is free when extendable
+            return InequalityExpression((0.0, m.gen_mw[n, t]), False)
+        return lower(m.gen_mw[n, t], m.gen_p_nom_mw[n], pu)
+
+    @m.Constraint(m.LINKS_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_link_p_max(m: pyo.ConcreteModel, n: str, t: int) -> object:
+        return upper(m.link_p0_mw[n, t], m.link_p_nom_mw[n], float(lk.p_max_pu[t, jk[n]]))
+
+    @m.Constraint(m.LINKS_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_link_p_min(m: pyo.ConcreteModel, n: str, t: int) -> object:
+        pu = float(lk.p_min_pu[t, jk[n]])
+        if pu == 0.0:
+            return InequalityExpression((0.0, m.link_p0_mw[n, t]), False)
+        return lower(m.link_p0_mw[n, t], m.link_p_nom_mw[n], pu)
+
+    @m.Constraint(m.STORES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_sto_dispatch_max(m: pyo.ConcreteModel, u: str, t: int) -> object:
+        return upper(m.sto_dispatch_mw[u, t], m.sto_p_nom_mw[u], float(su.p_max_pu[ju[u]]))
+
+    @m.Constraint(m.STORES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_sto_store_max(m: pyo.ConcreteModel, u: str, t: int) -> object:
+        return upper(m.sto_store_mw[u, t], m.sto_p_nom_mw[u], -float(su.p_min_pu[ju[u]]))
+
+    @m.Constraint(m.STORES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_sto_soc_max(m: pyo.ConcreteModel, u: str, t: int) -> object:
+        return upper(m.sto_soc_mwh[u, t], m.sto_p_nom_mw[u], float(su.max_hours[ju[u]]))
+
+    @m.Constraint(m.SITES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_mine_p_max(m: pyo.ConcreteModel, s: str, t: int) -> object:
+        return upper(m.mine_mw[s, t], m.mine_p_nom_mw[s], 1.0)
+
+    @m.Constraint(m.SITES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_mine_p_min(m: pyo.ConcreteModel, s: str, t: int) -> object:
+        return lower(m.mine_mw[s, t], m.mine_p_nom_mw[s], float(ms.p_min_pu[js[s]]))
+
+
+def declare_global_constraints(m: pyo.ConcreteModel, data: GridData) -> None:
+    """PyPSA's ``primary_energy`` constraints (the CO2 limit), one row each.
+
+    ``Σ_t w_t Σ_g P_gt e_g / η_g + Σ_u e_u (E_u,init - E_u,T-1)  (sense)  constant``
+
+    with ``w_t`` the ``generators`` weighting, ``e`` the carriers' ``co2_emissions``
+    (``carrier_attribute``), storage units counted by what they deplete (non-cyclic
+    units only, as PyPSA). The row's dual is the CO2 price (currency per t).
+    """
+    gcs = [gc for gc in data.global_constraints if gc.kind == "primary_energy"]
+    names = [gc.name for gc in gcs]
+    m.GLOBAL = pyo.Set(initialize=names, ordered=True)
+    g, su = data.generators, data.storage_units
+    w = data.snapshots.weight_generators
+    last = data.n_snapshots - 1
+    by_name = {gc.name: gc for gc in gcs}
+
+    @m.Constraint(m.GLOBAL)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def eq_global(m: pyo.ConcreteModel, name: str) -> object:
+        gc = by_name[name]
+        # e / η per MWh of electricity; only co2_emissions is kept per generator
+        if gc.carrier_attribute == "co2_emissions":
+            per_mwh = g.co2_t_per_mwh
+        else:
+            raise ValueError(f"global constraint {name!r}: carrier_attribute must be co2_emissions")
+        terms: list[Any] = [
+            Monomial((float(w[t] * per_mwh[i]), m.gen_mw[n, t]))
+            for i, n in enumerate(g.names)
+            if per_mwh[i] != 0
+            for t in m.T
+        ]
+        constant = gc.constant
+        for i, u in enumerate(su.names):
+            e = data.carrier_co2.get(su.carrier[i], 0.0)
+            if e == 0 or su.cyclic_state_of_charge[i]:
+                continue
+            terms.append(Monomial((-e, m.sto_soc_mwh[u, last])))
+            constant -= e * float(su.state_of_charge_initial_mwh[i])
+        if not terms:
+            return pyo.Constraint.Skip
+        body = LinearExpression(terms)
+        if gc.sense == "<=":
+            return InequalityExpression((body, constant), False)
+        if gc.sense == ">=":
+            return InequalityExpression((constant, body), False)
+        return EqualityExpression((body, constant))

@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 __all__ = [
     "Branches",
     "Buses",
+    "Expansion",
     "Generators",
+    "GlobalConstraint",
     "GridData",
+    "Links",
     "Loads",
     "MiningSites",
     "Snapshots",
@@ -124,6 +127,8 @@ class Branches:
     b_mw_per_rad: FloatArray
     shift_rad: FloatArray
     s_max_mw: FloatArray
+    #: ``s_max_pu`` (the limit of an extendable branch is ``s_max_pu * s_nom_opt``).
+    s_max_pu: FloatArray | None = None
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -201,6 +206,8 @@ class StorageUnits:
     marginal_cost: FloatArray
     spill_cost: FloatArray
     inflow_mw: FloatArray
+    #: State of charge fixed at the end of a snapshot (MWh), ``nan``: free; ``None``: none.
+    state_of_charge_set_mwh: FloatArray | None = None
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -272,6 +279,113 @@ class MiningSites:
         )
 
 
+@dataclass(frozen=True)
+class Links:
+    """Controllable branches outside Kirchhoff's voltage law (HVDC, converters, ...).
+
+    ``p0`` (MW) is withdrawn at ``bus0`` and ``efficiency * p0`` delivered at
+    ``bus1``; a multi-port link also delivers ``efficiency_extra[k] * p0`` at
+    ``bus_extra[k]`` (``-1``: no such port), PyPSA's ``bus2``, ``efficiency2``, ...
+    Bounds ``p_min_pu * p_nom <= p0 <= p_max_pu * p_nom`` per snapshot.
+    """
+
+    names: tuple[str, ...]
+    bus0: IntArray
+    bus1: IntArray
+    carrier: tuple[str, ...]
+    p_nom_mw: FloatArray
+    efficiency: FloatArray
+    p_min_pu: FloatArray
+    p_max_pu: FloatArray
+    marginal_cost: FloatArray
+    bus_extra: tuple[IntArray, ...]
+    efficiency_extra: tuple[FloatArray, ...]
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def empty(cls, n_snapshots: int) -> Links:
+        """No links."""
+        z = np.zeros(0)
+        return cls(
+            names=(),
+            bus0=np.zeros(0, dtype=np.int64),
+            bus1=np.zeros(0, dtype=np.int64),
+            carrier=(),
+            p_nom_mw=z.copy(),
+            efficiency=z.copy(),
+            p_min_pu=np.zeros((n_snapshots, 0)),
+            p_max_pu=np.zeros((n_snapshots, 0)),
+            marginal_cost=z.copy(),
+            bus_extra=(),
+            efficiency_extra=(),
+        )
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """Capacity expansion of one component family (PyPSA's ``*_nom_extendable``).
+
+    ``nom_min``/``nom_max`` bound the optimal capacity (MW, ``nom_max`` may be
+    ``inf``); ``capital_cost`` is per MW over the planned horizon. ``length_km``
+    (branches only) weighs the transmission-volume limits.
+    """
+
+    extendable: BoolArray
+    nom_min: FloatArray
+    nom_max: FloatArray
+    capital_cost: FloatArray
+    length_km: FloatArray
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    def __len__(self) -> int:
+        return len(self.extendable)
+
+    @property
+    def any(self) -> bool:
+        """Whether any component is extendable."""
+        return bool(self.extendable.any())
+
+    @classmethod
+    def fixed(cls, n: int) -> Expansion:
+        """``n`` components, none extendable."""
+        return cls(
+            extendable=np.zeros(n, dtype=bool),
+            nom_min=np.zeros(n),
+            nom_max=np.full(n, np.inf),
+            capital_cost=np.zeros(n),
+            length_km=np.zeros(n),
+        )
+
+
+@dataclass(frozen=True)
+class GlobalConstraint:
+    """One of PyPSA's global constraints.
+
+    ``kind`` is ``primary_energy`` (``Σ_t w_t Σ_g P_gt e_g / η_g`` plus storage
+    depletion, of ``carrier_attribute`` ``e``, ``sense`` ``constant``: the CO2
+    limit), ``transmission_volume_expansion_limit`` (``Σ length · s_nom`` of the
+    lines and links of the carriers named in ``carrier_attribute``) or
+    ``transmission_expansion_cost_limit`` (``Σ capital_cost · s_nom`` likewise).
+    """
+
+    name: str
+    kind: str
+    carrier_attribute: str
+    sense: str
+    constant: float
+
+
+#: The component families that can be extended, as :attr:`GridData.expansion` keys.
+EXPANSION_FAMILIES = ("generators", "branches", "links", "storage_units", "mining_sites")
+
+
 def _take_rows(obj: Any, rows: slice) -> Any:
     """Copy of a component with every 2-D (time-series) array cut to ``rows``."""
     changes = {
@@ -295,6 +409,33 @@ class GridData:
     storage_units: StorageUnits
     mining_sites: MiningSites
     source: str = field(default="")
+    links: Links | None = None
+    #: Family (:data:`EXPANSION_FAMILIES`) -> its expansion; an absent family is fixed.
+    expansion: dict[str, Expansion] = field(default_factory=dict)
+    global_constraints: tuple[GlobalConstraint, ...] = ()
+    #: ``co2_emissions`` per carrier (t per MWh of primary energy).
+    carrier_co2: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def all_links(self) -> Links:
+        """The links (an empty table when there are none)."""
+        return self.links if self.links is not None else Links.empty(self.n_snapshots)
+
+    def expansion_of(self, family: str) -> Expansion:
+        """The expansion of ``family`` (all fixed when not given)."""
+        sizes = {
+            "generators": len(self.generators),
+            "branches": len(self.branches),
+            "links": len(self.all_links),
+            "storage_units": len(self.storage_units),
+            "mining_sites": len(self.mining_sites),
+        }
+        return self.expansion.get(family) or Expansion.fixed(sizes[family])
+
+    @property
+    def has_expansion(self) -> bool:
+        """Whether any capacity is extendable."""
+        return any(e.any for e in self.expansion.values())
 
     @property
     def n_snapshots(self) -> int:
@@ -320,11 +461,13 @@ class GridData:
             loads=_take_rows(self.loads, rows),
             storage_units=_take_rows(self.storage_units, rows),
             mining_sites=_take_rows(self.mining_sites, rows),
+            links=_take_rows(self.links, rows) if self.links is not None else None,
         )
 
     def without_mining(self) -> GridData:
         """The same scenario with no mining sites (plain LOPF)."""
-        return replace(self, mining_sites=MiningSites.empty(self.n_snapshots))
+        expansion = {k: v for k, v in self.expansion.items() if k != "mining_sites"}
+        return replace(self, mining_sites=MiningSites.empty(self.n_snapshots), expansion=expansion)
 
 
 def bus_load_mw(data: GridData) -> FloatArray:

@@ -192,68 +192,134 @@ def read_matpower(
     Raises
     ------
     BadGridDataError
-        A block is missing or malformed; names file, line and field.
+        The file cannot be read as text, or a block is missing or malformed; names
+        file, line and field.
     """
     path = Path(path)
     file = path.name
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise BadGridDataError(file, None, None, f"cannot read: {exc}") from exc
-    scalars, blocks = _parse_m(text, file)
+    scalars, blocks = _parse_m(_read_text(path), file)
     for need in ("bus", "gen", "branch"):
         if need not in blocks:
             raise BadGridDataError(file, None, f"mpc.{need}", "block is missing")
     base_mva = scalars.get("baseMVA", 100.0)
-    bus = _num(blocks["bus"], file, "bus", _BUS)
-    keep_bus = bus[:, 1] != 4
-    bus_ids = bus[keep_bus, 0].astype(np.int64)
-    names = tuple(str(b) for b in bus_ids)
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise BadGridDataError(file, None, "mpc.bus.bus_i", f"duplicate bus number {dup}")
-    index = {int(b): k for k, b in enumerate(bus_ids)}
+    buses = _CaseBuses(_num(blocks["bus"], file, "bus", _BUS), file)
     hours = np.arange(start_hour, start_hour + n_snapshots, dtype=float)
-    n_t = n_snapshots
+    area_totals = _area_loads(Path(scenarios), n_snapshots, start_hour) if scenarios else None
+    loads = _loads(buses, n_snapshots, area_totals)
+    branches = _branches(blocks["branch"], buses, base_mva)
+    generators = _generators(blocks, buses, hours, cost_segments)
+    storage = StorageUnits.empty(n_snapshots)
+    mining = MiningSites.empty(n_snapshots)
+    slack = choose_slack(
+        bus_names=buses.names,
+        branches=branches,
+        generators=generators,
+        loads=loads,
+        storage_units=storage,
+        mining_sites=mining,
+        slack_marked=buses.kept[:, 1] == 3,
+        bus_file=file,
+    )
+    w = np.ones(n_snapshots)
+    return GridData(
+        name=path.stem,
+        snapshots=Snapshots(
+            names=tuple(f"h{int(h):05d}" for h in hours),
+            weight_objective=w,
+            weight_generators=w.copy(),
+            weight_stores=w.copy(),
+        ),
+        buses=Buses(names=buses.names, v_nom_kv=buses.kept[:, 9], slack=slack),
+        branches=branches,
+        generators=generators,
+        loads=loads,
+        storage_units=storage,
+        mining_sites=mining,
+        source=str(path),
+    )
 
-    def bus_ref(value: float, line: int, field: str) -> int | None:
+
+def _read_text(path: Path) -> str:
+    """The case file as text; a binary or unreadable file is a :class:`BadGridDataError`."""
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise BadGridDataError(path.name, None, None, f"cannot read: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadGridDataError(
+            path.name,
+            None,
+            None,
+            f"not a MATPOWER text file (byte {exc.start} is not valid text: {exc.reason})",
+        ) from exc
+
+
+class _CaseBuses:
+    """``mpc.bus``: the kept (non-isolated) buses, their names and index by bus number."""
+
+    def __init__(self, bus: np.ndarray, file: str) -> None:
+        self.file = file
+        keep = bus[:, 1] != 4
+        self.kept = bus[keep]
+        ids = self.kept[:, 0].astype(np.int64)
+        self.names = tuple(str(b) for b in ids)
+        if len(set(self.names)) != len(self.names):
+            dup = next(n for n in self.names if self.names.count(n) > 1)
+            raise BadGridDataError(file, None, "mpc.bus.bus_i", f"duplicate bus number {dup}")
+        self.index = {int(b): k for k, b in enumerate(ids)}
+        self.isolated = set(bus[~keep, 0].astype(np.int64).tolist())
+
+    def ref(self, value: float, line: int, field: str) -> int | None:
+        """Index of bus number ``value``; ``None`` for an isolated bus (the component
+        is dropped with it).
+
+        Raises
+        ------
+        BadGridDataError
+            No such bus.
+        """
         b = int(value)
-        if b in index:
-            return index[b]
-        if b in set(bus[~keep_bus, 0].astype(np.int64).tolist()):
-            return None  # on an isolated bus: dropped with it
-        raise BadGridDataError(file, line, field, f"unknown bus {b}")
+        if b in self.index:
+            return self.index[b]
+        if b in self.isolated:
+            return None
+        raise BadGridDataError(self.file, line, field, f"unknown bus {b}")
 
-    # loads, scaled by area where a change table is given
-    pd_mw = bus[keep_bus, 2]
-    area = bus[keep_bus, 6].astype(np.int64)
+
+def _loads(buses: _CaseBuses, n_t: int, area_totals: dict[int, np.ndarray] | None) -> Loads:
+    """A load per bus with ``Pd != 0``, scaled by area where a change table is given."""
+    pd_mw = buses.kept[:, 2]
+    area = buses.kept[:, 6].astype(np.int64)
     load_idx = np.flatnonzero(pd_mw != 0)
     p_set = np.tile(pd_mw[load_idx], (n_t, 1))
-    if scenarios is not None:
-        totals = _area_loads(Path(scenarios), n_t, start_hour)
-        for a, series in totals.items():
-            members = area[load_idx] == a
-            base_total = pd_mw[load_idx][members].sum()
-            if base_total > 0:
-                p_set[:, members] *= (series / base_total)[:, None]
-    loads = Loads(
-        names=tuple(f"load{names[k]}" for k in load_idx),
+    for a, series in (area_totals or {}).items():
+        members = area[load_idx] == a
+        base_total = pd_mw[load_idx][members].sum()
+        if base_total > 0:
+            p_set[:, members] *= (series / base_total)[:, None]
+    return Loads(
+        names=tuple(f"load{buses.names[k]}" for k in load_idx),
         bus=load_idx.astype(np.int64),
         p_set_mw=p_set,
     )
 
-    # branches
-    br = _num(blocks["branch"], file, "branch", _BRANCH)
+
+def _branches(block: _Matrix, buses: _CaseBuses, base_mva: float) -> Branches:
+    """In-service branches: lines, or transformers where ``ratio`` or ``angle`` is set."""
+    file = buses.file
+    br = _num(block, file, "branch", _BRANCH)
     b_names, kinds, b0, b1, susc, shift, smax = [], [], [], [], [], [], []
-    for r, (row, line) in enumerate(zip(br, blocks["branch"].lines, strict=True)):
+    for r, (row, line) in enumerate(zip(br, block.lines, strict=True)):
         if row[10] == 0:
             continue
-        i0 = bus_ref(row[0], line, "mpc.branch.fbus")
-        i1 = bus_ref(row[1], line, "mpc.branch.tbus")
+        i0 = buses.ref(row[0], line, "mpc.branch.fbus")
+        i1 = buses.ref(row[1], line, "mpc.branch.tbus")
         if i0 is None or i1 is None:
             continue
         if row[3] == 0:
             raise BadGridDataError(file, line, "mpc.branch.x", "reactance is zero")
+        if row[5] < 0:
+            raise BadGridDataError(file, line, "mpc.branch.rateA", f"negative rating {row[5]:g}")
         ratio = row[8] if row[8] != 0 else 1.0
         b_names.append(str(r + 1))
         kinds.append("transformer" if (row[8] != 0 or row[9] != 0) else "line")
@@ -262,9 +328,7 @@ def read_matpower(
         susc.append(base_mva / (row[3] * ratio))
         shift.append(np.deg2rad(row[9]))
         smax.append(row[5] if row[5] > 0 else np.inf)
-        if row[5] < 0:
-            raise BadGridDataError(file, line, "mpc.branch.rateA", f"negative rating {row[5]:g}")
-    branches = Branches(
+    return Branches(
         names=tuple(b_names),
         kind=tuple(kinds),
         bus0=np.array(b0, dtype=np.int64),
@@ -274,89 +338,70 @@ def read_matpower(
         s_max_mw=np.array(smax, dtype=float),
     )
 
-    # generators, costs made piecewise linear
+
+#: One generator piece: name, capacity (MW), marginal cost, p_min_pu and p_max_pu per hour.
+_Piece = tuple[str, float, float, np.ndarray, np.ndarray]
+
+
+def _generator_pieces(
+    row: np.ndarray,
+    r: int,
+    line: int,
+    k: int,
+    carrier: str,
+    cost_rows: _Matrix | None,
+    hours: np.ndarray,
+    cost_segments: int,
+    file: str,
+) -> list[_Piece]:
+    """The pieces generator row ``r`` (at bus index ``k``) becomes: one for a renewable
+    (synthetic availability, ``Pmin`` dropped), else its piecewise-linear cost pieces."""
+    name = f"gen{r + 1}"
+    n_t = len(hours)
+    pmax, pmin = float(row[8]), max(float(row[9]), 0.0)
+    if pmin > pmax:
+        raise BadGridDataError(file, line, "mpc.gen.Pmin", f"Pmin {pmin:g} > Pmax {pmax:g}")
+    if is_renewable_carrier(carrier):
+        mc = _pieces(cost_rows, r, file, 0.0, pmax, 1)[0][3]
+        return [(name, pmax, mc, np.zeros(n_t), _profiles(carrier, k, hours))]
+    return [
+        (name + suffix, hi - lo, mc, np.full(n_t, 1.0 if suffix == "#min" else 0.0), np.ones(n_t))
+        for suffix, lo, hi, mc in _pieces(cost_rows, r, file, pmin, pmax, cost_segments)
+    ]
+
+
+def _generators(
+    blocks: dict[str, _Matrix], buses: _CaseBuses, hours: np.ndarray, cost_segments: int
+) -> Generators:
+    """In-service generators with ``Pmax > 0``, costs made piecewise linear."""
+    file = buses.file
     gen = _num(blocks["gen"], file, "gen", _GEN)
     fuels = [r[0] for r in blocks["genfuel"].rows] if "genfuel" in blocks else []
     cost_rows = blocks.get("gencost")
-    g_names: list[str] = []
-    g_bus: list[int] = []
-    g_car: list[str] = []
-    g_pnom: list[float] = []
-    g_mc: list[float] = []
-    g_pmin: list[np.ndarray] = []
-    g_pmax: list[np.ndarray] = []
+    pieces: list[tuple[int, str, _Piece]] = []
     for r, (row, line) in enumerate(zip(gen, blocks["gen"].lines, strict=True)):
         if row[7] <= 0 or row[8] <= 0:
             continue
-        k = bus_ref(row[0], line, "mpc.gen.bus")
+        k = buses.ref(row[0], line, "mpc.gen.bus")
         if k is None:
             continue
         carrier = fuels[r] if r < len(fuels) else "unknown"
-        name = f"gen{r + 1}"
-        pmax, pmin = float(row[8]), max(float(row[9]), 0.0)
-        if pmin > pmax:
-            raise BadGridDataError(file, line, "mpc.gen.Pmin", f"Pmin {pmin:g} > Pmax {pmax:g}")
-        res = is_renewable_carrier(carrier)
-        if res:
-            # one piece: availability from the synthetic profile, Pmin dropped
-            mc = _pieces(cost_rows, r, file, 0.0, pmax, 1)[0][3]
-            pieces = [(name, pmax, mc, np.zeros(n_t), _profiles(carrier, k, hours))]
-        else:
-            pieces = []
-            for suffix, lo, hi, mc in _pieces(cost_rows, r, file, pmin, pmax, cost_segments):
-                must = suffix == "#min"
-                pieces.append(
-                    (name + suffix, hi - lo, mc, np.full(n_t, 1.0 if must else 0.0), np.ones(n_t))
-                )
-        for nm, cap, mc, lo_pu, hi_pu in pieces:
-            g_names.append(nm)
-            g_bus.append(k)
-            g_car.append(carrier)
-            g_pnom.append(cap)
-            g_mc.append(mc)
-            g_pmin.append(lo_pu)
-            g_pmax.append(hi_pu)
-    n_g = len(g_names)
-    generators = Generators(
-        names=tuple(g_names),
-        bus=np.array(g_bus, dtype=np.int64),
-        carrier=tuple(g_car),
-        p_nom_mw=np.array(g_pnom, dtype=float),
-        marginal_cost=np.array(g_mc, dtype=float),
-        p_min_pu=np.array(g_pmin, dtype=float).T.reshape(n_t, n_g),
-        p_max_pu=np.array(g_pmax, dtype=float).T.reshape(n_t, n_g),
+        for piece in _generator_pieces(
+            row, r, line, k, carrier, cost_rows, hours, cost_segments, file
+        ):
+            pieces.append((k, carrier, piece))
+    n_t, n_g = len(hours), len(pieces)
+    g_car = tuple(c for _, c, _ in pieces)
+    return Generators(
+        names=tuple(p[0] for _, _, p in pieces),
+        bus=np.array([k for k, _, _ in pieces], dtype=np.int64),
+        carrier=g_car,
+        p_nom_mw=np.array([p[1] for _, _, p in pieces], dtype=float),
+        marginal_cost=np.array([p[2] for _, _, p in pieces], dtype=float),
+        p_min_pu=np.array([p[3] for _, _, p in pieces], dtype=float).T.reshape(n_t, n_g),
+        p_max_pu=np.array([p[4] for _, _, p in pieces], dtype=float).T.reshape(n_t, n_g),
         renewable=np.array([is_renewable_carrier(c) for c in g_car], dtype=bool).reshape(n_g),
         co2_t_per_mwh=np.zeros(n_g),
-    )
-    storage = StorageUnits.empty(n_t)
-    mining = MiningSites.empty(n_t)
-    slack_marked = bus[keep_bus, 1] == 3
-    slack = choose_slack(
-        bus_names=names,
-        branches=branches,
-        generators=generators,
-        loads=loads,
-        storage_units=storage,
-        mining_sites=mining,
-        slack_marked=slack_marked,
-        bus_file=file,
-    )
-    w = np.ones(n_t)
-    return GridData(
-        name=path.stem,
-        snapshots=Snapshots(
-            names=tuple(f"h{int(h):05d}" for h in hours),
-            weight_objective=w,
-            weight_generators=w.copy(),
-            weight_stores=w.copy(),
-        ),
-        buses=Buses(names=names, v_nom_kv=bus[keep_bus, 9], slack=slack),
-        branches=branches,
-        generators=generators,
-        loads=loads,
-        storage_units=storage,
-        mining_sites=mining,
-        source=str(path),
     )
 
 

@@ -19,11 +19,25 @@ C_ut    sto_store_mw[u,t]        storage charge (MW)
 E_ut    sto_soc_mwh[u,t]         storage state of charge at the end of t (MWh)
 S_ut    sto_spill_mw[u,t]        spilled inflow (MW), units with inflow only
 N_st    rigs_on[s,t]             rig blocks on (integer; with ``rig_blocks``)
+K_kt    link_p0_mw[k,t]          link flow withdrawn at bus0 (MW)
+Ĝ_g     gen_p_nom_mw[g]          optimal capacity of an extendable generator (MW)
+Ŝ_l     branch_s_nom_mw[l]       ... of an extendable line or transformer (MVA)
+K̂_k     link_p_nom_mw[k]         ... of an extendable link (MW)
+Û_u     sto_p_nom_mw[u]          ... of an extendable storage unit (MW)
+M̂_s     mine_p_nom_mw[s]         ... of an extendable mining site (MW)
 ======  =======================  ============================================
+
+Capacity expansion follows PyPSA: an extendable component's dispatch bounds become
+rows against its capacity variable (``P_gt <= p_max_pu_gt Ĝ_g``, ...), each capacity
+lies in ``[*_nom_min, *_nom_max]`` and costs ``capital_cost`` per MW once.
 
 Objective (minimise, PyPSA's LOPF plus mining value ``v_st``)::
 
-    Σ_t w_t ( Σ_g mc_g P_gt + Σ_u (mc_u D_ut + sc_u S_ut) - Σ_s v_st M_st )
+    Σ_t w_t ( Σ_g mc_g P_gt + Σ_u (mc_u D_ut + sc_u S_ut) + Σ_k mc_k K_kt - Σ_s v_st M_st )
+    + Σ_x cc_x X̂_x        (capital costs of every extendable capacity X̂)
+
+which is PyPSA's total system cost ``n.objective + n.objective_constant`` (PyPSA
+subtracts the capital cost of the extendables' starting capacity as a constant).
 
 Time-varying inputs (availability, load, inflow, value) enter as numbers; a
 forecast update changes them in the live HiGHS model by column/row index
@@ -110,6 +124,17 @@ def declare_sets(m: pyo.ConcreteModel, data: GridData) -> None:
         initialize=[n for n, f in zip(su.names, has_inflow, strict=True) if f], ordered=True
     )
     m.SITES = pyo.Set(initialize=data.mining_sites.names, ordered=True)
+    m.LINKS = pyo.Set(initialize=data.all_links.names, ordered=True)
+
+    def ext(family: str, names: tuple[str, ...]) -> pyo.Set:
+        e = data.expansion_of(family).extendable
+        return pyo.Set(initialize=[n for n, x in zip(names, e, strict=True) if x], ordered=True)
+
+    m.GENS_EXT = ext("generators", data.generators.names)
+    m.LINES_EXT = ext("branches", data.branches.keys)
+    m.LINKS_EXT = ext("links", data.all_links.names)
+    m.STORES_EXT = ext("storage_units", su.names)
+    m.SITES_EXT = ext("mining_sites", data.mining_sites.names)
 
 
 def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) -> None:
@@ -118,9 +143,34 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
     g = data.generators
     p_min, p_max = generator_bounds_mw(g, options.zero_below_mw)
     jg = {n: i for i, n in enumerate(g.names)}
+    gen_ext = set(m.GENS_EXT)
     m.gen_mw = pyo.Var(
-        m.GENS, m.T, bounds=lambda m, n, t: (float(p_min[t, jg[n]]), float(p_max[t, jg[n]]))
+        m.GENS,
+        m.T,
+        bounds=lambda m, n, t: (
+            (None, None)
+            if n in gen_ext  # bounded by rows against gen_p_nom_mw
+            else (float(p_min[t, jg[n]]), float(p_max[t, jg[n]]))
+        ),
     )
+    _declare_capacities(m, data)
+    lk = data.all_links
+    jk = {n: i for i, n in enumerate(lk.names)}
+    link_ext = set(m.LINKS_EXT)
+    m.link_p0_mw = pyo.Var(
+        m.LINKS,
+        m.T,
+        bounds=lambda m, n, t: (
+            (None, None)
+            if n in link_ext
+            else (
+                float(lk.p_min_pu[t, jk[n]] * lk.p_nom_mw[jk[n]]),
+                float(lk.p_max_pu[t, jk[n]] * lk.p_nom_mw[jk[n]]),
+            )
+        ),
+    )
+    if options.line_limits_as_bounds and data.expansion_of("branches").any:
+        raise ValueError("line_limits_as_bounds needs fixed branch ratings (none extendable)")
     if options.line_limits_as_bounds:
         s_max = {
             k: (None, None) if not np.isfinite(s) else (-s, s)
@@ -137,15 +187,25 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
 
     su = data.storage_units
     j = {n: k for k, n in enumerate(su.names)}
+    sto_ext = set(m.STORES_EXT)
+
+    def cap(u: str, per_unit: float) -> float | None:
+        return None if u in sto_ext else float(per_unit * su.p_nom_mw[j[u]])
+
+    soc_set = su.state_of_charge_set_mwh
+
+    def soc_bounds(m: pyo.ConcreteModel, u: str, t: int) -> tuple[float | None, float | None]:
+        if soc_set is not None and not np.isnan(soc_set[t, j[u]]):
+            return float(soc_set[t, j[u]]), float(soc_set[t, j[u]])  # PyPSA's fixed SOC
+        return 0.0, cap(u, su.max_hours[j[u]])
+
     m.sto_dispatch_mw = pyo.Var(
-        m.STORES, m.T, bounds=lambda m, u, t: (0.0, su.p_max_pu[j[u]] * su.p_nom_mw[j[u]])
+        m.STORES, m.T, bounds=lambda m, u, t: (0.0, cap(u, su.p_max_pu[j[u]]))
     )
     m.sto_store_mw = pyo.Var(
-        m.STORES, m.T, bounds=lambda m, u, t: (0.0, -su.p_min_pu[j[u]] * su.p_nom_mw[j[u]])
+        m.STORES, m.T, bounds=lambda m, u, t: (0.0, cap(u, -su.p_min_pu[j[u]]))
     )
-    m.sto_soc_mwh = pyo.Var(
-        m.STORES, m.T, bounds=lambda m, u, t: (0.0, su.max_hours[j[u]] * su.p_nom_mw[j[u]])
-    )
+    m.sto_soc_mwh = pyo.Var(m.STORES, m.T, bounds=soc_bounds)
     # spill at most the inflow (PyPSA's bound): stored water is not spilled
     m.sto_spill_mw = pyo.Var(
         m.SPILL_STORES, m.T, bounds=lambda m, u, t: (0.0, float(su.inflow_mw[t, j[u]]))
@@ -153,10 +213,15 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
 
     ms = data.mining_sites
     k = {n: i for i, n in enumerate(ms.names)}
+    site_ext = set(m.SITES_EXT)
     m.mine_mw = pyo.Var(
         m.SITES,
         m.T,
-        bounds=lambda m, s, t: (ms.p_min_pu[k[s]] * ms.p_nom_mw[k[s]], ms.p_nom_mw[k[s]]),
+        bounds=lambda m, s, t: (
+            (0.0, None)
+            if s in site_ext
+            else (ms.p_min_pu[k[s]] * ms.p_nom_mw[k[s]], ms.p_nom_mw[k[s]])
+        ),
     )
     m.RIG_SITES = pyo.Set(
         initialize=[
@@ -172,6 +237,39 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
     )
 
 
+#: Capacity variable, its index set and the expansion family it belongs to.
+CAPACITY_VARS = (
+    ("gen_p_nom_mw", "GENS_EXT", "generators"),
+    ("branch_s_nom_mw", "LINES_EXT", "branches"),
+    ("link_p_nom_mw", "LINKS_EXT", "links"),
+    ("sto_p_nom_mw", "STORES_EXT", "storage_units"),
+    ("mine_p_nom_mw", "SITES_EXT", "mining_sites"),
+)
+
+
+def _family_names(data: GridData, family: str) -> tuple[str, ...]:
+    return {
+        "generators": data.generators.names,
+        "branches": data.branches.keys,
+        "links": data.all_links.names,
+        "storage_units": data.storage_units.names,
+        "mining_sites": data.mining_sites.names,
+    }[family]
+
+
+def _declare_capacities(m: pyo.ConcreteModel, data: GridData) -> None:
+    """One capacity variable per extendable component, within ``[*_nom_min, *_nom_max]``."""
+    for var, index, family in CAPACITY_VARS:
+        e = data.expansion_of(family)
+        bounds = {
+            n: (lo, hi if np.isfinite(hi) else None)
+            for n, lo, hi in zip(
+                _family_names(data, family), e.nom_min.tolist(), e.nom_max.tolist(), strict=True
+            )
+        }
+        setattr(m, var, pyo.Var(getattr(m, index), bounds=lambda m, n, b=bounds: b[n]))
+
+
 def declare_objective(m: pyo.ConcreteModel, data: GridData) -> None:
     """``min Σ_t w_t (Σ_g mc_g P_gt + Σ_u (mc_u D_ut + sc_u S_ut) - Σ_s v_st M_st)``.
 
@@ -179,6 +277,7 @@ def declare_objective(m: pyo.ConcreteModel, data: GridData) -> None:
     """
     w = data.snapshots.weight_objective
     g, su, ms = data.generators, data.storage_units, data.mining_sites
+    lk = data.all_links
     ju = {n: i for i, n in enumerate(su.names)}
     terms: list[object] = []
     for t in m.T:
@@ -201,6 +300,16 @@ def declare_objective(m: pyo.ConcreteModel, data: GridData) -> None:
         terms.extend(
             -wt * float(ms.value_per_mwh[t, i]) * m.mine_mw[n, t] for i, n in enumerate(ms.names)
         )
+        terms.extend(
+            wt * float(lk.marginal_cost[i]) * m.link_p0_mw[n, t]
+            for i, n in enumerate(lk.names)
+            if lk.marginal_cost[i] != 0
+        )
+    for var, index, family in CAPACITY_VARS:
+        cc = data.expansion_of(family).capital_cost
+        pos = {n: i for i, n in enumerate(_family_names(data, family))}
+        cap = getattr(m, var)
+        terms.extend(float(cc[pos[n]]) * cap[n] for n in getattr(m, index) if cc[pos[n]] != 0)
     m.objective = pyo.Objective(expr=pyo.quicksum(terms), sense=pyo.minimize)
 
 
@@ -237,5 +346,7 @@ def build_model(data: GridData, options: ModelOptions | None = None) -> pyo.Conc
         cons.declare_eq_storage_soc(m, data)
         cons.declare_ineq_mine_ramp(m, data)
         cons.declare_eq_mine_rig_blocks(m, data)
+        cons.declare_ineq_capacity(m, data)
+        cons.declare_global_constraints(m, data)
         declare_objective(m, data)
     return m

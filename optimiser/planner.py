@@ -39,11 +39,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from pyomo.common.gc_manager import PauseGC
 
 from optimiser.data import bus_load_mw, generator_bounds_mw
 from optimiser.errors import BadGridDataError, InfeasiblePlanError
-from optimiser.model import ModelOptions, build_model
+from optimiser.model import CAPACITY_VARS, ModelOptions, build_model
 from optimiser.result import Dispatch, PlanMode, PlanResult, Topology, frame, static_tables
 from optimiser.solve import HighsModel, PlanStatus, RowMap, SolveOptions, SolveOutcome
 
@@ -107,6 +108,9 @@ class Planner:
             self._c_spill = h.cols(m.sto_spill_mw)
             self._c_mine = h.cols(m.mine_mw)
             self._c_rigs = h.cols(m.rigs_on)
+            self._c_link = h.cols(m.link_p0_mw)
+            self._c_cap = {family: h.cols(getattr(m, var)) for var, _, family in CAPACITY_VARS}
+            self._r_global = h.rows(m.eq_global, list(m.GLOBAL))
             bus_t = [(b, t) for b in data.buses.names for t in m.T]
             line_t = [(k, t) for k in data.branches.keys for t in m.T]
             self._r_bal = h.rows(m.eq_nodal_balance, bus_t)
@@ -130,6 +134,8 @@ class Planner:
             self.base_highs.set_col_bounds(self._c_mine, zeros, zeros)
             zeros = np.zeros(len(self._c_rigs))
             self.base_highs.set_col_bounds(self._c_rigs, zeros, zeros)
+            zeros = np.zeros(len(self._c_cap["mining_sites"]))  # no site is built either
+            self.base_highs.set_col_bounds(self._c_cap["mining_sites"], zeros, zeros)
         self._planned = False
         self.build_s = time.perf_counter() - t0
         self.read_s = 0.0
@@ -153,6 +159,13 @@ class Planner:
             A shape does not match, or a value is NaN/infinite/negative where it must not be.
         """
         d = self.data
+        if generators_p_max_pu is not None and d.expansion_of("generators").any:
+            raise BadGridDataError(
+                "generators-p_max_pu",
+                None,
+                None,
+                "a forecast update of extendable generators is not supported; re-plan instead",
+            )
         if generators_p_max_pu is not None:
             arr = self._checked(
                 "generators-p_max_pu", generators_p_max_pu, d.generators.p_max_pu, nonneg=True
@@ -222,6 +235,7 @@ class Planner:
             return h.values(var, idx, x).reshape(n, d.n_snapshots).T
 
         n_u = len(su)
+        capacities = self._capacities(x)
         return Dispatch(
             generators_p=frame(tg(m.gen_mw, self._c_gen, len(d.generators)), d, d.generators.names),
             storage_units_p_dispatch=frame(tg(m.sto_dispatch_mw, self._c_dis, n_u), d, su.names),
@@ -232,7 +246,32 @@ class Planner:
             mining_sites_p=frame(
                 tg(m.mine_mw, self._c_mine, len(d.mining_sites)), d, d.mining_sites.names
             ),
+            links_p0=frame(tg(m.link_p0_mw, self._c_link, len(d.all_links)), d, d.all_links.names),
+            capacities=capacities,
+            generators_available_mw=self._available(capacities),
         )
+
+    def _available(self, capacities: dict[str, pd.Series]) -> pd.DataFrame:
+        """``p_max_pu * p_nom`` per snapshot, extendable generators at their optimal size."""
+        g = self.data.generators
+        p_nom = np.array(g.p_nom_mw, dtype=float)
+        sizes = capacities.get("generators")
+        if sizes is not None:
+            pos = {n: i for i, n in enumerate(g.names)}
+            p_nom[[pos[str(n)] for n in sizes.index]] = sizes.to_numpy()
+        return frame(g.p_max_pu * p_nom, self.data, g.names)
+
+    def _capacities(self, x: NDArray[np.float64]) -> dict[str, pd.Series]:
+        """Optimal capacity of each extendable component, by family (MW; PyPSA's
+        ``p_nom_opt`` / ``s_nom_opt``); families with nothing extendable are left out."""
+        m, h = self.model, self.highs
+        out: dict[str, pd.Series] = {}
+        for var, index, family in CAPACITY_VARS:
+            names = list(getattr(m, index))  # branches: keys line:NAME / transformer:NAME
+            if names:
+                values = h.values(getattr(m, var), self._c_cap[family], x)
+                out[family] = pd.Series(values, index=pd.Index(names, name="name"))
+        return out
 
     def _fail(self, out: SolveOutcome, what: str) -> None:
         if out.status == PlanStatus.OPTIMAL:
@@ -313,6 +352,7 @@ class Planner:
             lam = lam / w[:, None]
             mu_u = -h.duals(self._r_ub, out).reshape(len(d.branches), -1).T / w[:, None]
             mu_l = h.duals(self._r_lb, out).reshape(len(d.branches), -1).T / w[:, None]
+        global_mu = dict(zip(self.model.GLOBAL, h.duals(self._r_global, out).tolist(), strict=True))
         g = d.generators
         return PlanResult(
             status=out.status,
@@ -325,13 +365,16 @@ class Planner:
             buses_marginal_price=frame(lam, d, d.buses.names),
             branches_mu_upper=frame(mu_u, d, d.branches.keys),
             branches_mu_lower=frame(mu_l, d, d.branches.keys),
-            generators_available_mw=frame(g.p_max_pu * g.p_nom_mw, d, g.names),
+            generators_available_mw=plan_d.generators_available_mw
+            if plan_d.generators_available_mw is not None
+            else frame(g.p_max_pu * g.p_nom_mw, d, g.names),
             branch_kind=d.branches.kind,
             branch_s_max_mw=np.array(d.branches.s_max_mw),
             renewable=np.array(g.renewable),
             carriers=g.carrier,
             co2_t_per_mwh=np.array(g.co2_t_per_mwh),
             weight_energy_h=np.array(d.snapshots.weight_generators),
+            links_efficiency=np.array(d.all_links.efficiency),
             timings={
                 "read_s": self.read_s,
                 "build_s": self.build_s,
@@ -352,6 +395,7 @@ class Planner:
             },
             static=static_tables(d),
             topology=Topology.of(d),
+            global_constraints_mu=global_mu,
         )
 
     def _pin_base(self, x0: NDArray[np.float64]) -> None:
@@ -368,6 +412,9 @@ class Planner:
         pin(self._c_sto[self._c_sto >= 0])
         idx = self._c_dis[self._c_dis >= 0]
         h.set_col_bounds(idx, np.minimum(x0[idx], self._upper[idx]), self._upper[idx])
+        for family, idx in self._c_cap.items():
+            if family != "mining_sites":  # the base plan's grid is built; mining is sized on it
+                pin(idx[idx >= 0])
         n_u = len(d.storage_units)
         if n_u:
             last = self._c_soc.reshape(n_u, n_t)[:, -1]

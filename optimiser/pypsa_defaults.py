@@ -51,15 +51,12 @@ UNSUPPORTED_SERIES = (
     "storage_units-p_max_pu.csv",
     "storage_units-p_min_pu.csv",
     "storage_units-marginal_cost.csv",
-    "storage_units-state_of_charge_set.csv",
-    "links.csv",
+    "links-marginal_cost.csv",
+    "links-efficiency.csv",
     "stores.csv",
 )
-#: Static flags that turn the LOPF into something else (expansion, unit commitment).
+#: Static flags that turn the LOPF into something else (unit commitment).
 UNSUPPORTED_FLAGS = (
-    ("generators.csv", "p_nom_extendable"),
     ("generators.csv", "committable"),
-    ("lines.csv", "s_nom_extendable"),
-    ("transformers.csv", "s_nom_extendable"),
-    ("storage_units.csv", "p_nom_extendable"),
+    ("links.csv", "committable"),
 )

@@ -34,8 +34,11 @@ import pandas as pd
 from optimiser.data import (
     Branches,
     Buses,
+    Expansion,
     Generators,
+    GlobalConstraint,
     GridData,
+    Links,
     Loads,
     MiningSites,
     Snapshots,
@@ -83,7 +86,11 @@ def _as_strings(stem: str, df: object) -> pd.DataFrame:
     """
     if not isinstance(df, pd.DataFrame):
         raise BadGridDataError(f"{stem}.csv", None, None, "table is not a pandas DataFrame")
-    is_text = pd.api.types.is_object_dtype
+
+    def is_text(dtype: object) -> bool:
+        # the CSV reader's frames: object columns, a str (pandas 3: string) index
+        return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
+
     if all(is_text(dt) for dt in df.dtypes) and is_text(df.index.dtype):
         return df
     out = pd.DataFrame(
@@ -125,6 +132,9 @@ class _Tables:
 
 
 def _refuse_unsupported(folder: _Tables) -> None:
+    periods = folder.table("investment_periods.csv")
+    if periods is not None and len(periods):
+        raise periods.fail(0, None, "multi-period investment is not supported by Spillway")
     for name in UNSUPPORTED_SERIES:
         if folder.exists(name):
             raise BadGridDataError(name, None, None, "this input is not supported by Spillway")
@@ -156,13 +166,31 @@ def _read_snapshots(folder: _Tables) -> Snapshots:
     )
 
 
-def _line_reactance_ohm(t: Table) -> np.ndarray:
+def _line_resistance_ohm(t: Table, rows: np.ndarray) -> np.ndarray:
+    """Resistance (ohm) of the lines in ``rows`` (DC lines, whose linear flow uses r)."""
+    r = t.floats("r", 0.0)
+    for i in np.flatnonzero(rows & ~(r > 0)):
+        raise t.fail(int(i), "r", f"a DC line needs a positive resistance r (ohm), got {r[i]:g}")
+    return r
+
+
+def _line_reactance_ohm(t: Table, rows: np.ndarray) -> np.ndarray:
+    """Reactance (ohm) of the lines in ``rows``: ``x``, or from ``type`` and ``length``."""
+    if not t.has("x") and not t.has("type") and rows.any():
+        raise t.fail(
+            None,
+            "x",
+            "column is missing: give each line's reactance x (ohm), or a standard "
+            "line `type` with its `length` (km), as PyPSA accepts",
+        )
     x = t.floats("x", 0.0)
     types = t.strings("type")
     length = t.floats("length", 0.0, nonneg=True)
     num_parallel = t.floats("num_parallel", 1.0)
     out = np.array(x)
     for i, typ in enumerate(types):
+        if not rows[i]:
+            continue
         if typ == "":
             if not x[i] > 0:
                 raise t.fail(i, "x", f"reactance must be positive, got {x[i]:g} ohm")
@@ -180,16 +208,47 @@ def _line_reactance_ohm(t: Table) -> np.ndarray:
 def _rating(t: Table) -> np.ndarray:
     s_nom = t.floats("s_nom", 0.0, allow_inf=True)
     s_max_pu = t.floats("s_max_pu", 1.0)
+    extendable = t.bools("s_nom_extendable", False)
     rating = s_nom * s_max_pu
     for i in range(len(t)):
-        if not s_nom[i] > 0:
+        if not s_nom[i] > 0 and not (extendable[i] and s_nom[i] == 0):
             raise t.fail(i, "s_nom", f"rating must be positive, got {s_nom[i]:g}")
         if not s_max_pu[i] > 0:
             raise t.fail(i, "s_max_pu", f"must be positive, got {s_max_pu[i]:g}")
     return rating
 
 
-def _read_branches(folder: _Tables, bus_index: dict[str, int], v_nom: np.ndarray) -> Branches:
+def _expansion(t: Table, prefix: str) -> Expansion:
+    """PyPSA's ``{prefix}_nom_extendable``, ``_nom_min``, ``_nom_max`` and ``capital_cost``."""
+    ext = t.bools(f"{prefix}_nom_extendable", False)
+    lo = t.floats(f"{prefix}_nom_min", 0.0, nonneg=True)
+    hi = t.floats(f"{prefix}_nom_max", np.inf, allow_inf=True)
+    for i in np.flatnonzero(ext & (hi < lo)):
+        raise t.fail(int(i), f"{prefix}_nom_max", f"{hi[i]:g} is below {prefix}_nom_min {lo[i]:g}")
+    return Expansion(
+        extendable=ext,
+        nom_min=lo,
+        nom_max=hi,
+        capital_cost=t.floats("capital_cost", 0.0),
+        length_km=t.floats("length", 0.0, nonneg=True),
+    )
+
+
+def _cat_expansion(parts: list[Expansion]) -> Expansion:
+    if not parts:
+        return Expansion.fixed(0)
+    return Expansion(
+        extendable=np.concatenate([p.extendable for p in parts]),
+        nom_min=np.concatenate([p.nom_min for p in parts]),
+        nom_max=np.concatenate([p.nom_max for p in parts]),
+        capital_cost=np.concatenate([p.capital_cost for p in parts]),
+        length_km=np.concatenate([p.length_km for p in parts]),
+    )
+
+
+def _read_branches(
+    folder: _Tables, bus_index: dict[str, int], v_nom: np.ndarray, dc_bus: np.ndarray
+) -> tuple[Branches, Expansion]:
     names: list[str] = []
     kind: list[str] = []
     b0: list[np.ndarray] = []
@@ -197,11 +256,16 @@ def _read_branches(folder: _Tables, bus_index: dict[str, int], v_nom: np.ndarray
     bb: list[np.ndarray] = []
     sh: list[np.ndarray] = []
     rt: list[np.ndarray] = []
+    pu: list[np.ndarray] = []
+    ex: list[Expansion] = []
     lines = folder.table("lines.csv")
     if lines is not None:
         bus0 = lines.bus_refs("bus0", bus_index)
         bus1 = lines.bus_refs("bus1", bus_index)
-        x_ohm = _line_reactance_ohm(lines)
+        dc = dc_bus[bus0] & dc_bus[bus1]
+        # PyPSA's linear flow on a DC sub-network runs on the resistance r, not x
+        x_ohm = _line_reactance_ohm(lines, ~dc)
+        x_ohm[dc] = _line_resistance_ohm(lines, dc)[dc]
         x_pu = x_ohm / v_nom[bus0] ** 2  # PyPSA: 1 MVA base, v_nom of bus0
         names += lines.names
         kind += ["line"] * len(lines)
@@ -210,6 +274,8 @@ def _read_branches(folder: _Tables, bus_index: dict[str, int], v_nom: np.ndarray
         bb.append(_susceptance(lines, x_pu))
         sh.append(np.zeros(len(lines)))
         rt.append(_rating(lines))
+        pu.append(lines.floats("s_max_pu", 1.0))
+        ex.append(_expansion(lines, "s"))
         _check_loops(lines, bus0, bus1)
     trafos = folder.table("transformers.csv")
     if trafos is not None:
@@ -225,7 +291,8 @@ def _read_branches(folder: _Tables, bus_index: dict[str, int], v_nom: np.ndarray
         rating = _rating(trafos)
         s_nom = trafos.floats("s_nom", 0.0, allow_inf=True)
         tap = trafos.floats("tap_ratio", 1.0, positive=True)
-        x_pu = x / s_nom * tap  # per unit of s_nom -> 1 MVA base, times the tap ratio
+        with np.errstate(divide="ignore"):
+            x_pu = x / s_nom * tap  # per unit of s_nom -> 1 MVA base, times the tap ratio
         names += trafos.names
         kind += ["transformer"] * len(trafos)
         b0.append(bus0)
@@ -233,6 +300,8 @@ def _read_branches(folder: _Tables, bus_index: dict[str, int], v_nom: np.ndarray
         bb.append(_susceptance(trafos, x_pu))
         sh.append(np.deg2rad(trafos.floats("phase_shift", 0.0)))
         rt.append(rating)
+        pu.append(trafos.floats("s_max_pu", 1.0))
+        ex.append(_expansion(trafos, "s"))
         _check_loops(trafos, bus0, bus1)
 
     def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -246,7 +315,8 @@ def _read_branches(folder: _Tables, bus_index: dict[str, int], v_nom: np.ndarray
         b_mw_per_rad=cat(bb, np.float64),
         shift_rad=cat(sh, np.float64),
         s_max_mw=cat(rt, np.float64),
-    )
+        s_max_pu=cat(pu, np.float64),
+    ), _cat_expansion(ex)
 
 
 def _susceptance(t: Table, x_pu: np.ndarray) -> np.ndarray:
@@ -278,7 +348,7 @@ def _read_carriers(folder: _Tables) -> dict[str, float]:
 
 def _read_generators(
     folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
-) -> Generators:
+) -> tuple[Generators, Expansion]:
     t = folder.table("generators.csv") or Table("generators.csv", pd.DataFrame())
     n_t, n = len(snaps), len(t)
     bus = t.bus_refs("bus", bus_index)
@@ -328,7 +398,7 @@ def _read_generators(
         p_max_pu=p_max,
         renewable=np.array([is_renewable_carrier(c) for c in carrier], dtype=bool).reshape(n),
         co2_t_per_mwh=np.array([co2.get(c, 0.0) for c in carrier]).reshape(n) / eff,
-    )
+    ), _expansion(t, "p")
 
 
 def _read_loads(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
@@ -343,7 +413,7 @@ def _read_loads(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, in
 
 def _read_storage(
     folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]
-) -> StorageUnits:
+) -> tuple[StorageUnits, Expansion]:
     t = folder.table("storage_units.csv") or Table("storage_units.csv", pd.DataFrame())
     p_nom = t.floats("p_nom", 0.0, nonneg=True)
     inflow = np.tile(t.floats("inflow", 0.0, nonneg=True), (len(snaps), 1))
@@ -355,6 +425,10 @@ def _read_storage(
     for i in range(len(t)):
         if p_min_pu[i] > 0:
             raise t.fail(i, "p_min_pu", f"must be <= 0 for a storage unit, got {p_min_pu[i]:g}")
+    soc_set = None
+    s_set = folder.series("storage_units-state_of_charge_set.csv", snaps, t.names)
+    if s_set is not None:
+        soc_set = s_set.fill(np.full((len(snaps), len(t)), np.nan), t.names, blank_is_nan=True)
     return StorageUnits(
         names=t.names,
         bus=t.bus_refs("bus", bus_index),
@@ -371,15 +445,105 @@ def _read_storage(
         marginal_cost=t.floats("marginal_cost", 0.0),
         spill_cost=t.floats("spill_cost", 0.0),
         inflow_mw=inflow,
+        state_of_charge_set_mwh=soc_set,
+    ), _expansion(t, "p")
+
+
+def _read_links(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Links:
+    """``links.csv``: two-port and multi-port links (``bus2``, ``efficiency2``, ...)."""
+    t = folder.table("links.csv") or Table("links.csv", pd.DataFrame())
+    n_t = len(snaps)
+    p_min = np.tile(t.floats("p_min_pu", 0.0), (n_t, 1))
+    p_max = np.tile(t.floats("p_max_pu", 1.0), (n_t, 1))
+    for name, arr, default in (
+        ("links-p_max_pu.csv", p_max, 1.0),
+        ("links-p_min_pu.csv", p_min, 0.0),
+    ):
+        series = folder.series(name, snaps, t.names)
+        if series is not None:
+            arr[:] = series.fill(arr, t.names)
+        del default
+    bad = np.argwhere(p_min > p_max + 1e-9)
+    if len(bad):
+        _, k = (int(v) for v in bad[0])
+        raise t.fail(k, "p_min_pu", f"p_min_pu {p_min[bad[0][0], k]:g} exceeds p_max_pu")
+    extra_bus: list[np.ndarray] = []
+    extra_eff: list[np.ndarray] = []
+    port = 2
+    while t.has(f"bus{port}"):
+        col = f"bus{port}"
+        names = t.strings(col)
+        idx = np.full(len(t), -1, dtype=np.int64)
+        for i, b in enumerate(names):
+            if b == "":
+                continue
+            if b not in bus_index:
+                raise t.fail(i, col, f"unknown bus {b!r}")
+            idx[i] = bus_index[b]
+        extra_bus.append(idx)
+        extra_eff.append(t.floats(f"efficiency{port}", 1.0))
+        port += 1
+    bus0 = t.bus_refs("bus0", bus_index)
+    bus1 = t.bus_refs("bus1", bus_index)
+    return Links(
+        names=t.names,
+        bus0=bus0,
+        bus1=bus1,
+        carrier=t.strings("carrier"),
+        p_nom_mw=t.floats("p_nom", 0.0, nonneg=True),
+        efficiency=t.floats("efficiency", 1.0),
+        p_min_pu=p_min,
+        p_max_pu=p_max,
+        marginal_cost=t.floats("marginal_cost", 0.0),
+        bus_extra=tuple(extra_bus),
+        efficiency_extra=tuple(extra_eff),
     )
 
 
-def _read_mining(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> MiningSites:
+#: PyPSA's global constraint types this reader models.
+_GLOBAL_KINDS = ("primary_energy",)
+
+
+def _read_global_constraints(folder: _Tables) -> tuple[GlobalConstraint, ...]:
+    t = folder.table("global_constraints.csv")
+    if t is None:
+        return ()
+    kinds = t.strings("type")
+    attrs = t.strings("carrier_attribute")
+    senses = t.strings("sense", "<=")
+    constants = t.floats("constant", None, allow_inf=True)
+    out = []
+    for i, name in enumerate(t.names):
+        if kinds[i] not in _GLOBAL_KINDS:
+            raise t.fail(
+                i, "type", f"{kinds[i]!r} is not supported (Spillway models {list(_GLOBAL_KINDS)})"
+            )
+        if attrs[i] != "co2_emissions":
+            raise t.fail(
+                i, "carrier_attribute", f"only co2_emissions is supported, got {attrs[i]!r}"
+            )
+        if senses[i] not in ("<=", ">=", "=="):
+            raise t.fail(i, "sense", f"must be <=, >= or ==, got {senses[i]!r}")
+        if t.has("investment_period") and t.strings("investment_period")[i] != "":
+            raise t.fail(i, "investment_period", "multi-period investment is not supported")
+        out.append(GlobalConstraint(name, kinds[i], attrs[i], senses[i], float(constants[i])))
+    return tuple(out)
+
+
+def _read_mining(
+    folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]
+) -> tuple[MiningSites, Expansion]:
     t = folder.table("mining_sites.csv")
     if t is None:
-        return MiningSites.empty(len(snaps))
+        return MiningSites.empty(len(snaps)), Expansion.fixed(0)
     bus = t.bus_refs("bus", bus_index)
-    p_nom = t.floats("p_nom", None, nonneg=True)
+    expansion = _expansion(t, "p")
+    # an extendable site is sized by the plan: p_nom is then only its starting size
+    p_nom = t.floats("p_nom", None if not expansion.any else 0.0, nonneg=True)
+    for k in np.flatnonzero(expansion.extendable).tolist():
+        for field in ("ramp_limit_up", "ramp_limit_down", "rig_block_mw"):
+            if t.has(field) and t.strings(field)[k] != "":
+                raise t.fail(k, field, "not supported for an extendable site (p_nom_extendable)")
     eff = t.optional_floats("efficiency_j_per_th")
     value = t.optional_floats("value")
     hashprice = t.optional_floats("hashprice_per_th_day")
@@ -419,7 +583,7 @@ def _read_mining(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, i
         ramp_limit_down=ramp_down,
         efficiency_j_per_th=eff,
         rig_block_mw=block,
-    )
+    ), expansion
 
 
 def read_pypsa_folder(folder: str | Path) -> GridData:
@@ -480,12 +644,27 @@ def read_pypsa_tables(
         raise BadGridDataError("buses.csv", None, None, "file is missing or has no buses")
     v_nom = buses_t.floats("v_nom", 1.0, positive=True)
     slack_marked = np.array([c.lower() == "slack" for c in buses_t.strings("control", "PQ")])
+    dc_bus = np.array([c.upper() == "DC" for c in buses_t.strings("carrier", "AC")], dtype=bool)
     bus_index = {n: i for i, n in enumerate(buses_t.names)}
-    branches = _read_branches(csv, bus_index, v_nom)
-    gens = _read_generators(csv, snaps, bus_index, _read_carriers(csv))
+    co2 = _read_carriers(csv)
+    branches, branch_ext = _read_branches(csv, bus_index, v_nom, dc_bus)
+    gens, gen_ext = _read_generators(csv, snaps, bus_index, co2)
     loads = _read_loads(csv, snaps, bus_index)
-    storage = _read_storage(csv, snaps, bus_index)
-    mining = _read_mining(csv, snaps, bus_index)
+    storage, storage_ext = _read_storage(csv, snaps, bus_index)
+    links = _read_links(csv, snaps, bus_index)
+    link_ext = _expansion(csv.table("links.csv") or Table("links.csv", pd.DataFrame()), "p")
+    mining, mining_ext = _read_mining(csv, snaps, bus_index)
+    expansion = {
+        family: ext
+        for family, ext in (
+            ("generators", gen_ext),
+            ("branches", branch_ext),
+            ("links", link_ext),
+            ("storage_units", storage_ext),
+            ("mining_sites", mining_ext),
+        )
+        if ext.any
+    }
     slack = choose_slack(
         bus_names=buses_t.names,
         branches=branches,
@@ -495,6 +674,9 @@ def read_pypsa_tables(
         mining_sites=mining,
         slack_marked=slack_marked,
         bus_file="buses.csv",
+        link_buses=np.r_[links.bus0, links.bus1, *[b[b >= 0] for b in links.bus_extra]].astype(
+            np.int64
+        ),
     )
     name = default_name or source
     net = csv.table("network.csv")
@@ -510,6 +692,10 @@ def read_pypsa_tables(
         storage_units=storage,
         mining_sites=mining,
         source=source,
+        links=links if len(links) else None,
+        expansion=expansion,
+        global_constraints=_read_global_constraints(csv),
+        carrier_co2=co2,
     )
     logger.info(
         "read %s: %d buses, %d branches, %d generators, %d snapshots, %d mining sites",

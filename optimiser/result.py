@@ -34,6 +34,7 @@ SUMMARY_KEYS = (
     "objective",
     "mining_mwh",
     "mining_mwh_by_site",
+    "mining_p_nom_opt_by_site",
     "curtailment_mwh_before",
     "curtailment_mwh_after",
     "max_line_loading",
@@ -55,6 +56,14 @@ class Dispatch:
     storage_units_spill: pd.DataFrame
     branches_p0: pd.DataFrame
     mining_sites_p: pd.DataFrame
+    #: Link flow withdrawn at bus0 (MW), PyPSA's ``links-p0``.
+    links_p0: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Family (``generators``, ``branches``, ``links``, ``storage_units``,
+    #: ``mining_sites``) -> optimal capacity of each extendable component (MW).
+    capacities: dict[str, pd.Series] = field(default_factory=dict)
+    #: ``p_max_pu * p_nom`` per snapshot with this dispatch's capacities (``None``:
+    #: the result's :attr:`PlanResult.generators_available_mw`).
+    generators_available_mw: pd.DataFrame | None = None
 
     @property
     def storage_units_p(self) -> pd.DataFrame:
@@ -138,10 +147,15 @@ class PlanResult:
     carriers: tuple[str, ...]
     co2_t_per_mwh: np.ndarray
     weight_energy_h: np.ndarray
+    #: Link efficiency bus0 -> bus1 (for ``links-p1 = -efficiency * p0``).
+    links_efficiency: np.ndarray = field(default_factory=lambda: np.zeros(0))
     timings: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     static: dict[str, pd.DataFrame] = field(default_factory=dict)
     topology: Topology | None = None
+    #: Dual of each global constraint (PyPSA's ``global_constraints.mu``: for the CO2
+    #: limit, minus the CO2 price in currency per t).
+    global_constraints_mu: dict[str, float] = field(default_factory=dict)
 
     # -- convenience views ---------------------------------------------------
     @property
@@ -173,7 +187,10 @@ class PlanResult:
 
     def curtailment_mw(self, dispatch: Dispatch) -> pd.DataFrame:
         """Curtailed renewable power ``available - dispatched`` (0 for conventional)."""
-        cur = (self.generators_available_mw - dispatch.generators_p).clip(lower=0.0)
+        available = dispatch.generators_available_mw
+        if available is None:
+            available = self.generators_available_mw
+        cur = (available - dispatch.generators_p).clip(lower=0.0)
         return cur * self.renewable.astype(float)
 
     # -- totals ----------------------------------------------------------------
@@ -204,6 +221,28 @@ class PlanResult:
     def mining_mwh_by_site(self) -> dict[str, float]:
         """Mining energy per site (MWh)."""
         return {str(k): float(v) for k, v in self._energy(self.plan.mining_sites_p).items()}
+
+    def capacity_tables(self) -> list[tuple[str, str, pd.Series]]:
+        """``(file stem, attribute, sizes)`` of each family's optimal capacities in
+        PyPSA's naming: ``generators``/``links``/``storage_units``/``mining_sites``
+        ``p_nom_opt``, ``lines``/``transformers`` ``s_nom_opt`` (MW)."""
+        out = []
+        for family, sizes in self.plan.capacities.items():
+            if family != "branches":
+                out.append((family, "p_nom_opt", sizes))
+                continue
+            for kind in ("line", "transformer"):
+                part = sizes[[str(k).startswith(kind + ":") for k in sizes.index]]
+                if len(part):
+                    part = part.set_axis([str(k).split(":", 1)[1] for k in part.index])
+                    out.append((kind + "s", "s_nom_opt", part.rename_axis("name")))
+        return out
+
+    @property
+    def mining_p_nom_opt_by_site(self) -> dict[str, float]:
+        """Size of each extendable mining site the plan chose (MW); ``{}`` when none is."""
+        sizes = self.plan.capacities.get("mining_sites")
+        return {} if sizes is None else {str(k): float(v) for k, v in sizes.items()}
 
     @property
     def mining_mwh(self) -> float:
@@ -368,6 +407,7 @@ class PlanResult:
             "objective": self.objective,
             "mining_mwh": self.mining_mwh,
             "mining_mwh_by_site": self.mining_mwh_by_site,
+            "mining_p_nom_opt_by_site": self.mining_p_nom_opt_by_site,
             "curtailment_mwh_before": float(sum(before.values())),
             "curtailment_mwh_after": float(sum(after.values())),
             "max_line_loading": self.max_line_loading,
@@ -388,6 +428,7 @@ class PlanResult:
             "curtailment_mwh_after_by_carrier": dict(after),
             "mining_mwh_by_source": self.mining_mwh_by_source,
             "mining_co2_t": self.mining_co2_t,
+            "global_constraints_mu": dict(self.global_constraints_mu),
             "stats": self.stats,
         }
         if self.topology is not None:
@@ -454,7 +495,14 @@ class PlanResult:
             "generators-curtailment_base": self.curtailment_mw(self.base),
             "storage_units-spill_base": self.base.storage_units_spill,
         }
+        if len(p.links_p0.columns):
+            tables["links-p0"] = p.links_p0
+            tables["links-p1"] = -p.links_p0 * self.links_efficiency
         written = []
+        for stem, attr, sizes in self.capacity_tables():
+            path = out / f"{stem}-{attr}.csv"
+            sizes.rename(attr).to_frame().to_csv(path, index_label="name")
+            written.append(path)
         for name, frame in tables.items():
             path = out / f"{name}.csv"
             frame.to_csv(path, index_label="snapshot")

@@ -251,13 +251,18 @@ class SeriesTable:
         component_names: Sequence[str],
         *,
         nonneg: bool = False,
+        blank_is_nan: bool = False,
     ) -> NDArray[np.float64]:
         """``base`` (snapshots * components) with the columns this file gives replaced.
+
+        ``blank_is_nan``: a blank (or ``nan``) cell means "not set" and stays ``nan``
+        (PyPSA's ``state_of_charge_set``).
 
         Raises
         ------
         BadGridDataError
-            A cell is blank, not a number, NaN, infinite, or negative (``nonneg``).
+            A cell is blank (unless allowed), not a number, NaN, infinite, or
+            negative (``nonneg``).
         """
         out = np.array(base, dtype=np.float64)
         col_of = {n: j for j, n in enumerate(component_names)}
@@ -269,6 +274,9 @@ class SeriesTable:
         num = num.reshape(self.df.shape)
         raw = pd.DataFrame(flat.to_numpy().reshape(self.df.shape))
         bad = ~np.isfinite(num)
+        if blank_is_nan:
+            blank = flat.str.lower().isin(["", "nan"]).to_numpy().reshape(self.df.shape)
+            bad &= ~blank
         if nonneg:
             bad |= num < 0
         if bad.any():
@@ -368,6 +376,7 @@ def choose_slack(
     mining_sites: MiningSites,
     slack_marked: np.ndarray,
     bus_file: str,
+    link_buses: np.ndarray | None = None,
 ) -> np.ndarray:
     """One angle-reference bus per island: the marked ``Slack`` bus, else the bus
     of the island's largest generator (PyPSA's choice), else its first bus.
@@ -381,6 +390,8 @@ def choose_slack(
     supply = np.zeros(n, dtype=bool)
     supply[generators.bus] = True
     supply[storage_units.bus] = True
+    if link_buses is not None:
+        supply[link_buses] = True  # a link can bring power from another island
     demand = np.zeros(n, dtype=bool)
     demand[loads.bus[np.abs(loads.p_set_mw).max(axis=0) > 0] if len(loads) else []] = True
     demand[mining_sites.bus] = True

@@ -93,6 +93,15 @@ class TestExitCodes:
         assert captured.out == ""
         assert not out_dir.exists()
 
+    def test_binary_case_file_exits_2_naming_it(self, tmp_path, capsys):
+        """A binary ``.m`` file: exit 2 and one line naming the file (no traceback)."""
+        bad = tmp_path / "garbage.m"
+        bad.write_bytes(b"\xff\xfe\x00\x81" * 64)
+        assert main(["plan", str(bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "garbage.m" in err and "Traceback" not in err
+        assert len(err.splitlines()) == 1
+
     def test_infeasible_exits_1_with_status_and_cause(self, three_bus, capsys):
         """No feasible plan: exit 1 with the solver's status and the likely cause."""
         folder = three_bus(loads__p_set="snapshot,load\nt0,250\nt1,900\n")

@@ -201,15 +201,15 @@ CASES = [
         "exceeds p_max_pu",
     ),
     (
-        "capacity expansion",
+        "capacity expansion bounds",
         {
-            "generators": "name,bus,carrier,p_nom,p_nom_extendable\nwind,N,wind,300,False\n"
-            "gas,S,gas,500,True\n"
+            "generators": "name,bus,carrier,p_nom,p_nom_extendable,p_nom_min,p_nom_max\n"
+            "wind,N,wind,300,False,,\ngas,S,gas,500,True,600,400\n"
         },
         "generators.csv",
         3,
-        "p_nom_extendable",
-        "not supported",
+        "p_nom_max",
+        "below p_nom_min",
     ),
     (
         "unsupported time series",
@@ -231,12 +231,12 @@ CASES = [
         "not supported",
     ),
     (
-        "links",
-        {"links": "name,bus0,bus1,p_nom\nL,N,S,100\n"},
+        "link to an unknown bus",
+        {"links": "name,bus0,bus1,p_nom\nL,N,nowhere,100\n"},
         "links.csv",
-        None,
-        None,
-        "not supported",
+        2,
+        "bus1",
+        "unknown bus",
     ),
     (
         "stores",

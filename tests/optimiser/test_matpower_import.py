@@ -125,3 +125,11 @@ class TestErrors:
         pattern = r"bad\.m line \d+, field 'mpc\.gen\.bus': unknown bus 9999"
         with pytest.raises(BadGridDataError, match=pattern):
             read_matpower(bad)
+
+    def test_binary_file_names_the_file(self, tmp_path):
+        """A binary ``.m`` file (issue 13, item 10) is bad data naming the file, not a
+        UnicodeDecodeError."""
+        bad = tmp_path / "garbage.m"
+        bad.write_bytes(b"function mpc = x\n\xff\xfe\x00\x81binary" * 10)
+        with pytest.raises(BadGridDataError, match=r"^garbage\.m: not a MATPOWER text file"):
+            read_scenario(bad)
