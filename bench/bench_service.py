@@ -31,7 +31,8 @@ from pathlib import Path
 import grpc
 from prometheus_client import CollectorRegistry
 
-from service.metrics import GrpcServerMetrics, free_port
+from service.metrics import GrpcServerMetrics
+from service.testing import free_port
 from spillway.v1 import miner_pb2, miner_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 ACCEPTED = miner_pb2.SHARE_RESULT_ACCEPTED

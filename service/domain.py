@@ -8,24 +8,35 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import kernels
 
 __all__ = [
+    "BranchPlan",
     "Budget",
     "BudgetSourceKind",
+    "Calendar",
     "Job",
     "Override",
+    "Plan",
+    "PlanModeKind",
+    "PlanStatusKind",
+    "PlanSummary",
+    "PlantPlan",
+    "PoolState",
     "ScheduleEntry",
     "ShareOutcome",
     "ShareResultKind",
     "ShareSubmission",
+    "SitePlan",
+    "SiteSource",
+    "TlsFiles",
     "WorkerRecord",
     "check_share",
     "make_job",
     "period_start",
-    "resolve_budget",
 ]
 
 
@@ -51,6 +62,28 @@ class ShareResultKind(enum.StrEnum):
     def metric_label(self) -> str:
         """``accepted``, ``duplicate`` or ``rejected``."""
         return self.value if not self.value.startswith("rejected") else "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """PEM files for TLS; ``client_ca`` set on a server turns on mTLS."""
+
+    cert: Path | None = None
+    key: Path | None = None
+    ca: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolState:
+    """The Stratum pool mined for now (``url`` empty while none is) and its verdicts so far."""
+
+    url: str
+    connected: bool
+    difficulty: float
+    job_id: str
+    shares_accepted: int
+    shares_rejected: int
+    shares_stale: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,50 +177,6 @@ def period_start(now_s: float, period_s: float) -> float:
     return now_s - (now_s % period_s)
 
 
-def resolve_budget(
-    site: str,
-    now_s: float,
-    *,
-    override: Override | None,
-    plan_budget: Budget | None,
-    schedule: ScheduleEntry | None,
-    hold_s: float,
-) -> Budget:
-    """The budget that holds for ``site`` at ``now_s``.
-
-    An unexpired override outranks the plan; the plan outranks a pushed
-    schedule; when nothing valid covers now, the safe budget is zero. A
-    budget is valid for at most ``hold_s`` past now (the worker falls to
-    zero if it hears nothing new by then) and never past its own end.
-    """
-    horizon_s = now_s + hold_s
-    if override is not None and override.expires_s > now_s:
-        return Budget(
-            site,
-            override.budget_w,
-            BudgetSourceKind.OVERRIDE,
-            "grid",
-            min(horizon_s, override.expires_s),
-        )
-    if plan_budget is not None:
-        return Budget(
-            site,
-            plan_budget.budget_w,
-            BudgetSourceKind.PLAN,
-            plan_budget.energy_source,
-            min(horizon_s, plan_budget.valid_until_s),
-        )
-    if schedule is not None and schedule.start_s <= now_s < schedule.end_s:
-        return Budget(
-            site,
-            schedule.budget_w,
-            BudgetSourceKind.SCHEDULE,
-            schedule.source,
-            min(horizon_s, schedule.end_s),
-        )
-    return Budget(site, 0.0, BudgetSourceKind.NONE, "grid", horizon_s)
-
-
 def make_job(
     job_id: str, worker_id: str, *, now_s: float, difficulty: float, ntime_roll_s: int
 ) -> Job:
@@ -237,3 +226,168 @@ def check_share(job: Job | None, share: ShareSubmission) -> ShareOutcome:
             digest,
         )
     return ShareOutcome(share.share_id, ShareResultKind.ACCEPTED, "", digest)
+
+
+# The plan: built once from the optimiser's result (``service.coordinator.planning``),
+# kept by the coordinator, converted to and from ``spillway.v1.Plan`` only in ``service.rpc``.
+
+
+class PlanStatusKind(enum.StrEnum):
+    """How the solve ended (``optimiser.PlanStatus`` values; mirrors ``spillway.v1.PlanStatus``)."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    TIME_LIMIT = "time_limit"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+
+class PlanModeKind(enum.StrEnum):
+    """The planning mode (``optimiser.PlanMode``'s values; mirrors ``spillway.v1.PlanningMode``)."""
+
+    UNSPECIFIED = ""
+    CO_OPTIMISED = "co-optimised"
+    CURTAILMENT_ONLY = "curtailment-only"
+
+
+class _Periods:
+    """``period_count`` periods of ``period_ns`` from ``start_ns`` (whole ns), in seconds."""
+
+    __slots__ = ()
+    start_ns: int
+    period_ns: int
+    period_count: int
+
+    @property
+    def start_s(self) -> float:
+        """The first period's start (Unix seconds)."""
+        return self.start_ns / 1e9
+
+    @property
+    def period_s(self) -> float:
+        """The length of one period (seconds)."""
+        return self.period_ns / 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar(_Periods):
+    """A scenario's periods: ``period_count`` of ``period_ns`` from ``start_ns`` (whole ns)."""
+
+    name: str
+    start_ns: int
+    period_ns: int
+    period_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSource:
+    """A plant whose curtailed power reaches a site, per period (W)."""
+
+    plant: str
+    power_w: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SitePlan:
+    """One mining site's plan: budget and curtailed power per period (W), where it comes from."""
+
+    site: str
+    budget_w: tuple[float, ...]
+    curtailed_w: tuple[float, ...]
+    bus: str = ""
+    bus_price_per_mwh: tuple[float, ...] = ()
+    sources: tuple[SiteSource, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlantPlan:
+    """A plant's curtailment (or spill) that all mining absorbs, per period (W)."""
+
+    plant: str
+    carrier: str
+    bus: str
+    absorbed_w: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BranchPlan:
+    """A line's or transformer's flow (W), loading and congestion price per period."""
+
+    branch: str
+    flow_w: tuple[float, ...]
+    loading_fraction: tuple[float, ...]
+    shadow_price_per_mwh: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    """A plan's totals (energy in J, money in the scenario's currency)."""
+
+    objective: float = 0.0
+    revenue: float = 0.0
+    mining_energy_j: float = 0.0
+    curtailment_absorbed_j: float = 0.0
+    grid_energy_j: float = 0.0
+    solve_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan(_Periods):
+    """A plan of mining load: sites x periods in W, on a calendar of ``period_count`` periods.
+
+    Times are whole nanoseconds (``*_ns``) so that a plan goes to and from its
+    message exactly; ``start_s``, ``period_s`` and ``span_s`` give seconds.
+    """
+
+    plan_id: str
+    scenario_id: str
+    mode: PlanModeKind
+    status: PlanStatusKind
+    termination: str
+    create_ns: int
+    start_ns: int
+    period_ns: int
+    period_count: int
+    sites: tuple[SitePlan, ...] = ()
+    branches: tuple[BranchPlan, ...] = ()
+    plants: tuple[PlantPlan, ...] = ()
+    summary: PlanSummary = PlanSummary()
+    _by_site: dict[str, SitePlan] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Looked up on every budget check: once here, not a scan per check. The first
+        # of a repeated name wins, as the scan of the message did.
+        by_site: dict[str, SitePlan] = {}
+        for site_plan in self.sites:
+            by_site.setdefault(site_plan.site, site_plan)
+        object.__setattr__(self, "_by_site", by_site)
+
+    @property
+    def span_s(self) -> tuple[float, float]:
+        """Start and end (Unix seconds) of the periods the plan covers."""
+        return self.start_s, self.start_s + self.period_s * self.period_count
+
+    def site(self, name: str) -> SitePlan | None:
+        """The plan of site ``name``, if the plan names it."""
+        return self._by_site.get(name)
+
+    def budget(self, site: str, now_s: float) -> Budget | None:
+        """The plan's budget for ``site`` in the period covering ``now_s``, if any.
+
+        Only an optimal or time-limited plan sets budgets. The energy source is
+        ``curtailed`` when at least half the budget is curtailed power.
+        """
+        if self.status not in (PlanStatusKind.OPTIMAL, PlanStatusKind.TIME_LIMIT):
+            return None
+        period_s, start_s = self.period_s, self.start_s
+        if period_s <= 0 or now_s < start_s:
+            return None
+        index = int((now_s - start_s) // period_s)
+        site_plan = self._by_site.get(site)
+        if site_plan is None or index >= len(site_plan.budget_w):
+            return None
+        budget_w = site_plan.budget_w[index]
+        curtailed_w = site_plan.curtailed_w[index] if index < len(site_plan.curtailed_w) else 0.0
+        source = "curtailed" if budget_w > 0 and curtailed_w >= budget_w / 2 else "grid"
+        end_s = start_s + (index + 1) * period_s
+        return Budget(site, budget_w, BudgetSourceKind.PLAN, source, end_s)

@@ -10,7 +10,6 @@ namespace, so existing dashboards and alerts work unchanged.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,12 +30,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ENERGY_SOURCES",
     "PLAN_FAILURE_REASONS",
+    "POOL_VERDICTS",
     "SHARE_RESULTS",
     "TELEMETRY_REFUSAL_REASONS",
     "CoordinatorMetrics",
     "GrpcServerMetrics",
     "LedgerMetrics",
     "MetricsServer",
+    "PoolMetrics",
     "WorkerMetrics",
     "parse_host_port",
     "plan_failure_reason",
@@ -46,6 +47,8 @@ __all__ = [
 NAMESPACE = "spillway"
 SHARE_RESULTS = ("accepted", "duplicate", "rejected")
 ENERGY_SOURCES = ("curtailed", "grid")
+# A pool's verdicts on forwarded shares (``service.stratum.client.ShareVerdict`` values).
+POOL_VERDICTS = ("accepted", "rejected", "stale")
 # Why a plan solve failed: the optimiser's errors by class name (matched along the MRO
 # by service.errors.optimiser_error_name, so the service need not import the
 # optimiser to count), anything else "error".
@@ -56,7 +59,7 @@ _PLAN_FAILURE_BY_ERROR = {
 }
 PLAN_FAILURE_REASONS = (*_PLAN_FAILURE_BY_ERROR.values(), "error")
 # Why the ledger refused a signed telemetry report: by the field its error names
-# (service.ledger.recorder), anything else "malformed".
+# (service.coordinator.recorder), anything else "malformed".
 _TELEMETRY_REFUSAL_BY_FIELD = {
     "signed_telemetry": "unsigned",
     "telemetry_public_key": "unknown_key",
@@ -387,6 +390,79 @@ class WorkerMetrics:
         )
 
 
+class PoolMetrics:
+    """The upstream's metrics, by configured pool URL (a small fixed set).
+
+    Parameters
+    ----------
+    registry:
+        Where the families are registered.
+    pools:
+        The configured pool URLs; their series start at zero.
+    """
+
+    def __init__(self, registry: CollectorRegistry, pools: Iterable[str]) -> None:
+        self.shares = Counter(
+            "pool_shares",
+            "Shares forwarded to a pool, by the pool's verdict (accepted, rejected, stale).",
+            ("pool", "result"),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.connected = Gauge(
+            "pool_connected",
+            "1 while the coordinator mines for this pool, else 0.",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.difficulty = Gauge(
+            "pool_difficulty",
+            "Share difficulty the pool asks for (0 while not connected).",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.jobs = Counter(
+            "pool_jobs",
+            "Jobs (mining.notify) received from the pool.",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.redirects_refused = Counter(
+            "pool_redirects_refused",
+            "client.reconnect to another host refused (--pool-allow-redirect follows them).",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.difficulties_refused = Counter(
+            "pool_difficulties_refused",
+            "mining.set_difficulty refused as absurd (zero, negative, NaN, infinite, out of"
+            " range); the last sane difficulty stays.",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.units_floored = Counter(
+            "pool_units_floored",
+            "Units handed to a worker at its share-rate floor, harder than the pool asks.",
+            ("pool",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        for pool in pools:
+            for verdict in POOL_VERDICTS:
+                self.shares.labels(pool, verdict)
+            self.connected.labels(pool).set(0)
+            self.difficulty.labels(pool).set(0)
+            self.jobs.labels(pool)
+            self.redirects_refused.labels(pool)
+            self.difficulties_refused.labels(pool)
+            self.units_floored.labels(pool)
+
+
 def parse_host_port(field: str, text: str) -> tuple[str, int]:
     """Split ``HOST:PORT`` (``[::1]:PORT`` for IPv6).
 
@@ -441,11 +517,3 @@ def start_metrics_server(
             continue
         return MetricsServer(server, host, int(server.server_port))
     raise ConfigError(f"{field}: cannot listen on {listen}: {last_error}") from last_error
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port free right now on ``host`` (for tests and defaults)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port

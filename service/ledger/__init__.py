@@ -5,10 +5,10 @@ plan's share of it from curtailed or spilled plants, hashes, shares, money
 owed per plant) are committed under a Merkle root in a period header that
 carries the previous header's hash and the coordinator's Ed25519 signature.
 
-The coordinator writes it through ``service.ledger.recorder.LedgerRecorder``
+The package is pure: it imports nothing of the service outside ``service.ledger``.
+The coordinator writes it through ``service.coordinator.recorder.LedgerRecorder``
 (signed reports staged, periods closed) and splits energy among plants with
-``service.ledger.attribution``; neither is imported here, so that
-``service.errors`` can import this package's errors without a cycle.
+``service.coordinator.attribution``.
 """
 
 from __future__ import annotations

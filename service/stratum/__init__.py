@@ -1,4 +1,7 @@
-"""Stratum v1: turning a pool's ``mining.notify`` into block headers (and, later, the pool client).
+"""Stratum v1 upstream for all workers: ``work`` (a pool's ``mining.notify`` -> block headers),
+``client`` (the pool connection), ``allocator`` (one job split among workers) and
+``errors``. The coordinator's side (pools, failover, forwarded shares) is
+``service.coordinator.pool_bridge``: it uses the coordinator's store and metrics.
 
 Public face: ``StratumJob.from_notify`` parses a job as a pool sends it;
 ``build_header`` assembles the 80-byte header for an extranonce2, ntime,
@@ -13,7 +16,7 @@ from service.stratum.work import (
     StratumJob,
     build_coinbase,
     build_header,
-    merkle_root,
+    coinbase_merkle_root,
     prevhash_from_stratum,
     roll_version,
 )
@@ -25,7 +28,7 @@ __all__ = [
     "StratumJobError",
     "build_coinbase",
     "build_header",
-    "merkle_root",
+    "coinbase_merkle_root",
     "prevhash_from_stratum",
     "roll_version",
 ]

@@ -46,8 +46,8 @@ from service.stratum.work import StratumJob
 __all__ = [
     "MAX_POOL_DIFFICULTY",
     "MIN_POOL_DIFFICULTY",
+    "PoolAnswer",
     "PoolEndpoint",
-    "ShareOutcome",
     "ShareVerdict",
     "StratumClient",
     "StratumConnectionError",
@@ -127,7 +127,7 @@ class ShareVerdict(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ShareOutcome:
+class PoolAnswer:
     """The pool's answer to one ``mining.submit``."""
 
     verdict: ShareVerdict
@@ -356,7 +356,7 @@ class StratumClient:
         ntime: int,
         nonce: int,
         version_bits: int | None = None,
-    ) -> ShareOutcome:
+    ) -> PoolAnswer:
         """Submit a share: ``[worker, job_id, extranonce2, ntime, nonce(, version_bits)]``."""
         params: list[Any] = [worker, job_id, extranonce2.hex(), f"{ntime:08x}", f"{nonce:08x}"]
         if version_bits is not None:
@@ -366,10 +366,10 @@ class StratumClient:
         except _PoolError as exc:
             stale = exc.code == STALE_ERROR_CODE or "stale" in exc.message.lower()
             verdict = ShareVerdict.STALE if stale else ShareVerdict.REJECTED
-            return ShareOutcome(verdict, exc.message)
+            return PoolAnswer(verdict, exc.message)
         if result is True:
-            return ShareOutcome(ShareVerdict.ACCEPTED)
-        return ShareOutcome(ShareVerdict.REJECTED, "pool answered false")
+            return PoolAnswer(ShareVerdict.ACCEPTED)
+        return PoolAnswer(ShareVerdict.REJECTED, "pool answered false")
 
     async def close(self) -> None:
         """Close the connection; pending requests fail."""

@@ -31,7 +31,7 @@ __all__ = [
     "StratumJob",
     "build_coinbase",
     "build_header",
-    "merkle_root",
+    "coinbase_merkle_root",
     "prevhash_from_stratum",
     "roll_version",
 ]
@@ -79,7 +79,7 @@ def build_coinbase(coinb1: bytes, extranonce1: bytes, extranonce2: bytes, coinb2
     return coinb1 + extranonce1 + extranonce2 + coinb2
 
 
-def merkle_root(coinbase: bytes, branch: Sequence[bytes]) -> bytes:
+def coinbase_merkle_root(coinbase: bytes, branch: Sequence[bytes]) -> bytes:
     """The merkle root (internal order) of a block whose coinbase and branch are given."""
     root = sha256d(coinbase)
     for sibling in branch:
@@ -174,7 +174,7 @@ class StratumJob:
         version: int | None = None,
     ) -> bytes:
         """The 76 header bytes before the nonce for this miner's extranonces."""
-        root = merkle_root(
+        root = coinbase_merkle_root(
             build_coinbase(self.coinb1, extranonce1, extranonce2, self.coinb2), self.merkle_branch
         )
         return (

@@ -21,8 +21,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from service.metrics import CoordinatorMetrics, WorkerMetrics
-from service.stratum.bridge import PoolMetrics
+from service.metrics import CoordinatorMetrics, PoolMetrics, WorkerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -121,7 +120,7 @@ def used_metrics() -> dict[str, set[str]]:
 
 def exported_metrics() -> set[str]:
     """Sample names of fresh coordinator and worker registries (every child created)."""
-    from service.server import SERVICES
+    from service.rpc.server import SERVICES
 
     names: set[str] = set()
     coordinator_registry = CollectorRegistry()

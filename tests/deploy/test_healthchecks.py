@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.metrics import free_port
+from service.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -15,7 +15,7 @@ import pytest
 
 from optimiser import Planner, SolveOptions, SolveProgress, read_pypsa_folder
 from service.cli import main
-from service.cli_progress import ProgressDisplay
+from service.cli.progress import ProgressDisplay
 
 pytestmark = pytest.mark.solver
 

@@ -1,6 +1,7 @@
-"""A Stratum v1 pool written for the tests: a real asyncio server on loopback.
+"""Fixtures of the service tests: a real coordinator on 127.0.0.1:0, a registry, and a Stratum v1
+pool written for the tests (a real asyncio server on loopback).
 
-It speaks the pool side of the protocol (configure, subscribe, authorize,
+The pool speaks the pool side of the protocol (configure, subscribe, authorize,
 extranonce.subscribe, notify, set_difficulty, submit) and checks submitted
 shares the way pools do: it rebuilds the header from the job, extranonce1,
 the miner's extranonce2, ntime, nonce and version bits, hashes it and compares
@@ -19,11 +20,16 @@ import json
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from prometheus_client import CollectorRegistry
+from spw_helpers import Running, make_settings
 
 import kernels
+from service.rpc.server import build_server
 from service.stratum import StratumJob, build_header
 
 
@@ -237,3 +243,22 @@ async def other_host_pool() -> AsyncIterator[StratumTestPool]:
     """A pool on another loopback host (127.0.0.2), where a redirect must not lead."""
     async for pool in _running_pool("127.0.0.2"):
         yield pool
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    """A fresh registry per test."""
+    return CollectorRegistry()
+
+
+@pytest.fixture
+async def coordinator(tmp_path: Path, registry: CollectorRegistry) -> AsyncIterator[Running]:
+    """A running coordinator (auth on, no metrics endpoint) and an open channel."""
+    settings = make_settings(tmp_path / "data")
+    server, port = await build_server(settings, registry=registry)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield Running(server, port, channel, registry, settings)
+    finally:
+        await channel.close()
+        await server.stop(0.5)

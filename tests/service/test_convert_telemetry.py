@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.convert import telemetry_to_proto
 from service.ledger.keys import sign_telemetry
-from service.ledger_servicer import telemetry_from_proto
+from service.rpc.convert import telemetry_to_proto
+from service.rpc.ledger_servicer import telemetry_from_proto
 
 
 def test_telemetry_round_trips_through_the_message() -> None:

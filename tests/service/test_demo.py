@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from optimiser.demo import DEMO_SITES
-from service.demo import DemoDay, DemoSettings, scaled_plan
-from service.demo_status import SiteRow, StatusFrame, lines
+from service.demo.core import DemoDay, DemoSettings, scaled_plan
+from service.demo.status import SiteRow, StatusFrame, lines
+from service.rpc.convert import plan_from_proto, plan_to_proto
 from spillway.v1 import planner_pb2
 
 PERIOD_S = 0.4
@@ -190,7 +191,7 @@ def _day() -> DemoDay:
     plan.period_duration.FromSeconds(3600)
     plan.sites.add(site="a", budget_watts=[30e6, 0.0], curtailed_watts=[30e6, 0.0])
     return DemoDay(
-        plan=plan,
+        plan=plan_from_proto(plan),
         capacity_mw={"a": 60.0},
         budget_mw={"a": [30.0, 0.0]},
         absorbed_mw={"a": [30.0, 0.0]},
@@ -201,7 +202,7 @@ def _day() -> DemoDay:
 class TestDemoClock:
     def test_budget_scales_to_cpu_watts(self) -> None:
         """Half a site's capacity in the plan is half the CPU power figure."""
-        plan = scaled_plan(_day(), 1000.0, DemoSettings(period_s=5.0, cpu_w=20.0))
+        plan = plan_to_proto(scaled_plan(_day(), 1000.0, DemoSettings(period_s=5.0, cpu_w=20.0)))
         assert list(plan.sites[0].budget_watts) == pytest.approx([10.0, 0.0])
         assert plan.period_duration.ToNanoseconds() == 5_000_000_000
         assert plan.start_time.seconds == 1000

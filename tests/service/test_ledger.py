@@ -635,7 +635,7 @@ class TestRecorderPeriods:
         """Reports go after the last closed period, whether closed now or before a restart."""
         from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-        from service.ledger.recorder import LedgerRecorder
+        from service.coordinator.recorder import LedgerRecorder
 
         public = worker_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         now_s = [10 * PERIOD_S + 100.0]

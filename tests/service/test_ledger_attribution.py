@@ -5,22 +5,27 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from google.protobuf import duration_pb2
 
-from service.convert import timestamp
+from service.coordinator import attribution
+from service.coordinator.recorder import read_contract_prices
+from service.coordinator.storage import SCHEMA_VERSION, Store
 from service.errors import ConfigError
-from service.ledger.attribution import attribute
 from service.ledger.model import owed_micro
-from service.ledger.recorder import read_contract_prices
-from service.storage import SCHEMA_VERSION, Store
+from service.rpc.convert import plan_from_proto, plan_to_proto, timestamp
 from spillway.v1 import planner_pb2
 
 START_S = 1_700_000_000
 TWO_AREAS = Path(__file__).resolve().parents[1] / "data" / "grid" / "pypsa" / "two-areas"
 HOUR_S = 3600
+
+
+def attribute(plan: planner_pb2.Plan, *args: Any, **kwargs: Any) -> attribution.Attribution:
+    """The split by a plan written as its message (as the coordinator stores plans)."""
+    return attribution.attribute(plan_from_proto(plan), *args, **kwargs)
 
 
 def plan() -> planner_pb2.Plan:
@@ -206,16 +211,13 @@ class TestPlannedTwoAreas:
 
     def plan(self) -> planner_pb2.Plan:
         import optimiser
-        from service.planning import plan_to_proto
+        from service.coordinator.planning import plan_from_result
+        from service.domain import Calendar, PlanModeKind
 
         result = optimiser.plan(optimiser.read_pypsa_folder(TWO_AREAS), mode="co-optimised")
-        calendar = planner_pb2.Scenario(
-            start_time=timestamp(START_S),
-            period_duration=duration_pb2.Duration(seconds=HOUR_S),
-            period_count=1,
-        )
+        calendar = Calendar("", START_S * 10**9, HOUR_S * 10**9, 1)
         return plan_to_proto(
-            "two-areas", "s", calendar, planner_pb2.PLANNING_MODE_CO_OPTIMISED, result, START_S
+            plan_from_result("two-areas", "s", calendar, PlanModeKind.CO_OPTIMISED, result, START_S)
         )
 
     def test_site_behind_the_line_gets_what_it_carries(self) -> None:

@@ -19,10 +19,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import kernels
+from service.coordinator.pool_bridge import PoolBridge, PoolSettings
+from service.coordinator.storage import AsyncStore
 from service.domain import Job, ShareOutcome, ShareResultKind, WorkerRecord
-from service.storage import AsyncStore
 from service.stratum import NOTIFY_FIELDS
-from service.stratum.bridge import PoolBridge, PoolSettings
 from service.stratum.client import MIN_POOL_DIFFICULTY, PoolEndpoint
 
 USER = "farm.north"

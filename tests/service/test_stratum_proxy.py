@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import kernels
 from service.stratum import NOTIFY_FIELDS, StratumJob, StratumJobError
+from service.stratum.allocator import MAX_NTIME_AHEAD_S, WorkAllocator, spread_bits
 from service.stratum.client import PoolEndpoint, ShareVerdict, StratumClient
-from service.stratum.proxy import MAX_NTIME_AHEAD_S, WorkAllocator, spread_bits
 from service.stratum.work import build_header
 
 

@@ -15,10 +15,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from service.coordinator.settings import CoordinatorSettings
 from service.ledger import sign_telemetry
-from service.metrics import free_port
-from service.server import CoordinatorServer
-from service.settings import CoordinatorSettings
+from service.rpc.server import CoordinatorServer
+from service.testing import free_port
 from spillway.v1 import miner_pb2
 
 TOKEN = "s3cret-token"

@@ -23,7 +23,7 @@ import grpc
 import pytest
 from spw_helpers import TOKEN, free_port, sample, spawn, stop_process, wait_for
 
-from service.server import DB_FILE
+from service.rpc.server import DB_FILE
 from spillway.v1 import common_pb2, operator_pb2, operator_pb2_grpc
 
 SITES = {"east": 4e6, "west": 8e6}  # the plan's budgets, watts
@@ -173,7 +173,7 @@ def run_plan(farm: Farm) -> str:
     """Submit a two-bus scenario whose wind is all curtailed without mining; plan it."""
     from google.protobuf import duration_pb2
 
-    from service.convert import timestamp
+    from service.rpc.convert import timestamp
     from spillway.v1 import planner_pb2, planner_pb2_grpc
 
     mw = 1e6

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from spw_helpers import AUTH, make_settings
 
-from service.server import DB_FILE, SERVICES, build_server
+from service.rpc.server import DB_FILE, SERVICES, build_server
 from spillway.v1 import ledger_pb2, miner_pb2, operator_pb2, planner_pb2
 
 FORBIDDEN = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}

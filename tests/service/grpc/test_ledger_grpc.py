@@ -29,13 +29,14 @@ from spw_helpers import AUTH, SPILLWAY, TOKEN, Running, make_settings, signed_te
 from test_planner import submit_and_plan
 
 import kernels
-from service.convert import timestamp
 from service.errors import ConfigError
 from service.ledger import EnergyRecord, Ledger, load_or_create_key, public_key_hex, read_jsonl
 from service.ledger.keys import telemetry_signed
-from service.metrics import free_port
-from service.server import build_server
-from service.worker import Worker, WorkerSettings
+from service.rpc.convert import timestamp
+from service.rpc.server import build_server
+from service.testing import free_port
+from service.worker.core import Worker
+from service.worker.settings import WorkerSettings
 from spillway.v1 import (
     ledger_pb2,
     ledger_pb2_grpc,

@@ -12,7 +12,7 @@ import pytest
 from google.protobuf import duration_pb2
 from spw_helpers import AUTH, Running
 
-from service.convert import timestamp
+from service.rpc.convert import timestamp
 from spillway.v1 import (
     common_pb2,
     miner_pb2,
@@ -217,8 +217,9 @@ class TestScenarioAtStart:
         """``--scenario`` (a PyPSA folder) is planned at start and drives the budgets."""
         from spw_helpers import make_settings
 
-        from service.planning import write_pypsa_folder
-        from service.server import DB_FILE, build_server
+        from service.domain import PlanStatusKind
+        from service.rpc.scenario import write_pypsa_folder
+        from service.rpc.server import DB_FILE, build_server
 
         folder = tmp_path / "three-bus"
         folder.mkdir()
@@ -229,7 +230,7 @@ class TestScenarioAtStart:
             assert server.startup_plan is not None
             await asyncio.wait_for(server.startup_plan, timeout=60)
             plan = server.coordinator.plan
-            assert plan is not None and plan.status == planner_pb2.PLAN_STATUS_OPTIMAL
+            assert plan is not None and plan.status == PlanStatusKind.OPTIMAL
             # The plans row names the scenario row the file's calendar was stored under.
             db = sqlite3.connect(f"file:{tmp_path / 'data' / DB_FILE}?mode=ro", uri=True)
             try:

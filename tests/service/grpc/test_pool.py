@@ -21,18 +21,17 @@ from prometheus_client import CollectorRegistry
 from spw_helpers import AUTH, TOKEN, make_settings
 
 import kernels
-from service import storage
-from service.cli import main
-from service.cli_operator import format_status
-from service.cli_serve import pool_settings
+from service.cli.operator import format_status
+from service.coordinator import storage
+from service.coordinator.pool_bridge import PoolBridge, PoolSettings
+from service.coordinator.storage import SCHEMA_VERSION, AsyncStore, Store
 from service.domain import Job, ShareOutcome, ShareResultKind
 from service.errors import ConfigError
-from service.server import CoordinatorServer, build_server
-from service.storage import SCHEMA_VERSION, AsyncStore, Store
+from service.rpc.server import CoordinatorServer, build_server
 from service.stratum import NOTIFY_FIELDS, build_header
-from service.stratum.bridge import PoolBridge, PoolSettings
 from service.stratum.client import PoolEndpoint
-from service.worker import Worker, WorkerSettings
+from service.worker.core import Worker
+from service.worker.settings import WorkerSettings
 from spillway.v1 import miner_pb2, miner_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 USER = "farm.north"
@@ -579,39 +578,6 @@ class TestTls:
                 make_settings(tmp_path / "coordinator", pool=settings),
                 registry=CollectorRegistry(),
             )
-
-
-class TestFlags:
-    @pytest.mark.parametrize(
-        ("args", "named"),
-        [
-            (["--pool", "http://pool.example:3333", "--pool-user", "u"], "pool: --pool"),
-            (["--pool", "stratum+tcp://pool.example", "--pool-user", "u"], "pool: --pool"),
-            (["--pool", "stratum+tcp://pool.example:3333"], "pool_user: --pool-user"),
-        ],
-    )
-    def test_bad_pool_flags_name_the_flag(
-        self, args: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        """A bad pool URL or a missing user exits 2 with one line naming the flag."""
-        code = main(["serve", "--data-dir", str(tmp_path), "--metrics-listen", "off", *args])
-        assert code == 2
-        err = capsys.readouterr().err
-        assert named in err, err
-
-    def test_pools_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """SPILLWAY_POOL lists pools in priority order (comma-separated); flags win over it."""
-        monkeypatch.setenv("SPILLWAY_POOL", "stratum+tcp://a.example:3333, stratum+ssl://b:443")
-        settings = pool_settings(None, "acct.w1", "pw")
-        assert settings is not None
-        assert [(e.url, e.user, e.password) for e in settings.endpoints] == [
-            ("stratum+tcp://a.example:3333", "acct.w1", "pw"),
-            ("stratum+ssl://b:443", "acct.w1", "pw"),
-        ]
-        flagged = pool_settings(["stratum+tcp://c:1"], "acct.w1", "x")
-        assert flagged is not None and [e.host for e in flagged.endpoints] == ["c"]
-        monkeypatch.delenv("SPILLWAY_POOL")
-        assert pool_settings(None, None, "x") is None
 
 
 class TestStorage:

@@ -18,8 +18,9 @@ from spw_helpers import AUTH, TOKEN, free_port, make_settings
 
 import kernels
 from service.metrics import start_metrics_server
-from service.server import build_server
-from service.worker import Worker, WorkerSettings
+from service.rpc.server import build_server
+from service.worker.core import Worker
+from service.worker.settings import WorkerSettings
 from spillway.v1 import operator_pb2, operator_pb2_grpc
 
 pytestmark = pytest.mark.skipif(

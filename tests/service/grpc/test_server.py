@@ -17,7 +17,7 @@ from grpc_status import rpc_status
 from spw_helpers import AUTH, Running, signed_telemetry
 
 import kernels
-from service.convert import timestamp
+from service.rpc.convert import timestamp
 from spillway.v1 import common_pb2, miner_pb2, miner_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 
@@ -378,7 +378,7 @@ class TestRateLimit:
         """A client past its calls per second gets RESOURCE_EXHAUSTED, then recovers."""
         from spw_helpers import make_settings
 
-        from service.server import build_server
+        from service.rpc.server import build_server
 
         settings = make_settings(tmp_path, rate_limit_per_s=5.0, rate_limit_burst=3.0)
         server, port = await build_server(settings, registry=registry)

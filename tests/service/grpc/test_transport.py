@@ -12,9 +12,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from spw_helpers import AUTH, SPILLWAY, free_port, make_settings, scrape
 
+from service.domain import TlsFiles
 from service.errors import ConfigError
-from service.server import build_server
-from service.settings import TlsFiles
+from service.rpc.server import build_server
 from spillway.v1 import operator_pb2, operator_pb2_grpc
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -267,7 +267,8 @@ class TestWorkerOverTls:
         from spw_helpers import TOKEN
 
         import kernels
-        from service.worker import Worker, WorkerSettings
+        from service.worker.core import Worker
+        from service.worker.settings import WorkerSettings
 
         settings = make_settings(
             tmp_path / "c", tls=TlsFiles(pki / "server.pem", pki / "server.key", pki / "ca.pem")

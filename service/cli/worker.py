@@ -1,0 +1,102 @@
+"""``spillway worker``: hash for a site, following the coordinator's budget."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+import kernels
+from service.cli.common import add_client_flags, env, read_token, tls_files
+from service.errors import ConfigError
+from service.metrics import start_metrics_server
+from service.worker.core import Worker
+from service.worker.settings import WorkerSettings
+
+__all__ = ["register"]
+
+DEFAULT_METRICS_PORT = 9465
+H_PER_MH = 1e6
+
+
+def _default(name: str) -> Any:
+    """``WorkerSettings``' default for ``name``: the flags' defaults are the settings' own."""
+    (field,) = [f for f in dataclasses.fields(WorkerSettings) if f.name == name]
+    return field.default
+
+
+def register(commands: Any) -> None:
+    """Add ``worker`` to the ``spillway`` parser."""
+    parser = commands.add_parser("worker", help="hash for a site within its power budget")
+    add_client_flags(parser)
+    parser.add_argument("--site", default=env("SITE"), required=env("SITE") is None)
+    parser.add_argument("--name", default=env("WORKER_NAME", socket.gethostname()[:64]))
+    parser.add_argument("--backend", choices=kernels.BACKENDS, default=env("BACKEND", "auto"))
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+    parser.add_argument(
+        "--metrics-listen",
+        default=env("METRICS_LISTEN"),
+        help=f"HOST:PORT (default: the next free port from {DEFAULT_METRICS_PORT}); 'off'",
+    )
+    parser.add_argument("--data-dir", default=env("DATA_DIR", str(_default("data_dir"))))
+    parser.add_argument(
+        "--joules-per-megahash",
+        type=float,
+        default=env("JOULES_PER_MEGAHASH", str(_default("joules_per_hash") * H_PER_MH)),
+        help="the device's energy per MH (= W per MH/s): the power model",
+    )
+    parser.add_argument("--telemetry-seconds", type=float, default=_default("telemetry_s"))
+    parser.set_defaults(run=run)
+
+
+async def _main(
+    settings: WorkerSettings, backend_name: str, threads: int | None, metrics_listen: str | None
+) -> None:
+    registry = CollectorRegistry()
+    backend = await asyncio.to_thread(kernels.get_backend, backend_name, threads=threads)
+    metrics = None
+    if metrics_listen != "off":
+        listen = metrics_listen or f"127.0.0.1:{DEFAULT_METRICS_PORT}"
+        metrics = start_metrics_server(registry, listen, search=0 if metrics_listen else 100)
+        print(
+            f"spillway worker metrics on http://{metrics.host}:{metrics.port}/metrics", flush=True
+        )
+    worker = Worker(settings, backend, registry)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, worker.stop.set)
+    try:
+        await worker.run()
+    finally:
+        backend.close()
+        if metrics is not None:
+            metrics.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """``spillway worker``."""
+    try:
+        if not args.joules_per_megahash > 0:
+            raise ConfigError("joules_per_megahash: must be above zero")
+        settings = WorkerSettings(
+            coordinator=args.coordinator,
+            site=args.site,
+            worker_name=args.name,
+            data_dir=Path(args.data_dir),
+            tls=tls_files(args.tls_cert, args.tls_key, args.tls_ca),
+            auth_token=read_token(args.auth_token_file),
+            joules_per_hash=args.joules_per_megahash / H_PER_MH,
+            telemetry_s=args.telemetry_seconds,
+        )
+        asyncio.run(_main(settings, args.backend, args.threads, args.metrics_listen))
+    except ConfigError as exc:
+        print(f"spillway: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

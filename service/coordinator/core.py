@@ -1,0 +1,358 @@
+"""The coordinator's behaviour, free of gRPC: budgets, jobs, shares, telemetry, overrides.
+
+Servicers translate messages and call these methods; all storage goes through
+``AsyncStore`` (off the event loop). Work streams wait on ``changed`` so an
+override or a new schedule reaches workers at once, not at the next refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from service.coordinator.budgets import BudgetRules
+from service.coordinator.plans import PlanCodec, Plans
+from service.coordinator.recorder import LedgerRecorder
+from service.domain import (
+    Budget,
+    Job,
+    Override,
+    Plan,
+    ScheduleEntry,
+    ShareOutcome,
+    ShareSubmission,
+    WorkerRecord,
+    check_share,
+    make_job,
+    period_start,
+)
+from service.errors import NotFoundError
+from service.ledger.errors import LedgerInputError
+
+if TYPE_CHECKING:
+    from service.coordinator.pool_bridge import PoolBridge
+    from service.coordinator.settings import CoordinatorSettings
+    from service.coordinator.storage import AsyncStore
+    from service.ledger.model import Telemetry
+    from service.metrics import CoordinatorMetrics
+
+__all__ = ["BudgetEvent", "Coordinator", "JobEvent", "StopEvent", "WorkerLive"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetEvent:
+    """Send this budget to the worker."""
+
+    budget: Budget
+    period_start_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class JobEvent:
+    """Send this job to the worker; None: no work, idle until the next (the pool is gone)."""
+
+    job: Job | None
+    clean: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StopEvent:
+    """Tell the worker to stop: the coordinator is shutting down."""
+
+    reason: str
+
+
+@dataclass(slots=True)
+class WorkerLive:
+    """What the coordinator knows of a worker from its last telemetry."""
+
+    streams: int = 0
+    hashrate_hs: float = 0.0
+    power_w: float = 0.0
+    seen_s: float = field(default_factory=time.time)
+
+
+class Coordinator:
+    """The coordinator's state and rules.
+
+    Parameters
+    ----------
+    settings:
+        Intervals, limits and difficulty.
+    store:
+        Persistent state.
+    metrics:
+        Where to count.
+    codec:
+        How plans and scenarios are stored (as messages, by ``service.rpc``).
+    """
+
+    def __init__(
+        self,
+        settings: CoordinatorSettings,
+        store: AsyncStore,
+        metrics: CoordinatorMetrics,
+        codec: PlanCodec,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.metrics = metrics
+        self.budgets = BudgetRules(
+            store, hold_s=settings.budget_hold_s, refresh_s=settings.budget_refresh_s
+        )
+        self.live: dict[str, WorkerLive] = {}
+        self.changed = asyncio.Condition()
+        self.stopping = asyncio.Event()
+        self.plans = Plans(store, metrics, codec, stopping=self.stopping, on_change=self.notify)
+        # Set by build_server when pools are configured: jobs then come from the pool.
+        self.pool: PoolBridge | None = None
+        # The one store of energy used: signed telemetry, closed into ledger periods.
+        self.ledger = LedgerRecorder(
+            settings.data_dir,
+            settings.period_s,
+            contract_prices=settings.contract_prices,
+            clock_skew_s=settings.telemetry_clock_skew_s,
+            observer=metrics.ledger,
+        )
+        metrics.plan_valid.set_function(self.plans.covers_now)
+
+    @property
+    def plan(self) -> Plan | None:
+        """The current plan, if any."""
+        return self.plans.current
+
+    async def start(self) -> None:
+        """Load the current plan and create the known sites' metric series."""
+        await self.plans.load()
+        for site in await self.store.run(self.store.store.known_sites):
+            self.metrics.site(site)
+        # Periods left open by a stop or a crash are closed now, from their staged reports.
+        await self.ledger.open()
+        await self.ledger.close_due(self.plan)
+        self.ledger.start(lambda: self.plan)
+
+    async def notify(self) -> None:
+        """Wake every work stream (a budget rule changed)."""
+        self.budgets.forget()
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def stop(self, reason: str) -> None:
+        """Tell every work stream to send ``StopWork`` and end."""
+        self.stopping.set()
+        await self.notify()
+        logger.info("stopping work streams: %s", reason)
+
+    # budgets
+
+    async def budget(self, site: str, now_s: float | None = None) -> Budget:
+        """The budget in force for ``site`` now (override > plan > schedule > zero)."""
+        now_s = time.time() if now_s is None else now_s
+        budget = await self.budgets.budget(site, now_s, self.plan)
+        self.metrics.power_budget_watts.labels(site).set(budget.budget_w)
+        return budget
+
+    async def set_override(
+        self, site: str, budget_w: float, length_s: float, reason: str
+    ) -> Override:
+        """Set a manual budget for ``length_s`` seconds; it outranks the plan until then."""
+        now_s = time.time()
+        override = Override(site, budget_w, now_s + length_s, reason)
+        await self.store.run(self.store.store.set_override, override, now_s)
+        self.metrics.site(site)
+        logger.info("override %s: %.1f W for %.0f s (%s)", site, budget_w, length_s, reason)
+        await self.notify()
+        return override
+
+    async def clear_override(self, site: str) -> bool:
+        """Drop a site's override; whether it had one."""
+        cleared = await self.store.run(self.store.store.clear_override, site)
+        await self.notify()
+        return cleared
+
+    async def push_schedule(self, entries: list[ScheduleEntry]) -> str:
+        """Replace the schedule of the sites named; the new schedule's id."""
+        schedule_id = await self.store.run(self.store.store.replace_schedule, entries, time.time())
+        for site in {e.site for e in entries}:
+            self.metrics.site(site)
+        await self.notify()
+        return schedule_id
+
+    # planning
+
+    # workers
+
+    async def register(
+        self,
+        site: str,
+        worker_name: str,
+        backend: str,
+        hashrate_hs: float,
+        max_power_w: float,
+        telemetry_public_key: bytes = b"",
+    ) -> WorkerRecord:
+        """Register or refresh a worker (and its telemetry key, when it sends one)."""
+        if telemetry_public_key:
+            self.ledger.check_key(telemetry_public_key)  # refused before anything is stored
+        worker = await self.store.run(
+            self.store.store.register_worker,
+            site,
+            worker_name,
+            backend,
+            hashrate_hs,
+            max_power_w,
+            time.time(),
+        )
+        if telemetry_public_key:
+            await self.ledger.register_key(worker.worker_id, site, telemetry_public_key)
+        self.metrics.site(site)
+        self.live.setdefault(worker.worker_id, WorkerLive())
+        logger.info("worker %s (%s) registered at %s", worker_name, worker.worker_id, site)
+        return worker
+
+    async def worker(self, worker_id: str) -> WorkerRecord:
+        """A registered worker.
+
+        Raises
+        ------
+        NotFoundError
+            For an unknown id.
+        """
+        worker = await self.store.run(self.store.store.worker, worker_id) if worker_id else None
+        if worker is None:
+            raise NotFoundError(f"worker_id: no worker {worker_id[:64]!r}; register first")
+        return worker
+
+    async def new_job(self, worker: WorkerRecord) -> Job | None:
+        """A fresh job for ``worker``, stored before it is sent; None while the pool has none."""
+        if self.pool is not None:
+            return await self.pool.new_job(worker)
+        job = make_job(
+            uuid.uuid4().hex[:16],
+            worker.worker_id,
+            now_s=time.time(),
+            difficulty=self.settings.share_difficulty,
+            ntime_roll_s=self.settings.ntime_roll_s,
+        )
+        await self.store.run(self.store.store.add_job, job)
+        return job
+
+    async def work(self, worker: WorkerRecord) -> AsyncIterator[BudgetEvent | JobEvent | StopEvent]:
+        """The events of one worker's stream: a job, budgets when they change, jobs, stop."""
+        live = self.live.setdefault(worker.worker_id, WorkerLive())
+        live.streams += 1
+        self._count_connected()
+        try:
+            last_job_s = time.monotonic()
+            pool_seen = self.pool.generation if self.pool is not None else 0
+            job = await self.new_job(worker)
+            if job is not None or self.pool is not None:
+                yield JobEvent(job, clean=True)  # None: drop what a past stream gave
+            sent: tuple[float, str, float | None] | None = None
+            sent_s = 0.0
+            sent_until_s = float("inf")
+            while not self.stopping.is_set():
+                now_s = time.time()
+                budget = await self.budget(worker.site, now_s)
+                # Resend well before the worker's hold runs out, and at once on a change:
+                # of the figure, or of its own end (a new plan period with the same
+                # figure must reach the worker before the old one lapses). The end counts
+                # only where it comes before the hold horizon, which moves with time.
+                stale = time.monotonic() - sent_s > self.settings.budget_hold_s / 3
+                horizon_s = now_s + self.settings.budget_hold_s - 1e-3
+                own_end_s = budget.valid_until_s if budget.valid_until_s < horizon_s else None
+                current = (budget.budget_w, str(budget.source), own_end_s)
+                if sent != current or stale:
+                    yield BudgetEvent(budget, period_start(now_s, self.settings.period_s))
+                    sent, sent_s = current, time.monotonic()
+                    sent_until_s = budget.valid_until_s
+                # New pool work (a clean job must reach every worker at once), or time's up.
+                news = self.pool.news(pool_seen) if self.pool is not None else None
+                due = time.monotonic() - last_job_s >= self.settings.job_interval_s
+                if news is not None or due:
+                    pool_seen, clean = news or (pool_seen, False)
+                    job = await self.new_job(worker)
+                    if job is not None or news is not None:
+                        yield JobEvent(job, clean=clean)  # None on news: the pool work is gone
+                    last_job_s = time.monotonic()
+                # Wake at the sent budget's end too, so the next one follows without a gap.
+                wait_s = min(self.settings.budget_refresh_s, max(0.01, sent_until_s - time.time()))
+                async with self.changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.changed.wait(), timeout=wait_s)
+            yield StopEvent("coordinator shutting down")
+        finally:
+            live.streams -= 1
+            self._count_connected()
+
+    def _count_connected(self) -> None:
+        self.metrics.workers_connected.set(sum(1 for w in self.live.values() if w.streams > 0))
+
+    async def submit_shares(
+        self, worker: WorkerRecord, shares: list[ShareSubmission]
+    ) -> list[ShareOutcome]:
+        """Check and store shares; each gets an outcome (duplicates acknowledged)."""
+        store = self.store.store
+        checked = []
+        for share in shares:
+            job = await self.store.run(store.job, share.job_id)
+            if job is not None and job.worker_id != worker.worker_id:
+                job = None  # another worker's job: unknown to this one
+            checked.append((job, share.ntime, share.nonce, check_share(job, share)))
+        outcomes = await self.store.run(store.record_shares, worker, checked, time.time())
+        for outcome in outcomes:
+            self.metrics.shares.labels(outcome.result.metric_label).inc()
+        if self.pool is not None:
+            # Acked once stored; the pool's verdict comes later and is recorded then.
+            self.pool.forward(worker, checked, outcomes)
+        return outcomes
+
+    async def _accept(self, worker: WorkerRecord, signed: Telemetry, source: str) -> None:
+        """Stage a report in the ledger and count it (or count its refusal)."""
+        try:
+            await self.ledger.accept(
+                worker.worker_id, worker.site, signed, max_power_w=worker.max_power_w
+            )
+        except LedgerInputError as exc:
+            self.metrics.ledger.refused(exc.field)
+            raise
+        self.metrics.energy_joules.labels(worker.site, source).inc(signed.energy_j)
+        self.metrics.hashes.labels(worker.backend).inc(signed.hashes)
+
+    async def report(
+        self, worker: WorkerRecord, signed: Telemetry, *, power_w: float, hashrate_hs: float
+    ) -> None:
+        """Stage a signed telemetry report for the ledger; count it in the metrics.
+
+        Raises
+        ------
+        LedgerInputError
+            Naming the field of a report the ledger refuses (bad signature, replay).
+        """
+        now_s = time.time()
+        source = (await self.budget(worker.site, now_s)).energy_source
+        # Shielded: a report the ledger takes is counted even if the caller hangs up
+        # meanwhile (the metric and the ledger hold the same joules).
+        await asyncio.shield(self._accept(worker, signed, source))
+        await self.store.run(self.store.store.touch_worker, worker.worker_id, now_s)
+        live = self.live.setdefault(worker.worker_id, WorkerLive())
+        live.hashrate_hs, live.power_w, live.seen_s = hashrate_hs, power_w, now_s
+        site_workers = [
+            w for w in await self.store.run(self.store.store.workers) if w.site == worker.site
+        ]
+        self.metrics.power_watts.labels(worker.site).set(
+            sum(self.live[w.worker_id].power_w for w in site_workers if w.worker_id in self.live)
+        )
+        self.metrics.hashrate.labels(worker.site).set(
+            sum(
+                self.live[w.worker_id].hashrate_hs for w in site_workers if w.worker_id in self.live
+            )
+        )

@@ -1,0 +1,67 @@
+"""Settings of the coordinator (filled from flags and ``SPILLWAY_*`` variables)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.coordinator.pool_bridge import PoolSettings
+    from service.domain import TlsFiles
+
+__all__ = ["CoordinatorSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class CoordinatorSettings:
+    """Everything ``spillway serve`` can be told.
+
+    ``metrics_listen=None`` serves no metrics endpoint (tests scrape their
+    own); ``auth_token=None`` leaves every call open.
+    """
+
+    grpc_listen: str = "127.0.0.1:50051"
+    # A second, plaintext gRPC port serving only grpc.health.v1 (Kubernetes probes
+    # when the main port needs TLS); None for none.
+    health_listen: str | None = None
+    metrics_listen: str | None = "127.0.0.1:9464"
+    data_dir: Path = Path("spillway-data")
+    scenario: Path | None = None
+    # Mode of the plan made from ``scenario`` at start ("co-optimised" or "curtailment-only").
+    plan_mode: str = "curtailment-only"
+    tls: TlsFiles | None = None
+    auth_token: str | None = None
+    # In-flight calls get this long to finish on SIGTERM.
+    grace_s: float = 5.0
+    # How often each work stream re-evaluates its site's budget.
+    budget_refresh_s: float = 1.0
+    # A worker holds a budget this long without news, then falls to zero.
+    budget_hold_s: float = 30.0
+    # Ledger period (energy per site and period).
+    period_s: float = 900.0
+    # CSV ``plant,price_per_mwh``: contract prices that replace the bus's marginal
+    # price in the ledger for those plants; None pays every plant its bus price.
+    contract_prices: Path | None = None
+    # A signed report whose window ends more than this far ahead of the coordinator's
+    # clock is refused (workers' clocks are NTP-synced; this is their allowed error).
+    telemetry_clock_skew_s: float = 5.0
+    # Share difficulty of the jobs handed out (CPU-friendly by default).
+    share_difficulty: float = 1 / 1024
+    # A fresh job per worker this often.
+    job_interval_s: float = 60.0
+    # How far a worker may roll a job's ntime.
+    ntime_roll_s: int = 3600
+    # Longest manual override or pause, and longest pushed schedule period.
+    max_override_s: float = 7 * 86400.0
+    max_period_s: float = 86400.0
+    # Direct hashing: backend, and searches at once (more get RESOURCE_EXHAUSTED).
+    hash_backend: str = "cpu"
+    hash_threads: int | None = None
+    max_searches: int = 2
+    max_message_bytes: int = 4 * 1024 * 1024
+    # Calls per second (and burst) per client host; more get RESOURCE_EXHAUSTED.
+    rate_limit_per_s: float = 2000.0
+    rate_limit_burst: float = 4000.0
+    # Stratum pools to mine for (``--pool``); None: the coordinator's own synthetic jobs.
+    pool: PoolSettings | None = None

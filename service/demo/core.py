@@ -1,0 +1,387 @@
+"""``spillway serve --demo``: the whole job on the embedded demo scenario, on one machine.
+
+The coordinator plans the demo day (``optimiser.demo``, 24 hourly periods) in
+curtailment-only mode once, off the event loop, and plays it on an accelerated
+clock: one hourly period every ``period_s`` seconds (5 s by default), the day
+repeated until stopped. One worker per demo site runs in this process (its own
+CPU backend on one thread, its own metrics endpoint), connects over loopback
+gRPC and follows its budget by duty cycling.
+
+Power mapping: a CPU cannot draw megawatts, so each site's plan budget is
+scaled to ``budget_w = plan_mw / capacity_mw * cpu_w``, where ``capacity_mw``
+is the site's ``p_nom`` in ``mining_sites.csv`` and ``cpu_w`` the power figure
+of one CPU thread hashing (``--demo-cpu-watts``, 20 W by default). The
+workers' energy per hash is set so that ``cpu_w`` is 80% of what one thread
+hashes on its fair share of the cores (all of one core when there are as many
+cores as sites; half of one on a 2-core machine), so power can meet the
+budget. Curtailment absorbed is reported in plan terms (MWh of the grid model).
+
+SIGINT or SIGTERM stops the workers (their shares flushed), then the
+coordinator (graceful, one second's grace); nothing outlives the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import logging
+import os
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry
+
+import kernels
+from service.coordinator import planning
+from service.demo.settings import DemoSettings
+from service.demo.status import SiteRow, StatusFrame, render
+from service.domain import Plan, PlanModeKind, SiteSource
+from service.metrics import parse_host_port, start_metrics_server
+from service.rpc.server import build_server
+from service.units import S_PER_H, W_PER_MW
+from service.worker.core import Worker
+from service.worker.settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from kernels import HashBackend
+    from service.coordinator.settings import CoordinatorSettings
+    from service.metrics import MetricsServer
+    from service.rpc.server import CoordinatorServer
+
+__all__ = ["DemoDay", "DemoSettings", "load_demo_day", "run_demo", "scaled_plan", "serve_demo"]
+
+logger = logging.getLogger(__name__)
+
+# Probe of one CPU thread's hashrate, to set the workers' energy per hash.
+PROBE_S = 0.3
+# Workers stop within this; the coordinator then gets its grace.
+WORKER_STOP_S = 3.0
+DEMO_GRACE_S = 1.0
+FAIR_SHARE = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class DemoDay:
+    """The planned demo day, in plan terms (MW), and the plan (W)."""
+
+    plan: Plan
+    capacity_mw: dict[str, float]
+    budget_mw: dict[str, list[float]]
+    absorbed_mw: dict[str, list[float]]
+    period_hours: float
+
+    @property
+    def period_count(self) -> int:
+        """Periods in the day (24)."""
+        return int(self.plan.period_count)
+
+    def absorbed_mwh(self, periods: float) -> float:
+        """Curtailment absorbed by all sites over the first ``periods`` (may be fractional)."""
+        whole = int(periods)
+        total = 0.0
+        for series in self.absorbed_mw.values():
+            total += sum(series[:whole]) * self.period_hours
+            if whole < len(series):
+                total += series[whole] * (periods - whole) * self.period_hours
+        return total
+
+
+def load_demo_day() -> DemoDay:
+    """Plan the demo scenario (curtailment-only): blocking, run it on a thread.
+
+    Raises
+    ------
+    optimiser.OptimiserError
+        When no plan is found.
+    """
+    import optimiser
+
+    path = optimiser.demo_scenario_path()
+    with (path / "mining_sites.csv").open(newline="") as handle:
+        capacity_mw = {row["name"]: float(row["p_nom"]) for row in csv.DictReader(handle)}
+    _calendar, plan = planning.plan_file(
+        path, mode=PlanModeKind.CURTAILMENT_ONLY, now_s=time.time()
+    )
+    by_site = {s.site: s for s in plan.sites}
+    return DemoDay(
+        plan=plan,
+        capacity_mw=capacity_mw,
+        budget_mw={s: [w / W_PER_MW for w in by_site[s].budget_w] for s in by_site},
+        absorbed_mw={s: [w / W_PER_MW for w in by_site[s].curtailed_w] for s in by_site},
+        period_hours=plan.period_s / S_PER_H or 1.0,
+    )
+
+
+def scaled_plan(day: DemoDay, start_s: float, demo: DemoSettings) -> Plan:
+    """The day's plan on the demo clock from ``start_s``, budgets scaled to CPU watts."""
+    sites = []
+    for site in day.plan.sites:
+        scale = demo.cpu_w / (day.capacity_mw.get(site.site, 0.0) * W_PER_MW or 1.0)
+        sites.append(
+            dataclasses.replace(
+                site,
+                budget_w=tuple(w * scale for w in site.budget_w),
+                curtailed_w=tuple(w * scale for w in site.curtailed_w),
+                # Scaled too, so that they still add up to curtailed_w.
+                sources=tuple(
+                    SiteSource(src.plant, tuple(w * scale for w in src.power_w))
+                    for src in site.sources
+                ),
+            )
+        )
+    return dataclasses.replace(
+        day.plan,
+        plan_id=uuid.uuid4().hex,
+        start_ns=int(start_s * 1e9),
+        period_ns=int(demo.period_s * 1e9),
+        sites=tuple(sites),
+    )
+
+
+@dataclass
+class _DemoWorker:
+    site: str
+    worker: Worker
+    backend: HashBackend
+    registry: CollectorRegistry
+    metrics: MetricsServer | None
+    task: asyncio.Task[None] | None = None
+    last_energy_j: float = 0.0
+    last_hashes: int = 0
+
+
+@dataclass
+class _Clock:
+    """Where the demo is: the day, when it started, which day."""
+
+    day: DemoDay | None = None
+    start_s: float = 0.0
+    day_number: int = 1
+    days_done_mwh: float = 0.0
+
+
+async def _start_workers(
+    settings: CoordinatorSettings, demo: DemoSettings, grpc_port: int, sites: tuple[str, ...]
+) -> list[_DemoWorker]:
+    """One in-process worker per site (one CPU thread each), each with its metrics endpoint."""
+    probe = await asyncio.to_thread(kernels.get_backend, "cpu", threads=1)
+    try:
+        rate = await asyncio.to_thread(kernels.measure_hashrate, probe, seconds=PROBE_S)
+    finally:
+        probe.close()
+    # A site at full capacity may use FAIR_SHARE of its share of the cores (the sites' threads
+    # and the coordinator compete for them), so on a small machine power can still meet budget.
+    cores_per_site = min(1.0, (os.cpu_count() or 1) / max(1, len(sites)))
+    full_hs = max(rate.hashes_per_second * cores_per_site * FAIR_SHARE, 1.0)
+    joules_per_hash = demo.cpu_w / full_hs
+    host = settings.grpc_listen.rpartition(":")[0] or "127.0.0.1"
+    # Workers' metrics: the next free ports after the coordinator's (all ephemeral for port 0).
+    metrics_host: str | None = None
+    next_port = 0
+    if settings.metrics_listen is not None:
+        metrics_host, base_port = parse_host_port("metrics_listen", settings.metrics_listen)
+        next_port = base_port + 1 if base_port else 0
+    workers = []
+    for site in sites:
+        registry = CollectorRegistry()
+        backend = await asyncio.to_thread(kernels.get_backend, "cpu", threads=1)
+        metrics = None
+        if metrics_host is not None:
+            listen = f"{metrics_host}:{next_port}"
+            metrics = start_metrics_server(registry, listen, search=100 if next_port else 0)
+            next_port = metrics.port + 1 if next_port else 0
+        worker = Worker(
+            WorkerSettings(
+                coordinator=f"{host}:{grpc_port}",
+                site=site,
+                worker_name="demo",
+                data_dir=settings.data_dir,
+                joules_per_hash=joules_per_hash,
+                telemetry_s=min(5.0, max(0.5, demo.period_s / 2)),
+            ),
+            backend,
+            registry,
+        )
+        workers.append(_DemoWorker(site, worker, backend, registry, metrics))
+    for w in workers:
+        w.task = asyncio.create_task(w.worker.run(), name=f"worker-{w.site}")
+    return workers
+
+
+async def _stop_workers(workers: list[_DemoWorker]) -> None:
+    for w in workers:
+        w.worker.stop.set()
+    tasks = [w.task for w in workers if w.task is not None]
+    if tasks:
+        _done, pending = await asyncio.wait(tasks, timeout=WORKER_STOP_S)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    # Closed side by side: each metrics server's shutdown waits out its poll (0.5 s).
+    closing = [asyncio.to_thread(w.backend.close) for w in workers]
+    closing += [asyncio.to_thread(w.metrics.close) for w in workers if w.metrics is not None]
+    await asyncio.gather(*closing)
+
+
+async def _run_clock(
+    running: CoordinatorServer, demo: DemoSettings, clock: _Clock, failed: asyncio.Event
+) -> None:
+    """Plan the day once (off the event loop), then adopt it day after day on the demo clock."""
+    try:
+        day = await asyncio.to_thread(load_demo_day)
+    except Exception:
+        logger.exception("demo: no plan")
+        print("spillway: error: the demo day could not be planned", file=sys.stderr)
+        failed.set()
+        return
+    start_s = time.time()
+    while True:
+        plan = scaled_plan(day, start_s, demo)
+        clock.day, clock.start_s = day, start_s
+        await running.coordinator.plans.adopt(plan, "demo")
+        start_s += demo.period_s * day.period_count
+        await asyncio.sleep(max(0.0, start_s - time.time()))
+        clock.days_done_mwh += day.absorbed_mwh(day.period_count)
+        clock.day_number += 1
+
+
+def _frame(
+    clock: _Clock, workers: list[_DemoWorker], demo: DemoSettings, dt_s: float
+) -> StatusFrame:
+    day = clock.day
+    period = 0
+    absorbed_mwh = clock.days_done_mwh
+    if day is not None:
+        elapsed = min(day.period_count, max(0.0, (time.time() - clock.start_s) / demo.period_s))
+        period = min(day.period_count, int(elapsed) + 1)
+        absorbed_mwh += day.absorbed_mwh(elapsed)
+    rows = []
+    for w in workers:
+        state = w.worker.state
+        energy_j, hashes = state.energy_j, state.hashes
+        power_w = (energy_j - w.last_energy_j) / dt_s if dt_s > 0 else 0.0
+        hashrate_hs = (hashes - w.last_hashes) / dt_s if dt_s > 0 else 0.0
+        w.last_energy_j, w.last_hashes = energy_j, hashes
+        plan_mw = day.budget_mw[w.site][period - 1] if day is not None and period else 0.0
+        shares = w.registry.get_sample_value("spillway_shares_total", {"result": "accepted"})
+        rows.append(
+            SiteRow(w.site, plan_mw, state.budget_now(), power_w, hashrate_hs, int(shares or 0))
+        )
+    return StatusFrame(
+        period=period,
+        period_count=day.period_count if day is not None else 24,
+        period_hours=day.period_hours if day is not None else 1.0,
+        period_s=demo.period_s,
+        day=clock.day_number,
+        absorbed_mwh=absorbed_mwh,
+        rows=tuple(rows),
+    )
+
+
+async def _show_status(clock: _Clock, workers: list[_DemoWorker], demo: DemoSettings) -> None:
+    """Redraw the status every ``status_s`` on a TTY; else print it once per period."""
+    tty = sys.stdout.isatty()
+    drawn = 0
+    shown: tuple[int, int] | None = None
+    last_s = time.monotonic()
+    while True:
+        await asyncio.sleep(min(demo.status_s, demo.period_s / 2))
+        now_s = time.monotonic()
+        frame = _frame(clock, workers, demo, now_s - last_s)
+        last_s = now_s
+        if tty:
+            drawn = render(frame, sys.stdout, tty=True, drawn=drawn)
+        elif (frame.day, frame.period) != shown:
+            render(frame, sys.stdout, tty=False, drawn=0)
+        shown = (frame.day, frame.period)
+
+
+async def serve_demo(
+    settings: CoordinatorSettings, demo: DemoSettings, *, registry: CollectorRegistry
+) -> int:
+    """Run the coordinator, the demo clock and one worker per site until SIGINT/SIGTERM.
+
+    Returns
+    -------
+    int
+        The exit status: 0 when stopped by a signal, 1 when the day could not be planned.
+    """
+    from optimiser.demo import DEMO_SITES
+
+    loop = asyncio.get_running_loop()
+    # Four workers' hashing batches run on threads; the default pool (cores + 4) would make
+    # the share queue, the store and the stop path wait behind them.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="demo"))
+    running, port = await build_server(settings, registry=registry)
+    stop = asyncio.Event()
+    failed = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    workers: list[_DemoWorker] = []
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        host = settings.grpc_listen.rpartition(":")[0]
+        print(f"spillway demo: coordinator gRPC on {host}:{port}", flush=True)
+        if running.metrics_server is not None:
+            ms = running.metrics_server
+            print(f"spillway metrics on http://{ms.host}:{ms.port}/metrics", flush=True)
+        workers = await _start_workers(settings, demo, port, DEMO_SITES)
+        for w in workers:
+            if w.metrics is not None:
+                url = f"http://{w.metrics.host}:{w.metrics.port}/metrics"
+                print(f"  worker {w.site:<10} metrics on {url}", flush=True)
+        print(
+            f"one hourly period every {demo.period_s:g} s; budget W = plan MW / site capacity"
+            f" x {demo.cpu_w:g} W; Ctrl-C stops",
+            flush=True,
+        )
+        clock = _Clock()
+        tasks = [
+            asyncio.create_task(_run_clock(running, demo, clock, failed), name="demo-clock"),
+            asyncio.create_task(_show_status(clock, workers, demo), name="demo-status"),
+        ]
+        waits = [asyncio.create_task(stop.wait()), asyncio.create_task(failed.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waits:
+            waiter.cancel()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        begun_s = time.monotonic()
+        await _stop_workers(workers)
+        logger.info("demo workers stopped in %.2f s", time.monotonic() - begun_s)
+        await running.stop(DEMO_GRACE_S)
+        logger.info("demo stopped in %.2f s", time.monotonic() - begun_s)
+    print("spillway demo: stopped", flush=True)
+    return 1 if failed.is_set() else 0
+
+
+def run_demo(settings: CoordinatorSettings, demo: DemoSettings) -> int:
+    """``spillway serve --demo``: the demo in a fresh data folder, removed at the end."""
+    # Budgets are re-read often and held briefly, so a period boundary reaches the
+    # workers within a fraction of a (short) period.
+    # (not below 0.1 s: each re-read is two queries on the store's one thread).
+    refresh_s = min(1.0, max(0.1, demo.period_s / 10))
+    with tempfile.TemporaryDirectory(prefix="spillway-demo-") as tmp:
+        demo_settings = dataclasses.replace(
+            settings,
+            data_dir=Path(tmp),
+            scenario=None,
+            plan_mode="curtailment-only",
+            period_s=demo.period_s,
+            budget_refresh_s=refresh_s,
+            budget_hold_s=3 * refresh_s,
+        )
+        try:
+            return asyncio.run(serve_demo(demo_settings, demo, registry=CollectorRegistry()))
+        except KeyboardInterrupt:  # Ctrl-C before the demo's own signal handlers are set
+            return 0

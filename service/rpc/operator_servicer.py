@@ -1,0 +1,124 @@
+"""The thin servicer for ``OperatorService``: status, overrides, pauses, schedules.
+
+Each call checks its request, converts it and calls ``Coordinator``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from service.coordinator.core import Coordinator
+from service.rpc import convert
+from service.rpc.checks import Checker
+from spillway.v1 import operator_pb2
+
+__all__ = ["OperatorServicer"]
+
+
+class OperatorServicer:
+    """``spillway.v1.OperatorService``."""
+
+    def __init__(self, coordinator: Coordinator) -> None:
+        self._c = coordinator
+
+    async def GetStatus(  # noqa: N802
+        self, request: operator_pb2.GetStatusRequest, context: Any
+    ) -> operator_pb2.GetStatusResponse:
+        """Every known site with its budget, workers, hashrate and energy."""
+        store = self._c.store
+        now_s = time.time()
+        workers = await store.run(store.store.workers)
+        response = operator_pb2.GetStatusResponse(server_time=convert.timestamp(now_s))
+        if self._c.plan is not None:
+            response.current_plan_id = self._c.plan.plan_id
+            response.current_plan_create_time.CopyFrom(convert.timestamp_ns(self._c.plan.create_ns))
+        sites = set(await store.run(store.store.known_sites))
+        if self._c.plan is not None:
+            sites |= {site_plan.site for site_plan in self._c.plan.sites}
+        for site in sorted(sites):
+            budget = await self._c.budget(site, now_s)
+            status = response.sites.add(
+                site=site,
+                budget_watts=budget.budget_w,
+                budget_source=convert.budget_source_to_proto(budget.source),
+                energy_source=convert.energy_source_to_proto(budget.energy_source),
+                shares_accepted=await store.run(store.store.share_count, site),
+                energy_joules=await self._c.ledger.site_energy_j(site),
+            )
+            override = await store.run(store.store.override, site, now_s)
+            if override is not None:
+                status.budget_override.CopyFrom(convert.override_to_proto(override))
+            for worker in (w for w in workers if w.site == site):
+                live = self._c.live.get(worker.worker_id)
+                connected = live is not None and live.streams > 0
+                hashrate_hs = live.hashrate_hs if live and connected else 0.0
+                power_w = live.power_w if live and connected else 0.0
+                status.workers.add(
+                    worker_id=worker.worker_id,
+                    worker_name=worker.worker_name,
+                    backend=worker.backend,
+                    connected=connected,
+                    last_seen_time=convert.timestamp(worker.last_seen_s),
+                    hashrate_hashes_per_second=hashrate_hs,
+                    power_watts=power_w,
+                )
+                status.hashrate_hashes_per_second += hashrate_hs
+                status.power_watts += power_w
+        if self._c.pool is not None:
+            response.pool.CopyFrom(convert.pool_state_to_proto(await self._c.pool.status()))
+        return response
+
+    async def SetBudgetOverride(  # noqa: N802
+        self, request: operator_pb2.SetBudgetOverrideRequest, context: Any
+    ) -> operator_pb2.SetBudgetOverrideResponse:
+        """A manual budget for a bounded time."""
+        check = Checker()
+        site = check.name("site", request.site)
+        budget_w = check.watts("budget_watts", request.budget_watts)
+        length_s = check.duration_s(
+            "duration",
+            request.duration,
+            request.HasField("duration"),
+            maximum_s=self._c.settings.max_override_s,
+        )
+        reason = check.text("reason", request.reason)
+        check.raise_if_any()
+        override = await self._c.set_override(site, budget_w, length_s, reason)
+        return operator_pb2.SetBudgetOverrideResponse(
+            budget_override=convert.override_to_proto(override)
+        )
+
+    async def PauseSite(  # noqa: N802
+        self, request: operator_pb2.PauseSiteRequest, context: Any
+    ) -> operator_pb2.PauseSiteResponse:
+        """Budget zero for a bounded time."""
+        check = Checker()
+        site = check.name("site", request.site)
+        length_s = check.duration_s(
+            "duration",
+            request.duration,
+            request.HasField("duration"),
+            maximum_s=self._c.settings.max_override_s,
+        )
+        reason = check.text("reason", request.reason)
+        check.raise_if_any()
+        override = await self._c.set_override(site, 0.0, length_s, reason or "paused")
+        return operator_pb2.PauseSiteResponse(budget_override=convert.override_to_proto(override))
+
+    async def ClearBudgetOverride(  # noqa: N802
+        self, request: operator_pb2.ClearBudgetOverrideRequest, context: Any
+    ) -> operator_pb2.ClearBudgetOverrideResponse:
+        """Drop a site's override."""
+        check = Checker()
+        site = check.name("site", request.site)
+        check.raise_if_any()
+        return operator_pb2.ClearBudgetOverrideResponse(cleared=await self._c.clear_override(site))
+
+    async def PushSchedule(  # noqa: N802
+        self, request: operator_pb2.PushScheduleRequest, context: Any
+    ) -> operator_pb2.PushScheduleResponse:
+        """Store a per-site, per-period schedule."""
+        entries = convert.schedule_from_proto(request, max_period_s=self._c.settings.max_period_s)
+        schedule_id = await self._c.push_schedule(entries)
+        return operator_pb2.PushScheduleResponse(schedule_id=schedule_id, entry_count=len(entries))

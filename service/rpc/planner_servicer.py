@@ -1,0 +1,98 @@
+"""Thin servicer for ``PlannerService``: check, then call ``Coordinator``.
+
+The optimiser runs off the event loop, one solve at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from service.coordinator.core import Coordinator
+from service.rpc.checks import Checker
+from service.rpc.convert import mode_from_proto, plan_to_proto
+from service.rpc.scenario import check_scenario
+from spillway.v1 import planner_pb2
+
+__all__ = ["PlannerServicer"]
+
+# A solve may take this long at most (HiGHS time limit).
+MAX_TIME_LIMIT_S = 3600.0
+
+
+class PlannerServicer:
+    """``spillway.v1.PlannerService``."""
+
+    def __init__(self, coordinator: Coordinator) -> None:
+        self._c = coordinator
+
+    async def SubmitScenario(  # noqa: N802  (gRPC method names)
+        self, request: planner_pb2.SubmitScenarioRequest, context: Any
+    ) -> planner_pb2.SubmitScenarioResponse:
+        """Check and store a scenario."""
+        check_scenario(request.scenario, request.HasField("scenario"))
+        scenario_id = await self._c.plans.submit_scenario(
+            request.scenario.SerializeToString(), request.scenario.name
+        )
+        return planner_pb2.SubmitScenarioResponse(scenario_id=scenario_id)
+
+    async def RunPlan(  # noqa: N802
+        self, request: planner_pb2.RunPlanRequest, context: Any
+    ) -> planner_pb2.RunPlanResponse:
+        """Plan a stored scenario in the requested mode."""
+        check = Checker()
+        if not request.scenario_id or len(request.scenario_id) > 64:
+            check.add("scenario_id", "is required (1-64 characters)")
+        if request.mode not in (
+            planner_pb2.PLANNING_MODE_CO_OPTIMISED,
+            planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY,
+        ):
+            check.add(
+                "mode", "must be PLANNING_MODE_CO_OPTIMISED or PLANNING_MODE_CURTAILMENT_ONLY"
+            )
+        time_limit_s = None
+        if request.HasField("time_limit"):
+            time_limit_s = check.duration_s(
+                "time_limit", request.time_limit, True, maximum_s=MAX_TIME_LIMIT_S
+            )
+        check.raise_if_any()
+        plan = await self._c.plans.run_plan(
+            request.scenario_id,
+            mode_from_proto(request.mode),
+            allow_suboptimal=request.allow_suboptimal,
+            time_limit_s=time_limit_s,
+        )
+        return planner_pb2.RunPlanResponse(plan=plan_to_proto(plan))
+
+    async def GetPlan(  # noqa: N802
+        self, request: planner_pb2.GetPlanRequest, context: Any
+    ) -> planner_pb2.GetPlanResponse:
+        """A plan by id, or the current plan."""
+        if len(request.plan_id) > 64:
+            check = Checker()
+            check.add("plan_id", "at most 64 characters")
+            check.raise_if_any()
+        plan = await self._c.plans.get(request.plan_id)
+        return planner_pb2.GetPlanResponse(plan=plan_to_proto(plan))
+
+    async def WatchPlans(  # noqa: N802
+        self, request: planner_pb2.WatchPlansRequest, context: Any
+    ) -> AsyncIterator[planner_pb2.WatchPlansResponse]:
+        """The current plan, then every plan that replaces it."""
+        async for plan in self._c.plans.watch():
+            yield planner_pb2.WatchPlansResponse(plan=plan_to_proto(plan))
+
+    async def UpdateForecast(  # noqa: N802
+        self, request: planner_pb2.UpdateForecastRequest, context: Any
+    ) -> planner_pb2.UpdateForecastResponse:
+        """Not served yet: the contract is in place, the rolling coordinator is not.
+
+        (``service.signals.forecast_convert`` and ``ForecastStore`` are the parts; the
+        coordinator's rolling loop wires them.)
+        """
+        await context.abort(
+            grpc.StatusCode.UNIMPLEMENTED, "UpdateForecast is not served by this coordinator yet"
+        )
+        raise AssertionError("unreachable: abort raises")

@@ -1,0 +1,437 @@
+"""The worker: follow the coordinator's budget and jobs, hash within the budget, return shares.
+
+Four tasks share one state: the connection (register, then the work stream;
+reconnect with exponential backoff and jitter), the hashing loop (duty-cycled
+batches on a thread), the share sender (from the on-disk queue) and telemetry.
+A budget is held only until its ``valid_until_time``; after that, or on
+``StopWork``, the budget is zero. ``NoWork`` (the coordinator's pool has no
+job to hand out) drops the current job: the worker idles, connected and
+budgeted, until the next job arrives. Telemetry is signed with the worker's
+own Ed25519 key, so the coordinator's ledger cannot invent energy use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+import kernels
+from service import __version__
+from service.ledger.keys import load_or_create_key, public_key_hex, sign_telemetry
+from service.metrics import WorkerMetrics
+from service.rpc.convert import telemetry_to_proto
+from service.worker.duty import DutyCycle
+from service.worker.settings import WorkerSettings
+from service.worker.share_queue import QueuedShare, ShareQueue
+from spillway.v1 import common_pb2, miner_pb2, miner_pb2_grpc
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from kernels import HashBackend
+
+__all__ = ["Worker", "WorkerSettings", "WorkerState", "backoff_delay_s"]
+
+logger = logging.getLogger(__name__)
+
+# A short measurement at start gives the duty cycle its first hashrate estimate.
+HASHRATE_PROBE_S = 0.3
+# The max power a worker declares (and never exceeds) is its estimated full power with
+# this headroom: the probe is short and may run while the CPU is shared, so the steady
+# hashrate can come out higher; the ledger refuses energy above the declared power.
+DECLARED_POWER_HEADROOM = 1.25
+MIN_HASHRATE_HS = 1 << 16
+
+
+@dataclass
+class _Job:
+    job_id: str
+    prefix: bytes
+    target: int
+    ntime: int
+    roll_s: int
+    nonce_start: int = 0
+    nonce_end: int = 1 << 32  # one past the last nonce to search
+    next_nonce: int = 0
+    ntime_offset: int = 0
+
+
+@dataclass
+class WorkerState:
+    """What the worker knows now; shared by its tasks."""
+
+    budget_w: float = 0.0
+    budget_until_s: float = 0.0  # monotonic
+    energy_source: str = "grid"
+    job: _Job | None = None
+    worker_id: str | None = None
+    connected: bool = False
+    energy_j: float = 0.0
+    hashes: int = 0
+    unreported_energy_j: float = 0.0
+    unreported_hashes: int = 0
+    unreported_shares: int = 0
+    # The last signed report's sequence: each report's is above it (the coordinator
+    # refuses a replay); seeded from the clock so a restarted worker carries on above.
+    sequence: int = 0
+    # The max power declared at the last registration (0: none yet): the worker never
+    # draws more, so its signed energy stays within what the coordinator accepts.
+    declared_max_w: float = 0.0
+    found: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def budget_now(self) -> float:
+        """The budget in force: zero once it is past its hold."""
+        return self.budget_w if time.monotonic() < self.budget_until_s else 0.0
+
+
+def backoff_delay_s(
+    attempt: int, base_s: float, max_s: float, rng: random.Random | None = None
+) -> float:
+    """Seconds before reconnect ``attempt`` (0, 1, ...): exponential, capped, with jitter.
+
+    "Equal jitter": half the capped exponential delay, plus a uniform random
+    part up to the other half, so many workers cut off at once do not return
+    at once, and none retries sooner than half the schedule.
+    """
+    delay_s = min(max_s, base_s * 2.0 ** min(attempt, 32))
+    jitter_s: float = (rng or random.Random()).uniform(0, delay_s / 2)
+    return delay_s / 2 + jitter_s
+
+
+def _channel(settings: WorkerSettings) -> Any:
+    if settings.tls is None:
+        return grpc.aio.insecure_channel(settings.coordinator)
+    tls = settings.tls
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=tls.ca.read_bytes() if tls.ca else None,
+        private_key=tls.key.read_bytes() if tls.key else None,
+        certificate_chain=tls.cert.read_bytes() if tls.cert else None,
+    )
+    return grpc.aio.secure_channel(settings.coordinator, creds)
+
+
+class Worker:
+    """One worker process's behaviour.
+
+    Parameters
+    ----------
+    settings:
+        Coordinator address, site, power model, intervals.
+    backend:
+        The hashing device.
+    registry:
+        Where the worker's metrics go.
+    """
+
+    def __init__(
+        self, settings: WorkerSettings, backend: HashBackend, registry: CollectorRegistry
+    ) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.state = WorkerState()
+        self.metrics = WorkerMetrics(registry, site=settings.site, backend=backend.name)
+        name = f"worker-{settings.site}-{settings.worker_name}.sqlite3"
+        self.queue = ShareQueue(settings.data_dir / name)
+        self.metrics.shares_queued.set(len(self.queue))
+        self.duty = DutyCycle(settings.joules_per_hash, hashrate_hs=1e6)
+        # Signs this worker's telemetry for the coordinator's ledger; kept beside its queue.
+        self.key = load_or_create_key(
+            settings.data_dir / f"worker-{settings.site}-{settings.worker_name}_ed25519.pem"
+        )
+        self.metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {settings.auth_token}"),) if settings.auth_token else ()
+        )
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        """Measure the device briefly, then run until ``stop`` is set."""
+        rate = await asyncio.to_thread(
+            kernels.measure_hashrate, self.backend, seconds=HASHRATE_PROBE_S
+        )
+        self.duty.hashrate_hs = max(rate.hashes_per_second, float(MIN_HASHRATE_HS))
+        channel = _channel(self.settings)
+        stub = miner_pb2_grpc.WorkerServiceStub(channel)
+        tasks = [
+            asyncio.create_task(self._follow(stub), name="follow"),
+            asyncio.create_task(self._hash(), name="hash"),
+            asyncio.create_task(self._send_shares(stub), name="shares"),
+            asyncio.create_task(self._telemetry(stub), name="telemetry"),
+        ]
+        try:
+            await self.stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self._flush_shares(stub)
+            await channel.close()
+            self.queue.close()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+
+    # connection
+
+    async def _follow(self, stub: Any) -> None:
+        attempt = 0
+        while not self.stop.is_set():
+            try:
+                declared_max_w = self.duty.full_power_w * DECLARED_POWER_HEADROOM
+                reply = await stub.RegisterWorker(
+                    miner_pb2.RegisterWorkerRequest(
+                        site=self.settings.site,
+                        worker_name=self.settings.worker_name,
+                        backend=self.backend.name,
+                        hashrate_hashes_per_second=self.duty.hashrate_hs,
+                        max_power_watts=declared_max_w,
+                        software_version=__version__,
+                        telemetry_public_key=bytes.fromhex(public_key_hex(self.key)),
+                    ),
+                    metadata=self.metadata,
+                    timeout=10,
+                )
+                self.state.worker_id = reply.worker_id
+                self.state.declared_max_w = declared_max_w
+                stream = stub.StreamWork(
+                    miner_pb2.StreamWorkRequest(worker_id=reply.worker_id), metadata=self.metadata
+                )
+                self._set_connected(True)
+                attempt = 0
+                logger.info("connected to %s as %s", self.settings.coordinator, reply.worker_id)
+                async for message in stream:
+                    if self._apply(message):
+                        break
+            except grpc.aio.AioRpcError as exc:
+                logger.info("coordinator: %s %s", exc.code().name, exc.details())
+                if exc.code() in (
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                ):
+                    logger.error("the coordinator refuses this worker: %s", exc.details())
+            finally:
+                self._set_connected(False)
+            delay_s = backoff_delay_s(
+                attempt, self.settings.backoff_base_s, self.settings.backoff_max_s
+            )
+            attempt = min(attempt + 1, 16)
+            await self._sleep(delay_s)
+
+    def _set_connected(self, connected: bool) -> None:
+        self.state.connected = connected
+        self.metrics.coordinator_connected.set(1 if connected else 0)
+
+    def _apply(self, message: miner_pb2.StreamWorkResponse) -> bool:
+        """Take one directive; True when the stream should end (StopWork)."""
+        kind = message.WhichOneof("directive")
+        state = self.state
+        if kind == "power_budget":
+            budget = message.power_budget
+            hold_s = budget.valid_until_time.seconds + budget.valid_until_time.nanos / 1e9
+            state.budget_w = budget.budget_watts
+            state.budget_until_s = time.monotonic() + max(0.0, hold_s - time.time())
+            state.energy_source = (
+                "curtailed"
+                if budget.energy_source == common_pb2.ENERGY_SOURCE_CURTAILED
+                else "grid"
+            )
+            self.metrics.power_budget_watts.set(budget.budget_watts)
+            logger.info("budget %.1f W", budget.budget_watts)
+        elif kind == "job":
+            job = message.job
+            # A new job replaces the old one at once (clean or not): the hashing loop
+            # takes state.job per batch, so stale work stops within one batch (<= 50 ms).
+            nonce_end = job.nonce_start + (job.nonce_count or 1 << 32)
+            state.job = _Job(
+                job.job_id,
+                job.header_prefix,
+                int.from_bytes(job.share_target, "big"),
+                int.from_bytes(job.header_prefix[68:72], "little"),
+                job.ntime_roll.seconds,
+                nonce_start=job.nonce_start,
+                nonce_end=min(nonce_end, 1 << 32),
+                next_nonce=job.nonce_start,
+            )
+        elif kind == "no_work":
+            # Stale work earns nothing: idle (stream and budget kept) until the next job.
+            logger.info("no work: %s", message.no_work.reason)
+            state.job = None
+        elif kind == "stop":
+            logger.info("coordinator says stop: %s", message.stop.reason)
+            state.budget_w, state.budget_until_s = 0.0, 0.0
+            self.metrics.power_budget_watts.set(0)
+            return True
+        return False
+
+    # hashing
+
+    async def _hash(self) -> None:
+        state, duty = self.state, self.duty
+        while not self.stop.is_set():
+            job = state.job
+            now_s = time.monotonic()
+            budget_w = state.budget_now()
+            if state.declared_max_w > 0:
+                budget_w = min(budget_w, state.declared_max_w)
+            duty.set_budget(budget_w, now_s)
+            if job is None or duty.budget_w <= 0:
+                self.metrics.power_watts.set(0)
+                await asyncio.sleep(0.05)
+                continue
+            nonces = min(duty.batch_nonces(), self.backend.batch_size)
+            wait_s = duty.wait_s(nonces, now_s)
+            if wait_s > 0:
+                await asyncio.sleep(min(wait_s, 0.05))
+                continue
+            if job.next_nonce >= job.nonce_end:
+                if job.ntime_offset >= job.roll_s:
+                    await asyncio.sleep(0.05)  # job exhausted: wait for the next
+                    continue
+                job.ntime_offset += 1
+                job.next_nonce = job.nonce_start
+            nonces = min(nonces, job.nonce_end - job.next_nonce)
+            ntime = job.ntime + job.ntime_offset
+            header = job.prefix[:68] + ntime.to_bytes(4, "little") + job.prefix[72:]
+            start_nonce = job.next_nonce
+            job.next_nonce += nonces
+            begun = time.monotonic()
+            energy_j = duty.begin(nonces, begun)
+            result = await asyncio.to_thread(
+                self.backend.scan, header, job.target, start_nonce, nonces
+            )
+            duty.record(nonces, time.monotonic() - begun)
+            state.energy_j += energy_j
+            state.hashes += nonces
+            state.unreported_energy_j += energy_j
+            state.unreported_hashes += nonces
+            self.metrics.hashes.inc(nonces)
+            self.metrics.energy_joules[state.energy_source].inc(energy_j)
+            if result.found:
+                found_s = time.time()
+                await asyncio.to_thread(
+                    self.queue.add,
+                    [
+                        QueuedShare(uuid.uuid4().hex, job.job_id, ntime, hit.nonce, found_s)
+                        for hit in result.found
+                    ],
+                )
+                self.metrics.shares["found"].inc(len(result.found))
+                state.unreported_shares += len(result.found)
+                self.metrics.shares_queued.set(len(self.queue))
+                state.found.set()
+
+    # shares and telemetry
+
+    async def _send_shares(self, stub: Any) -> None:
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.state.found.wait(), self.settings.share_flush_s)
+            self.state.found.clear()
+            try:
+                await self._flush_shares(stub)
+            except grpc.aio.AioRpcError as exc:
+                logger.info("shares kept on disk: %s", exc.code().name)
+
+    async def _flush_shares(self, stub: Any) -> None:
+        worker_id = self.state.worker_id
+        if worker_id is None:
+            return
+        pending = await asyncio.to_thread(self.queue.pending)
+        if not pending:
+            return
+        reply = await stub.SubmitShares(
+            miner_pb2.SubmitSharesRequest(
+                worker_id=worker_id,
+                shares=[
+                    miner_pb2.Share(
+                        share_id=s.share_id, job_id=s.job_id, ntime=s.ntime, nonce=s.nonce
+                    )
+                    for s in pending
+                ],
+            ),
+            metadata=self.metadata,
+            timeout=10,
+        )
+        answered = []
+        for ack in reply.acks:
+            answered.append(ack.share_id)
+            label = {
+                miner_pb2.SHARE_RESULT_ACCEPTED: "accepted",
+                miner_pb2.SHARE_RESULT_DUPLICATE: "duplicate",
+            }.get(ack.result, "rejected")
+            self.metrics.shares[label].inc()
+        await asyncio.to_thread(self.queue.remove, answered)
+        self.metrics.shares_queued.set(len(self.queue))
+
+    def _sign(self, window_start_ms: int, window_end_ms: int) -> miner_pb2.SignedTelemetry:
+        """Sign the unreported energy (whole joules), hashes and shares for the ledger."""
+        state = self.state
+        state.sequence = max(state.sequence + 1, time.time_ns() // 1000)
+        report = sign_telemetry(
+            self.key,
+            worker=state.worker_id or "",
+            site=self.settings.site,
+            sequence=state.sequence,
+            window_start_ms=window_start_ms,
+            window_end_ms=window_end_ms,
+            energy_j=int(state.unreported_energy_j),
+            hashes=state.unreported_hashes,
+            shares_found=state.unreported_shares,
+        )
+        return telemetry_to_proto(report)
+
+    async def _telemetry(self, stub: Any) -> None:
+        state = self.state
+        last_s = time.monotonic()
+        window_start_ms = time.time_ns() // 1_000_000
+        while not self.stop.is_set():
+            await self._sleep(self.settings.telemetry_s)
+            now_s = time.monotonic()
+            interval_s = now_s - last_s
+            power_w = state.unreported_energy_j / interval_s if interval_s > 0 else 0.0
+            self.metrics.power_watts.set(power_w)
+            rate_hs = state.unreported_hashes / interval_s if interval_s > 0 else 0.0
+            self.metrics.hashrate.set(rate_hs)
+            if state.worker_id is None or not state.connected:
+                continue
+            window_end_ms = time.time_ns() // 1_000_000
+            signed = self._sign(window_start_ms, window_end_ms)
+            whole = int(interval_s)
+            try:
+                await stub.ReportTelemetry(
+                    miner_pb2.ReportTelemetryRequest(
+                        worker_id=state.worker_id,
+                        interval={"seconds": whole, "nanos": int((interval_s - whole) * 1e9)},
+                        power_watts=power_w,
+                        energy_joules=signed.energy_joules,
+                        hashes=signed.hashes,
+                        hashrate_hashes_per_second=rate_hs,
+                        budget_watts=state.budget_now(),
+                        signed_telemetry=signed,
+                    ),
+                    metadata=self.metadata,
+                    timeout=10,
+                )
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                    # Kept for the next report, signed afresh over the longer window.
+                    logger.info("telemetry kept for later: %s", exc.code().name)
+                    continue
+                # Refused as such, it would be refused again (an overlap means the last
+                # report was taken but its answer lost): drop it, start a new window.
+                logger.error("telemetry refused, dropped: %s", exc.details())
+            # Only what was signed is reported; the fraction of a joule carries over.
+            state.unreported_energy_j -= signed.energy_joules
+            state.unreported_hashes -= signed.hashes
+            state.unreported_shares -= signed.shares_found
+            last_s, window_start_ms = now_s, window_end_ms
