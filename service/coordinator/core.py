@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from service.ledger.model import Telemetry
     from service.metrics import CoordinatorMetrics
 
-__all__ = ["BudgetEvent", "Coordinator", "JobEvent", "StopEvent", "WorkerLive"]
+__all__ = ["BudgetEvent", "Coordinator", "JobEvent", "JobWriter", "StopEvent", "WorkerLive"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,43 @@ class WorkerLive:
     seen_s: float = field(default_factory=time.time)
 
 
+class JobWriter:
+    """Stores jobs before they are sent, many per transaction.
+
+    Each job is on disk (``synchronous=FULL``) before ``add`` returns, as with one
+    transaction per job; but the jobs asked for while one batch commits go in the
+    next batch together, so a fleet connecting at once costs one disk sync per
+    batch, not one per worker.
+    """
+
+    def __init__(self, store: AsyncStore) -> None:
+        self._store = store
+        self._pending: list[tuple[Job, asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def add(self, job: Job) -> None:
+        """Store ``job``; return once it is committed."""
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((job, stored))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name="job-writer")
+        await stored
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._store.run(self._store.store.add_jobs, [job for job, _ in batch])
+            except Exception as exc:  # each caller gets the store's error
+                for _, stored in batch:
+                    if not stored.done():
+                        stored.set_exception(exc)
+                continue
+            for _, stored in batch:
+                if not stored.done():
+                    stored.set_result(None)
+
+
 class Coordinator:
     """The coordinator's state and rules.
 
@@ -108,6 +145,7 @@ class Coordinator:
         self.budgets = BudgetRules(
             store, hold_s=settings.budget_hold_s, refresh_s=settings.budget_refresh_s
         )
+        self.jobs = JobWriter(store)
         self.live: dict[str, WorkerLive] = {}
         self.changed = asyncio.Condition()
         self.stopping = asyncio.Event()
@@ -242,7 +280,7 @@ class Coordinator:
             difficulty=self.settings.share_difficulty,
             ntime_roll_s=self.settings.ntime_roll_s,
         )
-        await self.store.run(self.store.store.add_job, job)
+        await self.jobs.add(job)
         return job
 
     async def work(self, worker: WorkerRecord) -> AsyncIterator[BudgetEvent | JobEvent | StopEvent]:
