@@ -8,7 +8,6 @@ override or a new schedule reaches workers at once, not at the next refresh.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 from service.coordinator.budgets import BudgetRules
 from service.coordinator.plans import PlanCodec, Plans
 from service.coordinator.recorder import LedgerRecorder
+from service.coordinator.wakeup import Wakeup
 from service.domain import (
     Budget,
     Job,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from service.ledger.model import Telemetry
     from service.metrics import CoordinatorMetrics
 
-__all__ = ["BudgetEvent", "Coordinator", "JobEvent", "StopEvent", "WorkerLive"]
+__all__ = ["BudgetEvent", "Coordinator", "JobEvent", "JobWriter", "StopEvent", "WorkerLive"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,43 @@ class WorkerLive:
     seen_s: float = field(default_factory=time.time)
 
 
+class JobWriter:
+    """Stores jobs before they are sent, many per transaction.
+
+    Each job is on disk (``synchronous=FULL``) before ``add`` returns, as with one
+    transaction per job; but the jobs asked for while one batch commits go in the
+    next batch together, so a fleet connecting at once costs one disk sync per
+    batch, not one per worker.
+    """
+
+    def __init__(self, store: AsyncStore) -> None:
+        self._store = store
+        self._pending: list[tuple[Job, asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def add(self, job: Job) -> None:
+        """Store ``job``; return once it is committed."""
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((job, stored))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name="job-writer")
+        await stored
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._store.run(self._store.store.add_jobs, [job for job, _ in batch])
+            except Exception as exc:  # each caller gets the store's error
+                for _, stored in batch:
+                    if not stored.done():
+                        stored.set_exception(exc)
+                continue
+            for _, stored in batch:
+                if not stored.done():
+                    stored.set_result(None)
+
+
 class Coordinator:
     """The coordinator's state and rules.
 
@@ -108,8 +145,9 @@ class Coordinator:
         self.budgets = BudgetRules(
             store, hold_s=settings.budget_hold_s, refresh_s=settings.budget_refresh_s
         )
+        self.jobs = JobWriter(store)
         self.live: dict[str, WorkerLive] = {}
-        self.changed = asyncio.Condition()
+        self.changed = Wakeup()
         self.stopping = asyncio.Event()
         self.plans = Plans(store, metrics, codec, stopping=self.stopping, on_change=self.notify)
         # Set by build_server when pools are configured: jobs then come from the pool.
@@ -142,8 +180,7 @@ class Coordinator:
     async def notify(self) -> None:
         """Wake every work stream (a budget rule changed)."""
         self.budgets.forget()
-        async with self.changed:
-            self.changed.notify_all()
+        self.changed.notify_all()
 
     async def stop(self, reason: str) -> None:
         """Tell every work stream to send ``StopWork`` and end."""
@@ -242,7 +279,7 @@ class Coordinator:
             difficulty=self.settings.share_difficulty,
             ntime_roll_s=self.settings.ntime_roll_s,
         )
-        await self.store.run(self.store.store.add_job, job)
+        await self.jobs.add(job)
         return job
 
     async def work(self, worker: WorkerRecord) -> AsyncIterator[BudgetEvent | JobEvent | StopEvent]:
@@ -285,9 +322,7 @@ class Coordinator:
                     last_job_s = time.monotonic()
                 # Wake at the sent budget's end too, so the next one follows without a gap.
                 wait_s = min(self.settings.budget_refresh_s, max(0.01, sent_until_s - time.time()))
-                async with self.changed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.changed.wait(), timeout=wait_s)
+                await self.changed.wait(wait_s)
             yield StopEvent("coordinator shutting down")
         finally:
             live.streams -= 1

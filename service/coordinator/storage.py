@@ -19,7 +19,7 @@ import functools
 import logging
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,18 +223,30 @@ class Store:
     # jobs and shares
 
     def add_job(self, job: Job) -> None:
-        """Store a job so that shares for it validate after a restart."""
-        self._db.execute(
+        """Store a job so that shares for it validate after a restart (in the caller's
+        transaction, if one is open)."""
+        self._insert_jobs([job])
+
+    def add_jobs(self, jobs: Sequence[Job]) -> None:
+        """Store jobs in one transaction (one sync to disk for all of them)."""
+        with self._transaction():
+            self._insert_jobs(jobs)
+
+    def _insert_jobs(self, jobs: Sequence[Job]) -> None:
+        self._db.executemany(
             "INSERT INTO jobs VALUES (?,?,?,?,?,?,?)",
-            (
-                job.job_id,
-                job.worker_id,
-                job.header_prefix,
-                job.target.to_bytes(32, "big"),
-                job.ntime,
-                job.ntime_roll_s,
-                job.created_s,
-            ),
+            [
+                (
+                    job.job_id,
+                    job.worker_id,
+                    job.header_prefix,
+                    job.target.to_bytes(32, "big"),
+                    job.ntime,
+                    job.ntime_roll_s,
+                    job.created_s,
+                )
+                for job in jobs
+            ],
         )
 
     def job(self, job_id: str) -> Job | None:

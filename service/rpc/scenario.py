@@ -1,16 +1,14 @@
 """Scenario messages -> the optimiser's data, checked once.
 
-A ``Scenario`` message mirrors PyPSA's tables, so it is written out as a PyPSA
-CSV folder and read back by ``optimiser.read_scenario``: the optimiser's own
-validation (naming file, row and field) applies to scenarios from gRPC exactly
-as to scenarios from disk (MW, kV, ohm and hours on the way in).
+A ``Scenario`` message mirrors PyPSA's tables, so it is turned into those tables
+(MW, kV, ohm and hours on the way in) and read by ``optimiser.read_pypsa_tables``,
+once, with no folder on disk: the optimiser's own validation (naming table, row
+and field) applies to scenarios from gRPC exactly as to scenarios from disk.
 """
 
 from __future__ import annotations
 
-import csv
 import math
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +18,8 @@ from service.units import J_PER_MWH, NS_PER_S, S_PER_H, W_PER_MW
 from spillway.v1 import planner_pb2
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from optimiser import GridData
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "check_scenario",
     "read_scenario_message",
     "scenario_calendar",
+    "scenario_tables",
     "write_pypsa_folder",
 ]
 
@@ -115,26 +116,31 @@ def check_scenario(
     check.raise_if_any()
 
 
-def _write(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+def _table(header: list[str], rows: list[list[Any]]) -> pd.DataFrame:
+    """A table as the optimiser's CSV reader builds it: text cells, the first column the index."""
+    import pandas as pd
+
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    return pd.DataFrame(cells, columns=header, dtype=str).set_index(header[0])
 
 
-def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
-    """Write a checked scenario as a PyPSA CSV folder (MW, kV, ohm, hours)."""
+def scenario_tables(s: planner_pb2.Scenario) -> dict[str, pd.DataFrame]:
+    """A checked scenario as PyPSA's tables by file stem (MW, kV, ohm, hours).
+
+    The cells are the text a PyPSA CSV folder of the scenario would hold, so the
+    optimiser reads them exactly as it would read that folder.
+    """
+    tables: dict[str, pd.DataFrame] = {}
     n = s.period_count
     hours = scenario_calendar(s).period_s / S_PER_H
     snaps = [f"t{i}" for i in range(n)]
     base_mva = (s.base_power_watts or W_PER_MW) / W_PER_MW
-    _write(folder / "snapshots.csv", ["name", "weightings"], [[t, hours] for t in snaps])
+    tables["snapshots"] = _table(["name", "weightings"], [[t, hours] for t in snaps])
     v_kv = {b.name: (b.nominal_voltage_volts / 1e3) or 1.0 for b in s.buses}
-    _write(folder / "buses.csv", ["name", "v_nom"], [[b.name, v_kv[b.name]] for b in s.buses])
+    tables["buses"] = _table(["name", "v_nom"], [[b.name, v_kv[b.name]] for b in s.buses])
     lines = [b for b in s.branches if not b.transformer]
     # x_pu on the scenario base -> ohm at bus0's voltage (PyPSA: x_pu = x / v_nom**2 on 1 MVA).
-    _write(
-        folder / "lines.csv",
+    tables["lines"] = _table(
         ["name", "bus0", "bus1", "x", "s_nom"],
         [
             [
@@ -150,8 +156,7 @@ def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
     transformers = [b for b in s.branches if b.transformer]
     if transformers:
         # PyPSA's transformer x is per unit of its own s_nom.
-        _write(
-            folder / "transformers.csv",
+        tables["transformers"] = _table(
             ["name", "bus0", "bus1", "x", "s_nom"],
             [
                 [
@@ -164,8 +169,7 @@ def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
                 for b in transformers
             ],
         )
-    _write(
-        folder / "generators.csv",
+    tables["generators"] = _table(
         ["name", "bus", "carrier", "p_nom", "marginal_cost"],
         [
             [
@@ -180,21 +184,18 @@ def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
     )
     varying = [g for g in s.generators if g.availability_per_unit]
     if varying:
-        _write(
-            folder / "generators-p_max_pu.csv",
+        tables["generators-p_max_pu"] = _table(
             ["snapshot", *[g.name for g in varying]],
             [[t, *[g.availability_per_unit[i] for g in varying]] for i, t in enumerate(snaps)],
         )
     if s.loads:
-        _write(folder / "loads.csv", ["name", "bus"], [[ld.name, ld.bus] for ld in s.loads])
-        _write(
-            folder / "loads-p_set.csv",
+        tables["loads"] = _table(["name", "bus"], [[ld.name, ld.bus] for ld in s.loads])
+        tables["loads-p_set"] = _table(
             ["snapshot", *[ld.name for ld in s.loads]],
             [[t, *[ld.demand_watts[i] / W_PER_MW for ld in s.loads]] for i, t in enumerate(snaps)],
         )
     if s.storage_units:
-        _write(
-            folder / "storage_units.csv",
+        tables["storage_units"] = _table(
             ["name", "bus", "p_nom", "max_hours", "state_of_charge_initial"],
             [
                 [
@@ -211,8 +212,7 @@ def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
         )
         inflow = [u for u in s.storage_units if u.inflow_watts]
         if inflow:
-            _write(
-                folder / "storage_units-inflow.csv",
+            tables["storage_units-inflow"] = _table(
                 ["snapshot", *[u.name for u in inflow]],
                 [[t, *[u.inflow_watts[i] / W_PER_MW for u in inflow]] for i, t in enumerate(snaps)],
             )
@@ -232,8 +232,7 @@ def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
                 m.rig_block_watts / W_PER_MW if m.rig_block_watts > 0 else "",
             ]
         )
-    _write(
-        folder / "mining_sites.csv",
+    tables["mining_sites"] = _table(
         [
             "name",
             "bus",
@@ -247,10 +246,21 @@ def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
         ],
         rows,
     )
+    return tables
+
+
+def write_pypsa_folder(s: planner_pb2.Scenario, folder: Path) -> None:
+    """Write a checked scenario as a PyPSA CSV folder (to hand it to other PyPSA tools)."""
+    for stem, table in scenario_tables(s).items():
+        table.to_csv(folder / f"{stem}.csv")
 
 
 def read_scenario_message(scenario: planner_pb2.Scenario) -> GridData:
-    """The optimiser's validated data for a scenario message (CPU and disk: run off the loop).
+    """The optimiser's validated data for a scenario message (CPU-heavy: run off the loop).
+
+    Converted to PyPSA's tables and read once by ``optimiser.read_pypsa_tables``: the
+    optimiser's own validation (naming table, row and field) applies to scenarios from
+    gRPC exactly as to scenarios from disk.
 
     Raises
     ------
@@ -259,9 +269,9 @@ def read_scenario_message(scenario: planner_pb2.Scenario) -> GridData:
     """
     import optimiser
 
-    with tempfile.TemporaryDirectory(prefix="spillway-scenario-") as folder:
-        write_pypsa_folder(scenario, Path(folder))
-        return optimiser.read_scenario(folder)
+    return optimiser.read_pypsa_tables(
+        scenario_tables(scenario), source="scenario message", default_name=scenario.name
+    )
 
 
 def scenario_calendar(scenario: planner_pb2.Scenario) -> Calendar:

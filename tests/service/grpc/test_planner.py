@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -250,3 +251,36 @@ class TestScenarioAtStart:
             assert north.budget_source == common_pb2.BUDGET_SOURCE_PLAN
         finally:
             await server.stop(0)
+
+
+class TestScenarioTables:
+    def test_message_reads_as_its_pypsa_folder(self, tmp_path: Path) -> None:
+        """A scenario message read from tables is the data its PyPSA CSV folder gives."""
+        import dataclasses
+
+        import numpy as np
+
+        import optimiser
+        from service.rpc.scenario import scenario_tables, write_pypsa_folder
+
+        scenario = three_bus(1_700_000_000.0)
+        write_pypsa_folder(scenario, tmp_path)
+        from_folder = optimiser.read_scenario(tmp_path)
+        from_tables = optimiser.read_pypsa_tables(scenario_tables(scenario))
+
+        def leaves(x: Any, path: str = "") -> list[tuple[str, Any]]:
+            if dataclasses.is_dataclass(x) and not isinstance(x, type):
+                return [
+                    leaf
+                    for f in dataclasses.fields(x)
+                    for leaf in leaves(getattr(x, f.name), f"{path}.{f.name}")
+                ]
+            return [(path, x)]
+
+        differ = [
+            path
+            for (path, a), (_, b) in zip(leaves(from_folder), leaves(from_tables), strict=True)
+            if path not in (".source", ".name")
+            and not (np.array_equal(a, b, equal_nan=True) if isinstance(a, np.ndarray) else a == b)
+        ]
+        assert differ == []
