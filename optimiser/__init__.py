@@ -19,9 +19,6 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimiser.checker import Violation, check_plan
-from optimiser.data import GridData, MiningSites, value_per_mwh_from_hashprice
-from optimiser.demo import demo_scenario_path, read_demo
 from optimiser.errors import (
     BadGridDataError,
     InfeasiblePlanError,
@@ -29,30 +26,47 @@ from optimiser.errors import (
     SolverUnavailableError,
 )
 from optimiser.labels import PlanMode
-from optimiser.matpower_io import read_matpower
-from optimiser.progress import SolveProgress
-from optimiser.pypsa_io import read_pypsa_folder, read_pypsa_tables
-from optimiser.result import SUMMARY_KEYS, PlanResult
 
 if TYPE_CHECKING:
+    from optimiser.checker import Violation, check_plan
+    from optimiser.data import GridData, MiningSites, value_per_mwh_from_hashprice
+    from optimiser.demo import demo_scenario_path, read_demo
+    from optimiser.matpower_io import read_matpower
     from optimiser.model import ModelOptions, build_model
     from optimiser.planner import Planner, plan
+    from optimiser.progress import SolveProgress
+    from optimiser.pypsa_io import read_pypsa_folder, read_pypsa_tables
+    from optimiser.result import SUMMARY_KEYS, PlanResult
     from optimiser.solve import PlanStatus, SolveOptions
 
-#: Names whose modules import Pyomo, loaded on first use: reading, checking and the
-#: errors (``service/errors.py`` matches them) must not pay Pyomo's import (~0.5 s).
+#: Every name but the errors and labels, loaded on first use: the errors (which
+#: ``service/errors.py`` matches) and ``import optimiser`` must not pay pandas'
+#: (~1 s) or Pyomo's (~0.5 s) import, which every ``spillway`` command would.
 _LAZY = {
+    "Violation": "optimiser.checker",
+    "check_plan": "optimiser.checker",
+    "GridData": "optimiser.data",
+    "MiningSites": "optimiser.data",
+    "value_per_mwh_from_hashprice": "optimiser.data",
+    "demo_scenario_path": "optimiser.demo",
+    "read_demo": "optimiser.demo",
+    "read_matpower": "optimiser.matpower_io",
     "ModelOptions": "optimiser.model",
     "build_model": "optimiser.model",
     "Planner": "optimiser.planner",
     "plan": "optimiser.planner",
+    "SolveProgress": "optimiser.progress",
+    "read_pypsa_folder": "optimiser.pypsa_io",
+    "read_pypsa_tables": "optimiser.pypsa_io",
+    "SUMMARY_KEYS": "optimiser.result",
+    "PlanResult": "optimiser.result",
     "PlanStatus": "optimiser.solve",
     "SolveOptions": "optimiser.solve",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """The Pyomo-backed names of :data:`_LAZY`, imported when first asked for."""
+    """The names of :data:`_LAZY`, imported when first asked for."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'optimiser' has no attribute {name!r}")
@@ -106,6 +120,9 @@ def read_scenario(path: str | Path, *, n_snapshots: int | None = None) -> GridDa
     BadGridDataError
         The input is invalid (names file, row and field).
     """
+    from optimiser.matpower_io import read_matpower
+    from optimiser.pypsa_io import read_pypsa_folder
+
     p = Path(path)
     if p.is_file() and p.suffix == ".m":
         return read_matpower(p, n_snapshots=n_snapshots or 1)

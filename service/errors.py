@@ -29,11 +29,16 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from kernels.errors import DeviceUnavailableError, KernelBuildError, KernelInputError
+from optimiser.errors import (
+    BadGridDataError,
+    InfeasiblePlanError,
+    OptimiserError,
+    SolverUnavailableError,
+)
 from service.ledger.errors import LedgerInputError
 
 __all__ = [
     "ERROR_TABLE",
-    "ERROR_TABLE_BY_NAME",
     "ConfigError",
     "FieldViolation",
     "InvalidRequestError",
@@ -118,30 +123,31 @@ ERROR_TABLE: dict[type[BaseException], grpc.StatusCode] = {
     DeviceUnavailableError: grpc.StatusCode.UNAVAILABLE,
     KernelBuildError: grpc.StatusCode.FAILED_PRECONDITION,
 }
-# The optimiser's errors, by qualified name: importing ``optimiser`` loads Pyomo and
-# pandas (seconds), which every ``spillway`` command would otherwise pay at start.
-ERROR_TABLE_BY_NAME: dict[str, grpc.StatusCode] = {
-    "optimiser.errors.InfeasiblePlanError": grpc.StatusCode.FAILED_PRECONDITION,
-    "optimiser.errors.BadGridDataError": grpc.StatusCode.INVALID_ARGUMENT,
-    "optimiser.errors.SolverUnavailableError": grpc.StatusCode.UNAVAILABLE,
-    "optimiser.errors.OptimiserError": grpc.StatusCode.FAILED_PRECONDITION,
-}
-
-
-def _optimiser_qualname(klass: type) -> str | None:
-    """``klass``'s qualified name if it is one of the optimiser's errors, else ``None``."""
-    qualname = f"{klass.__module__}.{klass.__qualname__}"
-    return qualname if qualname in ERROR_TABLE_BY_NAME else None
+# The optimiser's own classes: `optimiser.errors` imports nothing (no pandas, no Pyomo).
+OPTIMISER_ERRORS: tuple[type[OptimiserError], ...] = (
+    InfeasiblePlanError,
+    BadGridDataError,
+    SolverUnavailableError,
+    OptimiserError,
+)
+ERROR_TABLE.update(
+    {
+        InfeasiblePlanError: grpc.StatusCode.FAILED_PRECONDITION,
+        BadGridDataError: grpc.StatusCode.INVALID_ARGUMENT,
+        SolverUnavailableError: grpc.StatusCode.UNAVAILABLE,
+        OptimiserError: grpc.StatusCode.FAILED_PRECONDITION,
+    }
+)
 
 
 def optimiser_error_name(exc: BaseException) -> str | None:
-    """The bare class name of the optimiser error ``exc`` is or subclasses, else ``None``.
+    """The class name of the optimiser error ``exc`` is or subclasses, else ``None``.
 
-    Walks the MRO, so a subclass of ``BadGridDataError`` answers ``"BadGridDataError"``;
-    the one way the service matches the optimiser's errors without importing it.
+    Walks the MRO, so a subclass of ``BadGridDataError`` answers ``"BadGridDataError"``
+    (the plan-failure metric's ``reason`` label keeps to this small fixed set).
     """
     for klass in type(exc).__mro__:
-        if _optimiser_qualname(klass) is not None:
+        if klass in OPTIMISER_ERRORS:
             return klass.__name__
     return None
 
@@ -150,9 +156,6 @@ def _code_for(exc: BaseException) -> grpc.StatusCode | None:
     for klass in type(exc).__mro__:
         if klass in ERROR_TABLE:
             return ERROR_TABLE[klass]
-        qualname = _optimiser_qualname(klass)
-        if qualname is not None:
-            return ERROR_TABLE_BY_NAME[qualname]
     return None
 
 
@@ -174,8 +177,8 @@ def status_for(exc: BaseException) -> grpc.Status | None:
         violations = exc.violations
     elif isinstance(exc, KernelInputError | LedgerInputError):
         violations = (FieldViolation(exc.field, exc.problem),)
-    elif optimiser_error_name(exc) == "BadGridDataError":  # names file, row and field
-        parts = (getattr(exc, "file", None), getattr(exc, "row", None), getattr(exc, "field", None))
+    elif isinstance(exc, BadGridDataError):  # names file, row and field
+        parts = (exc.file, exc.row, exc.field)
         where = ".".join(str(p) for p in parts if p is not None)
         violations = (FieldViolation(f"scenario ({where})", str(exc)),)
     if violations:

@@ -103,9 +103,16 @@ def _modules_after(code: str) -> set[str]:
 class TestLazyPyomo:
     def test_import_optimiser_does_not_load_pyomo(self):
         """Reading, checking and the error classes must not pay Pyomo's import."""
-        loaded = _modules_after("import optimiser\nfrom optimiser.errors import BadGridDataError")
+        loaded = _modules_after("import optimiser\noptimiser.read_pypsa_folder")
         assert "optimiser.pypsa_io" in loaded
         assert not {m for m in loaded if m == "pyomo" or m.startswith("pyomo.")}
+
+    def test_the_errors_load_nothing_heavy(self):
+        """`import optimiser` and its errors (which the service's status table matches by
+        class) load neither pandas nor Pyomo nor numpy: every `spillway` command pays it."""
+        loaded = _modules_after("import optimiser\nfrom optimiser.errors import BadGridDataError")
+        heavy = {"pandas", "pyomo", "numpy", "scipy"}
+        assert not {m for m in loaded if m.split(".")[0] in heavy}
 
     def test_planner_names_load_on_first_use(self):
         loaded = _modules_after("import optimiser\noptimiser.Planner")
