@@ -111,7 +111,7 @@ def declare_eq_kvl_cycle(m: pyo.ConcreteModel, data: GridData) -> None:
     # Numerical trick: reactances on a 1 MVA base are ~1e-5..1e-3 rad/MW; each row is
     # divided by its largest |coefficient| so that HiGHS sees O(1) entries (scaling a
     # row changes neither the feasible set nor the flows, only this row's dual).
-    scale = 1.0 / np.abs(coef).max(axis=1).toarray().ravel() if coef.shape[0] else np.zeros(0)
+    scale = 1.0 / abs(coef).max(axis=1).toarray().ravel() if coef.shape[0] else np.zeros(0)
     flow = _members(m.flow_mw)
     rows = [
         (

@@ -120,7 +120,7 @@ def parse_timestamp_s(text: str) -> int:
         Not a timestamp, or not a whole second.
     """
     t = pd.Timestamp(str(text).strip())  # ValueError on garbage
-    if t is pd.NaT:
+    if pd.isna(t):
         raise ValueError(f"{text!r} is not a timestamp")
     t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
     ns = int(t.value)

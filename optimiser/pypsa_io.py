@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,7 +88,7 @@ def _as_strings(stem: str, df: object) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
         raise BadGridDataError(f"{stem}.csv", None, None, "table is not a pandas DataFrame")
 
-    def is_text(dtype: object) -> bool:
+    def is_text(dtype: Any) -> bool:
         # the CSV reader's frames: object columns, a str (pandas 3: string) index
         return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
 

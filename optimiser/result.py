@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,8 @@ from optimiser.attribution import TraceInputs, mining_sources_mw
 from optimiser.labels import GRID_SOURCE, PlanMode
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from optimiser.data import GridData
     from optimiser.solve import PlanStatus
 
@@ -187,7 +189,7 @@ class PlanResult:
     def branches_loading_of(self, dispatch: Dispatch) -> pd.DataFrame:
         """``|p0| / s_max`` per branch of one dispatch (0 for unrated branches)."""
         s = np.where(np.isfinite(self.branch_s_max_mw), self.branch_s_max_mw, np.inf)
-        return dispatch.branches_p0.abs() / s
+        return dispatch.branches_p0.abs().div(s, axis="columns")
 
     def curtailment_mw(self, dispatch: Dispatch) -> pd.DataFrame:
         """Curtailed renewable power ``available - dispatched`` (0 for conventional)."""
@@ -330,7 +332,7 @@ class PlanResult:
         wide = self.mining_sources_mw()
         sites = [str(c) for c in self.plan.mining_sites_p.columns]
         pairs = sorted(
-            ((str(s), str(k)) for s, k in wide.columns),
+            ((str(s), str(k)) for s, k in cast("Iterable[tuple[object, object]]", wide.columns)),
             key=lambda sk: (sites.index(sk[0]), sk[1] == GRID_SOURCE),
         )  # sorted() is stable: plants keep their component order
         values = wide[pairs].to_numpy(dtype=float) if pairs else np.zeros((len(wide), 0))
@@ -351,7 +353,8 @@ class PlanResult:
         figures add up to its :attr:`mining_mwh_by_site` (less solver noise)."""
         energy = self._energy(self.mining_sources_mw())
         out: dict[str, dict[str, float]] = {str(s): {} for s in self.plan.mining_sites_p.columns}
-        for (site, source), mwh in energy.items():
+        for key, mwh in energy.items():
+            site, source = cast("tuple[object, object]", key)
             out[str(site)][str(source)] = float(mwh)
         return out
 
@@ -539,7 +542,7 @@ class PlanResult:
             written.append(path)
         for name, frame in self.static.items():
             path = out / f"{name}.csv"
-            frame.to_csv(path, index_label=frame.index.name)
+            frame.to_csv(path, index_label=cast("str | None", frame.index.name))
             written.append(path)
         for name, obj in (("summary", self.summary()), ("details", self.details())):
             path = out / f"{name}.json"

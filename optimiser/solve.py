@@ -202,7 +202,7 @@ class HighsModel:
         self._fold_coef = np.zeros(n_all)
         self._fold_coef[fold_rows] = fold_coef
         self._kind = kind
-        a = a[keep].tocsc()
+        a_csc = a[keep].tocsc()
         row_lower, row_upper = row_lower[keep], row_upper[keep]
         n_row = len(keep)
         cost = form.cost
@@ -221,9 +221,9 @@ class HighsModel:
         lp.row_upper_ = row_upper
         lp.offset_ = form.offset
         lp.a_matrix_.format_ = hs.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data.astype(np.float64)
+        lp.a_matrix_.start_ = a_csc.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a_csc.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a_csc.data.astype(np.float64)
         if self.is_mip:
             lp.integrality_ = [
                 hs.HighsVarType.kInteger if f else hs.HighsVarType.kContinuous for f in form.integer

@@ -282,7 +282,7 @@ class SeriesTable:
         if bad.any():
             i, j = (int(v) for v in np.argwhere(bad)[0])
             c = self.df.columns[j]
-            s = raw.iat[i, j]
+            s = str(raw.iat[i, j])  # the raw text frame: every cell a str
             if np.isnan(num[i, j]) and s.lower() not in ("nan", ""):
                 why = f"not a number: {s!r}"
             elif s == "":

@@ -8,8 +8,8 @@ energy split and the demo use. Messages are made from it in ``service.rpc``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from service.domain import (
     BranchPlan,
@@ -26,6 +26,8 @@ from service.units import J_PER_MWH, S_PER_H, W_PER_MW, seconds_to_ns
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pandas as pd
 
     from optimiser import GridData, PlanResult
 
@@ -74,7 +76,9 @@ def _site_plans(result: PlanResult) -> tuple[SitePlan, ...]:
     # Each site's curtailed energy by plant, traced through the network
     # (proportional sharing of plan - base flows; ``optimiser.attribution``).
     sources_mw = result.curtailment_sources_mw()
-    site_bus = result.static["mining_sites"]["bus"] if "mining_sites" in result.static else {}
+    site_bus: Mapping[str, str] | pd.Series[str] = (
+        result.static["mining_sites"]["bus"] if "mining_sites" in result.static else {}
+    )
     prices = result.buses_marginal_price
     sites = []
     for site in result.mine_mw.columns:
@@ -124,7 +128,11 @@ def _plant_plans(result: PlanResult) -> tuple[PlantPlan, ...]:
         series = absorbed[name]
         if float(series.max()) <= 0:
             continue
-        row = generators.loc[name] if generators is not None and name in generators.index else {}
+        row: Mapping[str, object] = (
+            cast("Mapping[str, object]", generators.loc[name])
+            if generators is not None and name in generators.index
+            else {}
+        )
         plants.append(
             PlantPlan(
                 plant=str(name),

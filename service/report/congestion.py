@@ -6,7 +6,7 @@ curtails a plant as surely as a line does), each named with its end buses.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -79,8 +79,8 @@ def branch_change(t: PlanTables) -> Chart | None:
     order = moved.abs().sort_values(ascending=False, kind="stable").index[:CHANGE_BRANCHES]
     # the branch mining loads most on top
     keys = list(change[order].sort_values(ascending=True, kind="stable").index)
-    before = np.array([float(base.at[at[k], k]) for k in keys])
-    after = np.array([float(t.loading.fillna(0.0).at[at[k], k]) for k in keys])
+    before = np.array([float(cast("float", base.at[at[k], k])) for k in keys])
+    after = np.array([float(cast("float", t.loading.fillna(0.0).at[at[k], k])) for k in keys])
     n = len(keys)
     title = "Branches mining loads: loading without and with mining"
     fig = Figure(figsize=(WIDTH_IN, max(3.0, 1.4 + 0.34 * n)), layout="constrained")

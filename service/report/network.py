@@ -11,7 +11,7 @@ Right: the change mining makes to each branch's peak loading. SVG element ids
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -64,18 +64,27 @@ def largest_change(after: pd.DataFrame, before: pd.DataFrame) -> tuple[pd.Series
         return delta.sum(axis=0), pd.Series("", index=delta.columns, dtype=object)
     at = delta.abs().idxmax(axis=0)
     change = pd.Series(
-        [float(delta.at[at[k], k]) for k in delta.columns], index=delta.columns, dtype=float
+        np.array([_number(delta.at[at[k], k]) for k in delta.columns], dtype=float),
+        index=delta.columns,
     )
     return change, at.astype(str)
+
+
+def _number(value: object) -> float:
+    """A table cell as a float (pandas types cells as any scalar)."""
+    return float(cast("float", value))
 
 
 def _segments(t: PlanTables, pos: BusPositions, names: list[str]) -> tuple[list[str], np.ndarray]:
     """Branch keys (those with both ends known) and their end points ``(n, 2, 2)``."""
     assert t.branches is not None
     at = {b: i for i, b in enumerate(names)}
-    keys = [k for k, r in t.branches.iterrows() if r["bus0"] in at and r["bus1"] in at]
+    keys = [str(k) for k, r in t.branches.iterrows() if r["bus0"] in at and r["bus1"] in at]
     ends = np.array(
-        [[pos.xy[at[t.branches.at[k, "bus0"]]], pos.xy[at[t.branches.at[k, "bus1"]]]] for k in keys]
+        [
+            [pos.xy[at[str(t.branches.at[k, "bus0"])]], pos.xy[at[str(t.branches.at[k, "bus1"])]]]
+            for k in keys
+        ]
     ).reshape(-1, 2, 2)
     return keys, ends
 
@@ -179,7 +188,7 @@ def network_map(t: PlanTables, colours: dict[str, str]) -> Chart | None:
     # mining sites by capacity
     sites = t.mining_sites
     site_at = [(str(s), at[str(b)]) for s, b in sites["bus"].items() if str(b) in at]
-    p_nom = np.array([float(sites.at[s, "p_nom"]) for s, _ in site_at])
+    p_nom = np.array([_number(sites.at[s, "p_nom"]) for s, _ in site_at])
     site_xy = np.array([pos.xy[i] for _, i in site_at]).reshape(-1, 2)
     largest_site = float(p_nom.max()) if len(p_nom) else 0.0
     _draw_sites(ax, site_xy, _sizes(p_nom, largest_site), 1.8).set_gid("map-sites")

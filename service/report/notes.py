@@ -42,7 +42,7 @@ def notes(t: PlanTables) -> list[str]:
             else "energy at its bus costs more than mining there earns"
         )
         for site in idle:
-            bus = sites.at[site, "bus"]
+            bus = str(sites.at[site, "bus"])
             out.append(f"Site {site} (bus {bus}) mined nothing in this plan: {why}.")
     if t.branches is not None and len(t.branches):
         unrated = t.branches[~np.isfinite(t.branches["s_max_mw"].to_numpy(dtype=float))]

@@ -133,7 +133,7 @@ async def _nothing(*_args: Any) -> None:
     return None
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+class MetricsInterceptor(grpc.aio.ServerInterceptor):
     """Counts RPCs under the grpc-ecosystem metric names."""
 
     def __init__(self, metrics: GrpcServerMetrics, kinds: dict[str, str]) -> None:
@@ -191,7 +191,7 @@ def _code_name(context: Any) -> str | None:
     return None
 
 
-class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Applies ``service.errors.ERROR_TABLE``: rich statuses, never a stack trace on the wire.
 
     Also answers a request whose bytes do not parse with ``INVALID_ARGUMENT``.
@@ -246,7 +246,7 @@ def _map_errors(behaviour: Behaviour, method: str) -> Behaviour:
     return unary
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Calls that change state need ``authorization: Bearer <token>``.
 
     Parameters
@@ -281,7 +281,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
         return _wrap_handler(handler, wrap, details.method)
 
 
-class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is untyped
+class RateLimitInterceptor(grpc.aio.ServerInterceptor):
     """A token bucket of calls per client host; past it, ``RESOURCE_EXHAUSTED``.
 
     Parameters
