@@ -201,6 +201,7 @@ def declare_eq_nodal_balance(m: pyo.ConcreteModel, data: GridData) -> None:
     add(-1.0, m.flow_mw, data.branches.bus0)
     add(1.0, m.flow_mw, data.branches.bus1)
     lk = data.all_links
+    add(1.0, m.store_p_mw, data.all_stores.bus)
     add(-1.0, m.link_p0_mw, lk.bus0)
     add(lk.efficiency, m.link_p0_mw, lk.bus1)
     for bus, eff in zip(lk.bus_extra, lk.efficiency_extra, strict=True):
@@ -224,7 +225,9 @@ def declare_eq_storage_soc(m: pyo.ConcreteModel, data: GridData) -> None:
 
     ``E_ut = (1 - λ_u)^{h_t} E_u,t-1 + h_t (η⁺_u C_ut - D_ut / η⁻_u + I_ut - S_ut)``
 
-    with ``E_u,-1 = state_of_charge_initial`` or, when cyclic, ``E_u,T-1``;
+    for t >= 1 (and t = 0 when cyclic, with ``E_u,-1 = E_u,T-1``);
+    ``E_u0 = state_of_charge_initial + h_0 (...)`` otherwise (PyPSA applies no
+    standing loss to the initial state);
     ``h_t`` the ``stores`` weighting (hours), ``I`` inflow, ``S`` spill.
     """
     su = data.storage_units
@@ -243,7 +246,8 @@ def declare_eq_storage_soc(m: pyo.ConcreteModel, data: GridData) -> None:
         elif su.cyclic_state_of_charge[i]:
             prev = keep * m.sto_soc_mwh[u, last]
         else:
-            prev = keep * float(su.state_of_charge_initial_mwh[i])
+            # PyPSA applies no standing loss to the initial state of charge
+            prev = float(su.state_of_charge_initial_mwh[i])
         rhs = prev + ht * (
             float(su.efficiency_store[i]) * m.sto_store_mw[u, t]
             - m.sto_dispatch_mw[u, t] / float(su.efficiency_dispatch[i])
@@ -251,6 +255,33 @@ def declare_eq_storage_soc(m: pyo.ConcreteModel, data: GridData) -> None:
         if u in spill:
             rhs = rhs + ht * (float(su.inflow_mw[t, i]) - m.sto_spill_mw[u, t])
         return m.sto_soc_mwh[u, t] == rhs
+
+
+def declare_eq_store_energy(m: pyo.ConcreteModel, data: GridData) -> None:
+    """Energy level of stores (PyPSA's ``Store-energy_balance``).
+
+    ``X_et = (1 - λ_e)^{h_t} X_e,t-1 - h_t Q_et``  for t >= 1 (and t = 0 when cyclic,
+    with ``X_e,-1 = X_e,T-1``); ``X_e0 = e_initial_e - h_0 Q_e0`` otherwise (PyPSA
+    applies no standing loss to the initial level).
+    """
+    st = data.all_stores
+    j = {n: i for i, n in enumerate(st.names)}
+    h = data.snapshots.weight_stores
+    last = data.n_snapshots - 1
+
+    @m.Constraint(m.E_STORES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def eq_store_energy(m: pyo.ConcreteModel, e: str, t: int) -> object:
+        i = j[e]
+        ht = float(h[t])
+        keep = (1.0 - float(st.standing_loss[i])) ** ht
+        terms = [m.store_e_mwh[e, t], Monomial((ht, m.store_p_mw[e, t]))]
+        rhs = 0.0
+        if t > 0 or st.e_cyclic[i]:
+            prev = m.store_e_mwh[e, t - 1 if t > 0 else last]
+            terms.append(Monomial((-keep, prev)))
+        else:
+            rhs = float(st.e_initial_mwh[i])
+        return EqualityExpression((LinearExpression(terms), rhs))
 
 
 def declare_ineq_mine_ramp(m: pyo.ConcreteModel, data: GridData) -> None:
@@ -341,6 +372,20 @@ def declare_ineq_capacity(m: pyo.ConcreteModel, data: GridData) -> None:
     def ineq_sto_soc_max(m: pyo.ConcreteModel, u: str, t: int) -> object:
         return upper(m.sto_soc_mwh[u, t], m.sto_p_nom_mw[u], float(su.max_hours[ju[u]]))
 
+    st = data.all_stores
+    je = {n: i for i, n in enumerate(st.names)}
+
+    @m.Constraint(m.E_STORES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_store_e_max(m: pyo.ConcreteModel, e: str, t: int) -> object:
+        return upper(m.store_e_mwh[e, t], m.store_e_nom_mwh[e], float(st.e_max_pu[t, je[e]]))
+
+    @m.Constraint(m.E_STORES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_store_e_min(m: pyo.ConcreteModel, e: str, t: int) -> object:
+        pu = float(st.e_min_pu[t, je[e]])
+        if pu == 0.0:  # e >= 0 as a row (folded into a bound): e is free when extendable
+            return InequalityExpression((0.0, m.store_e_mwh[e, t]), False)
+        return lower(m.store_e_mwh[e, t], m.store_e_nom_mwh[e], pu)
+
     @m.Constraint(m.SITES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def ineq_mine_p_max(m: pyo.ConcreteModel, s: str, t: int) -> object:
         return upper(m.mine_mw[s, t], m.mine_p_nom_mw[s], 1.0)
@@ -353,11 +398,12 @@ def declare_ineq_capacity(m: pyo.ConcreteModel, data: GridData) -> None:
 def declare_global_constraints(m: pyo.ConcreteModel, data: GridData) -> None:
     """PyPSA's ``primary_energy`` constraints (the CO2 limit), one row each.
 
-    ``Σ_t w_t Σ_g P_gt e_g / η_g + Σ_u e_u (E_u,init - E_u,T-1)  (sense)  constant``
+    ``Σ_t w_t Σ_g P_gt e_g / η_g + Σ_u e_u (E_u,init - E_u,T-1)
+    + Σ_e e_e (X_e,init - X_e,T-1)  (sense)  constant``
 
     with ``w_t`` the ``generators`` weighting, ``e`` the carriers' ``co2_emissions``
-    (``carrier_attribute``), storage units counted by what they deplete (non-cyclic
-    units only, as PyPSA). The row's dual is the CO2 price (currency per t).
+    (``carrier_attribute``), storage units and stores counted by what they deplete
+    (non-cyclic ones only, as PyPSA). The row's dual is the CO2 price (currency per t).
     """
     gcs = [gc for gc in data.global_constraints if gc.kind == "primary_energy"]
     names = [gc.name for gc in gcs]
@@ -388,6 +434,13 @@ def declare_global_constraints(m: pyo.ConcreteModel, data: GridData) -> None:
                 continue
             terms.append(Monomial((-e, m.sto_soc_mwh[u, last])))
             constant -= e * float(su.state_of_charge_initial_mwh[i])
+        st = data.all_stores
+        for i, n in enumerate(st.names):
+            e = data.carrier_co2.get(st.carrier[i], 0.0)
+            if e == 0 or st.e_cyclic[i]:
+                continue
+            terms.append(Monomial((-e, m.store_e_mwh[n, last])))
+            constant -= e * float(st.e_initial_mwh[i])
         if not terms:
             return pyo.Constraint.Skip
         body = LinearExpression(terms)

@@ -53,10 +53,17 @@ UNSUPPORTED_SERIES = (
     "storage_units-marginal_cost.csv",
     "links-marginal_cost.csv",
     "links-efficiency.csv",
-    "stores.csv",
+    "storage_units-standing_loss.csv",
+    "stores-standing_loss.csv",
+    "stores-marginal_cost.csv",
+    "stores-marginal_cost_storage.csv",
+    "stores-p_set.csv",
+    "stores-e_set.csv",
+    "generators-start_up_cost.csv",
+    "generators-shut_down_cost.csv",
+    "generators-stand_by_cost.csv",
+    "generators-ramp_limit_up.csv",
+    "generators-ramp_limit_down.csv",
 )
-#: Static flags that turn the LOPF into something else (unit commitment).
-UNSUPPORTED_FLAGS = (
-    ("generators.csv", "committable"),
-    ("links.csv", "committable"),
-)
+#: Static flags that turn the LOPF into something else (unit commitment of links).
+UNSUPPORTED_FLAGS = (("links.csv", "committable"),)

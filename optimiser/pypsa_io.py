@@ -14,6 +14,9 @@ PyPSA's defaults):
 ``generators-p_max_pu.csv``, ``generators-p_min_pu.csv``
 ``loads.csv``          ``bus, p_set``; ``loads-p_set.csv``
 ``storage_units.csv``  PyPSA's storage columns; ``storage_units-inflow.csv``
+``stores.csv``         ``bus, e_nom, e_min_pu, e_max_pu, e_initial, e_cyclic,
+                       standing_loss, marginal_cost, marginal_cost_storage``;
+                       ``stores-e_min_pu.csv``, ``stores-e_max_pu.csv``
 ``mining_sites.csv``   Spillway's own: ``bus, p_nom, value`` or ``hashprice_per_th_day`` with
                        ``efficiency_j_per_th``; ``ramp_limit_up/down, p_min_pu, rig_block_mw``;
                        ``mining_sites-value.csv``
@@ -34,6 +37,7 @@ import pandas as pd
 from optimiser.data import (
     Branches,
     Buses,
+    Commitment,
     Expansion,
     Generators,
     GlobalConstraint,
@@ -43,6 +47,7 @@ from optimiser.data import (
     MiningSites,
     Snapshots,
     StorageUnits,
+    Stores,
     is_renewable_carrier,
     value_per_mwh_from_hashprice,
 )
@@ -348,7 +353,7 @@ def _read_carriers(folder: _Tables) -> dict[str, float]:
 
 def _read_generators(
     folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
-) -> tuple[Generators, Expansion]:
+) -> tuple[Generators, Expansion, Commitment | None]:
     t = folder.table("generators.csv") or Table("generators.csv", pd.DataFrame())
     n_t, n = len(snaps), len(t)
     bus = t.bus_refs("bus", bus_index)
@@ -388,17 +393,69 @@ def _read_generators(
             f"p_min_pu {p_min[ti, gi]:g} exceeds p_max_pu {p_max[ti, gi]:g}",
             name=t.names[gi] if s_min is None else snaps[ti],
         )
-    return Generators(
-        names=t.names,
-        bus=bus,
-        carrier=carrier,
-        p_nom_mw=p_nom,
-        marginal_cost=t.floats("marginal_cost", 0.0),
-        p_min_pu=p_min,
-        p_max_pu=p_max,
-        renewable=np.array([is_renewable_carrier(c) for c in carrier], dtype=bool).reshape(n),
-        co2_t_per_mwh=np.array([co2.get(c, 0.0) for c in carrier]).reshape(n) / eff,
-    ), _expansion(t, "p")
+    _refuse_generator_ramps(t)
+    commitment = _read_commitment(t)
+    if commitment is not None:
+        ext = t.bools("p_nom_extendable", False)
+        for k in np.flatnonzero(ext & commitment.committable).tolist():
+            raise t.fail(k, "committable", "a committable generator cannot also be extendable")
+    return (
+        Generators(
+            names=t.names,
+            bus=bus,
+            carrier=carrier,
+            p_nom_mw=p_nom,
+            marginal_cost=t.floats("marginal_cost", 0.0),
+            p_min_pu=p_min,
+            p_max_pu=p_max,
+            renewable=np.array([is_renewable_carrier(c) for c in carrier], dtype=bool).reshape(n),
+            co2_t_per_mwh=np.array([co2.get(c, 0.0) for c in carrier]).reshape(n) / eff,
+        ),
+        _expansion(t, "p"),
+        commitment,
+    )
+
+
+def _refuse_generator_ramps(t: Table) -> None:
+    """Generator ramp limits are PyPSA input Spillway does not model: refused by name
+    (blank and ``nan`` are PyPSA's "no limit")."""
+    for field in (
+        "ramp_limit_up",
+        "ramp_limit_down",
+        "ramp_limit_start_up",
+        "ramp_limit_shut_down",
+    ):
+        if not t.has(field):
+            continue
+        for i, v in enumerate(t.strings(field)):
+            if v.lower() not in ("", "nan"):
+                raise t.fail(i, field, "generator ramp limits are not supported by Spillway")
+
+
+def _snapshot_counts(t: Table, field: str, default: float) -> np.ndarray:
+    """A whole-number column of snapshot counts (``min_up_time``, ...)."""
+    v = t.floats(field, default, nonneg=True)
+    for k in np.flatnonzero(v != np.round(v)).tolist():
+        raise t.fail(k, field, f"must be a whole number of snapshots, got {v[k]:g}")
+    return v.astype(np.int64)
+
+
+def _read_commitment(t: Table) -> Commitment | None:
+    """PyPSA's unit-commitment columns of ``generators.csv``; ``None`` when no
+    generator is committable."""
+    committable = t.bools("committable", False)
+    if not committable.any():
+        return None
+    return Commitment(
+        committable=committable,
+        min_up_time=_snapshot_counts(t, "min_up_time", 0.0),
+        min_down_time=_snapshot_counts(t, "min_down_time", 0.0),
+        up_time_before=_snapshot_counts(t, "up_time_before", 1.0),
+        down_time_before=_snapshot_counts(t, "down_time_before", 0.0),
+        start_up_cost=t.floats("start_up_cost", 0.0),
+        shut_down_cost=t.floats("shut_down_cost", 0.0),
+        stand_by_cost=t.floats("stand_by_cost", 0.0),
+    )
 
 
 def _read_loads(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
@@ -447,6 +504,49 @@ def _read_storage(
         inflow_mw=inflow,
         state_of_charge_set_mwh=soc_set,
     ), _expansion(t, "p")
+
+
+def _read_stores(
+    folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]
+) -> tuple[Stores, Expansion]:
+    """``stores.csv`` with ``stores-e_min_pu.csv`` / ``stores-e_max_pu.csv``."""
+    t = folder.table("stores.csv") or Table("stores.csv", pd.DataFrame())
+    n_t = len(snaps)
+    for field in ("p_set", "e_set"):  # fixed operation: not modelled, never ignored
+        if t.has(field):
+            for i, v in enumerate(t.strings(field)):
+                if v.lower() not in ("", "nan"):
+                    raise t.fail(i, field, "a fixed store operation is not supported by Spillway")
+    if t.has("e_nom_mod"):
+        mod = t.floats("e_nom_mod", 0.0, nonneg=True)
+        for k in np.flatnonzero(mod > 0).tolist():
+            raise t.fail(k, "e_nom_mod", "modular (integer) capacity is not supported")
+    e_min = np.tile(t.floats("e_min_pu", 0.0), (n_t, 1))
+    e_max = np.tile(t.floats("e_max_pu", 1.0), (n_t, 1))
+    for name, arr in (("stores-e_min_pu.csv", e_min), ("stores-e_max_pu.csv", e_max)):
+        series = folder.series(name, snaps, t.names)
+        if series is not None:
+            arr[:] = series.fill(arr, t.names)
+    bad = np.argwhere(e_min > e_max + 1e-9)
+    if len(bad):
+        ti, k = (int(v) for v in bad[0])
+        raise t.fail(k, "e_min_pu", f"e_min_pu {e_min[ti, k]:g} exceeds e_max_pu {e_max[ti, k]:g}")
+    loss = t.floats("standing_loss", 0.0, nonneg=True)
+    for k in np.flatnonzero(loss > 1).tolist():
+        raise t.fail(k, "standing_loss", f"must be <= 1 per hour, got {loss[k]:g}")
+    return Stores(
+        names=t.names,
+        bus=t.bus_refs("bus", bus_index),
+        carrier=t.strings("carrier"),
+        e_nom_mwh=t.floats("e_nom", 0.0, nonneg=True),
+        e_min_pu=e_min,
+        e_max_pu=e_max,
+        e_initial_mwh=t.floats("e_initial", 0.0),
+        e_cyclic=t.bools("e_cyclic", False),
+        standing_loss=loss,
+        marginal_cost=t.floats("marginal_cost", 0.0),
+        marginal_cost_storage=t.floats("marginal_cost_storage", 0.0),
+    ), _expansion(t, "e")
 
 
 def _read_links(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Links:
@@ -508,10 +608,11 @@ def _read_global_constraints(folder: _Tables) -> tuple[GlobalConstraint, ...]:
     t = folder.table("global_constraints.csv")
     if t is None:
         return ()
-    kinds = t.strings("type")
-    attrs = t.strings("carrier_attribute")
-    senses = t.strings("sense", "<=")
-    constants = t.floats("constant", None, allow_inf=True)
+    # PyPSA's defaults (its export leaves out columns equal to them)
+    kinds = t.strings("type", "primary_energy")
+    attrs = t.strings("carrier_attribute", "co2_emissions")
+    senses = t.strings("sense", "==")
+    constants = t.floats("constant", 0.0, allow_inf=True)
     out = []
     for i, name in enumerate(t.names):
         if kinds[i] not in _GLOBAL_KINDS:
@@ -652,10 +753,11 @@ def read_pypsa_tables(
     y = buses_t.floats("y", np.nan) if has_xy else None
     co2 = _read_carriers(csv)
     branches, branch_ext = _read_branches(csv, bus_index, v_nom, dc_bus)
-    gens, gen_ext = _read_generators(csv, snaps, bus_index, co2)
+    gens, gen_ext, commitment = _read_generators(csv, snaps, bus_index, co2)
     loads = _read_loads(csv, snaps, bus_index)
     storage, storage_ext = _read_storage(csv, snaps, bus_index)
     links = _read_links(csv, snaps, bus_index)
+    stores, store_ext = _read_stores(csv, snaps, bus_index)
     link_ext = _expansion(csv.table("links.csv") or Table("links.csv", pd.DataFrame()), "p")
     mining, mining_ext = _read_mining(csv, snaps, bus_index)
     expansion = {
@@ -665,6 +767,7 @@ def read_pypsa_tables(
             ("branches", branch_ext),
             ("links", link_ext),
             ("storage_units", storage_ext),
+            ("stores", store_ext),
             ("mining_sites", mining_ext),
         )
         if ext.any
@@ -678,9 +781,9 @@ def read_pypsa_tables(
         mining_sites=mining,
         slack_marked=slack_marked,
         bus_file="buses.csv",
-        link_buses=np.r_[links.bus0, links.bus1, *[b[b >= 0] for b in links.bus_extra]].astype(
-            np.int64
-        ),
+        link_buses=np.r_[
+            links.bus0, links.bus1, *[b[b >= 0] for b in links.bus_extra], stores.bus
+        ].astype(np.int64),
     )
     name = default_name or source
     net = csv.table("network.csv")
@@ -700,6 +803,8 @@ def read_pypsa_tables(
         expansion=expansion,
         global_constraints=_read_global_constraints(csv),
         carrier_co2=co2,
+        stores=stores if len(stores) else None,
+        commitment=commitment,
     )
     logger.info(
         "read %s: %d buses, %d branches, %d generators, %d snapshots, %d mining sites",

@@ -38,6 +38,7 @@ SUMMARY_KEYS = (
     "curtailment_mwh_before",
     "curtailment_mwh_after",
     "max_line_loading",
+    "mip_gap",
     "timings",
 )
 
@@ -58,6 +59,12 @@ class Dispatch:
     mining_sites_p: pd.DataFrame
     #: Link flow withdrawn at bus0 (MW), PyPSA's ``links-p0``.
     links_p0: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Store power injected at its bus (MW, negative charging) and energy level (MWh),
+    #: PyPSA's ``stores-p`` and ``stores-e``.
+    stores_p: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stores_e: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: On/off status of committable generators (1 on), PyPSA's ``generators-status``.
+    generators_status: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Family (``generators``, ``branches``, ``links``, ``storage_units``,
     #: ``mining_sites``) -> optimal capacity of each extendable component (MW).
     capacities: dict[str, pd.Series] = field(default_factory=dict)
@@ -229,9 +236,13 @@ class PlanResult:
     def capacity_tables(self) -> list[tuple[str, str, pd.Series]]:
         """``(file stem, attribute, sizes)`` of each family's optimal capacities in
         PyPSA's naming: ``generators``/``links``/``storage_units``/``mining_sites``
-        ``p_nom_opt``, ``lines``/``transformers`` ``s_nom_opt`` (MW)."""
+        ``p_nom_opt``, ``lines``/``transformers`` ``s_nom_opt`` (MW), ``stores``
+        ``e_nom_opt`` (MWh)."""
         out = []
         for family, sizes in self.plan.capacities.items():
+            if family == "stores":
+                out.append((family, "e_nom_opt", sizes))
+                continue
             if family != "branches":
                 out.append((family, "p_nom_opt", sizes))
                 continue
@@ -426,6 +437,9 @@ class PlanResult:
             "curtailment_mwh_before": float(sum(before.values())),
             "curtailment_mwh_after": float(sum(after.values())),
             "max_line_loading": self.max_line_loading,
+            # HiGHS's relative gap of the mining solve when it is a MILP (unit
+            # commitment, rig blocks); None for an LP
+            "mip_gap": self.stats.get("mip_gap"),
             "timings": {
                 k: self.timings.get(k, 0.0) for k in ("read_s", "build_s", "solve_s", "total_s")
             },
@@ -524,6 +538,11 @@ class PlanResult:
         if len(p.links_p0.columns):
             tables["links-p0"] = p.links_p0
             tables["links-p1"] = -p.links_p0 * self.links_efficiency
+        if len(p.generators_status.columns):
+            tables["generators-status"] = p.generators_status
+        if len(p.stores_p.columns):
+            tables["stores-p"] = p.stores_p
+            tables["stores-e"] = p.stores_e
         written = []
         for stem, attr, sizes in self.capacity_tables():
             path = out / f"{stem}-{attr}.csv"

@@ -220,14 +220,33 @@ CASES = [
         "not supported",
     ),
     (
-        "unit commitment",
+        "unit commitment of a link",
+        {"links": "name,bus0,bus1,p_nom,committable\nL,N,S,100,True\n"},
+        "links.csv",
+        2,
+        "committable",
+        "not supported",
+    ),
+    (
+        "committable and extendable generator",
         {
-            "generators": "name,bus,carrier,p_nom,committable\nwind,N,wind,300,False\n"
-            "gas,S,gas,500,True\n"
+            "generators": "name,bus,carrier,p_nom,committable,p_nom_extendable\n"
+            "wind,N,wind,300,False,False\ngas,S,gas,500,True,True\n"
         },
         "generators.csv",
         3,
         "committable",
+        "cannot also be extendable",
+    ),
+    (
+        "generator ramp limit",
+        {
+            "generators": "name,bus,carrier,p_nom,ramp_limit_up\n"
+            "wind,N,wind,300,\ngas,S,gas,500,0.5\n"
+        },
+        "generators.csv",
+        3,
+        "ramp_limit_up",
         "not supported",
     ),
     (
@@ -239,11 +258,11 @@ CASES = [
         "unknown bus",
     ),
     (
-        "stores",
-        {"stores": "name,bus,e_nom\nS1,S,100\n"},
+        "store with a fixed operation",
+        {"stores": "name,bus,e_nom,p_set\nS1,S,100,5\n"},
         "stores.csv",
-        None,
-        None,
+        2,
+        "p_set",
         "not supported",
     ),
     (
