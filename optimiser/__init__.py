@@ -31,7 +31,7 @@ from optimiser.errors import (
 from optimiser.labels import PlanMode
 from optimiser.matpower_io import read_matpower
 from optimiser.progress import SolveProgress
-from optimiser.pypsa_io import read_pypsa_folder, read_pypsa_tables
+from optimiser.pypsa_io import read_pypsa_folder, read_pypsa_tables, with_mining_sites
 from optimiser.result import SUMMARY_KEYS, PlanResult
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ __all__ = [
     "read_pypsa_tables",
     "read_scenario",
     "value_per_mwh_from_hashprice",
+    "with_mining_sites",
 ]
 
 

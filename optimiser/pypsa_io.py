@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,7 @@ from optimiser.validate import SeriesTable, Table, choose_slack, read_csv_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder", "read_pypsa_tables"]
+__all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder", "read_pypsa_tables", "with_mining_sites"]
 
 
 class _CsvFolder(Mapping[str, pd.DataFrame]):
@@ -685,6 +686,36 @@ def _read_mining(
         efficiency_j_per_th=eff,
         rig_block_mw=block,
     ), expansion
+
+
+def with_mining_sites(data: GridData, path: str | Path) -> GridData:
+    """``data`` with the mining sites of ``path`` instead of its own (any network: a
+    MATPOWER case has no mining table of its own).
+
+    ``path`` is a CSV file in ``mining_sites.csv``'s layout (module docstring), read and
+    checked as that table is, against ``data``'s buses; each site's value is static (a
+    ``mining_sites-value.csv`` series belongs to a scenario folder).
+
+    Raises
+    ------
+    BadGridDataError
+        The file cannot be read, or a row or field is invalid (named by the file's name).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadGridDataError(path.name, None, None, "mining sites file does not exist")
+    frame = read_csv_table(path)
+    tables = _Tables({"mining_sites": frame})
+    bus_index = {n: i for i, n in enumerate(data.buses.names)}
+    try:
+        sites, expansion = _read_mining(tables, data.snapshots.names, bus_index)
+    except BadGridDataError as exc:  # name the file the user gave
+        raise BadGridDataError(path.name, exc.row, exc.field, exc.detail, name=exc.name) from None
+    changes = {k: v for k, v in data.expansion.items() if k != "mining_sites"}
+    if expansion.any:
+        changes["mining_sites"] = expansion
+    logger.info("%s: %d mining sites from %s", data.name, len(sites), path)
+    return replace(data, mining_sites=sites, expansion=changes)
 
 
 def read_pypsa_folder(folder: str | Path) -> GridData:

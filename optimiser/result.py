@@ -188,12 +188,13 @@ class PlanResult:
 
     @property
     def branches_loading(self) -> pd.DataFrame:
-        """``|p0| / s_max`` per branch (0 for unrated branches)."""
+        """``|p0| / s_max`` per branch (``nan``: unrated, e.g. MATPOWER ``rateA = 0``)."""
         return self.branches_loading_of(self.plan)
 
     def branches_loading_of(self, dispatch: Dispatch) -> pd.DataFrame:
-        """``|p0| / s_max`` per branch of one dispatch (0 for unrated branches)."""
-        s = np.where(np.isfinite(self.branch_s_max_mw), self.branch_s_max_mw, np.inf)
+        """``|p0| / s_max`` per branch of one dispatch (``nan`` for unrated branches:
+        an unrated branch is not 0 % loaded, it has no rating to load)."""
+        s = np.where(np.isfinite(self.branch_s_max_mw), self.branch_s_max_mw, np.nan)
         return dispatch.branches_p0.abs() / s
 
     def curtailment_mw(self, dispatch: Dispatch) -> pd.DataFrame:
@@ -419,10 +420,12 @@ class PlanResult:
         return float(self._energy(delta * self.co2_t_per_mwh).sum())
 
     @property
-    def max_line_loading(self) -> float:
-        """Largest ``|p0| / s_max`` over rated branches and snapshots."""
-        loading = self.branches_loading
-        return float(loading.to_numpy().max()) if loading.size else 0.0
+    def max_line_loading(self) -> float | None:
+        """Largest ``|p0| / s_max`` over rated branches and snapshots; ``None`` when no
+        branch is rated (MATPOWER's ``case300``, say)."""
+        loading = self.branches_loading.to_numpy()
+        rated = loading[:, np.isfinite(self.branch_s_max_mw)] if loading.size else loading
+        return float(rated.max()) if rated.size else None
 
     def summary(self) -> dict[str, Any]:
         """The summary printed by ``spillway plan --json`` (keys: :data:`SUMMARY_KEYS`)."""
@@ -556,7 +559,7 @@ class PlanResult:
             path = out / "mining_sites-sources.csv"
             self.mining_sources_table_mw().to_csv(path, index=False)
             written.append(path)
-        for name, frame in self.static.items():
+        for name, frame in self._static_with_sizes().items():
             path = out / f"{name}.csv"
             frame.to_csv(path, index_label=frame.index.name)
             written.append(path)
@@ -565,6 +568,22 @@ class PlanResult:
             path.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
             written.append(path)
         return written
+
+    def _static_with_sizes(self) -> dict[str, pd.DataFrame]:
+        """:attr:`static`, with each extendable mining site's ``p_nom`` its planned size
+        (``p_nom_opt``; ``p_nom_extendable`` marks them), so that the plan directory's
+        readers (``spillway report``: capacity lines, the map's site markers) show the
+        sizes the plan chose."""
+        sizes = self.mining_p_nom_opt_by_site
+        sites = self.static.get("mining_sites")
+        if not sizes or sites is None:
+            return self.static
+        sites = sites.copy()
+        sites["p_nom_extendable"] = [str(n) in sizes for n in sites.index]
+        opt = pd.Series(sizes, dtype=float).reindex([str(n) for n in sites.index])
+        sites["p_nom_opt"] = opt.to_numpy()
+        sites["p_nom"] = np.where(sites["p_nom_extendable"], opt.to_numpy(), sites["p_nom"])
+        return {**self.static, "mining_sites": sites}
 
 
 def frame(values: np.ndarray, data: GridData, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -365,7 +365,7 @@ def plan_to_proto(
         for plant, mw in sources:
             site_plan.sources.add(plant=plant, watts=[float(v) * W_PER_MW for v in mw])
     _add_plants(plan, result)
-    loading = result.branches_loading
+    loading = result.branches_loading.fillna(0.0)  # unrated (nan): 0 on the wire, as before
     mu = result.branches_mu_upper.fillna(0.0) + result.branches_mu_lower.fillna(0.0)
     for key in result.plan.branches_p0.columns:
         plan.branches.add(
