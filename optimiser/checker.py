@@ -36,7 +36,7 @@ from optimiser.labels import PlanMode
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from optimiser.data import GridData
+    from optimiser.data import GlobalConstraint, GridData
     from optimiser.result import Dispatch, PlanResult
 
 __all__ = ["Violation", "check_plan", "ptdf"]
@@ -330,6 +330,7 @@ class _Checker:
         soc = disp.storage_units_state_of_charge.to_numpy()
         for gc in d.global_constraints:
             if gc.kind != "primary_energy":
+                self.transmission_limit(label, disp, gc)
                 continue
             emitted = float(
                 d.snapshots.weight_generators @ (disp.generators_p.to_numpy() @ g.co2_t_per_mwh)
@@ -352,6 +353,38 @@ class _Checker:
             )
             if broken:
                 self.found.append(Violation(f"{label}: {gc.kind}", gc.name, emitted, gc.constant))
+
+    def transmission_limit(self, label: str, disp: Dispatch, gc: GlobalConstraint) -> None:
+        """A transmission volume (Σ length · capacity) or expansion cost (Σ capital_cost ·
+        capacity) limit over the extendable lines and links of the named carriers,
+        recomputed from the plan's capacities."""
+        d = self.data
+        wanted = {c.strip() for c in gc.carrier_attribute.strip("[]()").split(",")}
+        total = 0.0
+        for family, keys, kinds in (
+            ("branches", d.branches.keys, d.branches.kind),
+            ("links", d.all_links.names, ("link",) * len(d.all_links)),
+        ):
+            e = d.expansion_of(family)
+            sizes = disp.capacities.get(family)
+            if sizes is None:
+                continue
+            carriers = e.carrier or ("",) * len(e)
+            weight = (
+                e.length_km
+                if gc.kind == "transmission_volume_expansion_limit"
+                else (e.capital_cost)
+            )
+            for i, k in enumerate(keys):
+                if e.extendable[i] and kinds[i] != "transformer" and carriers[i] in wanted:
+                    total += float(weight[i]) * float(sizes[k])
+        slack = self.tol * max(1.0, abs(gc.constant))
+        if (
+            (gc.sense == "<=" and total > gc.constant + slack)
+            or (gc.sense == ">=" and total < gc.constant - slack)
+            or (gc.sense == "==" and abs(total - gc.constant) > slack)
+        ):
+            self.found.append(Violation(f"{label}: {gc.kind}", gc.name, total, gc.constant))
 
 
 def check_plan(data: GridData, result: PlanResult, *, tol: float = 1e-5) -> list[Violation]:
@@ -401,9 +434,34 @@ def check_plan(data: GridData, result: PlanResult, *, tol: float = 1e-5) -> list
             frac = mp[:, j] / block - np.round(mp[:, j] / block)
             for t in np.flatnonzero(np.abs(frac) > 1e-6):
                 c.add("plan: rig blocks", ms.names[j], int(t), mp[t, j], block)
+    for label, disp in (("base", result.base), ("plan", result.plan)):
+        _check_ramps(c, label, disp)
     if result.mode == PlanMode.CURTAILMENT_ONLY:
         _check_curtailment_only(c, data, result)
     return c.found
+
+
+def _check_ramps(c: _Checker, label: str, disp: Dispatch) -> None:
+    """Generator and link ramp limits: each step (and the first against ``p_init`` where
+    given) within ``ramp_limit_up/down`` times the capacity (the plan's, if extendable)."""
+    d = c.data
+    for family, table, frame in (
+        ("generators", d.generators, disp.generators_p),
+        ("links", d.all_links, disp.links_p0),
+    ):
+        r = d.ramps.get(family)
+        if r is None:
+            continue
+        nom = c.capacity(label, disp, family, table.names, table.p_nom_mw)
+        x = frame.to_numpy()
+        prev = np.vstack([r.p_init_mw[None, :], x[:-1]])  # nan before t0: no limit
+        step = x - prev
+        for kind, limit, sign in (("ramp up", r.up, 1.0), ("ramp down", r.down, -1.0)):
+            bound = limit * nom
+            with np.errstate(invalid="ignore"):  # nan: no limit, or no p_init before t0
+                over = sign * step > bound + c.tol * np.maximum(1.0, nom)
+            for t, j in np.argwhere(over & ~np.isnan(step) & ~np.isnan(limit))[:20]:
+                c.add(f"{label}: {family} {kind}", table.names[j], int(t), step[t, j], bound[j])
 
 
 def _check_curtailment_only(c: _Checker, data: GridData, result: PlanResult) -> None:

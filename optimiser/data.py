@@ -36,6 +36,7 @@ __all__ = [
     "Links",
     "Loads",
     "MiningSites",
+    "Ramps",
     "Snapshots",
     "StorageUnits",
     "Stores",
@@ -200,6 +201,29 @@ class Commitment:
 
     def __len__(self) -> int:
         return len(self.committable)
+
+
+@dataclass(frozen=True)
+class Ramps:
+    """Ramp limits of generators or links (PyPSA's): per snapshot, output may rise by at
+    most ``up * p_nom`` and fall by at most ``down * p_nom`` (fractions; ``nan``: no
+    limit). ``p_init_mw`` is the output before the first snapshot (``nan``: unknown, so
+    the first snapshot is free, as in PyPSA)."""
+
+    up: FloatArray
+    down: FloatArray
+    p_init_mw: FloatArray
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    def __len__(self) -> int:
+        return len(self.up)
+
+    @property
+    def any(self) -> bool:
+        """Whether any component has a limit."""
+        return bool((~np.isnan(self.up)).any() or (~np.isnan(self.down)).any())
 
 
 @dataclass(frozen=True)
@@ -413,8 +437,9 @@ class Expansion:
     """Capacity expansion of one component family (PyPSA's ``*_nom_extendable``).
 
     ``nom_min``/``nom_max`` bound the optimal capacity (MW, ``nom_max`` may be
-    ``inf``); ``capital_cost`` is per MW over the planned horizon. ``length_km``
-    (branches only) weighs the transmission-volume limits.
+    ``inf``); ``capital_cost`` is per MW over the planned horizon. ``length_km`` and
+    ``carrier`` (lines and links) select and weigh the transmission expansion limits
+    (``()``: no carriers given).
     """
 
     extendable: BoolArray
@@ -422,6 +447,7 @@ class Expansion:
     nom_max: FloatArray
     capital_cost: FloatArray
     length_km: FloatArray
+    carrier: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -454,7 +480,8 @@ class GlobalConstraint:
     depletion, of ``carrier_attribute`` ``e``, ``sense`` ``constant``: the CO2
     limit), ``transmission_volume_expansion_limit`` (``Σ length · s_nom`` of the
     lines and links of the carriers named in ``carrier_attribute``) or
-    ``transmission_expansion_cost_limit`` (``Σ capital_cost · s_nom`` likewise).
+    ``transmission_expansion_cost_limit`` (``Σ capital_cost · s_nom`` likewise), over
+    the extendable lines and links only (PyPSA's).
     """
 
     name: str
@@ -507,6 +534,8 @@ class GridData:
     stores: Stores | None = None
     #: Unit commitment (``None``: no generator is committable).
     commitment: Commitment | None = None
+    #: ``generators`` / ``links`` -> their ramp limits (absent: none).
+    ramps: dict[str, Ramps] = field(default_factory=dict)
 
     @property
     def all_links(self) -> Links:

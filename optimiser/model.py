@@ -390,6 +390,7 @@ def build_model(data: GridData, options: ModelOptions | None = None) -> pyo.Conc
         cons.declare_eq_storage_soc(m, data)
         cons.declare_eq_store_energy(m, data)
         cons.declare_ineq_mine_ramp(m, data)
+        cons.declare_ineq_ramp(m, data)
         cons.declare_eq_mine_rig_blocks(m, data)
         uc.declare_unit_commitment(m, data)
         cons.declare_ineq_capacity(m, data)

@@ -46,6 +46,7 @@ from optimiser.data import (
     Links,
     Loads,
     MiningSites,
+    Ramps,
     Snapshots,
     StorageUnits,
     Stores,
@@ -53,12 +54,39 @@ from optimiser.data import (
     value_per_mwh_from_hashprice,
 )
 from optimiser.errors import BadGridDataError
-from optimiser.pypsa_defaults import STANDARD_LINE_TYPES, UNSUPPORTED_FLAGS, UNSUPPORTED_SERIES
+from optimiser.pypsa_defaults import (
+    STANDARD_LINE_TYPES,
+    UNSUPPORTED_FLAGS,
+    UNSUPPORTED_NONZERO,
+    UNSUPPORTED_SERIES,
+)
 from optimiser.validate import SeriesTable, Table, choose_slack, read_csv_table
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder", "read_pypsa_tables", "with_mining_sites"]
+
+
+#: Static component tables: their first column holds the component names and must be
+#: headed ``name`` (PyPSA's export), so that a table whose first column is something
+#: else is refused rather than read with that column as the names.
+STATIC_TABLES = frozenset(
+    {
+        "buses",
+        "lines",
+        "transformers",
+        "generators",
+        "loads",
+        "storage_units",
+        "stores",
+        "links",
+        "carriers",
+        "global_constraints",
+        "mining_sites",
+    }
+)
+#: Columns that carry nothing to model (drawing only), never warned about.
+DESCRIPTIVE_COLUMNS = frozenset({"color", "nice_name"})
 
 
 class _CsvFolder(Mapping[str, pd.DataFrame]):
@@ -74,7 +102,16 @@ class _CsvFolder(Mapping[str, pd.DataFrame]):
         if stem not in self._frames:
             if stem not in self._stems:
                 raise KeyError(stem)
-            self._frames[stem] = read_csv_table(self.path / f"{stem}.csv")
+            frame = read_csv_table(self.path / f"{stem}.csv")
+            first = str(frame.index.name or "").strip()
+            if stem in STATIC_TABLES and first != "name" and len(frame.columns):
+                raise BadGridDataError(
+                    f"{stem}.csv",
+                    1,
+                    first,
+                    f"the first column must be `name` (the component names), got {first!r}",
+                )
+            self._frames[stem] = frame
         return self._frames[stem]
 
     def __iter__(self) -> Iterator[str]:
@@ -113,6 +150,23 @@ class _Tables:
     def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
         self.frames = frames
         self._tables: dict[str, Table | None] = {}
+        self.read: set[str] = set()  # stems read as a table or series
+
+    def warn_unused(self, source: str) -> None:
+        """Log, by name, every table given that was never read and every column with
+        values that no reader asked for: PyPSA input Spillway does not use is said,
+        never silently ignored."""
+        unread = sorted(stem for stem in self.frames if stem not in self.read)
+        if unread:
+            logger.warning(
+                "%s: not used by Spillway: %s", source, ", ".join(f"{s}.csv" for s in unread)
+            )
+        for name, t in self._tables.items():
+            cols = t.unused_columns(DESCRIPTIVE_COLUMNS) if t is not None else []
+            if cols:
+                logger.warning(
+                    "%s: %s columns not used by Spillway: %s", source, name, ", ".join(cols)
+                )
 
     def exists(self, name: str) -> bool:
         """Whether the table ``name`` (a file name, ``lines.csv``) was given."""
@@ -122,6 +176,7 @@ class _Tables:
         """``name`` as a :class:`Table`, or ``None`` if the table is absent."""
         if name not in self._tables:
             stem = name.removesuffix(".csv")
+            self.read.add(stem)
             self._tables[name] = (
                 Table(name, _as_strings(stem, self.frames[stem])) if self.exists(name) else None
             )
@@ -134,6 +189,7 @@ class _Tables:
         if not self.exists(name):
             return None
         stem = name.removesuffix(".csv")
+        self.read.add(stem)
         return SeriesTable(name, _as_strings(stem, self.frames[stem]), snapshots, components)
 
 
@@ -149,7 +205,20 @@ def _refuse_unsupported(folder: _Tables) -> None:
         if t is not None and t.has(flag):
             on = np.flatnonzero(t.bools(flag, False))
             if len(on):
-                raise t.fail(int(on[0]), flag, "not supported (Spillway plans fixed capacities)")
+                raise t.fail(int(on[0]), flag, "not supported by Spillway")
+    for name, column in UNSUPPORTED_NONZERO:
+        t = folder.table(name)
+        if t is None or not t.has(column):
+            continue
+        for i, raw in enumerate(t.strings(column)):
+            if raw.lower() in ("", "nan"):
+                continue
+            try:
+                zero = float(raw) == 0.0
+            except ValueError:
+                zero = False
+            if not zero:
+                raise t.fail(i, column, f"{raw!r}: not supported by Spillway (leave it 0)")
 
 
 def _read_snapshots(folder: _Tables) -> Snapshots:
@@ -158,6 +227,7 @@ def _read_snapshots(folder: _Tables) -> Snapshots:
         raise BadGridDataError("snapshots.csv", None, None, "file is missing")
     if len(t) == 0:
         raise BadGridDataError("snapshots.csv", None, None, "no snapshots")
+    t.used.add("snapshot")  # PyPSA's export: the snapshots' labels beside a counter
     if t.has("objective") or t.has("stores") or t.has("generators"):
         # current PyPSA: three weightings
         w_obj = t.floats("objective", 1.0, nonneg=True)
@@ -235,8 +305,10 @@ def _expansion(t: Table, prefix: str) -> Expansion:
         extendable=ext,
         nom_min=lo,
         nom_max=hi,
-        capital_cost=t.floats("capital_cost", 0.0),
+        # PyPSA's periodized cost without overnight_cost (refused): capital + fixed O&M
+        capital_cost=t.floats("capital_cost", 0.0) + t.floats("fom_cost", 0.0),
         length_km=t.floats("length", 0.0, nonneg=True),
+        carrier=t.strings("carrier"),
     )
 
 
@@ -249,6 +321,7 @@ def _cat_expansion(parts: list[Expansion]) -> Expansion:
         nom_max=np.concatenate([p.nom_max for p in parts]),
         capital_cost=np.concatenate([p.capital_cost for p in parts]),
         length_km=np.concatenate([p.length_km for p in parts]),
+        carrier=tuple(c for p in parts for c in (p.carrier or ("",) * len(p))),
     )
 
 
@@ -281,7 +354,12 @@ def _read_branches(
         sh.append(np.zeros(len(lines)))
         rt.append(_rating(lines))
         pu.append(lines.floats("s_max_pu", 1.0))
-        ex.append(_expansion(lines, "s"))
+        # a line's carrier, where not given, is its buses' (AC, or DC between DC buses)
+        line_ext = _expansion(lines, "s")
+        carriers = tuple(
+            c or ("DC" if d else "AC") for c, d in zip(line_ext.carrier, dc.tolist(), strict=True)
+        )
+        ex.append(replace(line_ext, carrier=carriers))
         _check_loops(lines, bus0, bus1)
     trafos = folder.table("transformers.csv")
     if trafos is not None:
@@ -354,7 +432,7 @@ def _read_carriers(folder: _Tables) -> dict[str, float]:
 
 def _read_generators(
     folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
-) -> tuple[Generators, Expansion, Commitment | None]:
+) -> tuple[Generators, Expansion, Commitment | None, Ramps | None]:
     t = folder.table("generators.csv") or Table("generators.csv", pd.DataFrame())
     n_t, n = len(snaps), len(t)
     bus = t.bus_refs("bus", bus_index)
@@ -394,8 +472,9 @@ def _read_generators(
             f"p_min_pu {p_min[ti, gi]:g} exceeds p_max_pu {p_max[ti, gi]:g}",
             name=t.names[gi] if s_min is None else snaps[ti],
         )
-    _refuse_generator_ramps(t)
+    t.used.add("control")  # PQ/PV: PyPSA's power flow only, no part of its optimisation
     commitment = _read_commitment(t)
+    ramps = _read_ramps(t, None if commitment is None else commitment.committable)
     if commitment is not None:
         ext = t.bools("p_nom_extendable", False)
         for k in np.flatnonzero(ext & commitment.committable).tolist():
@@ -414,23 +493,43 @@ def _read_generators(
         ),
         _expansion(t, "p"),
         commitment,
+        ramps,
     )
 
 
-def _refuse_generator_ramps(t: Table) -> None:
-    """Generator ramp limits are PyPSA input Spillway does not model: refused by name
-    (blank and ``nan`` are PyPSA's "no limit")."""
-    for field in (
-        "ramp_limit_up",
-        "ramp_limit_down",
-        "ramp_limit_start_up",
-        "ramp_limit_shut_down",
-    ):
-        if not t.has(field):
-            continue
+def _read_ramps(t: Table, committable: np.ndarray | None = None) -> Ramps | None:
+    """PyPSA's ``ramp_limit_up``/``ramp_limit_down`` (per unit of ``p_nom`` per
+    snapshot) and ``p_init``; ``None`` when no component has a limit. Start-up and
+    shut-down ramps, and ramps of committable units, are refused by name."""
+    for field in ("ramp_limit_start_up", "ramp_limit_shut_down"):
+        if t.has(field):
+            for i, v in enumerate(t.strings(field)):
+                if v.lower() not in ("", "nan"):
+                    raise t.fail(i, field, "start-up and shut-down ramps are not supported")
+
+    def fractions(field: str) -> np.ndarray:
+        out = np.full(len(t), np.nan)
         for i, v in enumerate(t.strings(field)):
-            if v.lower() not in ("", "nan"):
-                raise t.fail(i, field, "generator ramp limits are not supported by Spillway")
+            if v.lower() in ("", "nan"):
+                continue
+            try:
+                out[i] = float(v)
+            except ValueError:
+                raise t.fail(i, field, f"not a number: {v!r}") from None
+            if not out[i] >= 0:
+                raise t.fail(i, field, f"must not be negative, got {out[i]:g}")
+        return out
+
+    ramps = Ramps(
+        up=fractions("ramp_limit_up"),
+        down=fractions("ramp_limit_down"),
+        p_init_mw=t.optional_floats("p_init"),
+    )
+    if committable is not None:
+        limited = ~(np.isnan(ramps.up) & np.isnan(ramps.down))
+        for k in np.flatnonzero(limited & committable).tolist():
+            raise t.fail(k, "ramp_limit_up", "ramps of a committable unit are not supported")
+    return ramps if ramps.any else None
 
 
 def _snapshot_counts(t: Table, field: str, default: float) -> np.ndarray:
@@ -473,6 +572,7 @@ def _read_storage(
     folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]
 ) -> tuple[StorageUnits, Expansion]:
     t = folder.table("storage_units.csv") or Table("storage_units.csv", pd.DataFrame())
+    t.used.add("control")  # PQ/PV: PyPSA's power flow only
     p_nom = t.floats("p_nom", 0.0, nonneg=True)
     inflow = np.tile(t.floats("inflow", 0.0, nonneg=True), (len(snaps), 1))
     s = folder.series("storage_units-inflow.csv", snaps, t.names)
@@ -602,7 +702,11 @@ def _read_links(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, in
 
 
 #: PyPSA's global constraint types this reader models.
-_GLOBAL_KINDS = ("primary_energy",)
+_GLOBAL_KINDS = (
+    "primary_energy",
+    "transmission_volume_expansion_limit",
+    "transmission_expansion_cost_limit",
+)
 
 
 def _read_global_constraints(folder: _Tables) -> tuple[GlobalConstraint, ...]:
@@ -620,7 +724,7 @@ def _read_global_constraints(folder: _Tables) -> tuple[GlobalConstraint, ...]:
             raise t.fail(
                 i, "type", f"{kinds[i]!r} is not supported (Spillway models {list(_GLOBAL_KINDS)})"
             )
-        if attrs[i] != "co2_emissions":
+        if kinds[i] == "primary_energy" and attrs[i] != "co2_emissions":
             raise t.fail(
                 i, "carrier_attribute", f"only co2_emissions is supported, got {attrs[i]!r}"
             )
@@ -784,12 +888,18 @@ def read_pypsa_tables(
     y = buses_t.floats("y", np.nan) if has_xy else None
     co2 = _read_carriers(csv)
     branches, branch_ext = _read_branches(csv, bus_index, v_nom, dc_bus)
-    gens, gen_ext, commitment = _read_generators(csv, snaps, bus_index, co2)
+    gens, gen_ext, commitment, gen_ramps = _read_generators(csv, snaps, bus_index, co2)
     loads = _read_loads(csv, snaps, bus_index)
     storage, storage_ext = _read_storage(csv, snaps, bus_index)
     links = _read_links(csv, snaps, bus_index)
     stores, store_ext = _read_stores(csv, snaps, bus_index)
-    link_ext = _expansion(csv.table("links.csv") or Table("links.csv", pd.DataFrame()), "p")
+    links_t = csv.table("links.csv") or Table("links.csv", pd.DataFrame())
+    link_ext = _expansion(links_t, "p")
+    ramps = {
+        family: r
+        for family, r in (("generators", gen_ramps), ("links", _read_ramps(links_t)))
+        if r is not None
+    }
     mining, mining_ext = _read_mining(csv, snaps, bus_index)
     expansion = {
         family: ext
@@ -820,6 +930,7 @@ def read_pypsa_tables(
     net = csv.table("network.csv")
     if net is not None and len(net):
         name = net.names[0]
+        net.used.update(net.df.columns)  # the export's metadata (version, CRS): nothing to model
     data = GridData(
         name=name,
         snapshots=snapshots,
@@ -836,7 +947,9 @@ def read_pypsa_tables(
         carrier_co2=co2,
         stores=stores if len(stores) else None,
         commitment=commitment,
+        ramps=ramps,
     )
+    csv.warn_unused(source)
     logger.info(
         "read %s: %d buses, %d branches, %d generators, %d snapshots, %d mining sites",
         name,

@@ -85,6 +85,14 @@ class TestStoreBalance:
         assert float(result.plan.capacities["stores"]["S"]) == pytest.approx(400.0)
         assert result.objective == pytest.approx(10 * 400.0)
 
+    def test_fixed_om_cost_adds_to_the_capital_cost(self, tmp_path):
+        """fom_cost is part of PyPSA's periodized cost: 4 + 6 per MWh sizes as 10 does."""
+        text = "name,bus,e_nom_extendable,capital_cost,fom_cost,e_nom_max\nS,B,True,4,6,1000\n"
+        data = read_pypsa_folder(folder_with(tmp_path, text))
+        result = plan(data)
+        assert float(result.plan.capacities["stores"]["S"]) == pytest.approx(400.0)
+        assert result.objective == pytest.approx(10 * 400.0)
+
     def test_checker_finds_a_broken_balance(self, tmp_path):
         """The checker recomputes the store balance: a level off by 10 MWh is caught."""
         data = read_pypsa_folder(folder_with(tmp_path, "name,bus,e_nom\nS,B,250\n"))
