@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from optimiser.model import ModelOptions, build_model
     from optimiser.planner import Planner, plan
     from optimiser.progress import SolveProgress
-    from optimiser.pypsa_io import read_pypsa_folder, read_pypsa_tables
+    from optimiser.pypsa_io import read_pypsa_folder, read_pypsa_tables, with_mining_sites
     from optimiser.result import SUMMARY_KEYS, PlanResult
     from optimiser.solve import PlanStatus, SolveOptions
 
@@ -58,6 +58,7 @@ _LAZY = {
     "SolveProgress": "optimiser.progress",
     "read_pypsa_folder": "optimiser.pypsa_io",
     "read_pypsa_tables": "optimiser.pypsa_io",
+    "with_mining_sites": "optimiser.pypsa_io",
     "SUMMARY_KEYS": "optimiser.result",
     "PlanResult": "optimiser.result",
     "PlanStatus": "optimiser.solve",
@@ -101,6 +102,7 @@ __all__ = [
     "read_pypsa_tables",
     "read_scenario",
     "value_per_mwh_from_hashprice",
+    "with_mining_sites",
 ]
 
 

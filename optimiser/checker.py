@@ -8,12 +8,13 @@ distribution factors of the DC network), and checks:
   where they are extendable, each within its ``*_nom_min``/``*_nom_max``); site
   ramps; rig blocks; fixed states of charge;
 - each ``primary_energy`` global constraint (the CO2 budget) from the dispatch;
-- the storage state-of-charge recursion;
+- the storage state-of-charge recursion and the stores' energy balance;
 - energy balance per island (Σ injections = 0) and flows equal to PTDF · P;
 - every branch within ``s_nom * s_max_pu``;
 - for ``curtailment-only``: conventional output and storage charge equal the base
-  plan's, storage discharge no lower, and mining no more than the curtailment and
-  spill it removed, per snapshot.
+  plan's, storage discharge no lower, stores' exchange unchanged, and mining no more
+  than the curtailment and spill it removed (less any change in link losses), per
+  snapshot.
 
 PTDF: with ``A`` the branch-bus incidence (+1 at bus0, -1 at bus1), ``D = diag(b)``,
 ``B = Aᵀ D A`` and one slack bus per island removed (subscript r),
@@ -35,7 +36,7 @@ from optimiser.labels import PlanMode
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from optimiser.data import GridData
+    from optimiser.data import GlobalConstraint, GridData
     from optimiser.result import Dispatch, PlanResult
 
 __all__ = ["Violation", "check_plan", "ptdf"]
@@ -148,7 +149,10 @@ class _Checker:
         g, su, ms, br = d.generators, d.storage_units, d.mining_sites, d.branches
         gp = disp.generators_p.to_numpy()
         g_nom = self.capacity(label, disp, "generators", g.names, g.p_nom_mw)
-        self.bound(f"{label}: generator p", g.names, gp, g.p_min_pu * g_nom, g.p_max_pu * g_nom)
+        g_lo = g.p_min_pu * g_nom
+        if d.commitment is not None:  # off is 0 MW; on-bounds: see `commitment`
+            g_lo = np.where(d.commitment.committable, np.minimum(g_lo, 0.0), g_lo)
+        self.bound(f"{label}: generator p", g.names, gp, g_lo, g.p_max_pu * g_nom)
         lk = d.all_links
         if len(lk):
             k_nom = self.capacity(label, disp, "links", lk.names, lk.p_nom_mw)
@@ -175,11 +179,14 @@ class _Checker:
         self.bound(f"{label}: storage spill", su.names, spill, 0.0, su.inflow_mw)
         h = d.snapshots.weight_stores
         for t in range(d.n_snapshots):
+            keep = (1 - su.standing_loss) ** h[t]
             if t > 0:
-                prev = soc[t - 1]
-            else:
-                prev = np.where(su.cyclic_state_of_charge, soc[-1], su.state_of_charge_initial_mwh)
-            expect = (1 - su.standing_loss) ** h[t] * prev + h[t] * (
+                prev = keep * soc[t - 1]
+            else:  # no standing loss on the initial state (PyPSA's)
+                prev = np.where(
+                    su.cyclic_state_of_charge, keep * soc[-1], su.state_of_charge_initial_mwh
+                )
+            expect = prev + h[t] * (
                 su.efficiency_store * sto[t]
                 - dis[t] / su.efficiency_dispatch
                 + su.inflow_mw[t]
@@ -187,6 +194,8 @@ class _Checker:
             )
             for j in np.flatnonzero(np.abs(soc[t] - expect) > self.tol * np.maximum(1, expect)):
                 self.add(f"{label}: storage soc balance", su.names[j], t, soc[t, j], expect[j])
+        self.stores(label, disp)
+        self.commitment(label, disp)
         mp = disp.mining_sites_p.to_numpy()
         m_nom = self.capacity(label, disp, "mining_sites", ms.names, ms.p_nom_mw)
         self.bound(
@@ -223,6 +232,71 @@ class _Checker:
         for t, j in np.argwhere(np.abs(f_ptdf) > lim * (1 + self.tol) + self.tol)[:20]:
             self.add(f"{label}: branch limit", br.keys[j], t, f_ptdf[t, j], lim[t, j])
 
+    def stores(self, label: str, disp: Dispatch) -> None:
+        """Store levels within ``e_min_pu``/``e_max_pu`` of their capacity, and the
+        energy balance ``e_t = (1 - loss)^h e_t-1 - h p_t`` (``e_-1``: ``e_initial``,
+        no loss applied, or the last level when cyclic)."""
+        st = self.data.all_stores
+        if not len(st):
+            return
+        e_nom = self.capacity(label, disp, "stores", st.names, st.e_nom_mwh)
+        e = disp.stores_e.to_numpy()
+        q = disp.stores_p.to_numpy()
+        self.bound(f"{label}: store e", st.names, e, st.e_min_pu * e_nom, st.e_max_pu * e_nom)
+        h = self.data.snapshots.weight_stores
+        for t in range(self.data.n_snapshots):
+            keep = (1 - st.standing_loss) ** h[t]
+            if t > 0:
+                prev = keep * e[t - 1]
+            else:
+                prev = np.where(st.e_cyclic, keep * e[-1], st.e_initial_mwh)
+            expect = prev - h[t] * q[t]
+            bad = np.abs(e[t] - expect) > self.tol * np.maximum(1, np.abs(expect))
+            for j in np.flatnonzero(bad):
+                self.add(f"{label}: store energy balance", st.names[j], t, e[t, j], expect[j])
+
+    def commitment(self, label: str, disp: Dispatch) -> None:
+        """Committable generators: status 0 or 1, output within ``p_min_pu``/``p_max_pu``
+        of ``p_nom`` while on and 0 while off, and every start (stop) followed by at
+        least ``min_up_time`` (``min_down_time``) snapshots on (off), counting the
+        status before the first snapshot from ``up_time_before``/``down_time_before``."""
+        c, g = self.data.commitment, self.data.generators
+        if c is None:
+            return
+        pos = {n: i for i, n in enumerate(g.names)}
+        gp = disp.generators_p
+        for name in disp.generators_status.columns:
+            i = pos[str(name)]
+            u = disp.generators_status[name].to_numpy()
+            if np.any(np.abs(u - np.round(u)) > 1e-6) or np.any((u < -1e-6) | (u > 1 + 1e-6)):
+                self.found.append(Violation(f"{label}: status not 0/1", str(name), 0.0, 1.0))
+                continue
+            on = np.round(u).astype(int)
+            p = gp[name].to_numpy()
+            lo = g.p_min_pu[:, i] * g.p_nom_mw[i] * on
+            hi = g.p_max_pu[:, i] * g.p_nom_mw[i] * on
+            tol = self.tol * max(1.0, g.p_nom_mw[i])
+            for t in np.flatnonzero((p < lo - tol) | (p > hi + tol)):
+                self.add(f"{label}: committed output", str(name), int(t), p[t], hi[t])
+            # the status before t0: off for down_time_before snapshots (if > 0), else
+            # on for up_time_before snapshots, and the other way before that
+            n_before = max(int(c.min_up_time[i]), int(c.min_down_time[i]), 1) + 1
+            lags = np.arange(n_before, 0, -1)
+            if c.down_time_before[i] > 0:
+                before = (lags > c.down_time_before[i]).astype(int)
+            else:
+                before = (lags <= c.up_time_before[i]).astype(int)
+            seq = np.r_[before, on].tolist()
+            for k in range(1, len(seq)):
+                if seq[k] == seq[k - 1]:
+                    continue
+                need = int(c.min_up_time[i] if seq[k] else c.min_down_time[i])
+                run = seq[k : k + need]
+                if any(v != seq[k] for v in run):
+                    kind = "min_up_time" if seq[k] else "min_down_time"
+                    at = max(k - n_before, 0)
+                    self.add(f"{label}: {kind}", str(name), at, float(len(run)), need)
+
     def injections(self, disp: Dispatch) -> NDArray[np.float64]:
         d = self.data
         n = len(d.buses)
@@ -236,6 +310,8 @@ class _Checker:
         add(disp.storage_units_p_dispatch.to_numpy(), d.storage_units.bus, 1.0)
         add(disp.storage_units_p_store.to_numpy(), d.storage_units.bus, -1.0)
         add(disp.mining_sites_p.to_numpy(), d.mining_sites.bus, -1.0)
+        if len(d.all_stores):
+            add(disp.stores_p.to_numpy(), d.all_stores.bus, 1.0)
         lk = d.all_links
         if len(lk):
             k = disp.links_p0.to_numpy()
@@ -254,6 +330,7 @@ class _Checker:
         soc = disp.storage_units_state_of_charge.to_numpy()
         for gc in d.global_constraints:
             if gc.kind != "primary_energy":
+                self.transmission_limit(label, disp, gc)
                 continue
             emitted = float(
                 d.snapshots.weight_generators @ (disp.generators_p.to_numpy() @ g.co2_t_per_mwh)
@@ -262,6 +339,12 @@ class _Checker:
                 e = d.carrier_co2.get(c, 0.0)
                 if e and not su.cyclic_state_of_charge[i]:
                     emitted += e * (su.state_of_charge_initial_mwh[i] - soc[-1, i])
+            st = d.all_stores
+            level = disp.stores_e.to_numpy()
+            for i, c in enumerate(st.carrier):
+                e = d.carrier_co2.get(c, 0.0)
+                if e and not st.e_cyclic[i]:
+                    emitted += e * (st.e_initial_mwh[i] - level[-1, i])
             slack = self.tol * max(1.0, abs(gc.constant))
             broken = (
                 (gc.sense == "<=" and emitted > gc.constant + slack)
@@ -270,6 +353,38 @@ class _Checker:
             )
             if broken:
                 self.found.append(Violation(f"{label}: {gc.kind}", gc.name, emitted, gc.constant))
+
+    def transmission_limit(self, label: str, disp: Dispatch, gc: GlobalConstraint) -> None:
+        """A transmission volume (Σ length · capacity) or expansion cost (Σ capital_cost ·
+        capacity) limit over the extendable lines and links of the named carriers,
+        recomputed from the plan's capacities."""
+        d = self.data
+        wanted = {c.strip() for c in gc.carrier_attribute.strip("[]()").split(",")}
+        total = 0.0
+        for family, keys, kinds in (
+            ("branches", d.branches.keys, d.branches.kind),
+            ("links", d.all_links.names, ("link",) * len(d.all_links)),
+        ):
+            e = d.expansion_of(family)
+            sizes = disp.capacities.get(family)
+            if sizes is None:
+                continue
+            carriers = e.carrier or ("",) * len(e)
+            weight = (
+                e.length_km
+                if gc.kind == "transmission_volume_expansion_limit"
+                else (e.capital_cost)
+            )
+            for i, k in enumerate(keys):
+                if e.extendable[i] and kinds[i] != "transformer" and carriers[i] in wanted:
+                    total += float(weight[i]) * float(sizes[k])
+        slack = self.tol * max(1.0, abs(gc.constant))
+        if (
+            (gc.sense == "<=" and total > gc.constant + slack)
+            or (gc.sense == ">=" and total < gc.constant - slack)
+            or (gc.sense == "==" and abs(total - gc.constant) > slack)
+        ):
+            self.found.append(Violation(f"{label}: {gc.kind}", gc.name, total, gc.constant))
 
 
 def check_plan(data: GridData, result: PlanResult, *, tol: float = 1e-5) -> list[Violation]:
@@ -319,9 +434,34 @@ def check_plan(data: GridData, result: PlanResult, *, tol: float = 1e-5) -> list
             frac = mp[:, j] / block - np.round(mp[:, j] / block)
             for t in np.flatnonzero(np.abs(frac) > 1e-6):
                 c.add("plan: rig blocks", ms.names[j], int(t), mp[t, j], block)
+    for label, disp in (("base", result.base), ("plan", result.plan)):
+        _check_ramps(c, label, disp)
     if result.mode == PlanMode.CURTAILMENT_ONLY:
         _check_curtailment_only(c, data, result)
     return c.found
+
+
+def _check_ramps(c: _Checker, label: str, disp: Dispatch) -> None:
+    """Generator and link ramp limits: each step (and the first against ``p_init`` where
+    given) within ``ramp_limit_up/down`` times the capacity (the plan's, if extendable)."""
+    d = c.data
+    for family, table, frame in (
+        ("generators", d.generators, disp.generators_p),
+        ("links", d.all_links, disp.links_p0),
+    ):
+        r = d.ramps.get(family)
+        if r is None:
+            continue
+        nom = c.capacity(label, disp, family, table.names, table.p_nom_mw)
+        x = frame.to_numpy()
+        prev = np.vstack([r.p_init_mw[None, :], x[:-1]])  # nan before t0: no limit
+        step = x - prev
+        for kind, limit, sign in (("ramp up", r.up, 1.0), ("ramp down", r.down, -1.0)):
+            bound = limit * nom
+            with np.errstate(invalid="ignore"):  # nan: no limit, or no p_init before t0
+                over = sign * step > bound + c.tol * np.maximum(1.0, nom)
+            for t, j in np.argwhere(over & ~np.isnan(step) & ~np.isnan(limit))[:20]:
+                c.add(f"{label}: {family} {kind}", table.names[j], int(t), step[t, j], bound[j])
 
 
 def _check_curtailment_only(c: _Checker, data: GridData, result: PlanResult) -> None:
@@ -344,21 +484,36 @@ def _check_curtailment_only(c: _Checker, data: GridData, result: PlanResult) -> 
     for t, j in np.argwhere(dd < d0 - c.tol * np.maximum(1.0, d0))[:20]:
         c.add("curtailment-only: storage discharge fell", su.names[j], t, dd[t, j], d0[t, j])
 
-    # Σ_s M_st = Σ_RES ΔP + Σ_u ΔD  (balance)  and  Σ_RES ΔP = curtailment removed
+    st = data.all_stores
+    if len(st):
+        q, q0 = result.plan.stores_p.to_numpy(), result.base.stores_p.to_numpy()
+        for t, j in np.argwhere(np.abs(q - q0) > c.tol * np.maximum(1.0, np.abs(q0)))[:20]:
+            c.add("curtailment-only: store exchange changed", st.names[j], t, q[t, j], q0[t, j])
+
+    # Σ_s M_st = Σ_RES ΔP + Σ_u ΔD - Δ(link losses)  (balance; conventional output,
+    # storage charge and stores are pinned) and  Σ_RES ΔP = curtailment removed
     mining = result.plan.mining_sites_p.to_numpy().sum(axis=1)
     removed = result.curtailment_mw(result.base).to_numpy().sum(axis=1) - result.curtailment_mw(
         result.plan
     ).to_numpy().sum(axis=1)
     extra_discharge = (dd - d0).sum(axis=1)
-    for t in np.flatnonzero(
-        np.abs(mining - removed - extra_discharge) > c.tol * np.maximum(1.0, mining)
-    ):
+    lk = data.all_links
+    loss_change = np.zeros(data.n_snapshots)
+    if len(lk):
+        # a link loses (1 - η - Σ η_extra) of what it takes at bus0
+        kept = np.array(lk.efficiency, dtype=float)
+        for bus, eff in zip(lk.bus_extra, lk.efficiency_extra, strict=True):
+            kept += np.where(bus >= 0, eff, 0.0)
+        dk = result.plan.links_p0.to_numpy() - result.base.links_p0.to_numpy()
+        loss_change = dk @ (1.0 - kept)
+    fed = removed + extra_discharge - loss_change
+    for t in np.flatnonzero(np.abs(mining - fed) > c.tol * np.maximum(1.0, mining)):
         c.add(
             "curtailment-only: mining not fed by curtailed energy",
             "all sites",
             int(t),
             mining[t],
-            removed[t] + extra_discharge[t],
+            fed[t],
         )
     h = data.snapshots.weight_stores
     spill_saved = float(

@@ -28,7 +28,7 @@ from optimiser.data import bus_load_mw
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from optimiser.data import GridData
+    from optimiser.data import GlobalConstraint, GridData
 
 __all__ = [
     "declare_eq_dc_flow",
@@ -36,10 +36,12 @@ __all__ = [
     "declare_eq_mine_rig_blocks",
     "declare_eq_nodal_balance",
     "declare_eq_storage_soc",
+    "declare_eq_store_energy",
     "declare_global_constraints",
     "declare_ineq_capacity",
     "declare_ineq_line_limit",
     "declare_ineq_mine_ramp",
+    "declare_ineq_ramp",
 ]
 
 
@@ -201,6 +203,7 @@ def declare_eq_nodal_balance(m: pyo.ConcreteModel, data: GridData) -> None:
     add(-1.0, m.flow_mw, data.branches.bus0)
     add(1.0, m.flow_mw, data.branches.bus1)
     lk = data.all_links
+    add(1.0, m.store_p_mw, data.all_stores.bus)
     add(-1.0, m.link_p0_mw, lk.bus0)
     add(lk.efficiency, m.link_p0_mw, lk.bus1)
     for bus, eff in zip(lk.bus_extra, lk.efficiency_extra, strict=True):
@@ -224,7 +227,9 @@ def declare_eq_storage_soc(m: pyo.ConcreteModel, data: GridData) -> None:
 
     ``E_ut = (1 - λ_u)^{h_t} E_u,t-1 + h_t (η⁺_u C_ut - D_ut / η⁻_u + I_ut - S_ut)``
 
-    with ``E_u,-1 = state_of_charge_initial`` or, when cyclic, ``E_u,T-1``;
+    for t >= 1 (and t = 0 when cyclic, with ``E_u,-1 = E_u,T-1``);
+    ``E_u0 = state_of_charge_initial + h_0 (...)`` otherwise (PyPSA applies no
+    standing loss to the initial state);
     ``h_t`` the ``stores`` weighting (hours), ``I`` inflow, ``S`` spill.
     """
     su = data.storage_units
@@ -243,7 +248,8 @@ def declare_eq_storage_soc(m: pyo.ConcreteModel, data: GridData) -> None:
         elif su.cyclic_state_of_charge[i]:
             prev = keep * m.sto_soc_mwh[u, last]
         else:
-            prev = keep * float(su.state_of_charge_initial_mwh[i])
+            # PyPSA applies no standing loss to the initial state of charge
+            prev = float(su.state_of_charge_initial_mwh[i])
         rhs = prev + ht * (
             float(su.efficiency_store[i]) * m.sto_store_mw[u, t]
             - m.sto_dispatch_mw[u, t] / float(su.efficiency_dispatch[i])
@@ -251,6 +257,33 @@ def declare_eq_storage_soc(m: pyo.ConcreteModel, data: GridData) -> None:
         if u in spill:
             rhs = rhs + ht * (float(su.inflow_mw[t, i]) - m.sto_spill_mw[u, t])
         return m.sto_soc_mwh[u, t] == rhs
+
+
+def declare_eq_store_energy(m: pyo.ConcreteModel, data: GridData) -> None:
+    """Energy level of stores (PyPSA's ``Store-energy_balance``).
+
+    ``X_et = (1 - λ_e)^{h_t} X_e,t-1 - h_t Q_et``  for t >= 1 (and t = 0 when cyclic,
+    with ``X_e,-1 = X_e,T-1``); ``X_e0 = e_initial_e - h_0 Q_e0`` otherwise (PyPSA
+    applies no standing loss to the initial level).
+    """
+    st = data.all_stores
+    j = {n: i for i, n in enumerate(st.names)}
+    h = data.snapshots.weight_stores
+    last = data.n_snapshots - 1
+
+    @m.Constraint(m.E_STORES, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def eq_store_energy(m: pyo.ConcreteModel, e: str, t: int) -> object:
+        i = j[e]
+        ht = float(h[t])
+        keep = (1.0 - float(st.standing_loss[i])) ** ht
+        terms = [m.store_e_mwh[e, t], Monomial((ht, m.store_p_mw[e, t]))]
+        rhs = 0.0
+        if t > 0 or st.e_cyclic[i]:
+            prev = m.store_e_mwh[e, t - 1 if t > 0 else last]
+            terms.append(Monomial((-keep, prev)))
+        else:
+            rhs = float(st.e_initial_mwh[i])
+        return EqualityExpression((LinearExpression(terms), rhs))
 
 
 def declare_ineq_mine_ramp(m: pyo.ConcreteModel, data: GridData) -> None:
@@ -274,6 +307,66 @@ def declare_ineq_mine_ramp(m: pyo.ConcreteModel, data: GridData) -> None:
         if t == 0 or np.isnan(r) or r >= 1:
             return pyo.Constraint.Skip
         return m.mine_mw[s, t - 1] - m.mine_mw[s, t] <= float(r * ms.p_nom_mw[k[s]])
+
+
+def declare_ineq_ramp(m: pyo.ConcreteModel, data: GridData) -> None:
+    """Ramp limits of generators and links (PyPSA's ``*-p-ramp_limit_up/down``).
+
+    ``X_t - X_t-1 <= ru p_nom``  and  ``X_t - X_t-1 >= -rd p_nom``  (``p_nom`` the
+    capacity variable when extendable) for t >= 1, and for t = 0 against ``p_init``
+    where it is given; ``X`` is ``gen_mw`` or ``link_p0_mw``.
+    """
+    families = (
+        ("generators", "gen", m.gen_mw, m.GENS_EXT, m.gen_p_nom_mw, data.generators),
+        ("links", "link", m.link_p0_mw, m.LINKS_EXT, m.link_p_nom_mw, data.all_links),
+    )
+    for family, short, var, ext_set, cap, table in families:
+        r = data.ramps.get(family)
+        j = {n: i for i, n in enumerate(table.names)}
+        ext = set(ext_set)
+        # only the components with a limit (SciGRID-DE's 1,423 generators have none)
+        limited = (
+            []
+            if r is None
+            else [n for i, n in enumerate(table.names) if r.up[i] >= 0 or r.down[i] >= 0]
+        )
+        index = pyo.Set(initialize=limited, ordered=True)
+        setattr(m, f"RAMP_{short.upper()}S", index)
+
+        def row(
+            n: str,
+            t: int,
+            up: bool,
+            r: Any = r,
+            var: Any = var,
+            cap: Any = cap,
+            j: dict[str, int] = j,
+            ext: set[str] = ext,
+            table: Any = table,
+        ) -> object:
+            if r is None:
+                return pyo.Constraint.Skip
+            i = j[n]
+            limit = float(r.up[i] if up else r.down[i])
+            if math.isnan(limit) or (t == 0 and math.isnan(r.p_init_mw[i])):
+                return pyo.Constraint.Skip
+            sign = 1.0 if up else -1.0  # up: X_t - X_t-1 <= ..., down: X_t-1 - X_t <= ...
+            terms: list[Any] = [Monomial((sign, var[n, t]))]
+            rhs = 0.0
+            if t > 0:
+                terms.append(Monomial((-sign, var[n, t - 1])))
+            else:
+                rhs = sign * float(r.p_init_mw[i])
+            if n in ext:
+                terms.append(Monomial((-limit, cap[n])))
+            else:
+                rhs += limit * float(table.p_nom_mw[i])
+            return InequalityExpression((LinearExpression(terms), rhs), False)
+
+        up = pyo.Constraint(index, m.T, rule=lambda m, n, t, row=row: row(n, t, True))
+        down = pyo.Constraint(index, m.T, rule=lambda m, n, t, row=row: row(n, t, False))
+        setattr(m, f"ineq_{short}_ramp_up", up)
+        setattr(m, f"ineq_{short}_ramp_down", down)
 
 
 def declare_eq_mine_rig_blocks(m: pyo.ConcreteModel, data: GridData) -> None:
@@ -341,6 +434,20 @@ def declare_ineq_capacity(m: pyo.ConcreteModel, data: GridData) -> None:
     def ineq_sto_soc_max(m: pyo.ConcreteModel, u: str, t: int) -> object:
         return upper(m.sto_soc_mwh[u, t], m.sto_p_nom_mw[u], float(su.max_hours[ju[u]]))
 
+    st = data.all_stores
+    je = {n: i for i, n in enumerate(st.names)}
+
+    @m.Constraint(m.E_STORES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_store_e_max(m: pyo.ConcreteModel, e: str, t: int) -> object:
+        return upper(m.store_e_mwh[e, t], m.store_e_nom_mwh[e], float(st.e_max_pu[t, je[e]]))
+
+    @m.Constraint(m.E_STORES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
+    def ineq_store_e_min(m: pyo.ConcreteModel, e: str, t: int) -> object:
+        pu = float(st.e_min_pu[t, je[e]])
+        if pu == 0.0:  # e >= 0 as a row (folded into a bound): e is free when extendable
+            return InequalityExpression((0.0, m.store_e_mwh[e, t]), False)
+        return lower(m.store_e_mwh[e, t], m.store_e_nom_mwh[e], pu)
+
     @m.Constraint(m.SITES_EXT, m.T)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def ineq_mine_p_max(m: pyo.ConcreteModel, s: str, t: int) -> object:
         return upper(m.mine_mw[s, t], m.mine_p_nom_mw[s], 1.0)
@@ -353,13 +460,22 @@ def declare_ineq_capacity(m: pyo.ConcreteModel, data: GridData) -> None:
 def declare_global_constraints(m: pyo.ConcreteModel, data: GridData) -> None:
     """PyPSA's ``primary_energy`` constraints (the CO2 limit), one row each.
 
-    ``Σ_t w_t Σ_g P_gt e_g / η_g + Σ_u e_u (E_u,init - E_u,T-1)  (sense)  constant``
+    ``Σ_t w_t Σ_g P_gt e_g / η_g + Σ_u e_u (E_u,init - E_u,T-1)
+    + Σ_e e_e (X_e,init - X_e,T-1)  (sense)  constant``
 
     with ``w_t`` the ``generators`` weighting, ``e`` the carriers' ``co2_emissions``
-    (``carrier_attribute``), storage units counted by what they deplete (non-cyclic
-    units only, as PyPSA). The row's dual is the CO2 price (currency per t).
+    (``carrier_attribute``), storage units and stores counted by what they deplete
+    (non-cyclic ones only, as PyPSA). The row's dual is the CO2 price (currency per t).
+
+    And PyPSA's transmission expansion limits over the extendable lines and links whose
+    carrier is one of ``carrier_attribute`` (comma-separated, e.g. ``AC, DC``)::
+
+        Σ_l c_l Ŝ_l + Σ_k c_k K̂_k  (sense)  constant
+
+    with ``c`` the ``length`` (``transmission_volume_expansion_limit``, MW km) or the
+    ``capital_cost`` (``transmission_expansion_cost_limit``).
     """
-    gcs = [gc for gc in data.global_constraints if gc.kind == "primary_energy"]
+    gcs = list(data.global_constraints)
     names = [gc.name for gc in gcs]
     m.GLOBAL = pyo.Set(initialize=names, ordered=True)
     g, su = data.generators, data.storage_units
@@ -367,9 +483,35 @@ def declare_global_constraints(m: pyo.ConcreteModel, data: GridData) -> None:
     last = data.n_snapshots - 1
     by_name = {gc.name: gc for gc in gcs}
 
+    def transmission_terms(gc: GlobalConstraint) -> list[Any]:
+        wanted = {c.strip() for c in gc.carrier_attribute.strip("[]()").split(",")}
+        by_volume = gc.kind == "transmission_volume_expansion_limit"
+        out: list[Any] = []
+        for family, var, index, kinds in (
+            ("branches", m.branch_s_nom_mw, m.LINES_EXT, data.branches.kind),
+            ("links", m.link_p_nom_mw, m.LINKS_EXT, ("link",) * len(data.all_links)),
+        ):
+            e = data.expansion_of(family)
+            keys = data.branches.keys if family == "branches" else data.all_links.names
+            pos = {k: i for i, k in enumerate(keys)}
+            carriers = e.carrier or ("",) * len(e)
+            for k in index:
+                i = pos[k]
+                if kinds[i] == "transformer" or carriers[i] not in wanted:
+                    continue  # PyPSA: lines and links only
+                coef = float(e.length_km[i] if by_volume else e.capital_cost[i])
+                if coef:
+                    out.append(Monomial((coef, var[k])))
+        return out
+
     @m.Constraint(m.GLOBAL)  # type: ignore[untyped-decorator]  # pyomo is untyped
     def eq_global(m: pyo.ConcreteModel, name: str) -> object:
         gc = by_name[name]
+        if gc.kind != "primary_energy":
+            terms_t = transmission_terms(gc)
+            if not terms_t:
+                return pyo.Constraint.Skip
+            return _sense(LinearExpression(terms_t), gc.sense, gc.constant)
         # e / η per MWh of electricity; only co2_emissions is kept per generator
         if gc.carrier_attribute == "co2_emissions":
             per_mwh = g.co2_t_per_mwh
@@ -388,11 +530,22 @@ def declare_global_constraints(m: pyo.ConcreteModel, data: GridData) -> None:
                 continue
             terms.append(Monomial((-e, m.sto_soc_mwh[u, last])))
             constant -= e * float(su.state_of_charge_initial_mwh[i])
+        st = data.all_stores
+        for i, n in enumerate(st.names):
+            e = data.carrier_co2.get(st.carrier[i], 0.0)
+            if e == 0 or st.e_cyclic[i]:
+                continue
+            terms.append(Monomial((-e, m.store_e_mwh[n, last])))
+            constant -= e * float(st.e_initial_mwh[i])
         if not terms:
             return pyo.Constraint.Skip
-        body = LinearExpression(terms)
-        if gc.sense == "<=":
-            return InequalityExpression((body, constant), False)
-        if gc.sense == ">=":
-            return InequalityExpression((constant, body), False)
-        return EqualityExpression((body, constant))
+        return _sense(LinearExpression(terms), gc.sense, constant)
+
+
+def _sense(body: Any, sense: str, constant: float) -> object:
+    """``body (sense) constant`` as a Pyomo relation."""
+    if sense == "<=":
+        return InequalityExpression((body, constant), False)
+    if sense == ">=":
+        return InequalityExpression((constant, body), False)
+    return EqualityExpression((body, constant))

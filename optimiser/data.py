@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Branches",
     "Buses",
+    "Commitment",
     "Expansion",
     "Generators",
     "GlobalConstraint",
@@ -35,8 +36,10 @@ __all__ = [
     "Links",
     "Loads",
     "MiningSites",
+    "Ramps",
     "Snapshots",
     "StorageUnits",
+    "Stores",
     "bus_load_mw",
     "generator_bounds_mw",
     "value_per_mwh_from_hashprice",
@@ -173,6 +176,54 @@ class Generators:
 
     def __len__(self) -> int:
         return len(self.names)
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """Unit commitment of the generators (PyPSA's ``committable`` and its companions),
+    one entry per generator; only ``committable`` ones get binaries (a MILP).
+
+    Times are in snapshots (PyPSA's: not weighted); costs per start, per stop, and
+    ``stand_by_cost`` per hour on.
+    """
+
+    committable: BoolArray
+    min_up_time: IntArray
+    min_down_time: IntArray
+    up_time_before: IntArray
+    down_time_before: IntArray
+    start_up_cost: FloatArray
+    shut_down_cost: FloatArray
+    stand_by_cost: FloatArray
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    def __len__(self) -> int:
+        return len(self.committable)
+
+
+@dataclass(frozen=True)
+class Ramps:
+    """Ramp limits of generators or links (PyPSA's): per snapshot, output may rise by at
+    most ``up * p_nom`` and fall by at most ``down * p_nom`` (fractions; ``nan``: no
+    limit). ``p_init_mw`` is the output before the first snapshot (``nan``: unknown, so
+    the first snapshot is free, as in PyPSA)."""
+
+    up: FloatArray
+    down: FloatArray
+    p_init_mw: FloatArray
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    def __len__(self) -> int:
+        return len(self.up)
+
+    @property
+    def any(self) -> bool:
+        """Whether any component has a limit."""
+        return bool((~np.isnan(self.up)).any() or (~np.isnan(self.down)).any())
 
 
 @dataclass(frozen=True)
@@ -334,12 +385,61 @@ class Links:
 
 
 @dataclass(frozen=True)
+class Stores:
+    """Stores (PyPSA's ``Store``): an energy level ``e`` with one free power ``p``.
+
+    ``p`` (MW) is injected at ``bus`` (negative: the store charges); the level follows
+    ``e_t = (1 - standing_loss)^h_t e_t-1 - h_t p_t`` with ``e_-1 = e_initial`` or,
+    when ``e_cyclic``, ``e_T-1``. Bounds ``e_min_pu * e_nom <= e <= e_max_pu * e_nom``
+    per snapshot. ``marginal_cost`` is per MWh of ``p`` (negative ``p`` is credited),
+    ``marginal_cost_storage`` per MWh of ``e`` per hour.
+    """
+
+    names: tuple[str, ...]
+    bus: IntArray
+    carrier: tuple[str, ...]
+    e_nom_mwh: FloatArray
+    e_min_pu: FloatArray
+    e_max_pu: FloatArray
+    e_initial_mwh: FloatArray
+    e_cyclic: BoolArray
+    standing_loss: FloatArray
+    marginal_cost: FloatArray
+    marginal_cost_storage: FloatArray
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def empty(cls, n_snapshots: int) -> Stores:
+        """No stores."""
+        z = np.zeros(0)
+        return cls(
+            names=(),
+            bus=np.zeros(0, dtype=np.int64),
+            carrier=(),
+            e_nom_mwh=z.copy(),
+            e_min_pu=np.zeros((n_snapshots, 0)),
+            e_max_pu=np.zeros((n_snapshots, 0)),
+            e_initial_mwh=z.copy(),
+            e_cyclic=np.zeros(0, dtype=bool),
+            standing_loss=z.copy(),
+            marginal_cost=z.copy(),
+            marginal_cost_storage=z.copy(),
+        )
+
+
+@dataclass(frozen=True)
 class Expansion:
     """Capacity expansion of one component family (PyPSA's ``*_nom_extendable``).
 
     ``nom_min``/``nom_max`` bound the optimal capacity (MW, ``nom_max`` may be
-    ``inf``); ``capital_cost`` is per MW over the planned horizon. ``length_km``
-    (branches only) weighs the transmission-volume limits.
+    ``inf``); ``capital_cost`` is per MW over the planned horizon. ``length_km`` and
+    ``carrier`` (lines and links) select and weigh the transmission expansion limits
+    (``()``: no carriers given).
     """
 
     extendable: BoolArray
@@ -347,6 +447,7 @@ class Expansion:
     nom_max: FloatArray
     capital_cost: FloatArray
     length_km: FloatArray
+    carrier: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -379,7 +480,8 @@ class GlobalConstraint:
     depletion, of ``carrier_attribute`` ``e``, ``sense`` ``constant``: the CO2
     limit), ``transmission_volume_expansion_limit`` (``Σ length · s_nom`` of the
     lines and links of the carriers named in ``carrier_attribute``) or
-    ``transmission_expansion_cost_limit`` (``Σ capital_cost · s_nom`` likewise).
+    ``transmission_expansion_cost_limit`` (``Σ capital_cost · s_nom`` likewise), over
+    the extendable lines and links only (PyPSA's).
     """
 
     name: str
@@ -390,7 +492,14 @@ class GlobalConstraint:
 
 
 #: The component families that can be extended, as :attr:`GridData.expansion` keys.
-EXPANSION_FAMILIES = ("generators", "branches", "links", "storage_units", "mining_sites")
+EXPANSION_FAMILIES = (
+    "generators",
+    "branches",
+    "links",
+    "storage_units",
+    "stores",
+    "mining_sites",
+)
 
 
 def _take_rows(obj: Any, rows: slice) -> Any:
@@ -422,11 +531,21 @@ class GridData:
     global_constraints: tuple[GlobalConstraint, ...] = ()
     #: ``co2_emissions`` per carrier (t per MWh of primary energy).
     carrier_co2: dict[str, float] = field(default_factory=dict)
+    stores: Stores | None = None
+    #: Unit commitment (``None``: no generator is committable).
+    commitment: Commitment | None = None
+    #: ``generators`` / ``links`` -> their ramp limits (absent: none).
+    ramps: dict[str, Ramps] = field(default_factory=dict)
 
     @property
     def all_links(self) -> Links:
         """The links (an empty table when there are none)."""
         return self.links if self.links is not None else Links.empty(self.n_snapshots)
+
+    @property
+    def all_stores(self) -> Stores:
+        """The stores (an empty table when there are none)."""
+        return self.stores if self.stores is not None else Stores.empty(self.n_snapshots)
 
     def expansion_of(self, family: str) -> Expansion:
         """The expansion of ``family`` (all fixed when not given)."""
@@ -435,6 +554,7 @@ class GridData:
             "branches": len(self.branches),
             "links": len(self.all_links),
             "storage_units": len(self.storage_units),
+            "stores": len(self.all_stores),
             "mining_sites": len(self.mining_sites),
         }
         return self.expansion.get(family) or Expansion.fixed(sizes[family])
@@ -469,6 +589,7 @@ class GridData:
             storage_units=_take_rows(self.storage_units, rows),
             mining_sites=_take_rows(self.mining_sites, rows),
             links=_take_rows(self.links, rows) if self.links is not None else None,
+            stores=_take_rows(self.stores, rows) if self.stores is not None else None,
         )
 
     def without_mining(self) -> GridData:

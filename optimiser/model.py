@@ -20,10 +20,13 @@ E_ut    sto_soc_mwh[u,t]         storage state of charge at the end of t (MWh)
 S_ut    sto_spill_mw[u,t]        spilled inflow (MW), units with inflow only
 N_st    rigs_on[s,t]             rig blocks on (integer; with ``rig_blocks``)
 K_kt    link_p0_mw[k,t]          link flow withdrawn at bus0 (MW)
+Q_et    store_p_mw[e,t]          store power injected at its bus (MW, < 0 charging)
+X_et    store_e_mwh[e,t]         store energy level at the end of t (MWh)
 Ĝ_g     gen_p_nom_mw[g]          optimal capacity of an extendable generator (MW)
 Ŝ_l     branch_s_nom_mw[l]       ... of an extendable line or transformer (MVA)
 K̂_k     link_p_nom_mw[k]         ... of an extendable link (MW)
 Û_u     sto_p_nom_mw[u]          ... of an extendable storage unit (MW)
+X̂_e     store_e_nom_mwh[e]       ... of an extendable store (MWh)
 M̂_s     mine_p_nom_mw[s]         ... of an extendable mining site (MW)
 ======  =======================  ============================================
 
@@ -33,8 +36,10 @@ lies in ``[*_nom_min, *_nom_max]`` and costs ``capital_cost`` per MW once.
 
 Objective (minimise, PyPSA's LOPF plus mining value ``v_st``)::
 
-    Σ_t w_t ( Σ_g mc_g P_gt + Σ_u (mc_u D_ut + sc_u S_ut) + Σ_k mc_k K_kt - Σ_s v_st M_st )
+    Σ_t w_t ( Σ_g mc_g P_gt + Σ_u (mc_u D_ut + sc_u S_ut) + Σ_k mc_k K_kt
+              + Σ_e (mc_e Q_et + msc_e X_et) - Σ_s v_st M_st )
     + Σ_x cc_x X̂_x        (capital costs of every extendable capacity X̂)
+    + unit commitment's start-up, shut-down and stand-by costs (optimiser.commitment)
 
 which is PyPSA's total system cost ``n.objective + n.objective_constant`` (PyPSA
 subtracts the capital cost of the extendables' starting capacity as a constant).
@@ -55,6 +60,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from optimiser import commitment as uc
 from optimiser import constraints as cons
 from optimiser.data import generator_bounds_mw
 
@@ -125,6 +131,8 @@ def declare_sets(m: pyo.ConcreteModel, data: GridData) -> None:
     )
     m.SITES = pyo.Set(initialize=data.mining_sites.names, ordered=True)
     m.LINKS = pyo.Set(initialize=data.all_links.names, ordered=True)
+    # PyPSA's Store (``STORES`` are the storage units, named before stores existed here)
+    m.E_STORES = pyo.Set(initialize=data.all_stores.names, ordered=True)
 
     def ext(family: str, names: tuple[str, ...]) -> pyo.Set:
         e = data.expansion_of(family).extendable
@@ -134,6 +142,7 @@ def declare_sets(m: pyo.ConcreteModel, data: GridData) -> None:
     m.LINES_EXT = ext("branches", data.branches.keys)
     m.LINKS_EXT = ext("links", data.all_links.names)
     m.STORES_EXT = ext("storage_units", su.names)
+    m.E_STORES_EXT = ext("stores", data.all_stores.names)
     m.SITES_EXT = ext("mining_sites", data.mining_sites.names)
 
 
@@ -144,15 +153,20 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
     p_min, p_max = generator_bounds_mw(g, options.zero_below_mw)
     jg = {n: i for i, n in enumerate(g.names)}
     gen_ext = set(m.GENS_EXT)
-    m.gen_mw = pyo.Var(
-        m.GENS,
-        m.T,
-        bounds=lambda m, n, t: (
-            (None, None)
-            if n in gen_ext  # bounded by rows against gen_p_nom_mw
-            else (float(p_min[t, jg[n]]), float(p_max[t, jg[n]]))
-        ),
+    com = data.commitment
+    gen_uc = (
+        set() if com is None else {n for n, f in zip(g.names, com.committable, strict=True) if f}
     )
+
+    def gen_bounds(m: pyo.ConcreteModel, n: str, t: int) -> tuple[float | None, float | None]:
+        if n in gen_ext:
+            return None, None  # bounded by rows against gen_p_nom_mw
+        lo, hi = float(p_min[t, jg[n]]), float(p_max[t, jg[n]])
+        if n in gen_uc:  # P = 0 while off; the on-bounds are rows against gen_status
+            return min(lo, 0.0), max(hi, 0.0)
+        return lo, hi
+
+    m.gen_mw = pyo.Var(m.GENS, m.T, bounds=gen_bounds)
     _declare_capacities(m, data)
     lk = data.all_links
     jk = {n: i for i, n in enumerate(lk.names)}
@@ -211,6 +225,23 @@ def declare_vars(m: pyo.ConcreteModel, data: GridData, options: ModelOptions) ->
         m.SPILL_STORES, m.T, bounds=lambda m, u, t: (0.0, float(su.inflow_mw[t, j[u]]))
     )
 
+    st = data.all_stores
+    je = {n: i for i, n in enumerate(st.names)}
+    est_ext = set(m.E_STORES_EXT)
+    m.store_p_mw = pyo.Var(m.E_STORES, m.T)  # free, as PyPSA's Store-p
+    m.store_e_mwh = pyo.Var(
+        m.E_STORES,
+        m.T,
+        bounds=lambda m, e, t: (
+            (None, None)  # rows against store_e_nom_mwh
+            if e in est_ext
+            else (
+                float(st.e_min_pu[t, je[e]] * st.e_nom_mwh[je[e]]),
+                float(st.e_max_pu[t, je[e]] * st.e_nom_mwh[je[e]]),
+            )
+        ),
+    )
+
     ms = data.mining_sites
     k = {n: i for i, n in enumerate(ms.names)}
     site_ext = set(m.SITES_EXT)
@@ -243,6 +274,7 @@ CAPACITY_VARS = (
     ("branch_s_nom_mw", "LINES_EXT", "branches"),
     ("link_p_nom_mw", "LINKS_EXT", "links"),
     ("sto_p_nom_mw", "STORES_EXT", "storage_units"),
+    ("store_e_nom_mwh", "E_STORES_EXT", "stores"),
     ("mine_p_nom_mw", "SITES_EXT", "mining_sites"),
 )
 
@@ -253,6 +285,7 @@ def _family_names(data: GridData, family: str) -> tuple[str, ...]:
         "branches": data.branches.keys,
         "links": data.all_links.names,
         "storage_units": data.storage_units.names,
+        "stores": data.all_stores.names,
         "mining_sites": data.mining_sites.names,
     }[family]
 
@@ -277,7 +310,7 @@ def declare_objective(m: pyo.ConcreteModel, data: GridData) -> None:
     """
     w = data.snapshots.weight_objective
     g, su, ms = data.generators, data.storage_units, data.mining_sites
-    lk = data.all_links
+    lk, st = data.all_links, data.all_stores
     ju = {n: i for i, n in enumerate(su.names)}
     terms: list[object] = []
     for t in m.T:
@@ -305,11 +338,22 @@ def declare_objective(m: pyo.ConcreteModel, data: GridData) -> None:
             for i, n in enumerate(lk.names)
             if lk.marginal_cost[i] != 0
         )
+        terms.extend(
+            wt * float(st.marginal_cost[i]) * m.store_p_mw[n, t]
+            for i, n in enumerate(st.names)
+            if st.marginal_cost[i] != 0
+        )
+        terms.extend(
+            wt * float(st.marginal_cost_storage[i]) * m.store_e_mwh[n, t]
+            for i, n in enumerate(st.names)
+            if st.marginal_cost_storage[i] != 0
+        )
     for var, index, family in CAPACITY_VARS:
         cc = data.expansion_of(family).capital_cost
         pos = {n: i for i, n in enumerate(_family_names(data, family))}
         cap = getattr(m, var)
         terms.extend(float(cc[pos[n]]) * cap[n] for n in getattr(m, index) if cc[pos[n]] != 0)
+    terms.extend(uc.objective_terms(m, data))
     m.objective = pyo.Objective(expr=pyo.quicksum(terms), sense=pyo.minimize)
 
 
@@ -344,8 +388,11 @@ def build_model(data: GridData, options: ModelOptions | None = None) -> pyo.Conc
             cons.declare_ineq_line_limit(m, data)
         cons.declare_eq_nodal_balance(m, data)
         cons.declare_eq_storage_soc(m, data)
+        cons.declare_eq_store_energy(m, data)
         cons.declare_ineq_mine_ramp(m, data)
+        cons.declare_ineq_ramp(m, data)
         cons.declare_eq_mine_rig_blocks(m, data)
+        uc.declare_unit_commitment(m, data)
         cons.declare_ineq_capacity(m, data)
         cons.declare_global_constraints(m, data)
         declare_objective(m, data)

@@ -13,6 +13,7 @@ with everything that is not variable renewable::
 
     P_gt = P⁰_gt                       conventional generator g (not wind/solar/run of river)
     C_ut = C⁰_ut,   D_ut >= D⁰_ut      storage charge fixed, discharge only upwards
+    Q_et = Q⁰_et                       stores (PyPSA's Store) exchange what they did
     E_u,T-1 >= E⁰_u,T-1                the reservoir ends no lower than in the base plan
 
 so by the nodal balances, Σ_s M_st = Σ_g∈RES (P_gt - P⁰_gt) + Σ_u (D_ut - D⁰_ut):
@@ -109,6 +110,12 @@ class Planner:
             self._c_mine = h.cols(m.mine_mw)
             self._c_rigs = h.cols(m.rigs_on)
             self._c_link = h.cols(m.link_p0_mw)
+            self._c_store_p = h.cols(m.store_p_mw)
+            self._c_store_e = h.cols(m.store_e_mwh)
+            self._c_status = h.cols(m.gen_status)
+            self._c_uc = np.concatenate(
+                [self._c_status, h.cols(m.gen_start_up), h.cols(m.gen_shut_down)]
+            )
             self._c_cap = {family: h.cols(getattr(m, var)) for var, _, family in CAPACITY_VARS}
             self._r_global = h.rows(m.eq_global, list(m.GLOBAL))
             bus_t = [(b, t) for b in data.buses.names for t in m.T]
@@ -159,6 +166,13 @@ class Planner:
             A shape does not match, or a value is NaN/infinite/negative where it must not be.
         """
         d = self.data
+        if generators_p_max_pu is not None and d.commitment is not None:
+            raise BadGridDataError(
+                "generators-p_max_pu",
+                None,
+                None,
+                "a forecast update of committable generators is not supported; re-plan instead",
+            )
         if generators_p_max_pu is not None and d.expansion_of("generators").any:
             raise BadGridDataError(
                 "generators-p_max_pu",
@@ -235,6 +249,7 @@ class Planner:
             return h.values(var, idx, x).reshape(n, d.n_snapshots).T
 
         n_u = len(su)
+        st = d.all_stores
         capacities = self._capacities(x)
         return Dispatch(
             generators_p=frame(tg(m.gen_mw, self._c_gen, len(d.generators)), d, d.generators.names),
@@ -247,6 +262,11 @@ class Planner:
                 tg(m.mine_mw, self._c_mine, len(d.mining_sites)), d, d.mining_sites.names
             ),
             links_p0=frame(tg(m.link_p0_mw, self._c_link, len(d.all_links)), d, d.all_links.names),
+            stores_p=frame(tg(m.store_p_mw, self._c_store_p, len(st)), d, st.names),
+            stores_e=frame(tg(m.store_e_mwh, self._c_store_e, len(st)), d, st.names),
+            generators_status=frame(
+                tg(m.gen_status, self._c_status, len(m.GENS_UC)), d, tuple(m.GENS_UC)
+            ),
             capacities=capacities,
             generators_available_mw=self._available(capacities),
         )
@@ -335,11 +355,18 @@ class Planner:
         base_out = self._run("base", self.base_highs)
         self._fail(base_out, "base")
         base = self._dispatch(base_out.col_value)
+        if not len(d.mining_sites):
+            # no mining sites: the mining plan is the base plan (one solve, not two;
+            # the instances share their index maps, so its duals read the same)
+            self._planned = True
+            return self._result(base_out, base_out, base, base, t0)
         # 2. mining plan; the first one starts from the base plan's basis
         if not self._planned:
             h.copy_basis_from(self.base_highs)
         if self.mode == PlanMode.CURTAILMENT_ONLY:
             self._pin_base(base_out.col_value)
+        if h.is_mip and base_out.has_solution:
+            h.set_start(base_out.col_value)  # the base plan: mining 0, feasible
         out = self._run("mining", h)
         if (
             self.mode == PlanMode.CURTAILMENT_ONLY
@@ -361,15 +388,26 @@ class Planner:
             out = self._run("mining", h)
         self._planned = True
         self._fail(out, "mining")
-        plan_d = self._dispatch(out.col_value)
+        return self._result(out, base_out, self._dispatch(out.col_value), base, t0)
+
+    def _result(
+        self,
+        out: SolveOutcome,
+        base_out: SolveOutcome,
+        plan_d: Dispatch,
+        base: Dispatch,
+        t0: float,
+    ) -> PlanResult:
+        """The plan's result from its mining and base solves (``t0``: when planning began)."""
+        d, h = self.data, self.highs
         solve_s = time.perf_counter() - t0
 
         w = d.snapshots.weight_objective
         lam = h.duals(self._r_bal, out).reshape(len(d.buses), d.n_snapshots).T
         with np.errstate(divide="ignore", invalid="ignore"):
             lam = lam / w[:, None]
-            mu_u = -h.duals(self._r_ub, out).reshape(len(d.branches), -1).T / w[:, None]
-            mu_l = h.duals(self._r_lb, out).reshape(len(d.branches), -1).T / w[:, None]
+            mu_u = -h.duals(self._r_ub, out).reshape(len(d.branches), d.n_snapshots).T / w[:, None]
+            mu_l = h.duals(self._r_lb, out).reshape(len(d.branches), d.n_snapshots).T / w[:, None]
         global_mu = dict(zip(self.model.GLOBAL, h.duals(self._r_global, out).tolist(), strict=True))
         g = d.generators
         return PlanResult(
@@ -408,6 +446,8 @@ class Planner:
                 "n_cols": h.n_col,
                 "n_rows": h.n_row,
                 "is_mip": h.is_mip,
+                "mip_gap": out.mip_gap if h.is_mip else None,
+                "mip_gap_base": base_out.mip_gap if h.is_mip else None,
                 "compile_s": h.compile_s,
                 "model_s": self.model_s,
             },
@@ -428,6 +468,10 @@ class Planner:
 
         pin(self._c_gen[conv & (self._c_gen >= 0)])
         pin(self._c_sto[self._c_sto >= 0])
+        pin(self._c_store_p[self._c_store_p >= 0])  # stores give and take what they did
+        # committed units keep the base plan's on/off schedule (binaries: rounded)
+        uc = self._c_uc[self._c_uc >= 0]
+        h.set_col_bounds(uc, np.round(x0[uc]), np.round(x0[uc]))
         idx = self._c_dis[self._c_dis >= 0]
         h.set_col_bounds(idx, np.minimum(x0[idx], self._upper[idx]), self._upper[idx])
         for family, idx in self._c_cap.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["STANDARD_LINE_TYPES", "UNSUPPORTED_FLAGS", "UNSUPPORTED_SERIES"]
+__all__ = ["STANDARD_LINE_TYPES", "UNSUPPORTED_FLAGS", "UNSUPPORTED_NONZERO", "UNSUPPORTED_SERIES"]
 
 #: PyPSA's standard overhead-line types used by transmission networks:
 #: name -> series reactance per km per circuit (ohm/km). Values from PyPSA's
@@ -53,10 +53,34 @@ UNSUPPORTED_SERIES = (
     "storage_units-marginal_cost.csv",
     "links-marginal_cost.csv",
     "links-efficiency.csv",
-    "stores.csv",
+    "storage_units-standing_loss.csv",
+    "stores-standing_loss.csv",
+    "stores-marginal_cost.csv",
+    "stores-marginal_cost_storage.csv",
+    "stores-p_set.csv",
+    "stores-e_set.csv",
+    "generators-start_up_cost.csv",
+    "generators-shut_down_cost.csv",
+    "generators-stand_by_cost.csv",
+    "generators-ramp_limit_up.csv",
+    "generators-ramp_limit_down.csv",
+    "links-ramp_limit_up.csv",
+    "links-ramp_limit_down.csv",
 )
-#: Static flags that turn the LOPF into something else (unit commitment).
-UNSUPPORTED_FLAGS = (
-    ("generators.csv", "committable"),
-    ("links.csv", "committable"),
+#: Static flags that turn the LOPF into something else (unit commitment of links).
+UNSUPPORTED_FLAGS = (("links.csv", "committable"),)
+#: Static columns that change PyPSA's optimisation when set (non-zero, not blank or
+#: ``nan``) and that Spillway does not model: quadratic costs (a QP), modular (integer)
+#: capacities, annuitised overnight costs. Refused by file, line and field.
+UNSUPPORTED_NONZERO = tuple(
+    (f"{table}.csv", column)
+    for table, columns in (
+        ("generators", ("marginal_cost_quadratic", "p_nom_mod", "overnight_cost")),
+        ("links", ("marginal_cost_quadratic", "p_nom_mod", "overnight_cost")),
+        ("storage_units", ("marginal_cost_quadratic", "p_nom_mod", "overnight_cost")),
+        ("stores", ("marginal_cost_quadratic", "overnight_cost")),
+        ("lines", ("s_nom_mod", "overnight_cost")),
+        ("transformers", ("s_nom_mod", "overnight_cost")),
+    )
+    for column in columns
 )

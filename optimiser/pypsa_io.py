@@ -14,6 +14,9 @@ PyPSA's defaults):
 ``generators-p_max_pu.csv``, ``generators-p_min_pu.csv``
 ``loads.csv``          ``bus, p_set``; ``loads-p_set.csv``
 ``storage_units.csv``  PyPSA's storage columns; ``storage_units-inflow.csv``
+``stores.csv``         ``bus, e_nom, e_min_pu, e_max_pu, e_initial, e_cyclic,
+                       standing_loss, marginal_cost, marginal_cost_storage``;
+                       ``stores-e_min_pu.csv``, ``stores-e_max_pu.csv``
 ``mining_sites.csv``   Spillway's own: ``bus, p_nom, value`` or ``hashprice_per_th_day`` with
                        ``efficiency_j_per_th``; ``ramp_limit_up/down, p_min_pu, rig_block_mw``;
                        ``mining_sites-value.csv``
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ import pandas as pd
 from optimiser.data import (
     Branches,
     Buses,
+    Commitment,
     Expansion,
     Generators,
     GlobalConstraint,
@@ -42,18 +47,47 @@ from optimiser.data import (
     Links,
     Loads,
     MiningSites,
+    Ramps,
     Snapshots,
     StorageUnits,
+    Stores,
     is_renewable_carrier,
     value_per_mwh_from_hashprice,
 )
 from optimiser.errors import BadGridDataError
-from optimiser.pypsa_defaults import STANDARD_LINE_TYPES, UNSUPPORTED_FLAGS, UNSUPPORTED_SERIES
+from optimiser.pypsa_defaults import (
+    STANDARD_LINE_TYPES,
+    UNSUPPORTED_FLAGS,
+    UNSUPPORTED_NONZERO,
+    UNSUPPORTED_SERIES,
+)
 from optimiser.validate import SeriesTable, Table, choose_slack, read_csv_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder", "read_pypsa_tables"]
+__all__ = ["STANDARD_LINE_TYPES", "read_pypsa_folder", "read_pypsa_tables", "with_mining_sites"]
+
+
+#: Static component tables: their first column holds the component names and must be
+#: headed ``name`` (PyPSA's export), so that a table whose first column is something
+#: else is refused rather than read with that column as the names.
+STATIC_TABLES = frozenset(
+    {
+        "buses",
+        "lines",
+        "transformers",
+        "generators",
+        "loads",
+        "storage_units",
+        "stores",
+        "links",
+        "carriers",
+        "global_constraints",
+        "mining_sites",
+    }
+)
+#: Columns that carry nothing to model (drawing only), never warned about.
+DESCRIPTIVE_COLUMNS = frozenset({"color", "nice_name"})
 
 
 class _CsvFolder(Mapping[str, pd.DataFrame]):
@@ -69,7 +103,16 @@ class _CsvFolder(Mapping[str, pd.DataFrame]):
         if stem not in self._frames:
             if stem not in self._stems:
                 raise KeyError(stem)
-            self._frames[stem] = read_csv_table(self.path / f"{stem}.csv")
+            frame = read_csv_table(self.path / f"{stem}.csv")
+            first = str(frame.index.name or "").strip()
+            if stem in STATIC_TABLES and first != "name" and len(frame.columns):
+                raise BadGridDataError(
+                    f"{stem}.csv",
+                    1,
+                    first,
+                    f"the first column must be `name` (the component names), got {first!r}",
+                )
+            self._frames[stem] = frame
         return self._frames[stem]
 
     def __iter__(self) -> Iterator[str]:
@@ -108,6 +151,23 @@ class _Tables:
     def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
         self.frames = frames
         self._tables: dict[str, Table | None] = {}
+        self.read: set[str] = set()  # stems read as a table or series
+
+    def warn_unused(self, source: str) -> None:
+        """Log, by name, every table given that was never read and every column with
+        values that no reader asked for: PyPSA input Spillway does not use is said,
+        never silently ignored."""
+        unread = sorted(stem for stem in self.frames if stem not in self.read)
+        if unread:
+            logger.warning(
+                "%s: not used by Spillway: %s", source, ", ".join(f"{s}.csv" for s in unread)
+            )
+        for name, t in self._tables.items():
+            cols = t.unused_columns(DESCRIPTIVE_COLUMNS) if t is not None else []
+            if cols:
+                logger.warning(
+                    "%s: %s columns not used by Spillway: %s", source, name, ", ".join(cols)
+                )
 
     def exists(self, name: str) -> bool:
         """Whether the table ``name`` (a file name, ``lines.csv``) was given."""
@@ -117,6 +177,7 @@ class _Tables:
         """``name`` as a :class:`Table`, or ``None`` if the table is absent."""
         if name not in self._tables:
             stem = name.removesuffix(".csv")
+            self.read.add(stem)
             self._tables[name] = (
                 Table(name, _as_strings(stem, self.frames[stem])) if self.exists(name) else None
             )
@@ -129,6 +190,7 @@ class _Tables:
         if not self.exists(name):
             return None
         stem = name.removesuffix(".csv")
+        self.read.add(stem)
         return SeriesTable(name, _as_strings(stem, self.frames[stem]), snapshots, components)
 
 
@@ -144,7 +206,20 @@ def _refuse_unsupported(folder: _Tables) -> None:
         if t is not None and t.has(flag):
             on = np.flatnonzero(t.bools(flag, False))
             if len(on):
-                raise t.fail(int(on[0]), flag, "not supported (Spillway plans fixed capacities)")
+                raise t.fail(int(on[0]), flag, "not supported by Spillway")
+    for name, column in UNSUPPORTED_NONZERO:
+        t = folder.table(name)
+        if t is None or not t.has(column):
+            continue
+        for i, raw in enumerate(t.strings(column)):
+            if raw.lower() in ("", "nan"):
+                continue
+            try:
+                zero = float(raw) == 0.0
+            except ValueError:
+                zero = False
+            if not zero:
+                raise t.fail(i, column, f"{raw!r}: not supported by Spillway (leave it 0)")
 
 
 def _read_snapshots(folder: _Tables) -> Snapshots:
@@ -153,6 +228,7 @@ def _read_snapshots(folder: _Tables) -> Snapshots:
         raise BadGridDataError("snapshots.csv", None, None, "file is missing")
     if len(t) == 0:
         raise BadGridDataError("snapshots.csv", None, None, "no snapshots")
+    t.used.add("snapshot")  # PyPSA's export: the snapshots' labels beside a counter
     if t.has("objective") or t.has("stores") or t.has("generators"):
         # current PyPSA: three weightings
         w_obj = t.floats("objective", 1.0, nonneg=True)
@@ -230,8 +306,10 @@ def _expansion(t: Table, prefix: str) -> Expansion:
         extendable=ext,
         nom_min=lo,
         nom_max=hi,
-        capital_cost=t.floats("capital_cost", 0.0),
+        # PyPSA's periodized cost without overnight_cost (refused): capital + fixed O&M
+        capital_cost=t.floats("capital_cost", 0.0) + t.floats("fom_cost", 0.0),
         length_km=t.floats("length", 0.0, nonneg=True),
+        carrier=t.strings("carrier"),
     )
 
 
@@ -244,6 +322,7 @@ def _cat_expansion(parts: list[Expansion]) -> Expansion:
         nom_max=np.concatenate([p.nom_max for p in parts]),
         capital_cost=np.concatenate([p.capital_cost for p in parts]),
         length_km=np.concatenate([p.length_km for p in parts]),
+        carrier=tuple(c for p in parts for c in (p.carrier or ("",) * len(p))),
     )
 
 
@@ -276,7 +355,12 @@ def _read_branches(
         sh.append(np.zeros(len(lines)))
         rt.append(_rating(lines))
         pu.append(lines.floats("s_max_pu", 1.0))
-        ex.append(_expansion(lines, "s"))
+        # a line's carrier, where not given, is its buses' (AC, or DC between DC buses)
+        line_ext = _expansion(lines, "s")
+        carriers = tuple(
+            c or ("DC" if d else "AC") for c, d in zip(line_ext.carrier, dc.tolist(), strict=True)
+        )
+        ex.append(replace(line_ext, carrier=carriers))
         _check_loops(lines, bus0, bus1)
     trafos = folder.table("transformers.csv")
     if trafos is not None:
@@ -349,7 +433,7 @@ def _read_carriers(folder: _Tables) -> dict[str, float]:
 
 def _read_generators(
     folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int], co2: dict[str, float]
-) -> tuple[Generators, Expansion]:
+) -> tuple[Generators, Expansion, Commitment | None, Ramps | None]:
     t = folder.table("generators.csv") or Table("generators.csv", pd.DataFrame())
     n_t, n = len(snaps), len(t)
     bus = t.bus_refs("bus", bus_index)
@@ -389,17 +473,90 @@ def _read_generators(
             f"p_min_pu {p_min[ti, gi]:g} exceeds p_max_pu {p_max[ti, gi]:g}",
             name=t.names[gi] if s_min is None else snaps[ti],
         )
-    return Generators(
-        names=t.names,
-        bus=bus,
-        carrier=carrier,
-        p_nom_mw=p_nom,
-        marginal_cost=t.floats("marginal_cost", 0.0),
-        p_min_pu=p_min,
-        p_max_pu=p_max,
-        renewable=np.array([is_renewable_carrier(c) for c in carrier], dtype=bool).reshape(n),
-        co2_t_per_mwh=np.array([co2.get(c, 0.0) for c in carrier]).reshape(n) / eff,
-    ), _expansion(t, "p")
+    t.used.add("control")  # PQ/PV: PyPSA's power flow only, no part of its optimisation
+    commitment = _read_commitment(t)
+    ramps = _read_ramps(t, None if commitment is None else commitment.committable)
+    if commitment is not None:
+        ext = t.bools("p_nom_extendable", False)
+        for k in np.flatnonzero(ext & commitment.committable).tolist():
+            raise t.fail(k, "committable", "a committable generator cannot also be extendable")
+    return (
+        Generators(
+            names=t.names,
+            bus=bus,
+            carrier=carrier,
+            p_nom_mw=p_nom,
+            marginal_cost=t.floats("marginal_cost", 0.0),
+            p_min_pu=p_min,
+            p_max_pu=p_max,
+            renewable=np.array([is_renewable_carrier(c) for c in carrier], dtype=bool).reshape(n),
+            co2_t_per_mwh=np.array([co2.get(c, 0.0) for c in carrier]).reshape(n) / eff,
+        ),
+        _expansion(t, "p"),
+        commitment,
+        ramps,
+    )
+
+
+def _read_ramps(t: Table, committable: np.ndarray | None = None) -> Ramps | None:
+    """PyPSA's ``ramp_limit_up``/``ramp_limit_down`` (per unit of ``p_nom`` per
+    snapshot) and ``p_init``; ``None`` when no component has a limit. Start-up and
+    shut-down ramps, and ramps of committable units, are refused by name."""
+    for field in ("ramp_limit_start_up", "ramp_limit_shut_down"):
+        if t.has(field):
+            for i, v in enumerate(t.strings(field)):
+                if v.lower() not in ("", "nan"):
+                    raise t.fail(i, field, "start-up and shut-down ramps are not supported")
+
+    def fractions(field: str) -> np.ndarray:
+        out = np.full(len(t), np.nan)
+        for i, v in enumerate(t.strings(field)):
+            if v.lower() in ("", "nan"):
+                continue
+            try:
+                out[i] = float(v)
+            except ValueError:
+                raise t.fail(i, field, f"not a number: {v!r}") from None
+            if not out[i] >= 0:
+                raise t.fail(i, field, f"must not be negative, got {out[i]:g}")
+        return out
+
+    ramps = Ramps(
+        up=fractions("ramp_limit_up"),
+        down=fractions("ramp_limit_down"),
+        p_init_mw=t.optional_floats("p_init"),
+    )
+    if committable is not None:
+        limited = ~(np.isnan(ramps.up) & np.isnan(ramps.down))
+        for k in np.flatnonzero(limited & committable).tolist():
+            raise t.fail(k, "ramp_limit_up", "ramps of a committable unit are not supported")
+    return ramps if ramps.any else None
+
+
+def _snapshot_counts(t: Table, field: str, default: float) -> np.ndarray:
+    """A whole-number column of snapshot counts (``min_up_time``, ...)."""
+    v = t.floats(field, default, nonneg=True)
+    for k in np.flatnonzero(v != np.round(v)).tolist():
+        raise t.fail(k, field, f"must be a whole number of snapshots, got {v[k]:g}")
+    return v.astype(np.int64)
+
+
+def _read_commitment(t: Table) -> Commitment | None:
+    """PyPSA's unit-commitment columns of ``generators.csv``; ``None`` when no
+    generator is committable."""
+    committable = t.bools("committable", False)
+    if not committable.any():
+        return None
+    return Commitment(
+        committable=committable,
+        min_up_time=_snapshot_counts(t, "min_up_time", 0.0),
+        min_down_time=_snapshot_counts(t, "min_down_time", 0.0),
+        up_time_before=_snapshot_counts(t, "up_time_before", 1.0),
+        down_time_before=_snapshot_counts(t, "down_time_before", 0.0),
+        start_up_cost=t.floats("start_up_cost", 0.0),
+        shut_down_cost=t.floats("shut_down_cost", 0.0),
+        stand_by_cost=t.floats("stand_by_cost", 0.0),
+    )
 
 
 def _read_loads(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Loads:
@@ -416,6 +573,7 @@ def _read_storage(
     folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]
 ) -> tuple[StorageUnits, Expansion]:
     t = folder.table("storage_units.csv") or Table("storage_units.csv", pd.DataFrame())
+    t.used.add("control")  # PQ/PV: PyPSA's power flow only
     p_nom = t.floats("p_nom", 0.0, nonneg=True)
     inflow = np.tile(t.floats("inflow", 0.0, nonneg=True), (len(snaps), 1))
     s = folder.series("storage_units-inflow.csv", snaps, t.names)
@@ -448,6 +606,49 @@ def _read_storage(
         inflow_mw=inflow,
         state_of_charge_set_mwh=soc_set,
     ), _expansion(t, "p")
+
+
+def _read_stores(
+    folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]
+) -> tuple[Stores, Expansion]:
+    """``stores.csv`` with ``stores-e_min_pu.csv`` / ``stores-e_max_pu.csv``."""
+    t = folder.table("stores.csv") or Table("stores.csv", pd.DataFrame())
+    n_t = len(snaps)
+    for field in ("p_set", "e_set"):  # fixed operation: not modelled, never ignored
+        if t.has(field):
+            for i, v in enumerate(t.strings(field)):
+                if v.lower() not in ("", "nan"):
+                    raise t.fail(i, field, "a fixed store operation is not supported by Spillway")
+    if t.has("e_nom_mod"):
+        mod = t.floats("e_nom_mod", 0.0, nonneg=True)
+        for k in np.flatnonzero(mod > 0).tolist():
+            raise t.fail(k, "e_nom_mod", "modular (integer) capacity is not supported")
+    e_min = np.tile(t.floats("e_min_pu", 0.0), (n_t, 1))
+    e_max = np.tile(t.floats("e_max_pu", 1.0), (n_t, 1))
+    for name, arr in (("stores-e_min_pu.csv", e_min), ("stores-e_max_pu.csv", e_max)):
+        series = folder.series(name, snaps, t.names)
+        if series is not None:
+            arr[:] = series.fill(arr, t.names)
+    bad = np.argwhere(e_min > e_max + 1e-9)
+    if len(bad):
+        ti, k = (int(v) for v in bad[0])
+        raise t.fail(k, "e_min_pu", f"e_min_pu {e_min[ti, k]:g} exceeds e_max_pu {e_max[ti, k]:g}")
+    loss = t.floats("standing_loss", 0.0, nonneg=True)
+    for k in np.flatnonzero(loss > 1).tolist():
+        raise t.fail(k, "standing_loss", f"must be <= 1 per hour, got {loss[k]:g}")
+    return Stores(
+        names=t.names,
+        bus=t.bus_refs("bus", bus_index),
+        carrier=t.strings("carrier"),
+        e_nom_mwh=t.floats("e_nom", 0.0, nonneg=True),
+        e_min_pu=e_min,
+        e_max_pu=e_max,
+        e_initial_mwh=t.floats("e_initial", 0.0),
+        e_cyclic=t.bools("e_cyclic", False),
+        standing_loss=loss,
+        marginal_cost=t.floats("marginal_cost", 0.0),
+        marginal_cost_storage=t.floats("marginal_cost_storage", 0.0),
+    ), _expansion(t, "e")
 
 
 def _read_links(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, int]) -> Links:
@@ -502,24 +703,29 @@ def _read_links(folder: _Tables, snaps: tuple[str, ...], bus_index: dict[str, in
 
 
 #: PyPSA's global constraint types this reader models.
-_GLOBAL_KINDS = ("primary_energy",)
+_GLOBAL_KINDS = (
+    "primary_energy",
+    "transmission_volume_expansion_limit",
+    "transmission_expansion_cost_limit",
+)
 
 
 def _read_global_constraints(folder: _Tables) -> tuple[GlobalConstraint, ...]:
     t = folder.table("global_constraints.csv")
     if t is None:
         return ()
-    kinds = t.strings("type")
-    attrs = t.strings("carrier_attribute")
-    senses = t.strings("sense", "<=")
-    constants = t.floats("constant", None, allow_inf=True)
+    # PyPSA's defaults (its export leaves out columns equal to them)
+    kinds = t.strings("type", "primary_energy")
+    attrs = t.strings("carrier_attribute", "co2_emissions")
+    senses = t.strings("sense", "==")
+    constants = t.floats("constant", 0.0, allow_inf=True)
     out = []
     for i, name in enumerate(t.names):
         if kinds[i] not in _GLOBAL_KINDS:
             raise t.fail(
                 i, "type", f"{kinds[i]!r} is not supported (Spillway models {list(_GLOBAL_KINDS)})"
             )
-        if attrs[i] != "co2_emissions":
+        if kinds[i] == "primary_energy" and attrs[i] != "co2_emissions":
             raise t.fail(
                 i, "carrier_attribute", f"only co2_emissions is supported, got {attrs[i]!r}"
             )
@@ -585,6 +791,36 @@ def _read_mining(
         efficiency_j_per_th=eff,
         rig_block_mw=block,
     ), expansion
+
+
+def with_mining_sites(data: GridData, path: str | Path) -> GridData:
+    """``data`` with the mining sites of ``path`` instead of its own (any network: a
+    MATPOWER case has no mining table of its own).
+
+    ``path`` is a CSV file in ``mining_sites.csv``'s layout (module docstring), read and
+    checked as that table is, against ``data``'s buses; each site's value is static (a
+    ``mining_sites-value.csv`` series belongs to a scenario folder).
+
+    Raises
+    ------
+    BadGridDataError
+        The file cannot be read, or a row or field is invalid (named by the file's name).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadGridDataError(path.name, None, None, "mining sites file does not exist")
+    frame = read_csv_table(path)
+    tables = _Tables({"mining_sites": frame})
+    bus_index = {n: i for i, n in enumerate(data.buses.names)}
+    try:
+        sites, expansion = _read_mining(tables, data.snapshots.names, bus_index)
+    except BadGridDataError as exc:  # name the file the user gave
+        raise BadGridDataError(path.name, exc.row, exc.field, exc.detail, name=exc.name) from None
+    changes = {k: v for k, v in data.expansion.items() if k != "mining_sites"}
+    if expansion.any:
+        changes["mining_sites"] = expansion
+    logger.info("%s: %d mining sites from %s", data.name, len(sites), path)
+    return replace(data, mining_sites=sites, expansion=changes)
 
 
 def read_pypsa_folder(folder: str | Path) -> GridData:
@@ -653,11 +889,18 @@ def read_pypsa_tables(
     y = buses_t.floats("y", np.nan) if has_xy else None
     co2 = _read_carriers(csv)
     branches, branch_ext = _read_branches(csv, bus_index, v_nom, dc_bus)
-    gens, gen_ext = _read_generators(csv, snaps, bus_index, co2)
+    gens, gen_ext, commitment, gen_ramps = _read_generators(csv, snaps, bus_index, co2)
     loads = _read_loads(csv, snaps, bus_index)
     storage, storage_ext = _read_storage(csv, snaps, bus_index)
     links = _read_links(csv, snaps, bus_index)
-    link_ext = _expansion(csv.table("links.csv") or Table("links.csv", pd.DataFrame()), "p")
+    stores, store_ext = _read_stores(csv, snaps, bus_index)
+    links_t = csv.table("links.csv") or Table("links.csv", pd.DataFrame())
+    link_ext = _expansion(links_t, "p")
+    ramps = {
+        family: r
+        for family, r in (("generators", gen_ramps), ("links", _read_ramps(links_t)))
+        if r is not None
+    }
     mining, mining_ext = _read_mining(csv, snaps, bus_index)
     expansion = {
         family: ext
@@ -666,6 +909,7 @@ def read_pypsa_tables(
             ("branches", branch_ext),
             ("links", link_ext),
             ("storage_units", storage_ext),
+            ("stores", store_ext),
             ("mining_sites", mining_ext),
         )
         if ext.any
@@ -679,14 +923,15 @@ def read_pypsa_tables(
         mining_sites=mining,
         slack_marked=slack_marked,
         bus_file="buses.csv",
-        link_buses=np.r_[links.bus0, links.bus1, *[b[b >= 0] for b in links.bus_extra]].astype(
-            np.int64
-        ),
+        link_buses=np.r_[
+            links.bus0, links.bus1, *[b[b >= 0] for b in links.bus_extra], stores.bus
+        ].astype(np.int64),
     )
     name = default_name or source
     net = csv.table("network.csv")
     if net is not None and len(net):
         name = net.names[0]
+        net.used.update(net.df.columns)  # the export's metadata (version, CRS): nothing to model
     data = GridData(
         name=name,
         snapshots=snapshots,
@@ -701,7 +946,11 @@ def read_pypsa_tables(
         expansion=expansion,
         global_constraints=_read_global_constraints(csv),
         carrier_co2=co2,
+        stores=stores if len(stores) else None,
+        commitment=commitment,
+        ramps=ramps,
     )
+    csv.warn_unused(source)
     logger.info(
         "read %s: %d buses, %d branches, %d generators, %d snapshots, %d mining sites",
         name,

@@ -40,6 +40,7 @@ SUMMARY_KEYS = (
     "curtailment_mwh_before",
     "curtailment_mwh_after",
     "max_line_loading",
+    "mip_gap",
     "timings",
 )
 
@@ -60,6 +61,12 @@ class Dispatch:
     mining_sites_p: pd.DataFrame
     #: Link flow withdrawn at bus0 (MW), PyPSA's ``links-p0``.
     links_p0: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Store power injected at its bus (MW, negative charging) and energy level (MWh),
+    #: PyPSA's ``stores-p`` and ``stores-e``.
+    stores_p: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stores_e: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: On/off status of committable generators (1 on), PyPSA's ``generators-status``.
+    generators_status: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Family (``generators``, ``branches``, ``links``, ``storage_units``,
     #: ``mining_sites``) -> optimal capacity of each extendable component (MW).
     capacities: dict[str, pd.Series] = field(default_factory=dict)
@@ -183,12 +190,13 @@ class PlanResult:
 
     @property
     def branches_loading(self) -> pd.DataFrame:
-        """``|p0| / s_max`` per branch (0 for unrated branches)."""
+        """``|p0| / s_max`` per branch (``nan``: unrated, e.g. MATPOWER ``rateA = 0``)."""
         return self.branches_loading_of(self.plan)
 
     def branches_loading_of(self, dispatch: Dispatch) -> pd.DataFrame:
-        """``|p0| / s_max`` per branch of one dispatch (0 for unrated branches)."""
-        s = np.where(np.isfinite(self.branch_s_max_mw), self.branch_s_max_mw, np.inf)
+        """``|p0| / s_max`` per branch of one dispatch (``nan`` for unrated branches:
+        an unrated branch is not 0 % loaded, it has no rating to load)."""
+        s = np.where(np.isfinite(self.branch_s_max_mw), self.branch_s_max_mw, np.nan)
         return dispatch.branches_p0.abs().div(s, axis="columns")
 
     def curtailment_mw(self, dispatch: Dispatch) -> pd.DataFrame:
@@ -231,9 +239,13 @@ class PlanResult:
     def capacity_tables(self) -> list[tuple[str, str, pd.Series]]:
         """``(file stem, attribute, sizes)`` of each family's optimal capacities in
         PyPSA's naming: ``generators``/``links``/``storage_units``/``mining_sites``
-        ``p_nom_opt``, ``lines``/``transformers`` ``s_nom_opt`` (MW)."""
+        ``p_nom_opt``, ``lines``/``transformers`` ``s_nom_opt`` (MW), ``stores``
+        ``e_nom_opt`` (MWh)."""
         out = []
         for family, sizes in self.plan.capacities.items():
+            if family == "stores":
+                out.append((family, "e_nom_opt", sizes))
+                continue
             if family != "branches":
                 out.append((family, "p_nom_opt", sizes))
                 continue
@@ -411,10 +423,12 @@ class PlanResult:
         return float(self._energy(delta * self.co2_t_per_mwh).sum())
 
     @property
-    def max_line_loading(self) -> float:
-        """Largest ``|p0| / s_max`` over rated branches and snapshots."""
-        loading = self.branches_loading
-        return float(loading.to_numpy().max()) if loading.size else 0.0
+    def max_line_loading(self) -> float | None:
+        """Largest ``|p0| / s_max`` over rated branches and snapshots; ``None`` when no
+        branch is rated (MATPOWER's ``case300``, say)."""
+        loading = self.branches_loading.to_numpy()
+        rated = loading[:, np.isfinite(self.branch_s_max_mw)] if loading.size else loading
+        return float(rated.max()) if rated.size else None
 
     def summary(self) -> dict[str, Any]:
         """The summary printed by ``spillway plan --json`` (keys: :data:`SUMMARY_KEYS`)."""
@@ -429,6 +443,9 @@ class PlanResult:
             "curtailment_mwh_before": float(sum(before.values())),
             "curtailment_mwh_after": float(sum(after.values())),
             "max_line_loading": self.max_line_loading,
+            # HiGHS's relative gap of the mining solve when it is a MILP (unit
+            # commitment, rig blocks); None for an LP
+            "mip_gap": self.stats.get("mip_gap"),
             "timings": {
                 k: self.timings.get(k, 0.0) for k in ("read_s", "build_s", "solve_s", "total_s")
             },
@@ -527,6 +544,11 @@ class PlanResult:
         if len(p.links_p0.columns):
             tables["links-p0"] = p.links_p0
             tables["links-p1"] = -p.links_p0 * self.links_efficiency
+        if len(p.generators_status.columns):
+            tables["generators-status"] = p.generators_status
+        if len(p.stores_p.columns):
+            tables["stores-p"] = p.stores_p
+            tables["stores-e"] = p.stores_e
         written = []
         for stem, attr, sizes in self.capacity_tables():
             path = out / f"{stem}-{attr}.csv"
@@ -540,7 +562,7 @@ class PlanResult:
             path = out / "mining_sites-sources.csv"
             self.mining_sources_table_mw().to_csv(path, index=False)
             written.append(path)
-        for name, frame in self.static.items():
+        for name, frame in self._static_with_sizes().items():
             path = out / f"{name}.csv"
             frame.to_csv(path, index_label=cast("str | None", frame.index.name))
             written.append(path)
@@ -549,6 +571,22 @@ class PlanResult:
             path.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
             written.append(path)
         return written
+
+    def _static_with_sizes(self) -> dict[str, pd.DataFrame]:
+        """:attr:`static`, with each extendable mining site's ``p_nom`` its planned size
+        (``p_nom_opt``; ``p_nom_extendable`` marks them), so that the plan directory's
+        readers (``spillway report``: capacity lines, the map's site markers) show the
+        sizes the plan chose."""
+        sizes = self.mining_p_nom_opt_by_site
+        sites = self.static.get("mining_sites")
+        if not sizes or sites is None:
+            return self.static
+        sites = sites.copy()
+        sites["p_nom_extendable"] = [str(n) in sizes for n in sites.index]
+        opt = pd.Series(sizes, dtype=float).reindex([str(n) for n in sites.index])
+        sites["p_nom_opt"] = opt.to_numpy()
+        sites["p_nom"] = np.where(sites["p_nom_extendable"], opt.to_numpy(), sites["p_nom"])
+        return {**self.static, "mining_sites": sites}
 
 
 def frame(values: np.ndarray, data: GridData, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -135,6 +135,8 @@ class SolveOutcome:
     highs_s: float
     iterations: int
     has_solution: bool
+    #: HiGHS's relative MIP gap ``|primal - dual bound| / |primal|`` (``nan`` for an LP).
+    mip_gap: float = float("nan")
 
 
 def _import_highspy() -> Any:
@@ -229,7 +231,12 @@ class HighsModel:
                 hs.HighsVarType.kInteger if f else hs.HighsVarType.kContinuous for f in form.integer
             ]
         status = h.passModel(lp)
-        if status != hs.HighsStatus.kOk:
+        if status == hs.HighsStatus.kWarning:
+            # HiGHS drops matrix entries with |a| <= 1e-9 (e.g. a solar availability of
+            # 1e-16 at dusk times an extendable capacity) and says so with a warning:
+            # the model it keeps is the one meant, up to those entries
+            logger.info("HiGHS accepted the model with a warning (tiny entries dropped)")
+        elif status != hs.HighsStatus.kOk:
             raise OptimiserError(f"HiGHS rejected the model: {status}")
         self._h = h
         self._hs = hs
@@ -252,6 +259,15 @@ class HighsModel:
         other.col_lower = self.col_lower.copy()
         other.col_upper = self.col_upper.copy()
         return other
+
+    def set_start(self, x: NDArray[np.float64]) -> None:
+        """Give a MILP a feasible starting point (every column's value): branch and cut
+        begins with it as its incumbent. The planner hands the mining solve the base
+        plan, which is feasible for it wherever no site has a minimum load."""
+        sol = self._hs.HighsSolution()
+        sol.col_value = np.asarray(x, dtype=float)
+        sol.value_valid = True
+        self._h.setSolution(sol)
 
     def clear_basis(self) -> None:
         """Forget the basis and solution: the next solve runs cold."""
@@ -388,6 +404,7 @@ class HighsModel:
         col_dual = np.array(sol.col_dual, dtype=float) if sol.dual_valid else None
         objective = float(info.objective_function_value) if has_solution else float("nan")
         iterations = int(info.simplex_iteration_count) + max(int(info.ipm_iteration_count), 0)
+        mip_gap = float(info.mip_gap) if self.is_mip and has_solution else float("nan")
         logger.debug("HiGHS %s in %.3fs (%d iterations)", termination, run_s, iterations)
         return SolveOutcome(
             status=status,
@@ -400,6 +417,7 @@ class HighsModel:
             highs_s=highs_s,
             iterations=iterations,
             has_solution=has_solution,
+            mip_gap=mip_gap,
         )
 
     def _settled(self, h: Any) -> bool:

@@ -63,7 +63,20 @@ class Table:
         self.file = file
         self.df = df
         self.names: tuple[str, ...] = tuple(df.index)
+        #: Columns the reader asked for (see :meth:`unused_columns`).
+        self.used: set[str] = set()
         self._check_names()
+
+    def unused_columns(self, ignore: frozenset[str] = frozenset()) -> list[str]:
+        """Columns with a value in some row that the reader never asked for, in file
+        order (``ignore``: columns known to carry nothing to model)."""
+        out = []
+        for c in self.df.columns:
+            if c in self.used or c in ignore:
+                continue
+            if any(str(v).strip().lower() not in ("", "nan") for v in self.df[c]):
+                out.append(str(c))
+        return out
 
     def __len__(self) -> int:
         return len(self.names)
@@ -91,10 +104,12 @@ class Table:
 
     def has(self, field: str) -> bool:
         """Whether the column exists."""
+        self.used.add(field)
         return field in self.df.columns
 
     def strings(self, field: str, default: str = "") -> tuple[str, ...]:
         """A text column; blank cells and an absent column take ``default``."""
+        self.used.add(field)
         if field not in self.df.columns:
             return (default,) * len(self)
         return tuple(s.strip() if s.strip() != "" else default for s in self.df[field])
@@ -117,6 +132,7 @@ class Table:
             ``positive``/``nonneg``; or the column is required (``default=None``)
             and absent or blank.
         """
+        self.used.add(field)
         out = np.empty(len(self), dtype=np.float64)
         if field not in self.df.columns:
             if default is None and len(self):
@@ -147,6 +163,7 @@ class Table:
 
     def optional_floats(self, field: str) -> NDArray[np.float64]:
         """A numeric column where blank means "not given" (``nan``)."""
+        self.used.add(field)
         out = np.full(len(self), np.nan)
         if field not in self.df.columns:
             return out
@@ -165,6 +182,7 @@ class Table:
 
     def bools(self, field: str, default: bool) -> NDArray[np.bool_]:
         """A boolean column (``True/False/1/0``)."""
+        self.used.add(field)
         out = np.full(len(self), default, dtype=bool)
         if field not in self.df.columns:
             return out
@@ -188,6 +206,7 @@ class Table:
         BadGridDataError
             The column is missing or a bus is unknown.
         """
+        self.used.add(field)
         if field not in self.df.columns:
             if len(self):
                 raise self.fail(None, field, "required column is missing")

@@ -3,12 +3,15 @@
 The flags and JSON keys are a contract::
 
     spillway plan SCENARIO [--mode co-optimised|curtailment-only] [--snapshots N]
-                           [--out DIR] [--json]
+                           [--mining-sites FILE.csv] [--out DIR] [--json]
     spillway plan --demo   [the same options]  (the embedded demo scenario)
 
 ``--json`` prints ``{"status", "mode", "objective", "mining_mwh", "mining_mwh_by_site",
-"curtailment_mwh_before", "curtailment_mwh_after", "max_line_loading",
-"timings": {"read_s", "build_s", "solve_s", "total_s"}}``. ``--out`` writes the
+"mining_p_nom_opt_by_site", "curtailment_mwh_before", "curtailment_mwh_after",
+"max_line_loading" (null when no branch is rated), "mip_gap" (null for an LP),
+"timings": {"read_s", "build_s", "solve_s", "total_s"}}``. ``--mining-sites`` adds the
+sites of a CSV file in ``mining_sites.csv``'s layout to any network (a MATPOWER case
+too), in place of the scenario's own. ``--out`` writes the
 tables in PyPSA's result naming plus ``summary.json`` (the same object) and
 ``details.json``.
 
@@ -50,6 +53,13 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--snapshots", type=int, default=None, metavar="N", help="plan only the first N snapshots"
     )
+    p.add_argument(
+        "--mining-sites",
+        default=None,
+        metavar="FILE",
+        help="mining sites (mining_sites.csv's columns) to plan on the network, "
+        "in place of the scenario's own",
+    )
     p.add_argument("--out", default=None, metavar="DIR", help="write result tables here")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=_run, parser=p)
@@ -67,6 +77,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with display.stage("read scenario"):
             data = optimiser.read_scenario(scenario, n_snapshots=args.snapshots)
+            if args.mining_sites:
+                data = optimiser.with_mining_sites(data, args.mining_sites)
         read_s = time.perf_counter() - t0
         with display.stage("build model"):
             planner = optimiser.Planner(data, mode=args.mode, solve_options=options)
@@ -100,7 +112,12 @@ def _run(args: argparse.Namespace) -> int:
             f"{summary['status']} ({summary['mode']}): objective {summary['objective']:.6g}, "
             f"mining {summary['mining_mwh']:.1f} MWh, curtailment "
             f"{summary['curtailment_mwh_before']:.1f} -> {summary['curtailment_mwh_after']:.1f} "
-            f"MWh, max line loading {summary['max_line_loading']:.3f}, "
-            f"total {summary['timings']['total_s']:.2f} s"
+            "MWh, "
+            + (
+                "no rated lines, "
+                if summary["max_line_loading"] is None
+                else f"max line loading {summary['max_line_loading']:.3f}, "
+            )
+            + f"total {summary['timings']['total_s']:.2f} s"
         )
     return 0

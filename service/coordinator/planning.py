@@ -161,7 +161,7 @@ def plan_from_result(
     create_s: float,
 ) -> Plan:
     """The domain plan of the optimiser's plain-data result (MW -> W, MWh -> J)."""
-    loading = result.branches_loading
+    loading = result.branches_loading.fillna(0.0)  # unrated (nan): 0 loading, as before
     mu = result.branches_mu_upper.fillna(0.0) + result.branches_mu_lower.fillna(0.0)
     branches = tuple(
         BranchPlan(

@@ -172,6 +172,16 @@ def _notes(t: PlanTables) -> str:
     )
 
 
+def _sizes_text(summary: dict[str, object]) -> str:
+    """``sized by the plan: site 120 MW, ...`` for extendable mining sites, else ``""``
+    (where they are: the network map draws each site at its planned size)."""
+    sizes = summary.get("mining_p_nom_opt_by_site")
+    if not isinstance(sizes, dict) or not sizes:
+        return ""
+    parts = ", ".join(f"{k} {float(v):,.1f} MW" for k, v in sizes.items())
+    return f"sized by the plan: {parts}, "
+
+
 def render_report(t: PlanTables, out_html: Path, png_dir: Path | None = None) -> list[Path]:
     """Draw every chart and write the HTML report (and PNGs).
 
@@ -199,7 +209,12 @@ def render_report(t: PlanTables, out_html: Path, png_dir: Path | None = None) ->
     head = (
         f"status {s.get('status')}, mode {s.get('mode')}, {len(t.snapshots)} snapshots, "
         f"{len(t.mining_sites)} mining sites, objective {float(s.get('objective', 0.0)):,.6g}, "
-        f"max line loading {float(s.get('max_line_loading', 0.0)):.3f}"
+        + _sizes_text(s)
+        + (
+            f"max line loading {float(loading):.3f}"
+            if (loading := s.get("max_line_loading")) is not None
+            else "no rated lines"  # MATPOWER rateA = 0: unrated, not 0 % loaded
+        )
     )
     sections = [_section(c, t) for c in charts]
     keys = [c.key for c in charts]

@@ -196,3 +196,37 @@ class TestSourcesTable:
         details = json.loads((tmp_path / "out" / "details.json").read_text())
         assert "mining_mwh_by_site_and_source" not in details
         assert details["mining_mwh_by_source"]["curtailed"] > 0
+
+
+class TestMiningSitesFile:
+    def test_adds_sites_to_a_matpower_case(self, tmp_path, capsys):
+        """--mining-sites plans sites on a MATPOWER case (which has no mining table),
+        an extendable one sized by the plan; case118's unrated lines are reported as
+        unrated (null), never as 0 % loaded."""
+        sites = tmp_path / "sites.csv"
+        sites.write_text(
+            "name,bus,p_nom,value,p_nom_extendable,capital_cost,p_nom_max\n"
+            "fixed,10,30,500,False,0,\nsized,26,0,500,True,1,80\n"
+        )
+        case = str(MATPOWER / "case118.m")
+        assert main(["plan", case, "--mining-sites", str(sites), "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["mining_mwh_by_site"] == pytest.approx({"fixed": 30.0, "sized": 80.0})
+        assert out["mining_p_nom_opt_by_site"] == pytest.approx({"sized": 80.0})
+        assert out["max_line_loading"] is None
+        assert main(["plan", case, "--mining-sites", str(sites), "--out", str(tmp_path / "o")]) == 0
+        assert "no rated lines" in capsys.readouterr().out
+        loading = pd.read_csv(tmp_path / "o" / "lines-loading.csv", index_col=0)
+        assert loading.isna().all().all()  # blank: unrated
+        static = pd.read_csv(tmp_path / "o" / "mining_sites.csv", index_col=0)
+        assert static.at["sized", "p_nom"] == pytest.approx(80.0)  # the planned size
+
+    def test_bad_file_names_itself(self, tmp_path, capsys):
+        """A site at an unknown bus: exit 2, one line naming the given file, row and field."""
+        sites = tmp_path / "my_sites.csv"
+        sites.write_text("name,bus,p_nom,value\nfarm,no-such-bus,30,50\n")
+        case = str(MATPOWER / "case118.m")
+        assert main(["plan", case, "--mining-sites", str(sites)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0
+        assert "my_sites.csv line 2 ('farm'), field 'bus'" in err

@@ -220,14 +220,44 @@ CASES = [
         "not supported",
     ),
     (
-        "unit commitment",
+        "unit commitment of a link",
+        {"links": "name,bus0,bus1,p_nom,committable\nL,N,S,100,True\n"},
+        "links.csv",
+        2,
+        "committable",
+        "not supported",
+    ),
+    (
+        "committable and extendable generator",
         {
-            "generators": "name,bus,carrier,p_nom,committable\nwind,N,wind,300,False\n"
-            "gas,S,gas,500,True\n"
+            "generators": "name,bus,carrier,p_nom,committable,p_nom_extendable\n"
+            "wind,N,wind,300,False,False\ngas,S,gas,500,True,True\n"
         },
         "generators.csv",
         3,
         "committable",
+        "cannot also be extendable",
+    ),
+    (
+        "ramp limit of a committable generator",
+        {
+            "generators": "name,bus,carrier,p_nom,ramp_limit_up,committable\n"
+            "wind,N,wind,300,,False\ngas,S,gas,500,0.5,True\n"
+        },
+        "generators.csv",
+        3,
+        "ramp_limit_up",
+        "not supported",
+    ),
+    (
+        "start-up ramp",
+        {
+            "generators": "name,bus,carrier,p_nom,ramp_limit_start_up\n"
+            "wind,N,wind,300,\ngas,S,gas,500,0.5\n"
+        },
+        "generators.csv",
+        3,
+        "ramp_limit_start_up",
         "not supported",
     ),
     (
@@ -239,11 +269,39 @@ CASES = [
         "unknown bus",
     ),
     (
-        "stores",
-        {"stores": "name,bus,e_nom\nS1,S,100\n"},
+        "store with a fixed operation",
+        {"stores": "name,bus,e_nom,p_set\nS1,S,100,5\n"},
         "stores.csv",
+        2,
+        "p_set",
+        "not supported",
+    ),
+    (
+        "reactance column missing",
+        {"lines": "name,bus0,bus1,s_nom\nNS,N,S,100\nNM,N,M,1000\nMS,M,S,1000\n"},
+        "lines.csv",
         None,
-        None,
+        "x",
+        "column is missing: give each line's reactance x (ohm), or a standard line `type` "
+        "with its `length` (km)",
+    ),
+    (
+        "buses.csv whose first column is not name",
+        {"buses": "bus,v_nom\nN,1\nM,1\nS,1\n"},
+        "buses.csv",
+        1,
+        "bus",
+        "the first column must be `name`",
+    ),
+    (
+        "quadratic cost",
+        {
+            "generators": "name,bus,carrier,p_nom,marginal_cost_quadratic\n"
+            "wind,N,wind,300,0\ngas,S,gas,500,0.01\n"
+        },
+        "generators.csv",
+        3,
+        "marginal_cost_quadratic",
         "not supported",
     ),
     (
@@ -293,3 +351,26 @@ class TestValidationErrors:
             read_pypsa_folder(
                 three_bus(lines="name,bus0,bus1,x,s_nom\nNS,N,S,1,100\nNM,N,X,1,1000\n")
             )
+
+
+class TestUnusedInput:
+    def test_unused_columns_and_files_are_named(self, three_bus, caplog):
+        """A column or a table Spillway does not read is named in a logged warning,
+        never silently ignored (columns left blank are not named)."""
+        folder = three_bus(
+            generators="name,bus,carrier,p_nom,marginal_cost,build_year,lifetime\n"
+            "wind,N,wind,300,0,2020,\ngas,S,gas,500,50,,\n",
+            loads__q_set="snapshot,load\nt0,10\nt1,10\n",
+        )
+        with caplog.at_level("WARNING", logger="optimiser.pypsa_io"):
+            read_pypsa_folder(folder)
+        text = caplog.text
+        assert "generators.csv columns not used by Spillway: build_year" in text
+        assert "lifetime" not in text
+        assert "not used by Spillway: loads-q_set.csv" in text
+
+    def test_a_complete_scenario_warns_nothing(self, three_bus, caplog):
+        """The three-bus scenario uses every column it has: no warning."""
+        with caplog.at_level("WARNING", logger="optimiser.pypsa_io"):
+            read_pypsa_folder(three_bus())
+        assert caplog.text == ""

@@ -37,7 +37,10 @@ class TestCase118:
         d = read_matpower(MATPOWER / "case118.m", n_snapshots=2)
         r = check(d, plan(d))
         assert r.status == "optimal"
-        assert r.max_line_loading == 0.0  # unrated branches carry no loading
+        # case118 has no line ratings: unrated, not 0 % loaded
+        assert r.max_line_loading is None
+        assert r.summary()["max_line_loading"] is None
+        assert r.branches_loading.isna().all().all()
 
     def test_read_scenario_dispatches_on_suffix(self):
         """read_scenario reads a .m file as MATPOWER."""

@@ -587,3 +587,22 @@ class TestTimeTicks:
         assert axis == "time (2011)"
         ticks, labels, axis = time_tick_labels(tuple(f"t{i}" for i in range(20)))
         assert labels == [f"t{i}" for i in ticks] and len(ticks) <= 8 and axis == "snapshot"
+
+
+class TestMiningSizes:
+    def test_sized_sites_are_shown_with_their_planned_size(self, tmp_path):
+        """A site sized by the plan is named with its size in the report's header, and
+        the plan directory gives it that size (the map draws sites by it); a MATPOWER
+        case without ratings says so instead of a 0 % loading."""
+        sites = tmp_path / "sites.csv"
+        sites.write_text(
+            "name,bus,p_nom,value,p_nom_extendable,capital_cost,p_nom_max\n"
+            "sized,26,0,500,True,1,80\n"
+        )
+        plan_dir, out = tmp_path / "plan", tmp_path / "report.html"
+        case = str(GRID / "matpower" / "case118.m")
+        assert main(["plan", case, "--mining-sites", str(sites), "--out", str(plan_dir)]) == 0
+        assert main(["report", str(plan_dir), "--out", str(out)]) == 0
+        head = out.read_text(encoding="utf-8").split("<h2>Totals</h2>", 1)[0]
+        assert "sized by the plan: sized 80.0 MW" in head
+        assert "no rated lines" in head
