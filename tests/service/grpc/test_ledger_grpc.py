@@ -183,6 +183,8 @@ class TestWorkerWritesLedger:
                 record = EnergyRecord.from_json(body)
                 assert record.telemetry and all(telemetry_signed(t) for t in record.telemetry)
                 assert {t.public_key for t in record.telemetry} == {worker_key}
+                # The CPU backend's energy is the power model's, and says so, signed.
+                assert {t.energy_measurement for t in record.telemetry} == {"modelled"}
                 recorded_j += record.energy_j
         assert recorded_j > 0
         # One store: the energy metric counts exactly what the ledger holds (closed + open).
