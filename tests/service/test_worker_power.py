@@ -41,7 +41,9 @@ def _nvml_sees_a_gpu() -> bool:
     return True
 
 
-no_nvml_gpu = pytest.mark.skipif(_nvml_sees_a_gpu(), reason="NVML sees a GPU here")
+NVML_GPU = _nvml_sees_a_gpu()
+no_nvml_gpu = pytest.mark.skipif(NVML_GPU, reason="NVML sees a GPU here")
+with_nvml_gpu = pytest.mark.skipif(not NVML_GPU, reason="needs NVML and a GPU (a device session)")
 
 
 class TestOpeningNvml:
@@ -110,6 +112,30 @@ class TestOpeningNvml:
         )
         assert done.returncode == 2, done
         assert "spillway: error: power_source nvml: NVML measures GPUs" in done.stderr
+
+
+class TestOnAGpu:
+    @with_nvml_gpu
+    def test_the_cuda_backends_gpus_are_measured_while_hashing(self) -> None:
+        """On a GPU machine: the worker's opening code finds the CUDA backend's GPUs in
+        NVML, and a second of hashing shows as measured joules and a corrected J/H."""
+        backend = kernels.get_backend("cuda")
+        try:
+            bus_ids = backend.pci_bus_ids  # type: ignore[attr-defined]
+            power = open_nvml("auto", "cuda", bus_ids)
+            assert power is not None and power.gpu_count == len(bus_ids)
+            energy = MeasuredEnergy.from_nvml(power, CPU_MODEL_J_PER_HASH)
+            try:
+                energy.start(0)
+                rate = kernels.measure_hashrate(backend, seconds=2.0)
+                window, hashes = energy.take(rate.hashes)
+                assert window.seconds >= 2.0 and window.energy_j > 0 and hashes == rate.hashes
+                duty = DutyCycle(CPU_MODEL_J_PER_HASH, hashrate_hs=rate.hashes_per_second)
+                assert energy.correct(duty, window, hashes) < CPU_MODEL_J_PER_HASH
+            finally:
+                energy.close()
+        finally:
+            backend.close()
 
 
 class SyntheticPlant:
