@@ -14,10 +14,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import kernels
+from kernels import PowerUnavailableError
 from service.cli.common import add_client_flags, env, read_token, tls_files
 from service.errors import ConfigError
 from service.metrics import start_metrics_server
 from service.worker.core import Worker
+from service.worker.power import POWER_SOURCES
 from service.worker.settings import WorkerSettings
 
 __all__ = ["register"]
@@ -52,6 +54,13 @@ def register(commands: Any) -> None:
         default=env("JOULES_PER_MEGAHASH", str(_default("joules_per_hash") * H_PER_MH)),
         help="the device's energy per MH (= W per MH/s): the power model",
     )
+    parser.add_argument(
+        "--power-source",
+        choices=POWER_SOURCES,
+        default=env("POWER_SOURCE", _default("power_source")),
+        help="energy from NVML (nvml: or fail), the model (model), or NVML on a GPU"
+        " where it opens, else the model (auto)",
+    )
     parser.add_argument("--telemetry-seconds", type=float, default=_default("telemetry_s"))
     parser.set_defaults(run=run)
 
@@ -85,6 +94,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.joules_per_megahash > 0:
             raise ConfigError("joules_per_megahash: must be above zero")
+        if args.power_source not in POWER_SOURCES:  # from SPILLWAY_POWER_SOURCE
+            raise ConfigError(
+                f"power_source: must be one of {', '.join(POWER_SOURCES)},"
+                f" got {args.power_source!r}"
+            )
         settings = WorkerSettings(
             coordinator=args.coordinator,
             site=args.site,
@@ -94,9 +108,10 @@ def run(args: argparse.Namespace) -> int:
             auth_token=read_token(args.auth_token_file),
             joules_per_hash=args.joules_per_megahash / H_PER_MH,
             telemetry_s=args.telemetry_seconds,
+            power_source=args.power_source,
         )
         asyncio.run(_main(settings, args.backend, args.threads, args.metrics_listen))
-    except ConfigError as exc:
+    except (ConfigError, PowerUnavailableError) as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)
         return 2
     return 0

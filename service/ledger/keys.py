@@ -100,8 +100,13 @@ def sign_telemetry(
     energy_j: int,
     hashes: int,
     shares_found: int = 0,
+    energy_measurement: str = "",
 ) -> Telemetry:
-    """A worker's telemetry for one time window, signed with the worker's key."""
+    """A worker's telemetry for one time window, signed with the worker's key.
+
+    ``energy_measurement``: ``measured`` or ``modelled`` (signed with the energy);
+    "" leaves it unstated, as reports were before the mark.
+    """
     unsigned = Telemetry(
         worker=worker,
         public_key=public_key_hex(key),
@@ -112,6 +117,7 @@ def sign_telemetry(
         energy_j=energy_j,
         hashes=hashes,
         shares_found=shares_found,
+        energy_measurement=energy_measurement,
     )
     return replace(unsigned, signature=sign_hex(key, canonical_bytes(unsigned.payload())))
 

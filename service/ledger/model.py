@@ -32,6 +32,7 @@ from kernels import sha256d
 from service.ledger.errors import LedgerInputError
 
 __all__ = [
+    "ENERGY_MEASUREMENTS",
     "GENESIS_PREV_HASH",
     "JOULES_PER_MWH",
     "EnergyRecord",
@@ -48,6 +49,9 @@ __all__ = [
 ]
 
 JOULES_PER_MWH = 3_600_000_000
+# How a report's energy was found; "" is not stated (reports from before the mark,
+# which were modelled), kept out of the signed and hashed bytes so they still verify.
+ENERGY_MEASUREMENTS = ("", "modelled", "measured")
 GENESIS_PREV_HASH = "00" * 32
 HEADER_VERSION = 1
 HEAD_VERSION = 1
@@ -76,7 +80,10 @@ class Telemetry:
 
     ``sequence`` rises strictly per worker, so the coordinator refuses a replayed
     report; the window is the worker's clock (Unix milliseconds). The coordinator
-    files a report under the period in which it received it.
+    files a report under the period in which it received it. ``energy_measurement``
+    says how ``energy_j`` was found: ``measured`` (read from the device) or
+    ``modelled`` (hashes times the power model); "" where the worker did not say
+    (reports from before the mark). It is signed with the rest.
     """
 
     worker: str
@@ -89,10 +96,12 @@ class Telemetry:
     hashes: int
     shares_found: int
     signature: str = ""  # hex, over canonical_bytes(payload())
+    # "measured" or "modelled" (ENERGY_MEASUREMENTS); "" not stated, as before the mark.
+    energy_measurement: str = ""
 
     def payload(self) -> dict[str, Any]:
-        """The signed part: everything but the signature."""
-        return {
+        """The signed part: everything but the signature (and an unstated measurement)."""
+        payload: dict[str, Any] = {
             "worker": self.worker,
             "public_key": self.public_key,
             "site": self.site,
@@ -103,6 +112,17 @@ class Telemetry:
             "hashes": self.hashes,
             "shares_found": self.shares_found,
         }
+        if self.energy_measurement:
+            payload["energy_measurement"] = self.energy_measurement
+        return payload
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON value, as stored and in records: an unstated measurement is left
+        out, so a record of reports from before the mark keeps its bytes and leaf hash."""
+        value = asdict(self)
+        if not self.energy_measurement:
+            del value["energy_measurement"]
+        return value
 
     def check(self) -> None:
         """Raise ``LedgerInputError`` naming the first malformed field."""
@@ -123,10 +143,15 @@ class Telemetry:
                 raise LedgerInputError(f"telemetry.{name}", f"must be at most {MAX_INT}")
         if self.window_end_ms < self.window_start_ms:
             raise LedgerInputError("telemetry.window_end_ms", "is before window_start_ms")
+        if self.energy_measurement not in ENERGY_MEASUREMENTS:
+            raise LedgerInputError(
+                "telemetry.energy_measurement",
+                f"must be 'measured' or 'modelled', got {self.energy_measurement!r}",
+            )
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> Telemetry:
-        """Rebuild from ``asdict``'s value (raises ``LedgerInputError`` if malformed)."""
+        """Rebuild from ``to_json``'s or ``asdict``'s value (raises ``LedgerInputError``)."""
         try:
             return cls(**value)
         except TypeError as exc:
@@ -264,7 +289,7 @@ class EnergyRecord:
         value["price_micro_per_mwh"] = dict(self.price_micro_per_mwh)
         value["owed_micro"] = dict(self.owed_micro)
         value["notes"] = dict(self.notes)
-        value["telemetry"] = [asdict(report) for report in self.telemetry]
+        value["telemetry"] = [report.to_json() for report in self.telemetry]
         return value
 
     @classmethod

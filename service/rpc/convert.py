@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from service.ledger.model import Telemetry
 
 __all__ = [
+    "ENERGY_MEASUREMENTS",
+    "ENERGY_MEASUREMENT_NAMES",
     "budget_to_proto",
     "calendar_to_proto",
     "job_to_proto",
@@ -74,6 +76,13 @@ _ENERGY_SOURCES = {
     "curtailed": common_pb2.ENERGY_SOURCE_CURTAILED,
     "grid": common_pb2.ENERGY_SOURCE_GRID,
 }
+# The ledger's energy_measurement words and the message's numbers ("" is unstated).
+ENERGY_MEASUREMENTS = {
+    "": miner_pb2.ENERGY_MEASUREMENT_UNSPECIFIED,
+    "modelled": miner_pb2.ENERGY_MEASUREMENT_MODELLED,
+    "measured": miner_pb2.ENERGY_MEASUREMENT_MEASURED,
+}
+ENERGY_MEASUREMENT_NAMES = {value: name for name, value in ENERGY_MEASUREMENTS.items()}
 SHARE_RESULTS = {
     ShareResultKind.ACCEPTED: miner_pb2.SHARE_RESULT_ACCEPTED,
     ShareResultKind.DUPLICATE: miner_pb2.SHARE_RESULT_DUPLICATE,
@@ -168,6 +177,7 @@ def telemetry_to_proto(telemetry: Telemetry) -> miner_pb2.SignedTelemetry:
         hashes=telemetry.hashes,
         shares_found=telemetry.shares_found,
         signature=bytes.fromhex(telemetry.signature),
+        energy_measurement=ENERGY_MEASUREMENTS[telemetry.energy_measurement],
     )
 
 

@@ -56,6 +56,10 @@ def telemetry_from_proto(signed: miner_pb2.SignedTelemetry) -> Telemetry:
         hashes=signed.hashes,
         shares_found=signed.shares_found,
         signature=signed.signature.hex(),
+        # An unknown number is kept as such: the ledger's check refuses it by field.
+        energy_measurement=convert.ENERGY_MEASUREMENT_NAMES.get(
+            signed.energy_measurement, str(signed.energy_measurement)
+        ),
     )
 
 

@@ -112,6 +112,11 @@ class WorkerServicer:
                 check.add("energy_joules", "differs from signed_telemetry.energy_joules")
             if request.hashes != signed.hashes:
                 check.add("hashes", "differs from signed_telemetry.hashes")
+            if signed.energy_measurement not in convert.ENERGY_MEASUREMENT_NAMES:
+                check.add(
+                    "signed_telemetry.energy_measurement",
+                    f"unknown value {signed.energy_measurement} (measured or modelled)",
+                )
         check.raise_if_any()
         worker = await self._c.worker(request.worker_id)
         await self._c.report(

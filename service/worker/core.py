@@ -8,6 +8,11 @@ A budget is held only until its ``valid_until_time``; after that, or on
 job to hand out) drops the current job: the worker idles, connected and
 budgeted, until the next job arrives. Telemetry is signed with the worker's
 own Ed25519 key, so the coordinator's ledger cannot invent energy use.
+
+Energy is measured where it can be (NVML on the CUDA backend: ``service.worker.power``),
+each telemetry window's joules then also correcting the duty cycle's joules per hash;
+otherwise it is the power model's. Each report is signed marked ``measured`` or
+``modelled`` (modelled if any of its joules were).
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 import kernels
+from kernels import PowerUnavailableError
 from service import __version__
 from service.ledger.keys import load_or_create_key, public_key_hex, sign_telemetry
 from service.metrics import WorkerMetrics
 from service.rpc.convert import telemetry_to_proto
 from service.worker.duty import DutyCycle
+from service.worker.power import MEASURED, MODELLED, MeasuredEnergy, open_nvml
 from service.worker.settings import WorkerSettings
 from service.worker.share_queue import QueuedShare, ShareQueue
 from spillway.v1 import common_pb2, miner_pb2, miner_pb2_grpc
@@ -79,6 +86,8 @@ class WorkerState:
     unreported_energy_j: float = 0.0
     unreported_hashes: int = 0
     unreported_shares: int = 0
+    # Whether any unreported joule is the model's (the report is then marked modelled).
+    unreported_modelled: bool = False
     # The last signed report's sequence: each report's is above it (the coordinator
     # refuses a replay); seeded from the clock so a restarted worker carries on above.
     sequence: int = 0
@@ -150,13 +159,31 @@ class Worker:
             (("authorization", f"Bearer {settings.auth_token}"),) if settings.auth_token else ()
         )
         self.stop = asyncio.Event()
+        # Measured energy (NVML), opened by ``run``; None while the energy is modelled.
+        self.energy: MeasuredEnergy | None = None
 
     async def run(self) -> None:
-        """Measure the device briefly, then run until ``stop`` is set."""
+        """Measure the device briefly, then run until ``stop`` is set.
+
+        Raises
+        ------
+        PowerUnavailableError
+            With ``power_source="nvml"`` where NVML cannot measure this backend.
+        """
         rate = await asyncio.to_thread(
             kernels.measure_hashrate, self.backend, seconds=HASHRATE_PROBE_S
         )
         self.duty.hashrate_hs = max(rate.hashes_per_second, float(MIN_HASHRATE_HS))
+        power = await asyncio.to_thread(
+            open_nvml,
+            self.settings.power_source,
+            self.backend.name,
+            getattr(self.backend, "pci_bus_ids", None),
+        )
+        if power is not None:
+            self.energy = MeasuredEnergy.from_nvml(power, self.settings.joules_per_hash)
+            self.energy.start(self.state.hashes)
+        self.state.unreported_modelled = self.energy is None
         channel = _channel(self.settings)
         stub = miner_pb2_grpc.WorkerServiceStub(channel)
         tasks = [
@@ -175,6 +202,8 @@ class Worker:
                 await self._flush_shares(stub)
             await channel.close()
             self.queue.close()
+            if self.energy is not None:
+                self.energy.close()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -310,12 +339,12 @@ class Worker:
                 self.backend.scan, header, job.target, start_nonce, nonces
             )
             duty.record(nonces, time.monotonic() - begun)
-            state.energy_j += energy_j
             state.hashes += nonces
-            state.unreported_energy_j += energy_j
             state.unreported_hashes += nonces
             self.metrics.hashes.inc(nonces)
-            self.metrics.energy_joules[state.energy_source].inc(energy_j)
+            if self.energy is None:
+                # Modelled; measured energy is added per telemetry window instead.
+                self._add_energy(energy_j, modelled=True)
             if result.found:
                 found_s = time.time()
                 await asyncio.to_thread(
@@ -329,6 +358,43 @@ class Worker:
                 state.unreported_shares += len(result.found)
                 self.metrics.shares_queued.set(len(self.queue))
                 state.found.set()
+
+    def _add_energy(self, energy_j: float, *, modelled: bool) -> None:
+        state = self.state
+        state.energy_j += energy_j
+        state.unreported_energy_j += energy_j
+        state.unreported_modelled |= modelled
+        self.metrics.energy_joules[state.energy_source].inc(energy_j)
+
+    async def _measure(self) -> None:
+        """Add the joules measured since the last window; correct the duty cycle by them.
+
+        Where NVML fails (the GPU was lost, the driver unloaded) the worker says so
+        once and models its energy from then on, this window's included.
+        """
+        energy = self.energy
+        if energy is None:
+            return
+        hashes_total = self.state.hashes
+        try:
+            window, hashes = await asyncio.to_thread(energy.take, hashes_total)
+        except PowerUnavailableError as exc:
+            logger.warning("measured power lost, energy is modelled from now on: %s", exc)
+            self.energy = None
+            energy.close()
+            self._add_energy(
+                (hashes_total - energy.hashes_at) * self.duty.joules_per_hash, modelled=True
+            )
+            return
+        self._add_energy(window.energy_j, modelled=False)
+        j_per_hash = energy.correct(self.duty, window, hashes)
+        logger.debug(
+            "measured %.1f J over %.2f s (%s): %.3g J/H",
+            window.energy_j,
+            window.seconds,
+            window.source,
+            j_per_hash,
+        )
 
     # shares and telemetry
 
@@ -387,6 +453,7 @@ class Worker:
             energy_j=int(state.unreported_energy_j),
             hashes=state.unreported_hashes,
             shares_found=state.unreported_shares,
+            energy_measurement=MODELLED if state.unreported_modelled else MEASURED,
         )
         return telemetry_to_proto(report)
 
@@ -396,6 +463,7 @@ class Worker:
         window_start_ms = time.time_ns() // 1_000_000
         while not self.stop.is_set():
             await self._sleep(self.settings.telemetry_s)
+            await self._measure()
             now_s = time.monotonic()
             interval_s = now_s - last_s
             power_w = state.unreported_energy_j / interval_s if interval_s > 0 else 0.0
@@ -434,4 +502,5 @@ class Worker:
             state.unreported_energy_j -= signed.energy_joules
             state.unreported_hashes -= signed.hashes
             state.unreported_shares -= signed.shares_found
+            state.unreported_modelled = self.energy is None
             last_s, window_start_ms = now_s, window_end_ms

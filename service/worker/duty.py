@@ -2,7 +2,8 @@
 
 The power model is ``power_w = hashrate_hs * joules_per_hash``: each batch of
 ``n`` nonces costs ``n * joules_per_hash`` joules (a configured figure for the
-CPU; on a GPU the same figure, measured once). A token bucket holds the energy
+CPU; on a GPU where NVML reads its energy, corrected each telemetry window by
+``correct`` from the joules measured, see ``service.worker.power``). A token bucket holds the energy
 allowed but not yet used: it fills at the budget and is capped at
 ``CREDIT_S`` seconds of budget (or one batch, if larger), and a batch starts
 only when the bucket holds its whole energy. So over any window ``W`` the
@@ -90,6 +91,16 @@ class DutyCycle:
         if busy_s > 0:
             # Smooth the hashrate estimate; batches are short and noisy.
             self.hashrate_hs = 0.8 * self.hashrate_hs + 0.2 * (nonces / busy_s)
+
+    def correct(self, joules_per_hash: float) -> None:
+        """Use a corrected energy per hash (from measured energy) from now on.
+
+        The bucket's credit is kept, under the cap the new figure gives; a figure
+        that is not a positive number is ignored.
+        """
+        if math.isfinite(joules_per_hash) and joules_per_hash > 0:
+            self.joules_per_hash = joules_per_hash
+            self.credit_j = min(self.credit_j, self._cap_j())
 
     def _cap_j(self) -> float:
         one_batch_j = self.batch_nonces() * self.joules_per_hash

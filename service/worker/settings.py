@@ -24,6 +24,9 @@ class WorkerSettings:
     auth_token: str | None = None
     # Energy per hash of the device (W per H/s): the CPU power model.
     joules_per_hash: float = 1.5e-6
+    # Where the energy comes from: auto (NVML on the CUDA backend where it opens, else
+    # the model), nvml (measured or fail), model (never measured).
+    power_source: str = "auto"
     telemetry_s: float = 5.0
     share_flush_s: float = 0.5
     backoff_base_s: float = 0.5

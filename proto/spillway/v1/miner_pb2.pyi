@@ -20,12 +20,21 @@ class ShareResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SHARE_RESULT_REJECTED_UNKNOWN_JOB: _ClassVar[ShareResult]
     SHARE_RESULT_REJECTED_ABOVE_TARGET: _ClassVar[ShareResult]
     SHARE_RESULT_REJECTED_BAD_NTIME: _ClassVar[ShareResult]
+
+class EnergyMeasurement(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ENERGY_MEASUREMENT_UNSPECIFIED: _ClassVar[EnergyMeasurement]
+    ENERGY_MEASUREMENT_MODELLED: _ClassVar[EnergyMeasurement]
+    ENERGY_MEASUREMENT_MEASURED: _ClassVar[EnergyMeasurement]
 SHARE_RESULT_UNSPECIFIED: ShareResult
 SHARE_RESULT_ACCEPTED: ShareResult
 SHARE_RESULT_DUPLICATE: ShareResult
 SHARE_RESULT_REJECTED_UNKNOWN_JOB: ShareResult
 SHARE_RESULT_REJECTED_ABOVE_TARGET: ShareResult
 SHARE_RESULT_REJECTED_BAD_NTIME: ShareResult
+ENERGY_MEASUREMENT_UNSPECIFIED: EnergyMeasurement
+ENERGY_MEASUREMENT_MODELLED: EnergyMeasurement
+ENERGY_MEASUREMENT_MEASURED: EnergyMeasurement
 
 class PowerBudget(_message.Message):
     __slots__ = ("site", "budget_watts", "source", "energy_source", "period_start_time", "period_duration", "valid_until_time")
@@ -178,7 +187,7 @@ class ReportTelemetryRequest(_message.Message):
     def __init__(self, worker_id: _Optional[str] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., power_watts: _Optional[float] = ..., energy_joules: _Optional[float] = ..., hashes: _Optional[int] = ..., hashrate_hashes_per_second: _Optional[float] = ..., budget_watts: _Optional[float] = ..., signed_telemetry: _Optional[_Union[SignedTelemetry, _Mapping]] = ...) -> None: ...
 
 class SignedTelemetry(_message.Message):
-    __slots__ = ("worker_id", "site", "sequence", "window_start_unix_ms", "window_end_unix_ms", "energy_joules", "hashes", "shares_found", "signature")
+    __slots__ = ("worker_id", "site", "sequence", "window_start_unix_ms", "window_end_unix_ms", "energy_joules", "hashes", "shares_found", "signature", "energy_measurement")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +197,7 @@ class SignedTelemetry(_message.Message):
     HASHES_FIELD_NUMBER: _ClassVar[int]
     SHARES_FOUND_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_MEASUREMENT_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     site: str
     sequence: int
@@ -197,7 +207,8 @@ class SignedTelemetry(_message.Message):
     hashes: int
     shares_found: int
     signature: bytes
-    def __init__(self, worker_id: _Optional[str] = ..., site: _Optional[str] = ..., sequence: _Optional[int] = ..., window_start_unix_ms: _Optional[int] = ..., window_end_unix_ms: _Optional[int] = ..., energy_joules: _Optional[int] = ..., hashes: _Optional[int] = ..., shares_found: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    energy_measurement: EnergyMeasurement
+    def __init__(self, worker_id: _Optional[str] = ..., site: _Optional[str] = ..., sequence: _Optional[int] = ..., window_start_unix_ms: _Optional[int] = ..., window_end_unix_ms: _Optional[int] = ..., energy_joules: _Optional[int] = ..., hashes: _Optional[int] = ..., shares_found: _Optional[int] = ..., signature: _Optional[bytes] = ..., energy_measurement: _Optional[_Union[EnergyMeasurement, str]] = ...) -> None: ...
 
 class ReportTelemetryResponse(_message.Message):
     __slots__ = ()

@@ -31,8 +31,8 @@ from test_planner import submit_and_plan
 import kernels
 from service.errors import ConfigError
 from service.ledger import EnergyRecord, Ledger, load_or_create_key, public_key_hex, read_jsonl
-from service.ledger.keys import telemetry_signed
-from service.rpc.convert import timestamp
+from service.ledger.keys import sign_telemetry, telemetry_signed
+from service.rpc.convert import telemetry_to_proto, timestamp
 from service.rpc.server import build_server
 from service.testing import free_port
 from service.worker.core import Worker
@@ -183,6 +183,8 @@ class TestWorkerWritesLedger:
                 record = EnergyRecord.from_json(body)
                 assert record.telemetry and all(telemetry_signed(t) for t in record.telemetry)
                 assert {t.public_key for t in record.telemetry} == {worker_key}
+                # The CPU backend's energy is the power model's, and says so, signed.
+                assert {t.energy_measurement for t in record.telemetry} == {"modelled"}
                 recorded_j += record.energy_j
         assert recorded_j > 0
         # One store: the energy metric counts exactly what the ledger holds (closed + open).
@@ -260,6 +262,51 @@ class TestRefusedTelemetry:
             assert bad_fields(info.value) == ["signed_telemetry.signature"]
         assert await coordinator.server.coordinator.ledger.site_energy_j("north") == 0
         assert refused(coordinator, "bad_signature") == 2
+
+    async def test_energy_measurement_mark_is_carried_and_signed(
+        self, coordinator: Running
+    ) -> None:
+        """A report marked measured is recorded so; the mark changed after signing, or a
+        number the contract does not define, is refused naming the field."""
+        key = Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator.channel, "north", key)
+        # Signed here as a GPU worker signs it: this tests the coordinator and ledger, the
+        # energy figure is no GPU's.
+        measured = telemetry_to_proto(
+            sign_telemetry(
+                key,
+                worker=worker_id,
+                site="north",
+                sequence=1,
+                window_start_ms=time.time_ns() // 1_000_000 - 1000,
+                window_end_ms=time.time_ns() // 1_000_000,
+                energy_j=40,
+                hashes=400,
+                energy_measurement="measured",
+            )
+        )
+        relabelled = miner_pb2.SignedTelemetry()
+        relabelled.CopyFrom(measured)
+        relabelled.sequence = 2
+        relabelled.energy_measurement = miner_pb2.ENERGY_MEASUREMENT_MODELLED
+        undefined = miner_pb2.SignedTelemetry()
+        undefined.CopyFrom(measured)
+        undefined.sequence = 3
+        undefined.energy_measurement = 7  # type: ignore[assignment]
+        for bad, field in (
+            (relabelled, "signed_telemetry.signature"),
+            (undefined, "signed_telemetry.energy_measurement"),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await report(coordinator.channel, worker_id, bad)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert bad_fields(info.value) == [field]
+        await report(coordinator.channel, worker_id, measured)
+        await until_records(coordinator.channel, 1)
+        (record,) = await records(coordinator.channel, "north")
+        (telemetry,) = json.loads(record.record_json)["telemetry"]
+        assert telemetry["energy_measurement"] == "measured"
+        assert telemetry_signed(EnergyRecord.from_json(json.loads(record.record_json)).telemetry[0])
 
     async def test_replayed_report_is_refused(self, coordinator: Running) -> None:
         """A report sent again, or an older one, is refused; its energy counts once."""
