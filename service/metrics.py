@@ -192,6 +192,18 @@ class LedgerMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
+        # The ledger is the one source of the energy split: mining energy is counted by
+        # source when its period closes, from the records just appended, so the metric and
+        # the ledger's sums per site and source are equal (a budget's own source label can
+        # disagree with the plan the ledger attributes against, e.g. during an override).
+        self.energy_joules = Counter(
+            "energy_joules",
+            "Energy used by mining, by site and source (curtailed or grid), as the ledger"
+            " records it: counted when a ledger period closes.",
+            ("site", "source"),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
 
     def refused(self, field: str) -> None:
         """Count a refused report by the field its error names."""
@@ -210,6 +222,10 @@ class LedgerMetrics:
             self.grid_energy_joules.labels(record.site).inc(record.grid_j)
             for plant, joules in record.curtailed_j.items():
                 self.curtailed_energy_joules.labels(record.site, record.carrier[plant]).inc(joules)
+            self.energy_joules.labels(record.site, "grid").inc(record.grid_j)
+            self.energy_joules.labels(record.site, "curtailed").inc(
+                sum(record.curtailed_j.values())
+            )
 
     def close_failed(self) -> None:
         """Count a failed attempt to close due periods."""
@@ -266,13 +282,7 @@ class CoordinatorMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
-        self.energy_joules = Counter(
-            "energy_joules",
-            "Energy used by mining, by site and source.",
-            ("site", "source"),
-            namespace=NAMESPACE,
-            registry=registry,
-        )
+        self.energy_joules = self.ledger.energy_joules
         self.workers_connected = Gauge(
             "workers_connected",
             "Workers with an open work stream.",

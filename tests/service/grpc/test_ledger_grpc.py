@@ -185,12 +185,20 @@ class TestWorkerWritesLedger:
                 assert {t.public_key for t in record.telemetry} == {worker_key}
                 recorded_j += record.energy_j
         assert recorded_j > 0
-        # One store: the energy metric counts exactly what the ledger holds (closed + open).
+        # One store: once the last staged period closes, the energy metric counts exactly
+        # what the ledger's records hold (it counts records as their periods close).
         staged_j = await coordinator.server.coordinator.ledger.site_energy_j("north")
-        counted_j = coordinator.registry.get_sample_value(
-            "spillway_energy_joules_total", {"site": "north", "source": "grid"}
+        assert staged_j >= recorded_j
+        deadline = time.monotonic() + 15
+        while sum(r.energy_joules for r in await records(coordinator.channel)) < staged_j:
+            assert time.monotonic() < deadline, "the last staged period did not close"
+            await asyncio.sleep(0.2)
+        sample = coordinator.registry.get_sample_value
+        counted_j = sum(
+            sample("spillway_energy_joules_total", {"site": "north", "source": source}) or 0
+            for source in ("grid", "curtailed")
         )
-        assert counted_j == staged_j >= recorded_j
+        assert counted_j == staged_j
 
     async def test_worker_drops_a_refused_report_and_carries_on(
         self, tmp_path: Path, registry: CollectorRegistry
@@ -511,6 +519,51 @@ class TestLedgerService:
         data_dir = str(coordinator.settings.data_dir)
         checked = cli("ledger", "verify-certificate", str(path), data_dir)
         assert checked.returncode == 0 and checked.stdout.startswith("ok:"), checked
+
+
+class TestEnergyMetricFollowsLedger:
+    async def test_metric_equals_ledger_sums_during_an_override(self, coordinator: Running) -> None:
+        """During an override (a "grid" budget), the energy metric splits as the ledger does.
+
+        The plan has north mine curtailed wind; an override replaces north's budget with
+        one whose own label is "grid". The ledger attributes north's energy against the
+        plan (all wind); the metric must say the same, per site and source.
+        """
+        await submit_and_plan(coordinator, planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY)
+        await operator_pb2_grpc.OperatorServiceStub(coordinator.channel).SetBudgetOverride(
+            operator_pb2.SetBudgetOverrideRequest(
+                site="north", budget_watts=3.0, duration=duration_pb2.Duration(seconds=60)
+            ),
+            metadata=AUTH,
+        )
+        keys = {site: Ed25519PrivateKey.generate() for site in ("north", "east")}
+        workers = {
+            site: await register(coordinator.channel, site, key) for site, key in keys.items()
+        }
+        for sequence in range(1, 4):
+            for site, key in keys.items():
+                signed = signed_telemetry(key, workers[site], site, sequence, 128 * sequence, 7)
+                await report(coordinator.channel, workers[site], signed)
+            await asyncio.sleep(PERIOD_S)
+        await until_records(coordinator.channel, 6)
+        listed = await records(coordinator.channel)
+        sample = coordinator.registry.get_sample_value
+        for site in ("north", "east"):
+            mine = [r for r in listed if r.site == site]
+            grid_j = sum(r.grid_energy_joules for r in mine)
+            curtailed_j = sum(sum(r.curtailed_joules_by_plant.values()) for r in mine)
+            assert grid_j + curtailed_j == 128 * 6
+            assert sample("spillway_energy_joules_total", {"site": site, "source": "grid"}) == (
+                grid_j
+            ), site
+            assert sample(
+                "spillway_energy_joules_total", {"site": site, "source": "curtailed"}
+            ) == (curtailed_j), site
+        # What the override's label would have said is not what is counted: north is wind.
+        assert sample("spillway_energy_joules_total", {"site": "north", "source": "grid"}) == 0
+        assert sample("spillway_energy_joules_total", {"site": "north", "source": "curtailed"}) == (
+            128 * 6
+        )
 
 
 class TestContractPrice:
