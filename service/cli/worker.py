@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import kernels
-from service.cli.common import add_client_flags, env, read_token, tls_files
+from service.cli.common import ENV_EPILOG, add_client_flags, env, read_token, tls_files
 from service.errors import ConfigError
 from service.metrics import start_metrics_server
 from service.worker.core import Worker
@@ -36,23 +36,55 @@ def register(commands: Any) -> None:
     """Add ``worker`` to the ``spillway`` parser."""
     parser = commands.add_parser("worker", help="hash for a site within its power budget")
     add_client_flags(parser)
-    parser.add_argument("--site", default=env("SITE"), required=env("SITE") is None)
-    parser.add_argument("--name", default=env("WORKER_NAME", socket.gethostname()[:64]))
-    parser.add_argument("--backend", choices=kernels.BACKENDS, default=env("BACKEND", "auto"))
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+    parser.epilog = ENV_EPILOG
+    parser.add_argument(
+        "--site",
+        default=env("SITE"),
+        required=env("SITE") is None,
+        help="the mining site this worker belongs to (a site of the plan); its budget is"
+        " followed (required unless SPILLWAY_SITE is set)",
+    )
+    parser.add_argument(
+        "--name",
+        default=env("WORKER_NAME", socket.gethostname()[:64]),
+        help="this worker's name within its site, unique there; the host name unless"
+        " SPILLWAY_WORKER_NAME is set",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=kernels.BACKENDS,
+        default=env("BACKEND", "auto"),
+        help="where to hash; auto: CUDA when a GPU is usable, else the C kernel",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads of the cpu backend (default: all cores; no SPILLWAY_ variable)",
+    )
     parser.add_argument(
         "--metrics-listen",
         default=env("METRICS_LISTEN"),
         help=f"HOST:PORT (default: the next free port from {DEFAULT_METRICS_PORT}); 'off'",
     )
-    parser.add_argument("--data-dir", default=env("DATA_DIR", str(_default("data_dir"))))
+    parser.add_argument(
+        "--data-dir",
+        default=env("DATA_DIR", str(_default("data_dir"))),
+        help="where the worker keeps its telemetry signing key and unsent shares",
+    )
     parser.add_argument(
         "--joules-per-megahash",
         type=float,
         default=env("JOULES_PER_MEGAHASH", str(_default("joules_per_hash") * H_PER_MH)),
         help="the device's energy per MH (= W per MH/s): the power model",
     )
-    parser.add_argument("--telemetry-seconds", type=float, default=_default("telemetry_s"))
+    parser.add_argument(
+        "--telemetry-seconds",
+        type=float,
+        default=_default("telemetry_s"),
+        help="how often the worker reports signed telemetry (energy, hashes); no SPILLWAY_"
+        " variable",
+    )
     parser.set_defaults(run=run)
 
 
