@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +47,8 @@ def register(sub: Any) -> None:
     settle = sub.add_parser(
         "settle-remote",
         help="settle a time span on the coordinator over gRPC; prints what `spillway settle`"
-        " prints",
+        " prints (a span past the message limit: the first page, and on stderr where the"
+        " next starts)",
     )
     add_client_flags(settle)
     settle.add_argument(
@@ -169,4 +171,12 @@ def run_settle_remote(args: argparse.Namespace) -> int:
         ledger_pb2_grpc.LedgerServiceStub,
     )
     print(json.dumps(json.loads(reply.settlement_json), indent=2, sort_keys=True))
+    if reply.HasField("next_from_time"):
+        # A range past the message limit comes in pages, each a whole settlement.
+        print(
+            f"spillway: this settles --from {from_s} to {reply.next_from_time.seconds} only"
+            " (the range passes the message limit): run again with"
+            f" --from {reply.next_from_time.seconds} for the rest",
+            file=sys.stderr,
+        )
     return 0
