@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 import kernels
 from service.cli.common import ENV_EPILOG, add_client_flags, env, read_token, tls_files
 from service.errors import ConfigError
-from service.metrics import start_metrics_server
+from service.metrics import HEALTH_PATH, start_metrics_server
 from service.worker.core import Worker
 from service.worker.settings import WorkerSettings
 
@@ -65,7 +65,9 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--metrics-listen",
         default=env("METRICS_LISTEN"),
-        help=f"HOST:PORT (default: the next free port from {DEFAULT_METRICS_PORT}); 'off'",
+        help="HOST:PORT of the Prometheus endpoint /metrics and the readiness check /healthz"
+        f" (200 while the work stream is open, else 503); default: the next free port from"
+        f" {DEFAULT_METRICS_PORT}; 'off' for none",
     )
     parser.add_argument(
         "--data-dir",
@@ -93,14 +95,21 @@ async def _main(
 ) -> None:
     registry = CollectorRegistry()
     backend = await asyncio.to_thread(kernels.get_backend, backend_name, threads=threads)
+    worker = Worker(settings, backend, registry)
     metrics = None
     if metrics_listen != "off":
         listen = metrics_listen or f"127.0.0.1:{DEFAULT_METRICS_PORT}"
-        metrics = start_metrics_server(registry, listen, search=0 if metrics_listen else 100)
-        print(
-            f"spillway worker metrics on http://{metrics.host}:{metrics.port}/metrics", flush=True
+        metrics = start_metrics_server(
+            registry,
+            listen,
+            search=0 if metrics_listen else 100,
+            ready=lambda: worker.state.connected,  # readiness: an open work stream
         )
-    worker = Worker(settings, backend, registry)
+        print(
+            f"spillway worker metrics on http://{metrics.host}:{metrics.port}/metrics"
+            f" (readiness: {HEALTH_PATH})",
+            flush=True,
+        )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop.set)
