@@ -41,7 +41,9 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
         if (
             "%(default)" in text
             or "default:" in text
-            or default in (None, False, argparse.SUPPRESS)
+            or default is None
+            or default is False  # a switch: off unless given
+            or default == argparse.SUPPRESS
             or default == []
             or not action.option_strings
         ):

@@ -70,7 +70,8 @@ def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         default=env("DATA_DIR", str(d.data_dir)),
-        help="where the coordinator keeps its state: state.sqlite, ledger.sqlite, the ledger key",
+        help="where the coordinator keeps its state: coordinator.sqlite3, ledger.sqlite and the"
+        " ledger's signing key ledger_ed25519.pem",
     )
     parser.add_argument(
         "--scenario",

@@ -27,7 +27,9 @@ def _flat(text: str) -> str:
 
 
 def _shown(default: object) -> bool:
-    return default not in (None, False, argparse.SUPPRESS) and default != []
+    return not (default is None or default is False or default == argparse.SUPPRESS) and (
+        default != []
+    )
 
 
 class TestHelp:
