@@ -28,8 +28,10 @@ UV_COMPILE := $(UV) pip compile --quiet --universal --python-version 3.11 \
 
 $(STAMP): $(INSTALL_INPUTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "spillway: installing the pinned dependencies into $(VENV) (a few minutes the first time) ..."
 	$(PIP) --require-hashes --no-deps -r requirements/build.txt
 	$(PIP) --require-hashes --no-deps -r requirements/dev.txt
+	@echo "spillway: compiling the C hashing kernel and installing spillway ..."
 	$(PIP) --no-deps --no-build-isolation -e .
 	$(PY) -m pip --disable-pip-version-check check
 	touch $@

@@ -10,12 +10,16 @@ namespace, so existing dashboards and alerts work unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import socket
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import make_server
 
 import grpc
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 
 from service.errors import ConfigError, optimiser_error_name
 
@@ -192,6 +196,18 @@ class LedgerMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
+        # The ledger is the one source of the energy split: mining energy is counted by
+        # source when its period closes, from the records just appended, so the metric and
+        # the ledger's sums per site and source are equal (a budget's own source label can
+        # disagree with the plan the ledger attributes against, e.g. during an override).
+        self.energy_joules = Counter(
+            "energy_joules",
+            "Energy used by mining, by site and source (curtailed or grid), as the ledger"
+            " records it: counted when a ledger period closes.",
+            ("site", "source"),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
 
     def refused(self, field: str) -> None:
         """Count a refused report by the field its error names."""
@@ -210,6 +226,10 @@ class LedgerMetrics:
             self.grid_energy_joules.labels(record.site).inc(record.grid_j)
             for plant, joules in record.curtailed_j.items():
                 self.curtailed_energy_joules.labels(record.site, record.carrier[plant]).inc(joules)
+            self.energy_joules.labels(record.site, "grid").inc(record.grid_j)
+            self.energy_joules.labels(record.site, "curtailed").inc(
+                sum(record.curtailed_j.values())
+            )
 
     def close_failed(self) -> None:
         """Count a failed attempt to close due periods."""
@@ -266,13 +286,7 @@ class CoordinatorMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
-        self.energy_joules = Counter(
-            "energy_joules",
-            "Energy used by mining, by site and source.",
-            ("site", "source"),
-            namespace=NAMESPACE,
-            registry=registry,
-        )
+        self.energy_joules = self.ledger.energy_joules
         self.workers_connected = Gauge(
             "workers_connected",
             "Workers with an open work stream.",
@@ -491,8 +505,50 @@ class MetricsServer:
         self.server.server_close()
 
 
+HEALTH_PATH = "/healthz"
+
+
+def _app(registry: CollectorRegistry, ready: Callable[[], bool] | None) -> Any:
+    """The metrics WSGI app, with ``/healthz`` answering ``ready()`` when given."""
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if ready is None or environ.get("PATH_INFO") != HEALTH_PATH:
+            return metrics(environ, start_response)
+        ok = ready()
+        body = b"ok\n" if ok else b"not ready\n"
+        status = "200 OK" if ok else "503 Service Unavailable"
+        start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app
+
+
+def _serve(registry: CollectorRegistry, host: str, port: int, ready: Any) -> ThreadingWSGIServer:
+    """``prometheus_client.start_http_server``'s server, on our app."""
+
+    class Server(ThreadingWSGIServer):
+        """Its own class: the address family is set per server."""
+
+    # The address family of the host (an IPv6 host needs AF_INET6), as the library picks it.
+    family, _, _, _, sockaddr = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    Server.address_family = family
+    server = make_server(
+        str(sockaddr[0]), port, _app(registry, ready), Server, handler_class=_SilentHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True, name="metrics-http").start()
+    return server
+
+
 def start_metrics_server(
-    registry: CollectorRegistry, listen: str, *, field: str = "metrics_listen", search: int = 0
+    registry: CollectorRegistry,
+    listen: str,
+    *,
+    field: str = "metrics_listen",
+    search: int = 0,
+    ready: Callable[[], bool] | None = None,
 ) -> MetricsServer:
     """Serve ``registry`` at ``http://listen/metrics`` on a daemon thread.
 
@@ -501,6 +557,9 @@ def start_metrics_server(
     search:
         Try this many following ports when the given one is taken (the worker's
         default finds the next free port from 9465); 0 fails at once.
+    ready:
+        When given, ``GET /healthz`` answers 200 ``ok`` while it returns True and
+        503 ``not ready`` otherwise (a readiness probe needs no metrics parsing).
 
     Raises
     ------
@@ -511,7 +570,7 @@ def start_metrics_server(
     last_error: OSError | None = None
     for candidate in range(port, port + search + 1):
         try:
-            server, _thread = start_http_server(candidate, addr=host, registry=registry)
+            server = _serve(registry, host, candidate, ready)
         except OSError as exc:
             last_error = exc
             continue

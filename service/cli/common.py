@@ -5,12 +5,57 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from pathlib import Path
 
 from service.domain import TlsFiles
 from service.errors import ConfigError
 
-__all__ = ["add_client_flags", "env", "parse_duration_s", "read_token", "tls_files"]
+__all__ = [
+    "CLIENT_ENV_EPILOG",
+    "DEFAULT_PLAN_MODE",
+    "ENV_EPILOG",
+    "PLAN_MODES",
+    "PLAN_MODE_HELP",
+    "DeprecatedAlias",
+    "add_client_flags",
+    "env",
+    "parse_duration_s",
+    "read_token",
+    "tls_files",
+]
+
+# One default for every command that plans (`plan --mode`, `serve --mode`): the mode
+# that keeps Spillway's promise, mining only energy that would otherwise be lost.
+PLAN_MODES = ("curtailment-only", "co-optimised")
+DEFAULT_PLAN_MODE = "curtailment-only"
+PLAN_MODE_HELP = (
+    "curtailment-only: mining uses only energy the base dispatch curtails or spills"
+    " (every other generator and store runs as without mining); co-optimised: mining is"
+    " dispatched like any flexible load and may buy other generation where its value"
+    " beats the price (default: %(default)s)"
+)
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old flag name that still works but says its new name on stderr."""
+
+    def __init__(self, *args: object, new_name: str, **kwargs: object) -> None:
+        self.new_name = new_name
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(
+            f"spillway: warning: {option_string} is deprecated; use {self.new_name}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -46,10 +91,25 @@ def tls_files(cert: str | None, key: str | None, ca: str | None) -> TlsFiles | N
     )
 
 
+# What `serve --help` and `worker --help` say of the environment (a test holds them to it).
+ENV_EPILOG = (
+    "Environment: each flag's default comes from SPILLWAY_<FLAG>, the flag's name in"
+    " capitals with '-' as '_' (SPILLWAY_DATA_DIR for --data-dir); a flag given wins."
+    " A flag whose variable is named otherwise, or that has none, says so."
+)
+CLIENT_ENV_EPILOG = (
+    "Environment: SPILLWAY_COORDINATOR, SPILLWAY_TLS_CA, SPILLWAY_TLS_CERT, SPILLWAY_TLS_KEY"
+    " and SPILLWAY_AUTH_TOKEN_FILE set the connection flags' defaults; a flag given wins."
+)
+
+
 def add_client_flags(parser: argparse.ArgumentParser) -> None:
     """``--coordinator``, TLS and token flags of every client command."""
+    parser.epilog = CLIENT_ENV_EPILOG
     parser.add_argument(
-        "--coordinator", default=env("COORDINATOR", "127.0.0.1:50051"), help="HOST:PORT"
+        "--coordinator",
+        default=env("COORDINATOR", "127.0.0.1:50051"),
+        help="HOST:PORT of the coordinator's gRPC API",
     )
     parser.add_argument("--tls-ca", default=env("TLS_CA"), help="CA bundle to verify the server")
     parser.add_argument("--tls-cert", default=env("TLS_CERT"), help="client certificate (mTLS)")

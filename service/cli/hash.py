@@ -45,7 +45,12 @@ def register(commands: Any) -> None:
     goal.add_argument("--target", help="target as a 256-bit number, hex (big-endian digits)")
     search.add_argument("--start", type=int, required=True, help="first nonce")
     search.add_argument("--count", type=int, required=True, help="nonces to scan")
-    search.add_argument("--backend", choices=kernels.BACKENDS, default="auto")
+    search.add_argument(
+        "--backend",
+        choices=kernels.BACKENDS,
+        default="auto",
+        help="where to hash; auto: CUDA when a GPU is usable, else the C kernel",
+    )
     search.add_argument(
         "--threads", type=int, default=None, help="CPU threads (default: all cores)"
     )
@@ -53,7 +58,12 @@ def register(commands: Any) -> None:
     search.set_defaults(run=run_search)
 
     bench = sub.add_parser("bench", help="measure the hashrate")
-    bench.add_argument("--backend", choices=kernels.BACKENDS, default="auto")
+    bench.add_argument(
+        "--backend",
+        choices=kernels.BACKENDS,
+        default="auto",
+        help="where to hash; auto: CUDA when a GPU is usable, else the C kernel",
+    )
     bench.add_argument("--seconds", type=float, default=5.0, help="how long to hash")
     bench.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
@@ -110,6 +120,7 @@ def run_bench(args: argparse.Namespace) -> int:
     else:
         print(
             f"{rate.hashes_per_second / 1e6:.2f} MH/s on {rate.backend}"
-            f" ({rate.threads} threads, {rate.hashes} hashes in {rate.seconds:.2f} s)"
+            f" ({rate.threads} thread{'' if rate.threads == 1 else 's'}, {rate.hashes} hashes"
+            f" in {rate.seconds:.2f} s)"
         )
     return 0

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from service.cli.ledger_client import register as register_client
 from service.ledger import (
     Ledger,
     LedgerHead,
@@ -120,14 +121,27 @@ def register(commands: Any) -> None:
     sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="COMMAND")
 
     export = sub.add_parser("export", help="write the ledger to standard output")
-    export.add_argument("data_dir", type=Path, metavar="DATA_DIR")
-    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument(
+        "data_dir", type=Path, metavar="DATA_DIR", help="the coordinator's data directory"
+    )
+    export.add_argument(
+        "--format",
+        choices=["jsonl", "csv"],
+        default="jsonl",
+        help="jsonl: every period with its records and signatures, then the signed head"
+        " (what verify reads); csv: one row per record",
+    )
     export.set_defaults(run=run_export)
 
     verify = sub.add_parser(
         "verify", help="check the chain and signatures; name the first bad period"
     )
-    verify.add_argument("source", type=Path, metavar="DATA_DIR|EXPORT")
+    verify.add_argument(
+        "source",
+        type=Path,
+        metavar="DATA_DIR|EXPORT",
+        help="a data directory or a JSON-lines export",
+    )
     verify.add_argument(
         "--public-key", help="the coordinator's key to trust (hex); default: the ledger's"
     )
@@ -149,38 +163,87 @@ def register(commands: Any) -> None:
     verify.set_defaults(run=run_verify)
 
     head = sub.add_parser("head", help="print the signed head (keep it as a checkpoint)")
-    head.add_argument("source", type=Path, metavar="DATA_DIR|EXPORT")
+    head.add_argument(
+        "source",
+        type=Path,
+        metavar="DATA_DIR|EXPORT",
+        help="a data directory or a JSON-lines export",
+    )
     head.set_defaults(run=run_head)
 
     proof = sub.add_parser("proof", help="print a Merkle inclusion proof of a site's record")
-    proof.add_argument("data_dir", type=Path, metavar="DATA_DIR")
-    proof.add_argument("--site", required=True)
-    proof.add_argument("--period", type=int, required=True)
+    proof.add_argument(
+        "data_dir", type=Path, metavar="DATA_DIR", help="the coordinator's data directory"
+    )
+    proof.add_argument("--site", required=True, help="the site whose record is proven")
+    proof.add_argument(
+        "--period",
+        type=int,
+        required=True,
+        metavar="P",
+        help="the period number: its start in Unix seconds divided by the ledger's period"
+        " seconds (the PERIOD column of `ledger list`, `period` in an export)",
+    )
     proof.set_defaults(run=run_proof)
 
     check = sub.add_parser(
         "verify-proof", help="check an inclusion proof against its period header"
     )
-    check.add_argument("proof", type=Path, metavar="PROOF")
-    check.add_argument("--public-key", help="the coordinator's key to trust (hex)")
+    check.add_argument("proof", type=Path, metavar="PROOF", help="what `ledger proof` printed")
+    check.add_argument(
+        "--public-key", help="the coordinator's key to trust (hex); default: the proof's"
+    )
     check.set_defaults(run=run_verify_proof)
 
     certificate = sub.add_parser(
-        "verify-certificate", help="recompute a certificate from the ledger"
+        "verify-certificate",
+        help="recompute certificates from the ledger: one site's, or every one in what"
+        " `spillway settle` printed",
     )
-    certificate.add_argument("certificate", type=Path, metavar="CERTIFICATE")
-    certificate.add_argument("source", type=Path, metavar="DATA_DIR|EXPORT")
-    certificate.add_argument("--public-key", help="the coordinator's key to trust (hex)")
+    certificate.add_argument(
+        "certificate",
+        type=Path,
+        metavar="CERTIFICATE",
+        help="a site's certificate (JSON), or the whole output of `spillway settle`"
+        " (its every certificate is checked, or only --site's)",
+    )
+    certificate.add_argument(
+        "source", type=Path, metavar="DATA_DIR|EXPORT", help="the ledger to recompute from"
+    )
+    certificate.add_argument(
+        "--site", help="with a settlement: check only this site's certificate (default: all)"
+    )
+    certificate.add_argument(
+        "--public-key", help="the coordinator's key to trust (hex); default: the ledger's"
+    )
     certificate.set_defaults(run=run_verify_certificate)
+
+    register_client(sub)
 
     settle_parser = commands.add_parser(
         "settle", help="statements and certificates for a time span"
     )
     settle_parser.add_argument(
-        "--data-dir", type=Path, default=Path(os.environ.get("SPILLWAY_DATA_DIR", "spillway-data"))
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("SPILLWAY_DATA_DIR", "spillway-data")),
+        help="the coordinator's data directory (SPILLWAY_DATA_DIR)",
     )
-    settle_parser.add_argument("--from", dest="from_time", required=True, metavar="T0")
-    settle_parser.add_argument("--to", dest="to_time", required=True, metavar="T1")
+    settle_parser.add_argument(
+        "--from",
+        dest="from_time",
+        required=True,
+        metavar="T0",
+        help="start of the span: Unix seconds (1767225600) or ISO 8601"
+        " (2026-01-01T00:00, UTC when no offset is given)",
+    )
+    settle_parser.add_argument(
+        "--to",
+        dest="to_time",
+        required=True,
+        metavar="T1",
+        help="end of the span, after T0, in the same forms as --from",
+    )
     settle_parser.set_defaults(run=run_settle)
 
 
@@ -246,16 +309,60 @@ def run_verify_proof(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_verify_certificate(args: argparse.Namespace) -> int:
-    certificate = json.loads(args.certificate.read_text("utf-8"))
-    public_key, periods = _open_source(args.source)
+def _certificates(path: Path, site: str | None) -> list[dict[str, Any]]:
+    """The certificates in ``path``: one certificate, or those of a `settle` output."""
     try:
-        check_certificate(certificate, periods, args.public_key or public_key)
-    except LedgerIntegrityError as exc:
-        print(f"bad: {exc}")
-        return 1
-    print(f"ok: certificate of {certificate['site']} matches the ledger")
-    return 0
+        body = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LedgerInputError("certificate", f"{path}: not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise LedgerInputError("certificate", f"{path}: not a certificate or a settlement")
+    if isinstance(body.get("certificates"), dict):  # what `spillway settle` prints
+        by_site: dict[str, Any] = body["certificates"]
+        if site is not None:
+            if site not in by_site:
+                named = ", ".join(sorted(by_site)) or "none"
+                raise LedgerInputError("site", f"{site!r} has no certificate in {path} ({named})")
+            return [by_site[site]]
+        if not by_site:
+            raise LedgerInputError("certificate", f"{path}: the settlement holds no certificate")
+        return [by_site[name] for name in sorted(by_site)]
+    if "signature" not in body or "site" not in body:
+        raise LedgerInputError(
+            "certificate",
+            f"{path}: neither a certificate (site, signature) nor `spillway settle` output"
+            " (certificates)",
+        )
+    if site is not None and body["site"] != site:
+        raise LedgerInputError("site", f"{path} certifies {body['site']!r}, not {site!r}")
+    return [body]
+
+
+def run_verify_certificate(args: argparse.Namespace) -> int:
+    certificates = _certificates(args.certificate, args.site)
+    if args.source.is_dir():
+        with Ledger(args.source, read_only=True) as ledger:
+            return _check_certificates(
+                certificates, lambda: (ledger.public_key, ledger.periods()), args.public_key
+            )
+    return _check_certificates(certificates, lambda: _open_source(args.source), args.public_key)
+
+
+def _check_certificates(
+    certificates: list[dict[str, Any]], source: Any, trusted_key: str | None
+) -> int:
+    """Check each certificate against a fresh read of the ledger (``source()``)."""
+    bad = 0
+    for certificate in certificates:
+        public_key, periods = source()
+        try:
+            check_certificate(certificate, periods, trusted_key or public_key)
+        except LedgerIntegrityError as exc:
+            print(f"bad: certificate of {certificate['site']}: {exc}")
+            bad += 1
+            continue
+        print(f"ok: certificate of {certificate['site']} matches the ledger")
+    return 1 if bad else 0
 
 
 def run_settle(args: argparse.Namespace) -> int:

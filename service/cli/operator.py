@@ -26,6 +26,9 @@ __all__ = ["format_status", "register"]
 _SOURCES = {v: k.removeprefix("BUDGET_SOURCE_").lower() for k, v in common_pb2.BudgetSource.items()}
 
 
+_FOR_HELP = "how long: a number with a unit, 90s, 15m, 2h, 1d (a bare number is seconds)"
+
+
 def register(commands: Any) -> None:
     """Add ``status``, ``budget`` and ``schedule`` to the ``spillway`` parser."""
     status = commands.add_parser("status", help="sites, budgets, workers, hashrate, last plan")
@@ -36,20 +39,20 @@ def register(commands: Any) -> None:
     sub = budget.add_subparsers(dest="budget_command", required=True, metavar="COMMAND")
     set_ = sub.add_parser("set", help="a manual budget that outranks the plan until it expires")
     add_client_flags(set_)
-    set_.add_argument("--site", required=True)
-    set_.add_argument("--watts", type=float, required=True)
-    set_.add_argument("--for", dest="for_", required=True, help="duration: 90s, 15m, 2h")
-    set_.add_argument("--reason", default="")
+    set_.add_argument("--site", required=True, help="the site the override holds for")
+    set_.add_argument("--watts", type=float, required=True, help="the site's budget, watts")
+    set_.add_argument("--for", dest="for_", required=True, metavar="DURATION", help=_FOR_HELP)
+    set_.add_argument("--reason", default="", help="why, kept with the override (default: none)")
     set_.set_defaults(run=run_budget_set)
     pause = sub.add_parser("pause", help="budget zero for a bounded time")
     add_client_flags(pause)
-    pause.add_argument("--site", required=True)
-    pause.add_argument("--for", dest="for_", required=True)
-    pause.add_argument("--reason", default="")
+    pause.add_argument("--site", required=True, help="the site to pause")
+    pause.add_argument("--for", dest="for_", required=True, metavar="DURATION", help=_FOR_HELP)
+    pause.add_argument("--reason", default="", help="why, kept with the pause (default: none)")
     pause.set_defaults(run=run_budget_pause)
     clear = sub.add_parser("clear", help="drop a site's override")
     add_client_flags(clear)
-    clear.add_argument("--site", required=True)
+    clear.add_argument("--site", required=True, help="the site whose override is dropped")
     clear.set_defaults(run=run_budget_clear)
 
     schedule = commands.add_parser("schedule", help="push a per-site, per-period schedule")
@@ -58,11 +61,22 @@ def register(commands: Any) -> None:
         "push", help="CSV: site,start (ISO 8601),duration_s,budget_watts[,source]"
     )
     add_client_flags(push)
-    push.add_argument("--file", required=True)
+    push.add_argument(
+        "--file",
+        required=True,
+        help="the CSV: a header row site,start,duration_s,budget_watts[,source], source"
+        " curtailed or grid (default grid)",
+    )
     push.set_defaults(run=run_schedule_push)
 
 
-def _call(args: argparse.Namespace, method: str, request: Any) -> Any:
+def _call(
+    args: argparse.Namespace,
+    method: str,
+    request: Any,
+    stub_type: Any = operator_pb2_grpc.OperatorServiceStub,
+) -> Any:
+    """One call of ``method`` on the coordinator at ``--coordinator`` (a ``stub_type``)."""
     token = read_token(args.auth_token_file)
     tls = tls_files(args.tls_cert, args.tls_key, args.tls_ca)
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
@@ -78,7 +92,7 @@ def _call(args: argparse.Namespace, method: str, request: Any) -> Any:
             )
             channel = grpc.aio.secure_channel(args.coordinator, creds)
         async with channel:
-            stub = operator_pb2_grpc.OperatorServiceStub(channel)
+            stub = stub_type(channel)
             return await getattr(stub, method)(request, metadata=metadata, timeout=10)
 
     return asyncio.run(go())

@@ -2,7 +2,7 @@
 
 The flags and JSON keys are a contract::
 
-    spillway plan SCENARIO [--mode co-optimised|curtailment-only] [--snapshots N]
+    spillway plan SCENARIO [--mode curtailment-only|co-optimised] [--snapshots N]
                            [--mining-sites FILE.csv] [--out DIR] [--json]
     spillway plan --demo   [the same options]  (the embedded demo scenario)
 
@@ -31,6 +31,7 @@ import sys
 import time
 from typing import Any
 
+from service.cli.common import DEFAULT_PLAN_MODE, PLAN_MODE_HELP, PLAN_MODES
 from service.cli.progress import ProgressDisplay
 
 __all__ = ["register"]
@@ -49,7 +50,7 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--demo", action="store_true", help="plan the embedded demo scenario (no SCENARIO)"
     )
-    p.add_argument("--mode", choices=["co-optimised", "curtailment-only"], default="co-optimised")
+    p.add_argument("--mode", choices=PLAN_MODES, default=DEFAULT_PLAN_MODE, help=PLAN_MODE_HELP)
     p.add_argument(
         "--snapshots", type=int, default=None, metavar="N", help="plan only the first N snapshots"
     )
@@ -58,9 +59,11 @@ def register(commands: Any) -> None:
         default=None,
         metavar="FILE",
         help="mining sites (mining_sites.csv's columns) to plan on the network, "
-        "in place of the scenario's own",
+        "in place of the scenario's own (default: the scenario's)",
     )
-    p.add_argument("--out", default=None, metavar="DIR", help="write result tables here")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="write result tables here (default: none)"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=_run, parser=p)
 

@@ -11,7 +11,15 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from service.cli.common import env, read_token, tls_files
+from service.cli.common import (
+    ENV_EPILOG,
+    PLAN_MODE_HELP,
+    PLAN_MODES,
+    DeprecatedAlias,
+    env,
+    read_token,
+    tls_files,
+)
 from service.coordinator.pool_bridge import PoolSettings
 from service.coordinator.settings import CoordinatorSettings
 from service.demo.settings import DemoSettings
@@ -30,7 +38,9 @@ _DEMO = DemoSettings()
 
 def register(commands: Any) -> None:
     """Add ``serve`` to the ``spillway`` parser."""
-    parser = commands.add_parser("serve", help="run the coordinator (gRPC + metrics)")
+    parser = commands.add_parser(
+        "serve", help="run the coordinator (gRPC + metrics)", epilog=ENV_EPILOG
+    )
     _add_listen_flags(parser)
     _add_security_flags(parser)
     _add_ledger_flags(parser)
@@ -42,7 +52,11 @@ def register(commands: Any) -> None:
 def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
     """Where the coordinator listens and keeps its state; what it plans at start."""
     d = _COORDINATOR
-    parser.add_argument("--grpc-listen", default=env("GRPC_LISTEN", d.grpc_listen))
+    parser.add_argument(
+        "--grpc-listen",
+        default=env("GRPC_LISTEN", d.grpc_listen),
+        help="HOST:PORT of the gRPC API (workers, operators, planner, ledger)",
+    )
     parser.add_argument(
         "--health-listen",
         default=env("HEALTH_LISTEN"),
@@ -53,22 +67,44 @@ def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
         default=env("METRICS_LISTEN", d.metrics_listen),
         help="HOST:PORT of the Prometheus endpoint; 'off' for none",
     )
-    parser.add_argument("--data-dir", default=env("DATA_DIR", str(d.data_dir)))
+    parser.add_argument(
+        "--data-dir",
+        default=env("DATA_DIR", str(d.data_dir)),
+        help="where the coordinator keeps its state: coordinator.sqlite3, ledger.sqlite and the"
+        " ledger's signing key ledger_ed25519.pem",
+    )
     parser.add_argument(
         "--scenario",
         default=env("SCENARIO"),
         help="PyPSA folder or MATPOWER case to plan at start (from the current period)",
     )
     parser.add_argument(
-        "--plan-mode",
+        "--mode",
+        dest="plan_mode",
         default=env("PLAN_MODE", d.plan_mode),
-        choices=["co-optimised", "curtailment-only"],
+        choices=PLAN_MODES,
+        help="mode of the plan made from --scenario (SPILLWAY_PLAN_MODE); " + PLAN_MODE_HELP,
     )
-    parser.add_argument("--grace-seconds", type=float, default=env("GRACE_SECONDS", str(d.grace_s)))
+    parser.add_argument(
+        "--plan-mode",
+        dest="plan_mode",
+        choices=PLAN_MODES,
+        action=DeprecatedAlias,
+        new_name="--mode",
+        help="deprecated name of --mode (still works; warns on stderr; SPILLWAY_PLAN_MODE)",
+    )
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=env("GRACE_SECONDS", str(d.grace_s)),
+        help="on SIGTERM, how long calls in flight get to finish before the server stops",
+    )
     parser.add_argument(
         "--share-difficulty",
         type=float,
         default=env("SHARE_DIFFICULTY", str(d.share_difficulty)),
+        help="share difficulty of the jobs handed to workers (1 is about 2^32 hashes per share;"
+        " the default suits CPU workers)",
     )
     parser.add_argument(
         "--budget-hold-seconds",
@@ -76,17 +112,29 @@ def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
         default=env("BUDGET_HOLD_SECONDS", str(d.budget_hold_s)),
         help="how long a worker holds a budget without news",
     )
-    parser.add_argument("--hash-threads", type=int, default=d.hash_threads)
+    parser.add_argument(
+        "--hash-threads",
+        type=int,
+        default=d.hash_threads,
+        help="CPU threads of the HashingService's direct nonce searches (default: all cores;"
+        " no SPILLWAY_ variable)",
+    )
 
 
 def _add_security_flags(parser: argparse.ArgumentParser) -> None:
     """TLS, mTLS and the bearer token."""
-    parser.add_argument("--tls-cert", default=env("TLS_CERT"))
-    parser.add_argument("--tls-key", default=env("TLS_KEY"))
+    parser.add_argument(
+        "--tls-cert", default=env("TLS_CERT"), help="server certificate (PEM): serve TLS"
+    )
+    parser.add_argument("--tls-key", default=env("TLS_KEY"), help="its private key (PEM)")
     parser.add_argument(
         "--tls-client-ca", default=env("TLS_CLIENT_CA"), help="require client certs (mTLS)"
     )
-    parser.add_argument("--auth-token-file", default=env("AUTH_TOKEN_FILE"))
+    parser.add_argument(
+        "--auth-token-file",
+        default=env("AUTH_TOKEN_FILE"),
+        help="file holding the bearer token clients must send (default: no token asked)",
+    )
 
 
 def _add_ledger_flags(parser: argparse.ArgumentParser) -> None:
@@ -121,7 +169,11 @@ def _add_pool_flags(pool: Any) -> None:
         " failover pools in priority order (SPILLWAY_POOL: comma-separated)",
     )
     pool.add_argument("--pool-user", default=env("POOL_USER"), help="the pool account (.worker)")
-    pool.add_argument("--pool-password", default=env("POOL_PASSWORD", "x"))
+    pool.add_argument(
+        "--pool-password",
+        default=env("POOL_PASSWORD", "x"),
+        help="the pool password (most pools ignore it)",
+    )
     pool.add_argument(
         "--pool-tls-ca",
         default=env("POOL_TLS_CA"),
@@ -141,7 +193,8 @@ def _add_demo_flags(demo: Any) -> None:
     demo.add_argument(
         "--demo",
         action="store_true",
-        help="play the embedded demo day with one in-process CPU worker per site",
+        help="play the embedded demo day with one in-process CPU worker per site"
+        " (no SPILLWAY_ variable)",
     )
     demo.add_argument(
         "--demo-period-seconds",

@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry
 
 import kernels
 from kernels import PowerUnavailableError
-from service.cli.common import add_client_flags, env, read_token, tls_files
+from service.cli.common import ENV_EPILOG, add_client_flags, env, read_token, tls_files
 from service.errors import ConfigError
-from service.metrics import start_metrics_server
+from service.metrics import HEALTH_PATH, start_metrics_server
 from service.worker.core import Worker
 from service.worker.power import POWER_SOURCES
 from service.worker.settings import WorkerSettings
@@ -38,16 +38,44 @@ def register(commands: Any) -> None:
     """Add ``worker`` to the ``spillway`` parser."""
     parser = commands.add_parser("worker", help="hash for a site within its power budget")
     add_client_flags(parser)
-    parser.add_argument("--site", default=env("SITE"), required=env("SITE") is None)
-    parser.add_argument("--name", default=env("WORKER_NAME", socket.gethostname()[:64]))
-    parser.add_argument("--backend", choices=kernels.BACKENDS, default=env("BACKEND", "auto"))
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+    parser.epilog = ENV_EPILOG
+    parser.add_argument(
+        "--site",
+        default=env("SITE"),
+        required=env("SITE") is None,
+        help="the mining site this worker belongs to (a site of the plan); its budget is"
+        " followed (required unless SPILLWAY_SITE is set)",
+    )
+    parser.add_argument(
+        "--name",
+        default=env("WORKER_NAME", socket.gethostname()[:64]),
+        help="this worker's name within its site, unique there; the host name unless"
+        " SPILLWAY_WORKER_NAME is set",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=kernels.BACKENDS,
+        default=env("BACKEND", "auto"),
+        help="where to hash; auto: CUDA when a GPU is usable, else the C kernel",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads of the cpu backend (default: all cores; no SPILLWAY_ variable)",
+    )
     parser.add_argument(
         "--metrics-listen",
         default=env("METRICS_LISTEN"),
-        help=f"HOST:PORT (default: the next free port from {DEFAULT_METRICS_PORT}); 'off'",
+        help="HOST:PORT of the Prometheus endpoint /metrics and the readiness check /healthz"
+        f" (200 while the work stream is open, else 503); default: the next free port from"
+        f" {DEFAULT_METRICS_PORT}; 'off' for none",
     )
-    parser.add_argument("--data-dir", default=env("DATA_DIR", str(_default("data_dir"))))
+    parser.add_argument(
+        "--data-dir",
+        default=env("DATA_DIR", str(_default("data_dir"))),
+        help="where the worker keeps its telemetry signing key and unsent shares",
+    )
     parser.add_argument(
         "--joules-per-megahash",
         type=float,
@@ -59,9 +87,15 @@ def register(commands: Any) -> None:
         choices=POWER_SOURCES,
         default=env("POWER_SOURCE", _default("power_source")),
         help="energy from NVML (nvml: or fail), the model (model), or NVML on a GPU"
-        " where it opens, else the model (auto)",
+        " where it opens, else the model (auto) (default: %(default)s; SPILLWAY_POWER_SOURCE)",
     )
-    parser.add_argument("--telemetry-seconds", type=float, default=_default("telemetry_s"))
+    parser.add_argument(
+        "--telemetry-seconds",
+        type=float,
+        default=_default("telemetry_s"),
+        help="how often the worker reports signed telemetry (energy, hashes); no SPILLWAY_"
+        " variable",
+    )
     parser.set_defaults(run=run)
 
 
@@ -70,14 +104,21 @@ async def _main(
 ) -> None:
     registry = CollectorRegistry()
     backend = await asyncio.to_thread(kernels.get_backend, backend_name, threads=threads)
+    worker = Worker(settings, backend, registry)
     metrics = None
     if metrics_listen != "off":
         listen = metrics_listen or f"127.0.0.1:{DEFAULT_METRICS_PORT}"
-        metrics = start_metrics_server(registry, listen, search=0 if metrics_listen else 100)
-        print(
-            f"spillway worker metrics on http://{metrics.host}:{metrics.port}/metrics", flush=True
+        metrics = start_metrics_server(
+            registry,
+            listen,
+            search=0 if metrics_listen else 100,
+            ready=lambda: worker.state.connected,  # readiness: an open work stream
         )
-    worker = Worker(settings, backend, registry)
+        print(
+            f"spillway worker metrics on http://{metrics.host}:{metrics.port}/metrics"
+            f" (readiness: {HEALTH_PATH})",
+            flush=True,
+        )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop.set)

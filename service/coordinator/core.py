@@ -350,7 +350,7 @@ class Coordinator:
             self.pool.forward(worker, checked, outcomes)
         return outcomes
 
-    async def _accept(self, worker: WorkerRecord, signed: Telemetry, source: str) -> None:
+    async def _accept(self, worker: WorkerRecord, signed: Telemetry) -> None:
         """Stage a report in the ledger and count it (or count its refusal)."""
         try:
             await self.ledger.accept(
@@ -359,7 +359,7 @@ class Coordinator:
         except LedgerInputError as exc:
             self.metrics.ledger.refused(exc.field)
             raise
-        self.metrics.energy_joules.labels(worker.site, source).inc(signed.energy_j)
+        # spillway_energy_joules_total is counted by the ledger as periods close.
         self.metrics.hashes.labels(worker.backend).inc(signed.hashes)
 
     async def report(
@@ -373,10 +373,9 @@ class Coordinator:
             Naming the field of a report the ledger refuses (bad signature, replay).
         """
         now_s = time.time()
-        source = (await self.budget(worker.site, now_s)).energy_source
         # Shielded: a report the ledger takes is counted even if the caller hangs up
-        # meanwhile (the metric and the ledger hold the same joules).
-        await asyncio.shield(self._accept(worker, signed, source))
+        # meanwhile (the hash metric and the ledger hold the same reports).
+        await asyncio.shield(self._accept(worker, signed))
         await self.store.run(self.store.store.touch_worker, worker.worker_id, now_s)
         live = self.live.setdefault(worker.worker_id, WorkerLive())
         live.hashrate_hs, live.power_w, live.seen_s = hashrate_hs, power_w, now_s

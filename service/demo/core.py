@@ -231,6 +231,10 @@ async def _stop_workers(workers: list[_DemoWorker]) -> None:
     await asyncio.gather(*closing)
 
 
+# A site whose plan stays below this all day is quiet (the solver leaves dust: 1e-7 MW).
+QUIET_MW = 1e-3
+
+
 async def _run_clock(
     running: CoordinatorServer, demo: DemoSettings, clock: _Clock, failed: asyncio.Event
 ) -> None:
@@ -283,6 +287,9 @@ def _frame(
         day=clock.day_number,
         absorbed_mwh=absorbed_mwh,
         rows=tuple(rows),
+        quiet_sites=()
+        if day is None
+        else tuple(w.site for w in workers if max(day.budget_mw.get(w.site, [0.0])) < QUIET_MW),
     )
 
 
@@ -330,6 +337,11 @@ async def serve_demo(
     try:
         host = settings.grpc_listen.rpartition(":")[0]
         print(f"spillway demo: coordinator gRPC on {host}:{port}", flush=True)
+        print(
+            f"spillway demo: state (database, ledger, keys) in {settings.data_dir},"
+            " removed when the demo stops",
+            flush=True,
+        )
         if running.metrics_server is not None:
             ms = running.metrics_server
             print(f"spillway metrics on http://{ms.host}:{ms.port}/metrics", flush=True)

@@ -43,6 +43,9 @@ class StatusFrame:
     day: int
     absorbed_mwh: float
     rows: tuple[SiteRow, ...]
+    # Sites the day's plan gives nothing (no curtailed energy reaches them): said on
+    # screen, so a site that stays at zero reads as the plan's answer, not a fault.
+    quiet_sites: tuple[str, ...] = ()
 
 
 def format_hashrate(hashrate_hs: float) -> str:
@@ -89,6 +92,8 @@ def lines(frame: StatusFrame) -> list[str]:
         f"{'farm':<12}{'':8}{'':10}{total_power_w:9.1f}"
         f"{format_hashrate(total_hs):>14}{total_shares:8d}"
     )
+    for site in frame.quiet_sites:
+        out.append(f"{site}: no curtailed energy reaches it, so it mines nothing (by design)"[:80])
     return out
 
 

@@ -45,11 +45,24 @@ def compose_worker_healthcheck() -> list[str]:
     return test[1:]
 
 
-def k8s_worker_readiness() -> list[str]:
+def k8s_worker_readiness() -> str:
+    """The path the DaemonSet's readiness probe GETs on the metrics port (9464)."""
     daemonset = next(yaml.safe_load_all((DEPLOY / "k8s" / "worker.yaml").read_text()))
     (container,) = daemonset["spec"]["template"]["spec"]["containers"]
-    command: list[str] = container["readinessProbe"]["exec"]["command"]
-    return command
+    probe = container["readinessProbe"]["httpGet"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports[probe["port"]] == 9464
+    path: str = probe["path"]
+    return path
+
+
+def http_ok(port: int, path: str) -> bool:
+    """What a kubelet's httpGet probe sees: a 2xx answer (else a failed probe)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+            return 200 <= reply.status < 400
+    except OSError:  # HTTPError (503) and refused connections alike
+        return False
 
 
 def local(command: list[str], metrics_port: int | None = None) -> list[str]:
@@ -106,7 +119,10 @@ def spawn(
 
 
 def test_worker_checks_agree() -> None:
-    assert compose_worker_healthcheck() == k8s_worker_readiness()
+    """Compose and Kubernetes ask the worker the same thing: its /healthz on 9464."""
+    path = k8s_worker_readiness()
+    assert path == "/healthz"
+    assert f"http://127.0.0.1:9464{path}" in " ".join(compose_worker_healthcheck())
 
 
 def test_images_share_one_healthcheck() -> None:
@@ -153,11 +169,13 @@ def test_healthchecks_against_running_services(
     }
     worker_check = local(compose_worker_healthcheck(), worker_metrics_port)
     worker = spawn(processes, ["worker", "--threads", "1"], worker_env, tmp_path / "worker.log")
+    readiness = k8s_worker_readiness()
     wait_for(
         lambda: worker.poll() is None and check(worker_check, worker_env),
         60,
         "the worker's health check to pass",
     )
+    assert http_ok(worker_metrics_port, readiness)
     assert metric(metrics_port, "spillway_workers_connected") == 1
 
     # Graceful stop: the worker's check fails once its coordinator is gone.
@@ -165,6 +183,8 @@ def test_healthchecks_against_running_services(
     assert coordinator.wait(timeout=20) == 0
     assert not check(healthcheck, coordinator_env)
     wait_for(lambda: not check(worker_check, worker_env), 60, "the worker's check to fail")
+    assert not http_ok(worker_metrics_port, readiness)
+    assert metric(worker_metrics_port, "spillway_coordinator_connected") == 0
 
 
 # --- the real stack under the deployment's Prometheus config and rules -------------

@@ -25,7 +25,8 @@ SITE_N = "name,bus,p_nom,value\nminer_n,N,200,10\n"
 class TestPlanCommand:
     def test_json_summary(self, three_bus, capsys):
         """--json prints exactly the contract's keys."""
-        assert main(["plan", str(three_bus(mining=SITE_N)), "--json"]) == 0
+        args = ["plan", str(three_bus(mining=SITE_N)), "--mode", "co-optimised", "--json"]
+        assert main(args) == 0
         out = json.loads(capsys.readouterr().out)
         assert tuple(out) == SUMMARY_KEYS
         assert out["status"] == "optimal"
@@ -50,7 +51,8 @@ class TestPlanCommand:
     def test_out_writes_pypsa_tables(self, three_bus, tmp_path, capsys):
         """--out writes PyPSA-named tables and summary.json (same as --json)."""
         out_dir = tmp_path / "out"
-        assert main(["plan", str(three_bus(mining=SITE_N)), "--out", str(out_dir)]) == 0
+        args = ["plan", str(three_bus(mining=SITE_N)), "--mode", "co-optimised"]
+        assert main([*args, "--out", str(out_dir)]) == 0
         assert "optimal (co-optimised)" in capsys.readouterr().out
         for name in (
             "generators-p.csv",
@@ -127,7 +129,7 @@ class TestSourcesTable:
         """site_a runs on 100 MW of wind at its bus; site_b on the 30 MW of wind the line
         still carries and 70 MW of grid (gas): exactly those rows and totals."""
         out_dir = tmp_path / "out"
-        assert main(["plan", str(TWO_AREAS), "--out", str(out_dir)]) == 0
+        assert main(["plan", str(TWO_AREAS), "--mode", "co-optimised", "--out", str(out_dir)]) == 0
         assert _rows(out_dir) == [
             ("t0", "site_a", "wind", "wind", 100.0),
             ("t0", "site_b", "wind", "wind", 30.0),

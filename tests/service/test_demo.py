@@ -141,6 +141,12 @@ class TestServeDemo:
             city = _budgets_w(got, "city-129")
             assert city
             assert max(city) == 0
+            # ... and the screen says why, and where the demo keeps its state.
+            assert "city-129: no curtailed energy reaches it, so it mines nothing (by design)" in (
+                got
+            )
+            assert sum("wind-105: no curtailed" in line for line in got) == 0
+            assert any(line.startswith("spillway demo: state (") for line in got)
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
@@ -221,3 +227,13 @@ class TestStatus:
         text = lines(frame)
         assert all(len(line) <= 80 for line in text)
         assert text[0].startswith("period 24/24 day 12")
+
+    def test_quiet_site_is_explained(self) -> None:
+        """A site the plan gives nothing gets a line saying why, within 80 columns."""
+        rows = tuple(SiteRow(s, 0.0, 0.0, 0.0, 0.0, 0) for s in DEMO_SITES)
+        quiet = lines(StatusFrame(3, 24, 1.0, 5.0, 1, 1.0, rows, quiet_sites=("city-129",)))
+        assert quiet[-1] == (
+            "city-129: no curtailed energy reaches it, so it mines nothing (by design)"
+        )
+        assert all(len(line) <= 80 for line in quiet)
+        assert len(lines(StatusFrame(3, 24, 1.0, 5.0, 1, 1.0, rows))) == len(quiet) - 1

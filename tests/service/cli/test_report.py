@@ -327,7 +327,7 @@ class TestSources:
         """`spillway plan --out` then `spillway report` on the two-area network: the table
         shows site_a 100 MWh wind, site_b 30 wind + 70 grid; the legend wind and grid."""
         plan_dir, out, png = tmp_path / "plan", tmp_path / "report.html", tmp_path / "png"
-        assert main(["plan", str(TWO_AREAS), "--out", str(plan_dir)]) == 0
+        assert main(["plan", str(TWO_AREAS), "--mode", "co-optimised", "--out", str(plan_dir)]) == 0
         assert main(["report", str(plan_dir), "--out", str(out), "--png", str(png)]) == 0
         text = out.read_text(encoding="utf-8")
         assert _shown_sources(text) == pytest.approx(

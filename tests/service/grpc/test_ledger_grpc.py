@@ -68,6 +68,25 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SPILLWAY, *args], capture_output=True, text=True, timeout=60)
 
 
+async def report_periods(coordinator: Running, count: int, joules: int) -> None:
+    """Workers at north and east report ``joules * n`` in the n-th of ``count`` periods."""
+    keys = {site: Ed25519PrivateKey.generate() for site in ("north", "east")}
+    workers = {site: await register(coordinator.channel, site, key) for site, key in keys.items()}
+    for sequence in range(1, count + 1):
+        for site, key in keys.items():
+            signed = signed_telemetry(key, workers[site], site, sequence, joules * sequence, 7)
+            await report(coordinator.channel, workers[site], signed)
+        await asyncio.sleep(PERIOD_S)
+
+
+def read_jsonl_text(text: str, folder: Path) -> tuple[str, list[Any]]:
+    """An export's public key and periods, from its text."""
+    path = folder / "export.jsonl"
+    path.write_text(text)
+    key, periods = read_jsonl(path)
+    return key, list(periods)
+
+
 def refused(running: Running, reason: str) -> float | None:
     """``spillway_ledger_telemetry_refused_total`` for ``reason``."""
     return running.registry.get_sample_value(
@@ -187,12 +206,20 @@ class TestWorkerWritesLedger:
                 assert {t.energy_measurement for t in record.telemetry} == {"modelled"}
                 recorded_j += record.energy_j
         assert recorded_j > 0
-        # One store: the energy metric counts exactly what the ledger holds (closed + open).
+        # One store: once the last staged period closes, the energy metric counts exactly
+        # what the ledger's records hold (it counts records as their periods close).
         staged_j = await coordinator.server.coordinator.ledger.site_energy_j("north")
-        counted_j = coordinator.registry.get_sample_value(
-            "spillway_energy_joules_total", {"site": "north", "source": "grid"}
+        assert staged_j >= recorded_j
+        deadline = time.monotonic() + 15
+        while sum(r.energy_joules for r in await records(coordinator.channel)) < staged_j:
+            assert time.monotonic() < deadline, "the last staged period did not close"
+            await asyncio.sleep(0.2)
+        sample = coordinator.registry.get_sample_value
+        counted_j = sum(
+            sample("spillway_energy_joules_total", {"site": "north", "source": source}) or 0
+            for source in ("grid", "curtailed")
         )
-        assert counted_j == staged_j >= recorded_j
+        assert counted_j == staged_j
 
     async def test_worker_drops_a_refused_report_and_carries_on(
         self, tmp_path: Path, registry: CollectorRegistry
@@ -558,6 +585,103 @@ class TestLedgerService:
         data_dir = str(coordinator.settings.data_dir)
         checked = cli("ledger", "verify-certificate", str(path), data_dir)
         assert checked.returncode == 0 and checked.stdout.startswith("ok:"), checked
+
+    async def test_cli_reads_what_settle_writes_and_the_ledger_over_grpc(
+        self, coordinator: Running, tmp_path: Path
+    ) -> None:
+        """verify-certificate takes `spillway settle`'s output; `ledger list` reads over gRPC."""
+        await submit_and_plan(coordinator, planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY)
+        start_s = int(time.time())
+        await report_periods(coordinator, 2, 3600)
+        await until_records(coordinator.channel, 4)
+        data_dir = str(coordinator.settings.data_dir)
+        span = ("--from", str(start_s - 5), "--to", str(int(time.time()) + 1))
+        settled = cli("settle", "--data-dir", data_dir, *span)
+        assert settled.returncode == 0, settled.stderr
+        settlement = tmp_path / "settlement.json"
+        settlement.write_text(settled.stdout)
+        # The whole output: every certificate in it is checked, one line each.
+        checked = cli("ledger", "verify-certificate", str(settlement), data_dir)
+        assert checked.returncode == 0, checked
+        assert checked.stdout.splitlines() == [
+            "ok: certificate of east matches the ledger",
+            "ok: certificate of north matches the ledger",
+        ]
+        one = cli("ledger", "verify-certificate", str(settlement), data_dir, "--site", "north")
+        assert one.stdout.splitlines() == ["ok: certificate of north matches the ledger"]
+        missing = cli("ledger", "verify-certificate", str(settlement), data_dir, "--site", "west")
+        assert (
+            missing.returncode == 2
+            and "west" in missing.stderr
+            and "east, north" in (missing.stderr)
+        )
+        # A certificate whose figures were changed fails, and says whose.
+        body = json.loads(settled.stdout)
+        body["certificates"]["north"]["from_s"] += 1
+        settlement.write_text(json.dumps(body))
+        tampered = cli("ledger", "verify-certificate", str(settlement), data_dir)
+        assert tampered.returncode == 1
+        assert "bad: certificate of north" in tampered.stdout
+        assert "ok: certificate of east" in tampered.stdout
+        # The gRPC readers: a thread, since this loop serves the coordinator.
+        address = ("--coordinator", f"127.0.0.1:{coordinator.port}")
+        listed = await asyncio.to_thread(cli, "ledger", "list", *address, "--json")
+        assert listed.returncode == 0, listed.stderr
+        over_grpc = [json.loads(line) for line in listed.stdout.splitlines()]
+        exported = cli("ledger", "export", data_dir, "--format", "jsonl")
+        _, periods = read_jsonl_text(exported.stdout, tmp_path)
+        assert over_grpc == [body for stored in periods for body in stored.records]
+        table = await asyncio.to_thread(cli, "ledger", "list", *address, "--site", "north")
+        lines = table.stdout.splitlines()
+        assert lines[0].split()[:3] == ["PERIOD", "SITE", "ENERGY"]
+        assert [line.split()[1] for line in lines[1:-1]] == ["north", "north"]
+        assert lines[-1] == "2 records"
+        headers = await asyncio.to_thread(cli, "ledger", "headers", *address)
+        assert headers.returncode == 0 and len(headers.stdout.splitlines()) == len(periods)
+        remote = await asyncio.to_thread(cli, "ledger", "settle-remote", *address, *span)
+        assert remote.returncode == 0, remote.stderr
+        assert json.loads(remote.stdout) == json.loads(settled.stdout)
+        down = await asyncio.to_thread(
+            cli, "ledger", "list", "--coordinator", f"127.0.0.1:{free_port()}"
+        )
+        assert down.returncode == 2 and "UNAVAILABLE" in down.stderr
+
+
+class TestEnergyMetricFollowsLedger:
+    async def test_metric_equals_ledger_sums_during_an_override(self, coordinator: Running) -> None:
+        """During an override (a "grid" budget), the energy metric splits as the ledger does.
+
+        The plan has north mine curtailed wind; an override replaces north's budget with
+        one whose own label is "grid". The ledger attributes north's energy against the
+        plan (all wind); the metric must say the same, per site and source.
+        """
+        await submit_and_plan(coordinator, planner_pb2.PLANNING_MODE_CURTAILMENT_ONLY)
+        await operator_pb2_grpc.OperatorServiceStub(coordinator.channel).SetBudgetOverride(
+            operator_pb2.SetBudgetOverrideRequest(
+                site="north", budget_watts=3.0, duration=duration_pb2.Duration(seconds=60)
+            ),
+            metadata=AUTH,
+        )
+        await report_periods(coordinator, 3, 128)
+        await until_records(coordinator.channel, 6)
+        listed = await records(coordinator.channel)
+        sample = coordinator.registry.get_sample_value
+        for site in ("north", "east"):
+            mine = [r for r in listed if r.site == site]
+            grid_j = sum(r.grid_energy_joules for r in mine)
+            curtailed_j = sum(sum(r.curtailed_joules_by_plant.values()) for r in mine)
+            assert grid_j + curtailed_j == 128 * 6
+            assert sample("spillway_energy_joules_total", {"site": site, "source": "grid"}) == (
+                grid_j
+            ), site
+            assert sample(
+                "spillway_energy_joules_total", {"site": site, "source": "curtailed"}
+            ) == (curtailed_j), site
+        # What the override's label would have said is not what is counted: north is wind.
+        assert sample("spillway_energy_joules_total", {"site": "north", "source": "grid"}) == 0
+        assert sample("spillway_energy_joules_total", {"site": "north", "source": "curtailed"}) == (
+            128 * 6
+        )
 
 
 class TestContractPrice:
