@@ -211,12 +211,14 @@ class TestMiningSitesFile:
             "fixed,10,30,500,False,0,\nsized,26,0,500,True,1,80\n"
         )
         case = str(MATPOWER / "case118.m")
-        assert main(["plan", case, "--mining-sites", str(sites), "--json"]) == 0
+        mode = ["--mode", "co-optimised"]  # the sites' value buys their energy from the grid
+        assert main(["plan", case, "--mining-sites", str(sites), *mode, "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
         assert out["mining_mwh_by_site"] == pytest.approx({"fixed": 30.0, "sized": 80.0})
         assert out["mining_p_nom_opt_by_site"] == pytest.approx({"sized": 80.0})
         assert out["max_line_loading"] is None
-        assert main(["plan", case, "--mining-sites", str(sites), "--out", str(tmp_path / "o")]) == 0
+        out_dir = str(tmp_path / "o")
+        assert main(["plan", case, "--mining-sites", str(sites), *mode, "--out", out_dir]) == 0
         assert "no rated lines" in capsys.readouterr().out
         loading = pd.read_csv(tmp_path / "o" / "lines-loading.csv", index_col=0)
         assert loading.isna().all().all()  # blank: unrated
