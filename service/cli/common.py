@@ -6,11 +6,21 @@ import argparse
 import os
 import re
 from pathlib import Path
+from typing import Any
+
+import grpc
 
 from service.domain import TlsFiles
 from service.errors import ConfigError
 
-__all__ = ["add_client_flags", "env", "parse_duration_s", "read_token", "tls_files"]
+__all__ = [
+    "add_client_flags",
+    "client_channel",
+    "env",
+    "parse_duration_s",
+    "read_token",
+    "tls_files",
+]
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -75,3 +85,15 @@ def parse_duration_s(field: str, text: str) -> float:
     if not match:
         raise ConfigError(f"{field}: expected a duration like 90s, 15m, 2h; got {text!r}")
     return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def client_channel(address: str, tls: TlsFiles | None) -> Any:
+    """A ``grpc.aio`` channel to ``address``: plaintext, or TLS (mTLS with a client key)."""
+    if tls is None:
+        return grpc.aio.insecure_channel(address)
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=tls.ca.read_bytes() if tls.ca else None,
+        private_key=tls.key.read_bytes() if tls.key else None,
+        certificate_chain=tls.cert.read_bytes() if tls.cert else None,
+    )
+    return grpc.aio.secure_channel(address, creds)

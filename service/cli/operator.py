@@ -16,7 +16,13 @@ from typing import Any
 
 import grpc
 
-from service.cli.common import add_client_flags, parse_duration_s, read_token, tls_files
+from service.cli.common import (
+    add_client_flags,
+    client_channel,
+    parse_duration_s,
+    read_token,
+    tls_files,
+)
 from service.errors import ConfigError
 from service.rpc.convert import duration, timestamp
 from spillway.v1 import common_pb2, operator_pb2, operator_pb2_grpc
@@ -68,16 +74,7 @@ def _call(args: argparse.Namespace, method: str, request: Any) -> Any:
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     async def go() -> Any:
-        if tls is None:
-            channel = grpc.aio.insecure_channel(args.coordinator)
-        else:
-            creds = grpc.ssl_channel_credentials(
-                root_certificates=tls.ca.read_bytes() if tls.ca else None,
-                private_key=tls.key.read_bytes() if tls.key else None,
-                certificate_chain=tls.cert.read_bytes() if tls.cert else None,
-            )
-            channel = grpc.aio.secure_channel(args.coordinator, creds)
-        async with channel:
+        async with client_channel(args.coordinator, tls) as channel:
             stub = operator_pb2_grpc.OperatorServiceStub(channel)
             return await getattr(stub, method)(request, metadata=metadata, timeout=10)
 

@@ -64,6 +64,12 @@ def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
         default=env("PLAN_MODE", d.plan_mode),
         choices=["co-optimised", "curtailment-only"],
     )
+    parser.add_argument(
+        "--horizon-hours",
+        type=float,
+        default=env("HORIZON_HOURS", str(d.horizon_hours)),
+        help="a scenario at real times rolls: each re-plan covers this many hours from now",
+    )
     parser.add_argument("--grace-seconds", type=float, default=env("GRACE_SECONDS", str(d.grace_s)))
     parser.add_argument(
         "--share-difficulty",
@@ -190,6 +196,8 @@ def pool_settings(
 def run(args: argparse.Namespace) -> int:
     """``spillway serve``."""
     try:
+        if not args.horizon_hours > 0:
+            raise ConfigError("horizon_hours: --horizon-hours must be above zero")
         if not args.telemetry_clock_skew_seconds >= 0:
             raise ConfigError("telemetry_clock_skew_s: --telemetry-clock-skew-seconds must be >= 0")
         settings = CoordinatorSettings(
@@ -199,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
             data_dir=Path(args.data_dir),
             scenario=Path(args.scenario) if args.scenario else None,
             plan_mode=args.plan_mode,
+            horizon_hours=args.horizon_hours,
             tls=tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
             auth_token=read_token(args.auth_token_file),
             grace_s=args.grace_seconds,

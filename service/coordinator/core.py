@@ -37,6 +37,7 @@ from service.ledger.errors import LedgerInputError
 
 if TYPE_CHECKING:
     from service.coordinator.pool_bridge import PoolBridge
+    from service.coordinator.rolling import RollingLoop
     from service.coordinator.settings import CoordinatorSettings
     from service.coordinator.storage import AsyncStore
     from service.ledger.model import Telemetry
@@ -114,6 +115,8 @@ class Coordinator:
         self.plans = Plans(store, metrics, codec, stopping=self.stopping, on_change=self.notify)
         # Set by build_server when pools are configured: jobs then come from the pool.
         self.pool: PoolBridge | None = None
+        # Set once a ``--scenario`` at real times is read: its plan rolls with the clock.
+        self.rolling: RollingLoop | None = None
         # The one store of energy used: signed telemetry, closed into ledger periods.
         self.ledger = LedgerRecorder(
             settings.data_dir,

@@ -30,6 +30,8 @@ class CoordinatorSettings:
     scenario: Path | None = None
     # Mode of the plan made from ``scenario`` at start ("co-optimised" or "curtailment-only").
     plan_mode: str = "curtailment-only"
+    # A scenario at real times rolls: each re-plan covers [current period, + this).
+    horizon_hours: float = 24.0
     tls: TlsFiles | None = None
     auth_token: str | None = None
     # In-flight calls get this long to finish on SIGTERM.

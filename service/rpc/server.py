@@ -22,10 +22,16 @@ from grpc_reflection.v1alpha import reflection
 import kernels
 from service.coordinator.core import Coordinator
 from service.coordinator.pool_bridge import PoolBridge
+from service.coordinator.rolling import FORECAST_DB_FILE, open_rolling
 from service.coordinator.storage import AsyncStore
 from service.domain import PlanModeKind
 from service.errors import ConfigError
-from service.metrics import CoordinatorMetrics, grpc_type, start_metrics_server
+from service.metrics import (
+    CoordinatorMetrics,
+    RollingMetrics,
+    grpc_type,
+    start_metrics_server,
+)
 from service.rpc.codec import PROTO_CODEC
 from service.rpc.hashing_servicer import HashingServicer
 from service.rpc.interceptors import (
@@ -93,6 +99,9 @@ class CoordinatorServer:
         if self.startup_plan is not None and not self.startup_plan.done():
             # The solve thread cannot be interrupted; its result is simply not adopted.
             self.startup_plan.cancel()
+            # Waited for (not for its solve thread): a rolling loop closes its forecast
+            # store on the way out.
+            await asyncio.wait([self.startup_plan])
         await self.health.enter_graceful_shutdown()
         await self.coordinator.stop("coordinator shutting down")
         await self.grpc.stop(grace_s)
@@ -108,14 +117,30 @@ class CoordinatorServer:
         logger.info("coordinator stopped")
 
 
-async def _plan_at_start(coordinator: Coordinator, path: Path, mode: str) -> None:
-    """Plan ``--scenario`` once at start; a failure is logged, never fatal."""
+async def _plan_at_start(
+    coordinator: Coordinator, settings: CoordinatorSettings, path: Path, mode: str
+) -> None:
+    """Serve ``--scenario``: rolling when its snapshots are real times (until the server
+    stops), else planned once at start; a failure is logged, never fatal."""
     try:
-        plan = await coordinator.plans.plan_scenario_file(path, PlanModeKind(mode))
+        rolling = await open_rolling(
+            path,
+            horizon_hours=settings.horizon_hours,
+            mode=PlanModeKind(mode),
+            plans=coordinator.plans,
+            forecast_db=settings.data_dir / FORECAST_DB_FILE,
+            metrics=RollingMetrics(coordinator.metrics.registry),
+        )
+        if rolling is None:
+            plan = await coordinator.plans.plan_scenario_file(path, PlanModeKind(mode))
     except Exception:
         logger.exception("scenario %s: no plan made at start", path)
-    else:
+        return
+    if rolling is None:
         logger.info("scenario %s planned at start: plan %s", path, plan.plan_id)
+        return
+    coordinator.rolling = rolling
+    await rolling.run()
 
 
 def _solver_available() -> bool:
@@ -288,7 +313,7 @@ async def _start(
     if settings.scenario is not None and solver_ok:
         # Planned in the background: the coordinator serves (overrides, schedules) meanwhile.
         running.startup_plan = asyncio.create_task(
-            _plan_at_start(coordinator, settings.scenario, settings.plan_mode)
+            _plan_at_start(coordinator, settings, settings.scenario, settings.plan_mode)
         )
     return running, port
 
