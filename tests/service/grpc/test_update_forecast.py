@@ -8,7 +8,6 @@ say what the grid will do there.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import signal
 import subprocess
@@ -20,7 +19,16 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import CollectorRegistry
-from spw_helpers import AUTH, SPILLWAY, Running, make_settings, spawn, stop_process, wait_for
+from spw_helpers import (
+    AUTH,
+    SPILLWAY,
+    Running,
+    make_settings,
+    spawn,
+    stop_process,
+    until,
+    wait_for,
+)
 
 from service.rpc.server import build_server
 from service.testing import free_port
@@ -88,15 +96,6 @@ async def rolling(tmp_path: Path) -> Any:
     finally:
         await channel.close()
         await server.stop(0.5)
-
-
-async def until(predicate: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 class TestRollingForecasts:
