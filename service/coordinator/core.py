@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from service.coordinator.budgets import BudgetRules
+from service.coordinator.grid import GridSignals
 from service.coordinator.plans import PlanCodec, Plans
 from service.coordinator.recorder import LedgerRecorder
 from service.domain import (
@@ -117,6 +118,8 @@ class Coordinator:
         self.pool: PoolBridge | None = None
         # Set once a ``--scenario`` at real times is read: its plan rolls with the clock.
         self.rolling: RollingLoop | None = None
+        # The grid's demand-response events (their VEN is set when --openadr-vtn-url is).
+        self.grid = GridSignals(settings.openadr_simple_levels, settings.price_rule)
         # The one store of energy used: signed telemetry, closed into ledger periods.
         self.ledger = LedgerRecorder(
             settings.data_dir,
@@ -145,6 +148,7 @@ class Coordinator:
     async def notify(self) -> None:
         """Wake every work stream (a budget rule changed)."""
         self.budgets.forget()
+        self.grid.changed()
         async with self.changed:
             self.changed.notify_all()
 
@@ -157,9 +161,15 @@ class Coordinator:
     # budgets
 
     async def budget(self, site: str, now_s: float | None = None) -> Budget:
-        """The budget in force for ``site`` now (override > plan > schedule > zero)."""
+        """The budget in force for ``site`` now (grid event > override > price rule >
+        plan > schedule > zero; an event caps or scales what the others give)."""
         now_s = time.time() if now_s is None else now_s
-        budget = await self.budgets.budget(site, now_s, self.plan)
+        site_plan = self.plan.site(site) if self.plan is not None else None
+        budget = self.grid.apply(
+            await self.budgets.budget(site, now_s, self.plan),
+            now_s,
+            bus=site_plan.bus if site_plan is not None else "",
+        )
         self.metrics.power_budget_watts.labels(site).set(budget.budget_w)
         return budget
 
