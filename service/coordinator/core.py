@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from service.coordinator.storage import AsyncStore
     from service.ledger.model import Telemetry
     from service.metrics import CoordinatorMetrics
+    from service.signals.precedence import SiteDecision
 
 __all__ = ["BudgetEvent", "Coordinator", "JobEvent", "StopEvent", "WorkerLive"]
 
@@ -163,15 +164,22 @@ class Coordinator:
     async def budget(self, site: str, now_s: float | None = None) -> Budget:
         """The budget in force for ``site`` now (grid event > override > price rule >
         plan > schedule > zero; an event caps or scales what the others give)."""
+        return (await self.explain_budget(site, now_s))[0]
+
+    async def explain_budget(
+        self, site: str, now_s: float | None = None
+    ) -> tuple[Budget, SiteDecision | None]:
+        """The budget in force for ``site`` and, when a grid event or the price rule set
+        it, their decision (the event, its level or setpoint, until when)."""
         now_s = time.time() if now_s is None else now_s
         site_plan = self.plan.site(site) if self.plan is not None else None
-        budget = self.grid.apply(
+        budget, decision = self.grid.explain(
             await self.budgets.budget(site, now_s, self.plan),
             now_s,
             bus=site_plan.bus if site_plan is not None else "",
         )
         self.metrics.power_budget_watts.labels(site).set(budget.budget_w)
-        return budget
+        return budget, decision
 
     async def set_override(
         self, site: str, budget_w: float, length_s: float, reason: str

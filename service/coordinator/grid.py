@@ -30,7 +30,7 @@ import time
 from typing import TYPE_CHECKING
 
 from service.domain import Budget, BudgetSourceKind
-from service.signals.precedence import BudgetReason, decide_site_budget
+from service.signals.precedence import BudgetReason, SiteDecision, decide_site_budget
 from service.signals.price_rule import PriceState, step
 
 if TYPE_CHECKING:
@@ -108,7 +108,14 @@ class GridSignals:
         return state.curtailed, min(ends) if ends else None
 
     def apply(self, budget: Budget, now_s: float, *, bus: str = "") -> Budget:
-        """``budget`` as the grid's active events and the price rule leave it.
+        """``budget`` as the grid's active events and the price rule leave it."""
+        return self.explain(budget, now_s, bus=bus)[0]
+
+    def explain(
+        self, budget: Budget, now_s: float, *, bus: str = ""
+    ) -> tuple[Budget, SiteDecision | None]:
+        """``budget`` as the grid's events and the price rule leave it, and the decision
+        when one of them set it (``None``: ``budget`` stands as given).
 
         ``budget`` is what the override, plan and schedule give; an event caps or
         scales it; the price rule zeroes a plan or schedule budget, never an override.
@@ -118,7 +125,7 @@ class GridSignals:
         signals, _ = self._read(now_s)
         curtailed, price_until_s = self.price_curtailed(budget.site, bus, now_s)
         if not signals and not curtailed:
-            return budget
+            return budget, None
         is_override = budget.source == BudgetSourceKind.OVERRIDE
         d = decide_site_budget(
             budget.site,
@@ -135,14 +142,15 @@ class GridSignals:
         elif d.reason == BudgetReason.EVENT:
             until_s = d.until_s
         else:
-            return budget
+            return budget, None
         if until_s is not None:
             until_s = min(budget.valid_until_s, until_s)
         else:
             until_s = budget.valid_until_s
-        return Budget(
+        capped = Budget(
             budget.site, d.budget_w, BudgetSourceKind.OVERRIDE, budget.energy_source, until_s
         )
+        return capped, d
 
 
 async def run_ven(

@@ -43,11 +43,25 @@ if TYPE_CHECKING:
     from service.coordinator.plans import Plans
     from service.metrics import RollingMetrics
 
-__all__ = ["FORECAST_DB_FILE", "ForecastAccepted", "RollingLoop", "open_rolling"]
+__all__ = ["FORECAST_DB_FILE", "ForecastAccepted", "RollingLoop", "RollingView", "open_rolling"]
 
 logger = logging.getLogger(__name__)
 
 FORECAST_DB_FILE = "forecasts.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class RollingView:
+    """What ``spillway status`` shows of the rolling horizon (Unix seconds).
+
+    ``window_*`` are the current plan's span (``None`` before the first plan).
+    """
+
+    window_start_s: float | None
+    window_end_s: float | None
+    reach_end_s: int
+    horizon_s: int
+    revision: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +149,7 @@ class RollingLoop:
         self.metrics = metrics
         self._wake = asyncio.Event()
         self._reach_s: int | None = forecasts.reach_s()
+        self._revision = forecasts.revision()
         cal = self.calendar
         metrics.plan_horizon_seconds.set(planner.horizon_periods * cal.period_s)
         metrics.forecast_horizon_seconds.set_function(self.forecast_horizon_s)
@@ -166,12 +181,19 @@ class RollingLoop:
         """How far ahead of now the scenario and forecasts reach (read at scrape time)."""
         return max(0.0, self.reach_end_s() - time.time())
 
+    def view(self) -> RollingView:
+        """The window of the current plan, the forecasts' reach and revision."""
+        plan = self.plans.current
+        start_s, end_s = plan.span_s if plan is not None else (None, None)
+        return RollingView(start_s, end_s, self.reach_end_s(), self.horizon_s, self._revision)
+
     async def accept(self, forecast: Forecast) -> ForecastAccepted:
         """Store a checked forecast (committed before this returns) and ask for a re-plan."""
         revision = await asyncio.to_thread(self.forecasts.put, forecast, time.time())
         reach = forecast.reach_s
         if reach is not None and (self._reach_s is None or reach > self._reach_s):
             self._reach_s = reach
+        self._revision = max(self._revision, revision)
         points = sum(len(s.times_s) for s in forecast.series)
         logger.info("forecast revision %d stored: %d points", revision, points)
         self._wake.set()

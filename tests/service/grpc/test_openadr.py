@@ -18,6 +18,7 @@ from google.protobuf import duration_pb2
 from prometheus_client import CollectorRegistry
 from spw_helpers import AUTH, make_settings, until
 
+from service.cli.operator import format_status
 from service.rpc.convert import timestamp
 from service.rpc.server import build_server
 from service.signals.price_rule import PriceRule
@@ -67,6 +68,7 @@ class Farm:
     vtn: Any
     server: Any
     stream: Any
+    ops: Any
 
 
 @contextlib.asynccontextmanager
@@ -116,7 +118,7 @@ async def farm(tmp_path: Path, **overrides: Any) -> AsyncIterator[Farm]:
         first = await next_budget(stream, 10)
         assert (first.budget_watts, first.source) == (SCHEDULED_W, SCHEDULE)
         await until(lambda: vtn.registrations, 30, "the VEN's registration")
-        yield Farm(vtn, server, stream)
+        yield Farm(vtn, server, stream, ops)
     finally:
         if stream is not None:
             stream.cancel()
@@ -146,8 +148,25 @@ class TestLoadDispatch:
             assert capped.valid_until_time.ToNanoseconds() / 1e9 <= capped_s + 4.5
             await until(lambda: f.vtn.opts, 10, "the VEN's answer")
             assert f.vtn.opts[0] == (VEN_ID, "dispatch-alpha", "optIn")
-            beta = await f.server.coordinator.budget("beta")
-            assert beta.budget_w == SCHEDULED_W  # not targeted
+            reply = await f.ops.GetStatus(operator_pb2.GetStatusRequest())
+            alpha, beta = reply.sites
+            assert (alpha.site, alpha.budget_watts) == ("alpha", 1200.0)
+            assert alpha.budget_reason == operator_pb2.BUDGET_REASON_GRID_EVENT
+            sig = alpha.active_signal
+            assert (sig.event_id, sig.kind) == (
+                "dispatch-alpha",
+                operator_pb2.GRID_SIGNAL_KIND_LOAD_DISPATCH,
+            )
+            assert (sig.setpoint_watts, sig.underlying_budget_watts) == (1200.0, SCHEDULED_W)
+            assert sig.until_time.seconds <= capped_s + 4.5
+            # beta is not targeted: its schedule holds, and it shows no signal
+            assert (beta.budget_watts, beta.budget_reason) == (
+                SCHEDULED_W,
+                operator_pb2.BUDGET_REASON_SCHEDULE,
+            )
+            assert not beta.HasField("active_signal")
+            text = format_status(reply)
+            assert "alpha: grid event dispatch-alpha (load_dispatch, setpoint 1200.0 W)" in text
             released = await next_change(f.stream, 1200.0, 10)
             assert (released.budget_watts, released.source) == (SCHEDULED_W, SCHEDULE)
             assert time.time() - capped_s < 5.5  # released when the 4 s interval ended
@@ -175,6 +194,8 @@ class TestPriceRule:
             curtailed_s = time.time()
             assert (curtailed.budget_watts, curtailed.source) == (0.0, OVERRIDE)
             assert start_s + 2 <= curtailed_s < start_s + 3.5  # the second high interval
+            alpha = (await f.ops.GetStatus(operator_pb2.GetStatusRequest())).sites[0]
+            assert alpha.budget_reason == operator_pb2.BUDGET_REASON_PRICE_RULE
             resumed = await next_change(f.stream, 0.0, 15)
             resumed_s = time.time()
             assert (resumed.budget_watts, resumed.source) == (SCHEDULED_W, SCHEDULE)

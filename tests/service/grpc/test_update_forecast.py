@@ -30,9 +30,10 @@ from spw_helpers import (
     wait_for,
 )
 
+from service.cli.operator import format_status
 from service.rpc.server import build_server
 from service.testing import free_port
-from spillway.v1 import planner_pb2, planner_pb2_grpc
+from spillway.v1 import operator_pb2, operator_pb2_grpc, planner_pb2, planner_pb2_grpc
 
 MW = 1e6
 HOUR_S = 3600
@@ -129,6 +130,16 @@ class TestRollingForecasts:
         reach_s = sample("spillway_forecast_horizon_seconds")
         assert reach_s == pytest.approx(now_h + 2 * HOUR_S - time.time(), abs=5)
         assert sample("spillway_plan_horizon_seconds") == 4 * HOUR_S
+        ops = operator_pb2_grpc.OperatorServiceStub(running.channel)
+        status = await ops.GetStatus(operator_pb2.GetStatusRequest())
+        r = status.rolling
+        assert (r.window_start_time.seconds, r.window_end_time.seconds) == (
+            now_h,
+            now_h + 4 * HOUR_S,
+        )
+        assert r.forecast_reach_time.seconds == now_h + 2 * HOUR_S  # the end of its last hour
+        assert (r.horizon.seconds, r.forecast_revision) == (4 * HOUR_S, 1)
+        assert "rolling window: " in format_status(status)
 
     @pytest.mark.parametrize(
         ("request_", "field", "problem"),
