@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from service.coordinator.budgets import BudgetRules
@@ -35,6 +35,7 @@ from service.domain import (
 )
 from service.errors import NotFoundError
 from service.ledger.errors import LedgerInputError
+from service.signals.shedding import WorkerCapacity, shed
 
 if TYPE_CHECKING:
     from service.coordinator.pool_bridge import PoolBridge
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
 __all__ = ["BudgetEvent", "Coordinator", "JobEvent", "StopEvent", "WorkerLive"]
 
 logger = logging.getLogger(__name__)
+
+#: The shedding order's J per hash of a worker that declared no hashrate (last to run).
+UNKNOWN_J_PER_HASH = 1e30
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,9 @@ class Coordinator:
             store, hold_s=settings.budget_hold_s, refresh_s=settings.budget_refresh_s
         )
         self.live: dict[str, WorkerLive] = {}
+        # Workers with an open stream (their site's budget is shed across them).
+        self._streaming: dict[str, WorkerRecord] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self.changed = asyncio.Condition()
         self.stopping = asyncio.Event()
         self.plans = Plans(store, metrics, codec, stopping=self.stopping, on_change=self.notify)
@@ -266,11 +273,35 @@ class Coordinator:
         await self.store.run(self.store.store.add_job, job)
         return job
 
+    async def worker_budget(self, worker: WorkerRecord, now_s: float | None = None) -> Budget:
+        """``worker``'s part of its site's budget: the site's streaming workers are
+        filled most efficient first (declared J per hash), each up to its max power
+        (``signals.shedding``); a worker alone at its site gets the site's budget."""
+        budget = await self.budget(worker.site, now_s)
+        peers = [w for w in self._streaming.values() if w.site == worker.site]
+        if len(peers) <= 1:
+            return budget
+        shares = shed(
+            budget.budget_w,
+            [
+                WorkerCapacity(
+                    w.worker_id,
+                    w.max_power_w,
+                    # no declared hashrate: efficiency unknown, it sheds first
+                    w.max_power_w / w.hashrate_hs if w.hashrate_hs > 0 else UNKNOWN_J_PER_HASH,
+                )
+                for w in peers
+            ],
+        )
+        return replace(budget, budget_w=shares.get(worker.worker_id, 0.0))
+
     async def work(self, worker: WorkerRecord) -> AsyncIterator[BudgetEvent | JobEvent | StopEvent]:
         """The events of one worker's stream: a job, budgets when they change, jobs, stop."""
         live = self.live.setdefault(worker.worker_id, WorkerLive())
         live.streams += 1
         self._count_connected()
+        self._streaming[worker.worker_id] = worker
+        await self.notify()  # the site's other workers' shares change
         try:
             last_job_s = time.monotonic()
             pool_seen = self.pool.generation if self.pool is not None else 0
@@ -282,7 +313,7 @@ class Coordinator:
             sent_until_s = float("inf")
             while not self.stopping.is_set():
                 now_s = time.time()
-                budget = await self.budget(worker.site, now_s)
+                budget = await self.worker_budget(worker, now_s)
                 # Resend well before the worker's hold runs out, and at once on a change:
                 # of the figure, or of its own end (a new plan period with the same
                 # figure must reach the worker before the old one lapses). The end counts
@@ -313,6 +344,12 @@ class Coordinator:
         finally:
             live.streams -= 1
             self._count_connected()
+            if live.streams <= 0:
+                self._streaming.pop(worker.worker_id, None)
+                # the others' shares grow: wake them (a task: this may run at close)
+                task = asyncio.get_running_loop().create_task(self.notify())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     def _count_connected(self) -> None:
         self.metrics.workers_connected.set(sum(1 for w in self.live.values() if w.streams > 0))
