@@ -35,6 +35,7 @@ __all__ = [
     "ENERGY_SOURCES",
     "PLAN_FAILURE_REASONS",
     "POOL_VERDICTS",
+    "REPLAN_RESULTS",
     "SHARE_RESULTS",
     "TELEMETRY_REFUSAL_REASONS",
     "CoordinatorMetrics",
@@ -42,6 +43,7 @@ __all__ = [
     "LedgerMetrics",
     "MetricsServer",
     "PoolMetrics",
+    "RollingMetrics",
     "WorkerMetrics",
     "parse_host_port",
     "plan_failure_reason",
@@ -295,11 +297,14 @@ class CoordinatorMetrics:
         )
         self.plan_solve_seconds = Histogram(
             "plan_solve_seconds",
-            "Time to solve a plan.",
+            "Time to solve a plan; warm: a rolling re-plan on the live model.",
+            ("warm",),
             namespace=NAMESPACE,
             buckets=SOLVE_BUCKETS_S,
             registry=registry,
         )
+        for warm in ("false", "true"):
+            self.plan_solve_seconds.labels(warm)
         self.plan_valid = Gauge(
             "plan_valid",
             "1 while a stored plan covers the current time, else 0 (budgets then fall to zero).",
@@ -576,3 +581,43 @@ def start_metrics_server(
             continue
         return MetricsServer(server, host, int(server.server_port))
     raise ConfigError(f"{field}: cannot listen on {listen}: {last_error}") from last_error
+
+
+#: Outcomes of a rolling re-plan: adopted, or failed (no optimal plan; the last one stays).
+REPLAN_RESULTS = ("adopted", "failed")
+
+
+class RollingMetrics:
+    """The rolling horizon's metrics (a coordinator serving a scenario at real times).
+
+    ``forecast_horizon_seconds`` against ``plan_horizon_seconds`` is what the
+    ``SpillwayForecastShort`` alert compares: periods past the reach plan to zero.
+
+    Parameters
+    ----------
+    registry:
+        Where the families are registered.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.forecast_horizon_seconds = Gauge(
+            "forecast_horizon_seconds",
+            "How far ahead of now the scenario and the stored forecasts reach (0: not at all).",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.plan_horizon_seconds = Gauge(
+            "plan_horizon_seconds",
+            "The rolling window's length (--horizon-hours).",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.replans = Counter(
+            "plan_replans",
+            "Rolling re-plans, by result.",
+            ("result",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        for result in REPLAN_RESULTS:
+            self.replans.labels(result)

@@ -7,6 +7,9 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
+
+import grpc
 
 from service.domain import TlsFiles
 from service.errors import ConfigError
@@ -19,6 +22,7 @@ __all__ = [
     "PLAN_MODE_HELP",
     "DeprecatedAlias",
     "add_client_flags",
+    "client_channel",
     "env",
     "parse_duration_s",
     "read_token",
@@ -135,3 +139,15 @@ def parse_duration_s(field: str, text: str) -> float:
     if not match:
         raise ConfigError(f"{field}: expected a duration like 90s, 15m, 2h; got {text!r}")
     return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def client_channel(address: str, tls: TlsFiles | None) -> Any:
+    """A ``grpc.aio`` channel to ``address``: plaintext, or TLS (mTLS with a client key)."""
+    if tls is None:
+        return grpc.aio.insecure_channel(address)
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=tls.ca.read_bytes() if tls.ca else None,
+        private_key=tls.key.read_bytes() if tls.key else None,
+        certificate_chain=tls.cert.read_bytes() if tls.cert else None,
+    )
+    return grpc.aio.secure_channel(address, creds)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from kernels.errors import KernelError
 from service import __version__
+from service.cli import forecast as cli_forecast
 from service.cli import hash as cli_hash
 from service.cli import ledger as cli_ledger
 from service.cli import operator as cli_operator
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_serve.register(commands)
     cli_worker.register(commands)
     cli_operator.register(commands)
+    cli_forecast.register(commands)
     for sub in [parser, *sub_parsers(parser)]:
         sub.formatter_class = DefaultsHelpFormatter
         if sub is not parser and not _has_sub_commands(sub):

@@ -16,7 +16,13 @@ from typing import Any
 
 import grpc
 
-from service.cli.common import add_client_flags, parse_duration_s, read_token, tls_files
+from service.cli.common import (
+    add_client_flags,
+    client_channel,
+    parse_duration_s,
+    read_token,
+    tls_files,
+)
 from service.errors import ConfigError
 from service.rpc.convert import duration, timestamp
 from spillway.v1 import common_pb2, operator_pb2, operator_pb2_grpc
@@ -24,6 +30,12 @@ from spillway.v1 import common_pb2, operator_pb2, operator_pb2_grpc
 __all__ = ["format_status", "register"]
 
 _SOURCES = {v: k.removeprefix("BUDGET_SOURCE_").lower() for k, v in common_pb2.BudgetSource.items()}
+_REASONS = {
+    v: k.removeprefix("BUDGET_REASON_").lower() for k, v in operator_pb2.BudgetReason.items()
+}
+_KINDS = {
+    v: k.removeprefix("GRID_SIGNAL_KIND_").lower() for k, v in operator_pb2.GridSignalKind.items()
+}
 
 
 _FOR_HELP = "how long: a number with a unit, 90s, 15m, 2h, 1d (a bare number is seconds)"
@@ -82,16 +94,7 @@ def _call(
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     async def go() -> Any:
-        if tls is None:
-            channel = grpc.aio.insecure_channel(args.coordinator)
-        else:
-            creds = grpc.ssl_channel_credentials(
-                root_certificates=tls.ca.read_bytes() if tls.ca else None,
-                private_key=tls.key.read_bytes() if tls.key else None,
-                certificate_chain=tls.cert.read_bytes() if tls.cert else None,
-            )
-            channel = grpc.aio.secure_channel(args.coordinator, creds)
-        async with channel:
+        async with client_channel(args.coordinator, tls) as channel:
             stub = stub_type(channel)
             return await getattr(stub, method)(request, metadata=metadata, timeout=10)
 
@@ -113,13 +116,28 @@ def _guard(fn: Any) -> Any:
     return run
 
 
+def _signal_line(sig: operator_pb2.GridSignalStatus) -> str:
+    """A grid event in force, as ``spillway status`` shows it."""
+    kind = _KINDS.get(sig.kind, "?")
+    what = (
+        f"setpoint {sig.setpoint_watts:.1f} W" if kind == "load_dispatch" else f"level {sig.level}"
+    )
+    until = f" until {_when(sig.until_time.seconds)}" if sig.HasField("until_time") else ""
+    return (
+        f"grid event {sig.event_id} ({kind}, {what}){until};"
+        f" {sig.underlying_budget_watts:.1f} W without it"
+    )
+
+
 def _when(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def format_status(reply: operator_pb2.GetStatusResponse) -> str:
     """A readable table of sites, budgets, workers and hashrate, then the last plan."""
-    rows = [("SITE", "BUDGET W", "SOURCE", "POWER W", "HASHRATE MH/s", "WORKERS", "SHARES")]
+    rows = [
+        ("SITE", "BUDGET W", "SOURCE", "REASON", "POWER W", "HASHRATE MH/s", "WORKERS", "SHARES")
+    ]
     for site in reply.sites:
         connected = sum(1 for w in site.workers if w.connected)
         source = _SOURCES.get(site.budget_source, "?")
@@ -130,6 +148,7 @@ def format_status(reply: operator_pb2.GetStatusResponse) -> str:
                 site.site,
                 f"{site.budget_watts:.1f}",
                 source,
+                _REASONS.get(site.budget_reason, "?"),
                 f"{site.power_watts:.1f}",
                 f"{site.hashrate_hashes_per_second / 1e6:.2f}",
                 f"{connected}/{len(site.workers)}",
@@ -145,6 +164,21 @@ def format_status(reply: operator_pb2.GetStatusResponse) -> str:
                 f"  {site.site}/{w.worker_name} ({w.backend}): {state},"
                 f" {w.hashrate_hashes_per_second / 1e6:.2f} MH/s, {w.power_watts:.1f} W"
             )
+    for site in reply.sites:
+        if site.HasField("active_signal"):
+            lines.append(f"  {site.site}: {_signal_line(site.active_signal)}")
+    if reply.HasField("rolling"):
+        r = reply.rolling
+        window = (
+            f"{_when(r.window_start_time.seconds)} to {_when(r.window_end_time.seconds)}"
+            if r.HasField("window_start_time")
+            else "not planned yet"
+        )
+        lines.append(
+            f"rolling window: {window} ({r.horizon.seconds / 3600:g} h);"
+            f" forecasts reach {_when(r.forecast_reach_time.seconds)}"
+            f" (revision {r.forecast_revision})"
+        )
     if reply.HasField("pool"):
         pool = reply.pool
         state = (

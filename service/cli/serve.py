@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import re
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from service.coordinator.settings import CoordinatorSettings
 from service.demo.settings import DemoSettings
 from service.errors import ConfigError
 from service.rpc.server import serve
+from service.signals.errors import VenError
+from service.signals.price_rule import PriceRule
+from service.signals.ven import VenSettings
 from service.stratum.client import parse_pool_url
 from service.stratum.errors import StratumJobError
 
@@ -34,6 +38,7 @@ __all__ = ["register"]
 # The flags' defaults are the settings' own (``--help`` shows them).
 _COORDINATOR = CoordinatorSettings()
 _DEMO = DemoSettings()
+_VEN_STALE_S = next(f.default for f in fields(VenSettings) if f.name == "stale_s")
 
 
 def register(commands: Any) -> None:
@@ -45,6 +50,8 @@ def register(commands: Any) -> None:
     _add_security_flags(parser)
     _add_ledger_flags(parser)
     _add_pool_flags(parser.add_argument_group("Stratum pool (--pool)"))
+    _add_openadr_flags(parser.add_argument_group("OpenADR 2.0b VEN (--openadr-vtn-url)"))
+    _add_price_rule_flags(parser.add_argument_group("price rule (--curtail-above)"))
     _add_demo_flags(parser.add_argument_group("demo (--demo)"))
     parser.set_defaults(run=run)
 
@@ -98,6 +105,13 @@ def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=env("GRACE_SECONDS", str(d.grace_s)),
         help="on SIGTERM, how long calls in flight get to finish before the server stops",
+    )
+    parser.add_argument(
+        "--horizon-hours",
+        type=float,
+        default=env("HORIZON_HOURS", str(d.horizon_hours)),
+        help="a scenario at real times rolls: each re-plan covers this many hours from now"
+        " (SPILLWAY_HORIZON_HOURS)",
     )
     parser.add_argument(
         "--share-difficulty",
@@ -188,6 +202,124 @@ def _add_pool_flags(pool: Any) -> None:
     )
 
 
+def _add_openadr_flags(group: Any) -> None:
+    """The VTN whose demand-response events cap the sites' budgets."""
+    levels = ",".join(f"{f:g}" for f in _COORDINATOR.openadr_simple_levels)
+    group.add_argument("--openadr-vtn-url", default=env("OPENADR_VTN_URL"), metavar="URL")
+    group.add_argument("--openadr-ven-name", default=env("OPENADR_VEN_NAME"), metavar="NAME")
+    group.add_argument("--openadr-cert", default=env("OPENADR_CERT"), help="signs our messages")
+    group.add_argument("--openadr-key", default=env("OPENADR_KEY"))
+    group.add_argument(
+        "--openadr-vtn-fingerprint",
+        default=env("OPENADR_VTN_FINGERPRINT"),
+        help="check the VTN's signatures against this fingerprint",
+    )
+    group.add_argument(
+        "--openadr-stale-seconds",
+        type=float,
+        default=env("OPENADR_STALE_SECONDS", str(_VEN_STALE_S)),
+        help="the VTN counts as unreachable after this long without an answer"
+        " (active events are obeyed until they end regardless)",
+    )
+    group.add_argument(
+        "--openadr-simple-levels",
+        default=env("OPENADR_SIMPLE_LEVELS", levels),
+        help="fractions of the budget for SIMPLE levels 0,1,2,3",
+    )
+
+
+def _add_price_rule_flags(group: Any) -> None:
+    """Curtailment on price with hysteresis (prices from ELECTRICITY_PRICE events)."""
+    d = {f.name: f.default for f in fields(PriceRule)}
+    group.add_argument(
+        "--curtail-above",
+        type=float,
+        default=env("CURTAIL_ABOVE"),
+        metavar="PRICE",
+        help="curtail a site after --curtail-after intervals priced above this (per MWh)",
+    )
+    group.add_argument(
+        "--curtail-after", type=int, default=env("CURTAIL_AFTER", str(d["curtail_after"]))
+    )
+    group.add_argument(
+        "--curtail-hard",
+        type=float,
+        default=env("CURTAIL_HARD", str(d["curtail_hard"])),
+        metavar="PRICE",
+        help="curtail at once on an interval priced at or above this",
+    )
+    group.add_argument(
+        "--resume-below",
+        type=float,
+        default=env("RESUME_BELOW"),
+        metavar="PRICE",
+        help="resume after --resume-after intervals priced below this (default: --curtail-above)",
+    )
+    group.add_argument(
+        "--resume-after", type=int, default=env("RESUME_AFTER", str(d["resume_after"]))
+    )
+
+
+def price_rule_settings(args: argparse.Namespace) -> PriceRule | None:
+    """The price rule (None without --curtail-above).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``price_rule`` for thresholds or run lengths that cannot work.
+    """
+    if args.curtail_above is None:
+        if args.resume_below is not None:
+            raise ConfigError("curtail_above: --resume-below needs --curtail-above")
+        return None
+    try:
+        return PriceRule(
+            curtail_above=float(args.curtail_above),
+            curtail_hard=float(args.curtail_hard),
+            resume_below=None if args.resume_below is None else float(args.resume_below),
+            curtail_after=int(args.curtail_after),
+            resume_after=int(args.resume_after),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"price_rule: {exc}") from exc
+
+
+def openadr_settings(args: argparse.Namespace) -> tuple[VenSettings | None, tuple[float, ...]]:
+    """The VEN's settings (None without --openadr-vtn-url) and the SIMPLE fractions.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field: a missing VEN name, a bad URL, a missing file, levels that
+        are not four fractions in [0, 1].
+    """
+    try:
+        levels = tuple(float(x) for x in str(args.openadr_simple_levels).split(","))
+    except ValueError:
+        levels = ()
+    if len(levels) != 4 or not all(0.0 <= f <= 1.0 for f in levels):
+        raise ConfigError(
+            "openadr_simple_levels: --openadr-simple-levels wants four fractions in [0, 1],"
+            f" got {args.openadr_simple_levels!r}"
+        )
+    if not args.openadr_vtn_url:
+        return None, levels
+    if not args.openadr_ven_name:
+        raise ConfigError("openadr_ven_name: --openadr-ven-name is needed with --openadr-vtn-url")
+    try:
+        ven = VenSettings(
+            args.openadr_vtn_url,
+            args.openadr_ven_name,
+            cert_path=args.openadr_cert,
+            key_path=args.openadr_key,
+            vtn_fingerprint=args.openadr_vtn_fingerprint,
+            stale_s=args.openadr_stale_seconds,
+        )
+    except VenError as exc:
+        raise ConfigError(f"openadr_{exc}") from exc
+    return ven, levels
+
+
 def _add_demo_flags(demo: Any) -> None:
     """The embedded demo's clock and power mapping."""
     demo.add_argument(
@@ -243,8 +375,11 @@ def pool_settings(
 def run(args: argparse.Namespace) -> int:
     """``spillway serve``."""
     try:
+        if not args.horizon_hours > 0:
+            raise ConfigError("horizon_hours: --horizon-hours must be above zero")
         if not args.telemetry_clock_skew_seconds >= 0:
             raise ConfigError("telemetry_clock_skew_s: --telemetry-clock-skew-seconds must be >= 0")
+        ven, levels = openadr_settings(args)
         settings = CoordinatorSettings(
             grpc_listen=args.grpc_listen,
             health_listen=args.health_listen,
@@ -252,6 +387,7 @@ def run(args: argparse.Namespace) -> int:
             data_dir=Path(args.data_dir),
             scenario=Path(args.scenario) if args.scenario else None,
             plan_mode=args.plan_mode,
+            horizon_hours=args.horizon_hours,
             tls=tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
             auth_token=read_token(args.auth_token_file),
             grace_s=args.grace_seconds,
@@ -261,6 +397,9 @@ def run(args: argparse.Namespace) -> int:
             telemetry_clock_skew_s=args.telemetry_clock_skew_seconds,
             budget_hold_s=args.budget_hold_seconds,
             hash_threads=args.hash_threads,
+            openadr=ven,
+            openadr_simple_levels=levels,
+            price_rule=price_rule_settings(args),
             pool=pool_settings(
                 args.pool,
                 args.pool_user,

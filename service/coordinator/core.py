@@ -12,10 +12,11 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from service.coordinator.budgets import BudgetRules
+from service.coordinator.grid import GridSignals
 from service.coordinator.plans import PlanCodec, Plans
 from service.coordinator.recorder import LedgerRecorder
 from service.coordinator.wakeup import Wakeup
@@ -34,17 +35,23 @@ from service.domain import (
 )
 from service.errors import NotFoundError
 from service.ledger.errors import LedgerInputError
+from service.signals.shedding import WorkerCapacity, shed
 
 if TYPE_CHECKING:
     from service.coordinator.pool_bridge import PoolBridge
+    from service.coordinator.rolling import RollingLoop
     from service.coordinator.settings import CoordinatorSettings
     from service.coordinator.storage import AsyncStore
     from service.ledger.model import Telemetry
     from service.metrics import CoordinatorMetrics
+    from service.signals.precedence import SiteDecision
 
 __all__ = ["BudgetEvent", "Coordinator", "JobEvent", "JobWriter", "StopEvent", "WorkerLive"]
 
 logger = logging.getLogger(__name__)
+
+#: The shedding order's J per hash of a worker that declared no hashrate (last to run).
+UNKNOWN_J_PER_HASH = 1e30
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +154,18 @@ class Coordinator:
         )
         self.jobs = JobWriter(store)
         self.live: dict[str, WorkerLive] = {}
+        # Workers with an open stream (their site's budget is shed across them).
+        self._streaming: dict[str, WorkerRecord] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self.changed = Wakeup()
         self.stopping = asyncio.Event()
         self.plans = Plans(store, metrics, codec, stopping=self.stopping, on_change=self.notify)
         # Set by build_server when pools are configured: jobs then come from the pool.
         self.pool: PoolBridge | None = None
+        # Set once a ``--scenario`` at real times is read: its plan rolls with the clock.
+        self.rolling: RollingLoop | None = None
+        # The grid's demand-response events (their VEN is set when --openadr-vtn-url is).
+        self.grid = GridSignals(settings.openadr_simple_levels, settings.price_rule)
         # The one store of energy used: signed telemetry, closed into ledger periods.
         self.ledger = LedgerRecorder(
             settings.data_dir,
@@ -180,6 +194,7 @@ class Coordinator:
     async def notify(self) -> None:
         """Wake every work stream (a budget rule changed)."""
         self.budgets.forget()
+        self.grid.changed()
         self.changed.notify_all()
 
     async def stop(self, reason: str) -> None:
@@ -191,11 +206,24 @@ class Coordinator:
     # budgets
 
     async def budget(self, site: str, now_s: float | None = None) -> Budget:
-        """The budget in force for ``site`` now (override > plan > schedule > zero)."""
+        """The budget in force for ``site`` now (grid event > override > price rule >
+        plan > schedule > zero; an event caps or scales what the others give)."""
+        return (await self.explain_budget(site, now_s))[0]
+
+    async def explain_budget(
+        self, site: str, now_s: float | None = None
+    ) -> tuple[Budget, SiteDecision | None]:
+        """The budget in force for ``site`` and, when a grid event or the price rule set
+        it, their decision (the event, its level or setpoint, until when)."""
         now_s = time.time() if now_s is None else now_s
-        budget = await self.budgets.budget(site, now_s, self.plan)
+        site_plan = self.plan.site(site) if self.plan is not None else None
+        budget, decision = self.grid.explain(
+            await self.budgets.budget(site, now_s, self.plan),
+            now_s,
+            bus=site_plan.bus if site_plan is not None else "",
+        )
         self.metrics.power_budget_watts.labels(site).set(budget.budget_w)
-        return budget
+        return budget, decision
 
     async def set_override(
         self, site: str, budget_w: float, length_s: float, reason: str
@@ -282,11 +310,35 @@ class Coordinator:
         await self.jobs.add(job)
         return job
 
+    async def worker_budget(self, worker: WorkerRecord, now_s: float | None = None) -> Budget:
+        """``worker``'s part of its site's budget: the site's streaming workers are
+        filled most efficient first (declared J per hash), each up to its max power
+        (``signals.shedding``); a worker alone at its site gets the site's budget."""
+        budget = await self.budget(worker.site, now_s)
+        peers = [w for w in self._streaming.values() if w.site == worker.site]
+        if len(peers) <= 1:
+            return budget
+        shares = shed(
+            budget.budget_w,
+            [
+                WorkerCapacity(
+                    w.worker_id,
+                    w.max_power_w,
+                    # no declared hashrate: efficiency unknown, it sheds first
+                    w.max_power_w / w.hashrate_hs if w.hashrate_hs > 0 else UNKNOWN_J_PER_HASH,
+                )
+                for w in peers
+            ],
+        )
+        return replace(budget, budget_w=shares.get(worker.worker_id, 0.0))
+
     async def work(self, worker: WorkerRecord) -> AsyncIterator[BudgetEvent | JobEvent | StopEvent]:
         """The events of one worker's stream: a job, budgets when they change, jobs, stop."""
         live = self.live.setdefault(worker.worker_id, WorkerLive())
         live.streams += 1
         self._count_connected()
+        self._streaming[worker.worker_id] = worker
+        await self.notify()  # the site's other workers' shares change
         try:
             last_job_s = time.monotonic()
             pool_seen = self.pool.generation if self.pool is not None else 0
@@ -298,7 +350,7 @@ class Coordinator:
             sent_until_s = float("inf")
             while not self.stopping.is_set():
                 now_s = time.time()
-                budget = await self.budget(worker.site, now_s)
+                budget = await self.worker_budget(worker, now_s)
                 # Resend well before the worker's hold runs out, and at once on a change:
                 # of the figure, or of its own end (a new plan period with the same
                 # figure must reach the worker before the old one lapses). The end counts
@@ -327,6 +379,12 @@ class Coordinator:
         finally:
             live.streams -= 1
             self._count_connected()
+            if live.streams <= 0:
+                self._streaming.pop(worker.worker_id, None)
+                # the others' shares grow: wake them (a task: this may run at close)
+                task = asyncio.get_running_loop().create_task(self.notify())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     def _count_connected(self) -> None:
         self.metrics.workers_connected.set(sum(1 for w in self.live.values() if w.streams > 0))

@@ -95,6 +95,11 @@ class Plans:
         # One solve at a time: HiGHS uses every core it is given.
         self._solving = asyncio.Lock()
 
+    @property
+    def solving(self) -> asyncio.Lock:
+        """Held for every solve (the rolling loop's re-plans take it too)."""
+        return self._solving
+
     async def load(self) -> None:
         """Make the latest stored plan current."""
         latest = await self.store.run(self.store.store.latest_plan)
@@ -184,8 +189,11 @@ class Plans:
         await self.adopt(plan, scenario_id)
         return plan
 
-    async def adopt(self, plan: Plan, scenario_id: str) -> None:
-        """Store a plan, count it, make it current and wake streams and watchers."""
+    async def adopt(self, plan: Plan, scenario_id: str, *, warm: bool = False) -> None:
+        """Store a plan, count it, make it current and wake streams and watchers.
+
+        ``warm``: the plan is a warm re-plan (the solve histogram's ``warm`` label).
+        """
         start_s, end_s = plan.span_s
         await self.store.run(
             self.store.store.add_plan,
@@ -196,7 +204,9 @@ class Plans:
             end_s,
             self.codec.plan_to_bytes(plan),
         )
-        self.metrics.plan_solve_seconds.observe(plan.summary.solve_s)
+        self.metrics.plan_solve_seconds.labels("true" if warm else "false").observe(
+            plan.summary.solve_s
+        )
         self.metrics.plan_solved_timestamp_seconds.set(time.time())
         self.metrics.plan_curtailment_absorbed_joules.inc(plan.summary.curtailment_absorbed_j)
         for site in plan.sites:

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from service.signals.precedence import DEFAULT_SIMPLE_LEVELS
+
 if TYPE_CHECKING:
     from service.coordinator.pool_bridge import PoolSettings
     from service.domain import TlsFiles
+    from service.signals.price_rule import PriceRule
+    from service.signals.ven import VenSettings
 
 __all__ = ["CoordinatorSettings"]
 
@@ -30,6 +34,8 @@ class CoordinatorSettings:
     scenario: Path | None = None
     # Mode of the plan made from ``scenario`` at start ("co-optimised" or "curtailment-only").
     plan_mode: str = "curtailment-only"
+    # A scenario at real times rolls: each re-plan covers [current period, + this).
+    horizon_hours: float = 24.0
     tls: TlsFiles | None = None
     auth_token: str | None = None
     # In-flight calls get this long to finish on SIGTERM.
@@ -65,3 +71,9 @@ class CoordinatorSettings:
     rate_limit_burst: float = 4000.0
     # Stratum pools to mine for (``--pool``); None: the coordinator's own synthetic jobs.
     pool: PoolSettings | None = None
+    # OpenADR 2.0b: the VTN to hear demand-response events from; None: none.
+    openadr: VenSettings | None = None
+    # Fraction of the budget for OpenADR SIMPLE levels 0-3.
+    openadr_simple_levels: tuple[float, ...] = DEFAULT_SIMPLE_LEVELS
+    # Curtail every site on high prices (ELECTRICITY_PRICE events), with hysteresis.
+    price_rule: PriceRule | None = None

@@ -11,6 +11,12 @@ from typing import Any
 from service.coordinator.core import Coordinator
 from service.rpc import convert
 from service.rpc.checks import Checker
+from service.rpc.status_convert import (
+    budget_reason_to_proto,
+    grid_signal_to_proto,
+    rolling_to_proto,
+)
+from service.signals.precedence import BudgetReason
 from spillway.v1 import operator_pb2
 
 __all__ = ["OperatorServicer"]
@@ -37,15 +43,18 @@ class OperatorServicer:
         if self._c.plan is not None:
             sites |= {site_plan.site for site_plan in self._c.plan.sites}
         for site in sorted(sites):
-            budget = await self._c.budget(site, now_s)
+            budget, decision = await self._c.explain_budget(site, now_s)
             status = response.sites.add(
                 site=site,
                 budget_watts=budget.budget_w,
                 budget_source=convert.budget_source_to_proto(budget.source),
+                budget_reason=budget_reason_to_proto(budget, decision),
                 energy_source=convert.energy_source_to_proto(budget.energy_source),
                 shares_accepted=await store.run(store.store.share_count, site),
                 energy_joules=await self._c.ledger.site_energy_j(site),
             )
+            if decision is not None and decision.reason == BudgetReason.EVENT:
+                status.active_signal.CopyFrom(grid_signal_to_proto(decision))
             override = await store.run(store.store.override, site, now_s)
             if override is not None:
                 status.budget_override.CopyFrom(convert.override_to_proto(override))
@@ -65,6 +74,8 @@ class OperatorServicer:
                 )
                 status.hashrate_hashes_per_second += hashrate_hs
                 status.power_watts += power_w
+        if self._c.rolling is not None:
+            response.rolling.CopyFrom(rolling_to_proto(self._c.rolling.view()))
         if self._c.pool is not None:
             response.pool.CopyFrom(convert.pool_state_to_proto(await self._c.pool.status()))
         return response

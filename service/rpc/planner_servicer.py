@@ -13,6 +13,7 @@ import grpc
 from service.coordinator.core import Coordinator
 from service.rpc.checks import Checker
 from service.rpc.convert import mode_from_proto, plan_to_proto
+from service.rpc.forecast_convert import forecast_from_message, update_forecast_response
 from service.rpc.scenario import check_scenario
 from spillway.v1 import planner_pb2
 
@@ -87,12 +88,23 @@ class PlannerServicer:
     async def UpdateForecast(  # noqa: N802
         self, request: planner_pb2.UpdateForecastRequest, context: Any
     ) -> planner_pb2.UpdateForecastResponse:
-        """Not served yet: the contract is in place, the rolling coordinator is not.
+        """Check a forecast against the rolling scenario, store it, then re-plan.
 
-        (``service.signals.forecast_convert`` and ``ForecastStore`` are the parts; the
-        coordinator's rolling loop wires them.)
+        Stored (committed) before the answer; the re-plan follows off the call.
+        FAILED_PRECONDITION when no scenario at real times is being served.
         """
-        await context.abort(
-            grpc.StatusCode.UNIMPLEMENTED, "UpdateForecast is not served by this coordinator yet"
-        )
-        raise AssertionError("unreachable: abort raises")
+        rolling = self._c.rolling
+        if rolling is None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "no rolling scenario: serve a --scenario whose snapshots are real times"
+                " (or wait until it is read)",
+            )
+            raise AssertionError("unreachable: abort raises")
+        if request.scenario_id and request.scenario_id != rolling.scenario_id:
+            check = Checker()
+            check.add("scenario_id", f"not the served scenario {rolling.scenario_id!r}")
+            check.raise_if_any()
+        forecast = forecast_from_message(request, rolling.data, rolling.calendar)
+        accepted = await rolling.accept(forecast)
+        return update_forecast_response(accepted.revision, accepted.points, accepted.reach_s)

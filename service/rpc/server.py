@@ -21,11 +21,18 @@ from grpc_reflection.v1alpha import reflection
 
 import kernels
 from service.coordinator.core import Coordinator
+from service.coordinator.grid import run_ven
 from service.coordinator.pool_bridge import PoolBridge
+from service.coordinator.rolling import FORECAST_DB_FILE, open_rolling
 from service.coordinator.storage import AsyncStore
 from service.domain import PlanModeKind
 from service.errors import ConfigError
-from service.metrics import CoordinatorMetrics, grpc_type, start_metrics_server
+from service.metrics import (
+    CoordinatorMetrics,
+    RollingMetrics,
+    grpc_type,
+    start_metrics_server,
+)
 from service.rpc.codec import PROTO_CODEC
 from service.rpc.hashing_servicer import HashingServicer
 from service.rpc.interceptors import (
@@ -38,6 +45,8 @@ from service.rpc.ledger_servicer import LedgerServicer
 from service.rpc.operator_servicer import OperatorServicer
 from service.rpc.planner_servicer import PlannerServicer
 from service.rpc.worker_servicer import WorkerServicer
+from service.signals.store import EventStore
+from service.signals.ven import OpenAdrVen
 from spillway.v1 import (
     ledger_pb2,
     ledger_pb2_grpc,
@@ -50,6 +59,7 @@ from spillway.v1 import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from prometheus_client import CollectorRegistry
@@ -64,6 +74,7 @@ __all__ = ["DB_FILE", "CoordinatorServer", "build_server", "serve"]
 logger = logging.getLogger(__name__)
 
 DB_FILE = "coordinator.sqlite3"
+EVENTS_DB_FILE = "events.sqlite3"
 SERVICES = (
     planner_pb2.DESCRIPTOR.services_by_name["PlannerService"],
     miner_pb2.DESCRIPTOR.services_by_name["WorkerService"],
@@ -86,6 +97,7 @@ class CoordinatorServer:
     metrics_server: MetricsServer | None = None
     startup_plan: asyncio.Task[Any] | None = None
     health_grpc: Any = None  # the plaintext health-only server, if any
+    signals_task: asyncio.Task[Any] | None = None  # the OpenADR VEN, if any
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Graceful shutdown: NOT_SERVING, workers stopped, calls drained, state flushed."""
@@ -93,6 +105,12 @@ class CoordinatorServer:
         if self.startup_plan is not None and not self.startup_plan.done():
             # The solve thread cannot be interrupted; its result is simply not adopted.
             self.startup_plan.cancel()
+            # Waited for (not for its solve thread): a rolling loop closes its forecast
+            # store on the way out.
+            await asyncio.wait([self.startup_plan])
+        if self.signals_task is not None and not self.signals_task.done():
+            self.signals_task.cancel()  # the VEN stops and closes its event store
+            await asyncio.wait([self.signals_task])
         await self.health.enter_graceful_shutdown()
         await self.coordinator.stop("coordinator shutting down")
         await self.grpc.stop(grace_s)
@@ -108,14 +126,56 @@ class CoordinatorServer:
         logger.info("coordinator stopped")
 
 
-async def _plan_at_start(coordinator: Coordinator, path: Path, mode: str) -> None:
-    """Plan ``--scenario`` once at start; a failure is logged, never fatal."""
+async def _plan_at_start(
+    coordinator: Coordinator, settings: CoordinatorSettings, path: Path, mode: str
+) -> None:
+    """Serve ``--scenario``: rolling when its snapshots are real times (until the server
+    stops), else planned once at start; a failure is logged, never fatal."""
     try:
-        plan = await coordinator.plans.plan_scenario_file(path, PlanModeKind(mode))
+        rolling = await open_rolling(
+            path,
+            horizon_hours=settings.horizon_hours,
+            mode=PlanModeKind(mode),
+            plans=coordinator.plans,
+            forecast_db=settings.data_dir / FORECAST_DB_FILE,
+            metrics=RollingMetrics(coordinator.metrics.registry),
+        )
+        if rolling is None:
+            plan = await coordinator.plans.plan_scenario_file(path, PlanModeKind(mode))
     except Exception:
         logger.exception("scenario %s: no plan made at start", path)
-    else:
+        return
+    if rolling is None:
         logger.info("scenario %s planned at start: plan %s", path, plan.plan_id)
+        return
+    coordinator.rolling = rolling
+    await rolling.run()
+
+
+async def _run_ven(
+    coordinator: Coordinator, settings: CoordinatorSettings, registry: CollectorRegistry
+) -> None:
+    """The OpenADR VEN (``--openadr-vtn-url``), once a site is known, until stopped."""
+    ven_settings = settings.openadr
+    assert ven_settings is not None
+
+    def power_w(site: str) -> float:
+        return registry.get_sample_value("spillway_power_watts", {"site": site}) or 0.0
+
+    def make_ven(sites: Sequence[str]) -> OpenAdrVen:
+        store = EventStore(settings.data_dir / EVENTS_DB_FILE)
+        return OpenAdrVen(ven_settings, store, sites, power_w, on_change=coordinator.notify)
+
+    async def known_sites() -> list[str]:
+        sites = set(await coordinator.store.run(coordinator.store.store.known_sites))
+        if coordinator.plan is not None:
+            sites.update(s.site for s in coordinator.plan.sites)
+        return sorted(sites)
+
+    try:
+        await run_ven(coordinator.grid, make_ven, known_sites)
+    except Exception:
+        logger.exception("OpenADR VEN stopped")
 
 
 def _solver_available() -> bool:
@@ -285,10 +345,12 @@ async def _start(
         server, coordinator, health_servicer, store, backend, settings.grace_s, metrics_server
     )
     running.health_grpc = health_server
+    if settings.openadr is not None:
+        running.signals_task = asyncio.create_task(_run_ven(coordinator, settings, registry))
     if settings.scenario is not None and solver_ok:
         # Planned in the background: the coordinator serves (overrides, schedules) meanwhile.
         running.startup_plan = asyncio.create_task(
-            _plan_at_start(coordinator, settings.scenario, settings.plan_mode)
+            _plan_at_start(coordinator, settings, settings.scenario, settings.plan_mode)
         )
     return running, port
 

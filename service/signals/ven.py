@@ -44,7 +44,7 @@ from service.signals.domain import GridSignal, PricePoint, SignalKind
 from service.signals.errors import VenError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 
     from service.signals.store import EventStore
 
@@ -208,6 +208,9 @@ class OpenAdrVen:
         keep it quick).
     clock:
         Seconds since the epoch (injected for tests of staleness).
+    on_change:
+        Awaited after an event is stored or cancelled (the coordinator re-sends
+        budgets at once).
     """
 
     def __init__(
@@ -218,6 +221,7 @@ class OpenAdrVen:
         site_power_w: Callable[[str], float],
         *,
         clock: Callable[[], float] = time.time,
+        on_change: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         if not sites:
             raise VenError("sites: the VEN needs at least one site to report on")
@@ -226,6 +230,7 @@ class OpenAdrVen:
         self.sites = tuple(sites)
         self._power = site_power_w
         self._clock = clock
+        self._on_change = on_change
         self._client: Any = None  # registered
         self._attempt: Any = None  # the latest client, registered or still trying
         self._task: asyncio.Task[None] | None = None
@@ -243,11 +248,15 @@ class OpenAdrVen:
             self.store.cancel_event(event_id)
             logger.info("event %s cancelled by the VTN", event_id)
             self.answers[event_id] = OPT_IN
+            if self._on_change is not None:
+                await self._on_change()
             return OPT_IN
         signals, opt, why = signals_from_event(event, self.sites)
         self.store.put_event(event_id, mod, status, opt, signals, self._clock())
         self.answers[event_id] = opt
         logger.info("event %s (modification %d): %s (%s)", event_id, mod, opt, why)
+        if self._on_change is not None:
+            await self._on_change()
         return opt
 
     def _on_xml(self, _xml: str) -> None:

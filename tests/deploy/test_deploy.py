@@ -21,7 +21,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from service.metrics import CoordinatorMetrics, PoolMetrics, WorkerMetrics
+from service.metrics import CoordinatorMetrics, PoolMetrics, RollingMetrics, WorkerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -130,6 +130,8 @@ def exported_metrics() -> set[str]:
     coordinator.hashes.labels("cpu")
     # the Stratum upstream's metrics live in the coordinator's registry too
     PoolMetrics(coordinator_registry, ["stratum+tcp://pool.invalid:3333"])
+    # a rolling scenario's metrics (--scenario at real times) live there as well
+    RollingMetrics(coordinator_registry)
     worker_registry = CollectorRegistry()
     WorkerMetrics(worker_registry, site="site", backend="cpu")
     for registry in (coordinator_registry, worker_registry):

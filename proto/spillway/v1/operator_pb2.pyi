@@ -4,12 +4,39 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from spillway.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class BudgetReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BUDGET_REASON_UNSPECIFIED: _ClassVar[BudgetReason]
+    BUDGET_REASON_NONE: _ClassVar[BudgetReason]
+    BUDGET_REASON_PLAN: _ClassVar[BudgetReason]
+    BUDGET_REASON_SCHEDULE: _ClassVar[BudgetReason]
+    BUDGET_REASON_OVERRIDE: _ClassVar[BudgetReason]
+    BUDGET_REASON_GRID_EVENT: _ClassVar[BudgetReason]
+    BUDGET_REASON_PRICE_RULE: _ClassVar[BudgetReason]
+
+class GridSignalKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GRID_SIGNAL_KIND_UNSPECIFIED: _ClassVar[GridSignalKind]
+    GRID_SIGNAL_KIND_LOAD_DISPATCH: _ClassVar[GridSignalKind]
+    GRID_SIGNAL_KIND_SIMPLE: _ClassVar[GridSignalKind]
+BUDGET_REASON_UNSPECIFIED: BudgetReason
+BUDGET_REASON_NONE: BudgetReason
+BUDGET_REASON_PLAN: BudgetReason
+BUDGET_REASON_SCHEDULE: BudgetReason
+BUDGET_REASON_OVERRIDE: BudgetReason
+BUDGET_REASON_GRID_EVENT: BudgetReason
+BUDGET_REASON_PRICE_RULE: BudgetReason
+GRID_SIGNAL_KIND_UNSPECIFIED: GridSignalKind
+GRID_SIGNAL_KIND_LOAD_DISPATCH: GridSignalKind
+GRID_SIGNAL_KIND_SIMPLE: GridSignalKind
 
 class BudgetOverride(_message.Message):
     __slots__ = ("site", "budget_watts", "expire_time", "reason")
@@ -56,7 +83,7 @@ class WorkerStatus(_message.Message):
     def __init__(self, worker_id: _Optional[str] = ..., worker_name: _Optional[str] = ..., backend: _Optional[str] = ..., connected: _Optional[bool] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hashrate_hashes_per_second: _Optional[float] = ..., power_watts: _Optional[float] = ...) -> None: ...
 
 class SiteStatus(_message.Message):
-    __slots__ = ("site", "budget_watts", "budget_source", "energy_source", "budget_override", "workers", "hashrate_hashes_per_second", "power_watts", "shares_accepted", "energy_joules")
+    __slots__ = ("site", "budget_watts", "budget_source", "energy_source", "budget_override", "workers", "hashrate_hashes_per_second", "power_watts", "shares_accepted", "energy_joules", "budget_reason", "active_signal")
     SITE_FIELD_NUMBER: _ClassVar[int]
     BUDGET_WATTS_FIELD_NUMBER: _ClassVar[int]
     BUDGET_SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +94,8 @@ class SiteStatus(_message.Message):
     POWER_WATTS_FIELD_NUMBER: _ClassVar[int]
     SHARES_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     ENERGY_JOULES_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_REASON_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_SIGNAL_FIELD_NUMBER: _ClassVar[int]
     site: str
     budget_watts: float
     budget_source: _common_pb2.BudgetSource
@@ -77,7 +106,39 @@ class SiteStatus(_message.Message):
     power_watts: float
     shares_accepted: int
     energy_joules: float
-    def __init__(self, site: _Optional[str] = ..., budget_watts: _Optional[float] = ..., budget_source: _Optional[_Union[_common_pb2.BudgetSource, str]] = ..., energy_source: _Optional[_Union[_common_pb2.EnergySource, str]] = ..., budget_override: _Optional[_Union[BudgetOverride, _Mapping]] = ..., workers: _Optional[_Iterable[_Union[WorkerStatus, _Mapping]]] = ..., hashrate_hashes_per_second: _Optional[float] = ..., power_watts: _Optional[float] = ..., shares_accepted: _Optional[int] = ..., energy_joules: _Optional[float] = ...) -> None: ...
+    budget_reason: BudgetReason
+    active_signal: GridSignalStatus
+    def __init__(self, site: _Optional[str] = ..., budget_watts: _Optional[float] = ..., budget_source: _Optional[_Union[_common_pb2.BudgetSource, str]] = ..., energy_source: _Optional[_Union[_common_pb2.EnergySource, str]] = ..., budget_override: _Optional[_Union[BudgetOverride, _Mapping]] = ..., workers: _Optional[_Iterable[_Union[WorkerStatus, _Mapping]]] = ..., hashrate_hashes_per_second: _Optional[float] = ..., power_watts: _Optional[float] = ..., shares_accepted: _Optional[int] = ..., energy_joules: _Optional[float] = ..., budget_reason: _Optional[_Union[BudgetReason, str]] = ..., active_signal: _Optional[_Union[GridSignalStatus, _Mapping]] = ...) -> None: ...
+
+class GridSignalStatus(_message.Message):
+    __slots__ = ("event_id", "kind", "level", "setpoint_watts", "until_time", "underlying_budget_watts")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SETPOINT_WATTS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_TIME_FIELD_NUMBER: _ClassVar[int]
+    UNDERLYING_BUDGET_WATTS_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    kind: GridSignalKind
+    level: int
+    setpoint_watts: float
+    until_time: _timestamp_pb2.Timestamp
+    underlying_budget_watts: float
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[GridSignalKind, str]] = ..., level: _Optional[int] = ..., setpoint_watts: _Optional[float] = ..., until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., underlying_budget_watts: _Optional[float] = ...) -> None: ...
+
+class RollingStatus(_message.Message):
+    __slots__ = ("window_start_time", "window_end_time", "forecast_reach_time", "horizon", "forecast_revision")
+    WINDOW_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_REACH_TIME_FIELD_NUMBER: _ClassVar[int]
+    HORIZON_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_REVISION_FIELD_NUMBER: _ClassVar[int]
+    window_start_time: _timestamp_pb2.Timestamp
+    window_end_time: _timestamp_pb2.Timestamp
+    forecast_reach_time: _timestamp_pb2.Timestamp
+    horizon: _duration_pb2.Duration
+    forecast_revision: int
+    def __init__(self, window_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., forecast_reach_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., horizon: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., forecast_revision: _Optional[int] = ...) -> None: ...
 
 class PoolStatus(_message.Message):
     __slots__ = ("url", "connected", "difficulty", "job_id", "shares_accepted", "shares_rejected", "shares_stale")
@@ -102,18 +163,20 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("server_time", "sites", "current_plan_id", "current_plan_create_time", "pool")
+    __slots__ = ("server_time", "sites", "current_plan_id", "current_plan_create_time", "pool", "rolling")
     SERVER_TIME_FIELD_NUMBER: _ClassVar[int]
     SITES_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PLAN_ID_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PLAN_CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     POOL_FIELD_NUMBER: _ClassVar[int]
+    ROLLING_FIELD_NUMBER: _ClassVar[int]
     server_time: _timestamp_pb2.Timestamp
     sites: _containers.RepeatedCompositeFieldContainer[SiteStatus]
     current_plan_id: str
     current_plan_create_time: _timestamp_pb2.Timestamp
     pool: PoolStatus
-    def __init__(self, server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., current_plan_id: _Optional[str] = ..., current_plan_create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pool: _Optional[_Union[PoolStatus, _Mapping]] = ...) -> None: ...
+    rolling: RollingStatus
+    def __init__(self, server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., current_plan_id: _Optional[str] = ..., current_plan_create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pool: _Optional[_Union[PoolStatus, _Mapping]] = ..., rolling: _Optional[_Union[RollingStatus, _Mapping]] = ...) -> None: ...
 
 class SetBudgetOverrideRequest(_message.Message):
     __slots__ = ("site", "budget_watts", "duration", "reason")

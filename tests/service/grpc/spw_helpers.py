@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -136,6 +137,16 @@ def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+async def until(predicate: Any, timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` every 0.05 s on the event loop until true, or fail naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Samples of ``http://127.0.0.1:PORT/metrics`` by (name, sorted labels)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
@@ -171,5 +182,6 @@ __all__ = [
     "signed_telemetry",
     "spawn",
     "stop_process",
+    "until",
     "wait_for",
 ]

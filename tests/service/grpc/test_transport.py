@@ -227,7 +227,7 @@ class TestMetricsEndpoint:
             before = scrape(metrics_port)
             assert before[("grpc_server_handled_total", labels)] == 0
             assert ("spillway_workers_connected", ()) in before
-            assert ("spillway_plan_solve_seconds_count", ()) in before
+            assert ("spillway_plan_solve_seconds_count", (("warm", "false"),)) in before
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
                 await operator_pb2_grpc.OperatorServiceStub(channel).GetStatus(
                     operator_pb2.GetStatusRequest()

@@ -10,14 +10,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from optimiser import read_pypsa_folder
 from optimiser.forecast import Calendar, Forecast, ForecastSeries, SeriesKind
 from service.errors import InvalidRequestError
-from service.signals.forecast_convert import (
+from service.rpc.forecast_convert import (
     forecast_from_message,
     forecast_to_message,
     update_forecast_response,
 )
 from spillway.v1 import planner_pb2
 
-SCIGRID = Path(__file__).resolve().parents[2] / "data" / "grid" / "pypsa" / "scigrid-de-2017"
+SCIGRID = Path(__file__).resolve().parents[1] / "data" / "grid" / "pypsa" / "scigrid-de-2017"
 T0 = 1293840000  # SciGRID-DE's first snapshot, 2011-01-01 00:00 UTC
 
 

@@ -1,6 +1,6 @@
 """``UpdateForecast`` messages <-> the forecast domain type (``optimiser.forecast``).
 
-Pure conversion and checking at the gRPC edge (to move into ``rpc/convert`` with the
+Pure conversion and checking at the gRPC edge (beside ``rpc/convert``, which holds the
 other converters). On the wire loads and inflows are W, as every power in the
 contract; in the domain they are MW, as in the scenario's PyPSA tables.
 Every refusal names its field: ``series[2].values[5]``, ``series[0].component``.
