@@ -44,7 +44,12 @@ def register(commands: Any) -> None:
         "push", help="send PyPSA-named CSVs indexed by timestamp (the coordinator checks them)"
     )
     add_client_flags(push)
-    push.add_argument("folder", metavar="DIR")
+    push.add_argument(
+        "folder",
+        metavar="DIR",
+        help="PyPSA-named CSVs indexed by timestamp: generators-p_max_pu.csv, loads-p_set.csv,"
+        " storage_units-inflow.csv, mining_sites-value.csv (any of them)",
+    )
     push.set_defaults(run=run_push)
 
 

@@ -205,10 +205,29 @@ def _add_pool_flags(pool: Any) -> None:
 def _add_openadr_flags(group: Any) -> None:
     """The VTN whose demand-response events cap the sites' budgets."""
     levels = ",".join(f"{f:g}" for f in _COORDINATOR.openadr_simple_levels)
-    group.add_argument("--openadr-vtn-url", default=env("OPENADR_VTN_URL"), metavar="URL")
-    group.add_argument("--openadr-ven-name", default=env("OPENADR_VEN_NAME"), metavar="NAME")
-    group.add_argument("--openadr-cert", default=env("OPENADR_CERT"), help="signs our messages")
-    group.add_argument("--openadr-key", default=env("OPENADR_KEY"))
+    group.add_argument(
+        "--openadr-vtn-url",
+        default=env("OPENADR_VTN_URL"),
+        metavar="URL",
+        help="the utility's VTN: the coordinator registers there as a VEN and obeys its"
+        " events (default: no VEN; SPILLWAY_OPENADR_VTN_URL)",
+    )
+    group.add_argument(
+        "--openadr-ven-name",
+        default=env("OPENADR_VEN_NAME"),
+        metavar="NAME",
+        help="the VEN name the VTN knows this coordinator by (SPILLWAY_OPENADR_VEN_NAME)",
+    )
+    group.add_argument(
+        "--openadr-cert",
+        default=env("OPENADR_CERT"),
+        help="PEM certificate that signs our messages (SPILLWAY_OPENADR_CERT)",
+    )
+    group.add_argument(
+        "--openadr-key",
+        default=env("OPENADR_KEY"),
+        help="PEM private key of --openadr-cert (SPILLWAY_OPENADR_KEY)",
+    )
     group.add_argument(
         "--openadr-vtn-fingerprint",
         default=env("OPENADR_VTN_FINGERPRINT"),
@@ -239,7 +258,10 @@ def _add_price_rule_flags(group: Any) -> None:
         help="curtail a site after --curtail-after intervals priced above this (per MWh)",
     )
     group.add_argument(
-        "--curtail-after", type=int, default=env("CURTAIL_AFTER", str(d["curtail_after"]))
+        "--curtail-after",
+        type=int,
+        default=env("CURTAIL_AFTER", str(d["curtail_after"])),
+        help="consecutive intervals above --curtail-above before curtailing",
     )
     group.add_argument(
         "--curtail-hard",
@@ -256,7 +278,10 @@ def _add_price_rule_flags(group: Any) -> None:
         help="resume after --resume-after intervals priced below this (default: --curtail-above)",
     )
     group.add_argument(
-        "--resume-after", type=int, default=env("RESUME_AFTER", str(d["resume_after"]))
+        "--resume-after",
+        type=int,
+        default=env("RESUME_AFTER", str(d["resume_after"])),
+        help="consecutive intervals below --resume-below before resuming",
     )
 
 
