@@ -67,6 +67,21 @@ class TestAuth:
         status = await stub.GetStatus(operator_pb2.GetStatusRequest())
         assert [s.site for s in status.sites] == []  # nothing stored
 
+    async def test_search_needs_token(self, coordinator: Running) -> None:
+        """SearchNonces spends the coordinator's CPU: no token is UNAUTHENTICATED."""
+        stub = miner_pb2_grpc.HashingServiceStub(coordinator.channel)
+        request = miner_pb2.SearchNoncesRequest(header=bytes(76), bits=0x1D00FFFF, nonce_count=1)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for _ in stub.SearchNonces(request):
+                pass
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for _ in stub.SearchNonces(request, metadata=(("authorization", "Bearer x"),)):
+                pass
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        replies = [r async for r in stub.SearchNonces(request, metadata=AUTH)]
+        assert replies[-1].done
+
     async def test_reads_stay_open(self, coordinator: Running) -> None:
         """GetStatus needs no token."""
         stub = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
@@ -265,7 +280,7 @@ class TestHashing:
         request = miner_pb2.SearchNoncesRequest(
             header=block.header, bits=block.bits, nonce_start=block.nonce - 1000, nonce_count=2000
         )
-        replies = [r async for r in stub.SearchNonces(request)]
+        replies = [r async for r in stub.SearchNonces(request, metadata=AUTH)]
         assert replies[-1].done and replies[-1].hashes_done == 2000
         found = [f for r in replies for f in r.found]
         assert [f.nonce for f in found] == [block.nonce]
@@ -276,7 +291,8 @@ class TestHashing:
         stub = miner_pb2_grpc.HashingServiceStub(coordinator.channel)
         with pytest.raises(grpc.aio.AioRpcError) as info:
             async for _ in stub.SearchNonces(
-                miner_pb2.SearchNoncesRequest(header=b"x", bits=0x1D00FFFF, nonce_count=1)
+                miner_pb2.SearchNoncesRequest(header=b"x", bits=0x1D00FFFF, nonce_count=1),
+                metadata=AUTH,
             ):
                 pass
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -286,7 +302,8 @@ class TestHashing:
         """Cancelling a whole-range search ends it within a batch or two."""
         stub = miner_pb2_grpc.HashingServiceStub(coordinator.channel)
         call = stub.SearchNonces(
-            miner_pb2.SearchNoncesRequest(header=bytes(76), bits=0x1D00FFFF, nonce_count=1 << 32)
+            miner_pb2.SearchNoncesRequest(header=bytes(76), bits=0x1D00FFFF, nonce_count=1 << 32),
+            metadata=AUTH,
         )
         await call.read()
         call.cancel()
@@ -360,11 +377,14 @@ class TestLedgerAndLimits:
         request = miner_pb2.SearchNoncesRequest(
             header=bytes(76), bits=0x1D00FFFF, nonce_count=1 << 32
         )
-        running = [stub.SearchNonces(request) for _ in range(coordinator.settings.max_searches)]
+        running = [
+            stub.SearchNonces(request, metadata=AUTH)
+            for _ in range(coordinator.settings.max_searches)
+        ]
         for call in running:
             await call.read()
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            async for _ in stub.SearchNonces(request):
+            async for _ in stub.SearchNonces(request, metadata=AUTH):
                 pass
         for call in running:
             call.cancel()
