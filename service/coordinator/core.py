@@ -8,7 +8,6 @@ override or a new schedule reaches workers at once, not at the next refresh.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 from service.coordinator.budgets import BudgetRules
 from service.coordinator.plans import PlanCodec, Plans
 from service.coordinator.recorder import LedgerRecorder
+from service.coordinator.wakeup import Wakeup
 from service.domain import (
     Budget,
     Job,
@@ -109,7 +109,7 @@ class Coordinator:
             store, hold_s=settings.budget_hold_s, refresh_s=settings.budget_refresh_s
         )
         self.live: dict[str, WorkerLive] = {}
-        self.changed = asyncio.Condition()
+        self.changed = Wakeup()
         self.stopping = asyncio.Event()
         self.plans = Plans(store, metrics, codec, stopping=self.stopping, on_change=self.notify)
         # Set by build_server when pools are configured: jobs then come from the pool.
@@ -142,8 +142,7 @@ class Coordinator:
     async def notify(self) -> None:
         """Wake every work stream (a budget rule changed)."""
         self.budgets.forget()
-        async with self.changed:
-            self.changed.notify_all()
+        self.changed.notify_all()
 
     async def stop(self, reason: str) -> None:
         """Tell every work stream to send ``StopWork`` and end."""
@@ -285,9 +284,7 @@ class Coordinator:
                     last_job_s = time.monotonic()
                 # Wake at the sent budget's end too, so the next one follows without a gap.
                 wait_s = min(self.settings.budget_refresh_s, max(0.01, sent_until_s - time.time()))
-                async with self.changed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.changed.wait(), timeout=wait_s)
+                await self.changed.wait(wait_s)
             yield StopEvent("coordinator shutting down")
         finally:
             live.streams -= 1

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from service.coordinator import planning
+from service.coordinator.wakeup import Wakeup
 from service.domain import Calendar, Plan, PlanModeKind
 from service.errors import NotFoundError
 from service.metrics import plan_failure_reason
@@ -87,7 +88,7 @@ class Plans:
         self.metrics = metrics
         self.codec = codec
         self.current: Plan | None = None
-        self.changed = asyncio.Condition()
+        self.changed = Wakeup()
         self._stopping = stopping
         self._on_change = on_change
         self._checked: OrderedDict[str, tuple[GridData, Calendar]] = OrderedDict()
@@ -202,8 +203,7 @@ class Plans:
             self.metrics.site(site.site)
         self.current = plan
         logger.info("plan %s stored and current (%.2f s solve)", plan.plan_id, plan.summary.solve_s)
-        async with self.changed:
-            self.changed.notify_all()
+        self.changed.notify_all()
         await self._on_change()
 
     async def plan_scenario_file(self, path: Path, mode: PlanModeKind) -> Plan:
@@ -249,6 +249,4 @@ class Plans:
             if self.current is not None and self.current.plan_id != sent:
                 sent = self.current.plan_id
                 yield self.current
-            async with self.changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.changed.wait(), timeout=1.0)
+            await self.changed.wait(1.0)
