@@ -159,10 +159,32 @@ class Coordinator:
         self.metrics.power_budget_watts.labels(site).set(budget.budget_w)
         return budget
 
+    async def sites(self) -> set[str]:
+        """The sites the coordinator knows: the current plan's and registered workers'."""
+        workers = await self.store.run(self.store.store.workers)
+        plan_sites = {s.site for s in self.plan.sites} if self.plan is not None else set()
+        return plan_sites | {w.site for w in workers}
+
+    async def check_sites(self, field: str, sites: set[str]) -> None:
+        """Refuse rules for sites nobody knows (a typo would stay as a phantom site).
+
+        Raises
+        ------
+        NotFoundError
+            Naming ``field``, the unknown sites and the known ones.
+        """
+        known = await self.sites()
+        unknown = sorted(sites - known)
+        if unknown:
+            names = ", ".join(repr(s[:64]) for s in unknown[:5])
+            listed = ", ".join(sorted(known)[:20]) or "none (no plan, no registered worker)"
+            raise NotFoundError(f"{field}: no site {names}; known sites: {listed}")
+
     async def set_override(
         self, site: str, budget_w: float, length_s: float, reason: str
     ) -> Override:
         """Set a manual budget for ``length_s`` seconds; it outranks the plan until then."""
+        await self.check_sites("site", {site})
         now_s = time.time()
         override = Override(site, budget_w, now_s + length_s, reason)
         await self.store.run(self.store.store.set_override, override, now_s)
@@ -179,6 +201,7 @@ class Coordinator:
 
     async def push_schedule(self, entries: list[ScheduleEntry]) -> str:
         """Replace the schedule of the sites named; the new schedule's id."""
+        await self.check_sites("entries.site", {e.site for e in entries})
         schedule_id = await self.store.run(self.store.store.replace_schedule, entries, time.time())
         for site in {e.site for e in entries}:
             self.metrics.site(site)

@@ -18,7 +18,7 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2
 from prometheus_client import CollectorRegistry
-from spw_helpers import AUTH, TOKEN, make_settings
+from spw_helpers import AUTH, TOKEN, know_site, make_settings
 
 import kernels
 from service.cli.operator import format_status
@@ -133,6 +133,7 @@ async def pool_farm(
     task = asyncio.create_task(worker.run())
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await know_site(channel, "north", "n1")
             await operator_pb2_grpc.OperatorServiceStub(channel).SetBudgetOverride(
                 operator_pb2.SetBudgetOverrideRequest(
                     site="north", budget_watts=5.0, duration=duration_pb2.Duration(seconds=600)

@@ -128,6 +128,7 @@ class TestBadInput:
 class TestBudgets:
     async def test_override_outranks_schedule_then_expires(self, coordinator: Running) -> None:
         """A pushed schedule drives the site; an override outranks it until it is cleared."""
+        await register(coordinator, site="alpha")
         stub = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
         now = time.time()
         await stub.PushSchedule(
@@ -163,6 +164,7 @@ class TestBudgets:
 
     async def test_nothing_covers_now_means_zero(self, coordinator: Running) -> None:
         """A schedule in the past leaves the safe budget: zero."""
+        await register(coordinator, site="beta")
         stub = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
         await stub.PushSchedule(
             operator_pb2.PushScheduleRequest(
