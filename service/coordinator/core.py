@@ -32,7 +32,7 @@ from service.domain import (
     make_job,
     period_start,
 )
-from service.errors import NotFoundError
+from service.errors import NotFoundError, ResourceExhaustedError
 from service.ledger.errors import LedgerInputError
 
 if TYPE_CHECKING:
@@ -78,6 +78,18 @@ class WorkerLive:
     hashrate_hs: float = 0.0
     power_w: float = 0.0
     seen_s: float = field(default_factory=time.time)
+    # Token bucket of shares taken: tokens left, when last filled (monotonic).
+    share_tokens: float | None = None
+    share_tokens_s: float = field(default_factory=time.monotonic)
+
+    def take_shares(self, wanted: int, rate_per_s: float, burst: float) -> int:
+        """How many of ``wanted`` shares the worker may hand in now (token bucket)."""
+        now_s = time.monotonic()
+        tokens = burst if self.share_tokens is None else self.share_tokens
+        tokens = min(burst, tokens + (now_s - self.share_tokens_s) * rate_per_s)
+        taken = min(wanted, int(tokens))
+        self.share_tokens, self.share_tokens_s = tokens - taken, now_s
+        return taken
 
 
 class Coordinator:
@@ -256,7 +268,11 @@ class Coordinator:
     async def new_job(self, worker: WorkerRecord) -> Job | None:
         """A fresh job for ``worker``, stored before it is sent; None while the pool has none."""
         if self.pool is not None:
-            return await self.pool.new_job(worker)
+            # The share floor follows the faster of the declared and the reported hashrate,
+            # so a worker that declared little cannot be flooded by a pool's tiny difficulty.
+            live = self.live.get(worker.worker_id)
+            live_hs = live.hashrate_hs if live is not None else 0.0
+            return await self.pool.new_job(worker, max(worker.hashrate_hs, live_hs))
         job = make_job(
             uuid.uuid4().hex[:16],
             worker.worker_id,
@@ -319,8 +335,29 @@ class Coordinator:
     async def submit_shares(
         self, worker: WorkerRecord, shares: list[ShareSubmission]
     ) -> list[ShareOutcome]:
-        """Check and store shares; each gets an outcome (duplicates acknowledged)."""
+        """Check and store shares; each gets an outcome (duplicates acknowledged).
+
+        At most the worker's share allowance is taken; the rest get no outcome (they
+        stay in the worker's queue) and are counted.
+
+        Raises
+        ------
+        ResourceExhaustedError
+            When the worker has no allowance left at all.
+        """
         store = self.store.store
+        live = self.live.setdefault(worker.worker_id, WorkerLive())
+        taken = live.take_shares(
+            len(shares), self.settings.worker_shares_per_s, self.settings.worker_share_burst
+        )
+        if taken < len(shares):
+            self.metrics.shares_rate_limited.inc(len(shares) - taken)
+            if taken == 0:
+                raise ResourceExhaustedError(
+                    f"shares: at most {self.settings.worker_shares_per_s:g} per second"
+                    f" per worker (burst {self.settings.worker_share_burst:g}); send later"
+                )
+            shares = shares[:taken]
         checked = []
         for share in shares:
             job = await self.store.run(store.job, share.job_id)

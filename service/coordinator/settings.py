@@ -63,5 +63,10 @@ class CoordinatorSettings:
     # Calls per second (and burst) per client host; more get RESOURCE_EXHAUSTED.
     rate_limit_per_s: float = 2000.0
     rate_limit_burst: float = 4000.0
+    # Shares taken per worker per second (and burst); past it SubmitShares is
+    # RESOURCE_EXHAUSTED and the shares stay in the worker's queue (a pool's tiny
+    # difficulty once had one worker send 1,000 a second).
+    worker_shares_per_s: float = 10.0
+    worker_share_burst: float = 50.0
     # Stratum pools to mine for (``--pool``); None: the coordinator's own synthetic jobs.
     pool: PoolSettings | None = None

@@ -139,7 +139,7 @@ class Worker:
         self.state = WorkerState()
         self.metrics = WorkerMetrics(registry, site=settings.site, backend=backend.name)
         name = f"worker-{settings.site}-{settings.worker_name}.sqlite3"
-        self.queue = ShareQueue(settings.data_dir / name)
+        self.queue = ShareQueue(settings.data_dir / name, settings.max_queued_shares)
         self.metrics.shares_queued.set(len(self.queue))
         self.duty = DutyCycle(settings.joules_per_hash, hashrate_hs=1e6)
         # Signs this worker's telemetry for the coordinator's ledger; kept beside its queue.
@@ -318,13 +318,16 @@ class Worker:
             self.metrics.energy_joules[state.energy_source].inc(energy_j)
             if result.found:
                 found_s = time.time()
-                await asyncio.to_thread(
+                dropped = await asyncio.to_thread(
                     self.queue.add,
                     [
                         QueuedShare(uuid.uuid4().hex, job.job_id, ntime, hit.nonce, found_s)
                         for hit in result.found
                     ],
+                    {job.job_id},
                 )
+                self.metrics.shares_dropped["stale"].inc(dropped.stale)
+                self.metrics.shares_dropped["newest"].inc(dropped.newest)
                 self.metrics.shares["found"].inc(len(result.found))
                 state.unreported_shares += len(result.found)
                 self.metrics.shares_queued.set(len(self.queue))
