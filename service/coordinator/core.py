@@ -32,7 +32,7 @@ from service.domain import (
     make_job,
     period_start,
 )
-from service.errors import NotFoundError, ResourceExhaustedError
+from service.errors import AlreadyExistsError, NotFoundError, ResourceExhaustedError
 from service.ledger.errors import LedgerInputError
 
 if TYPE_CHECKING:
@@ -236,6 +236,7 @@ class Coordinator:
         """Register or refresh a worker (and its telemetry key, when it sends one)."""
         if telemetry_public_key:
             self.ledger.check_key(telemetry_public_key)  # refused before anything is stored
+            await self._check_name_free(site, worker_name, telemetry_public_key)
         worker = await self.store.run(
             self.store.store.register_worker,
             site,
@@ -251,6 +252,23 @@ class Coordinator:
         self.live.setdefault(worker.worker_id, WorkerLive())
         logger.info("worker %s (%s) registered at %s", worker_name, worker.worker_id, site)
         return worker
+
+    async def _check_name_free(self, site: str, worker_name: str, public_key: bytes) -> None:
+        """Refuse a second live worker under one name with another telemetry key.
+
+        Two replicas sharing a name would mix their telemetry (refused as
+        overlapping) and neither's energy would be recorded; the second is told.
+        """
+        for known in await self.store.run(self.store.store.workers):
+            if (known.site, known.worker_name) != (site, worker_name):
+                continue
+            live = self.live.get(known.worker_id)
+            key_hex = await self.ledger.key_of(known.worker_id)
+            if live is not None and live.streams > 0 and key_hex not in (None, public_key.hex()):
+                raise AlreadyExistsError(
+                    f"worker_name: {worker_name!r} at {site!r} is live with another telemetry"
+                    " key; give each worker its own name"
+                )
 
     async def worker(self, worker_id: str) -> WorkerRecord:
         """A registered worker.

@@ -218,6 +218,11 @@ class LedgerRecorder:
         except LedgerInputError:
             raise LedgerInputError("telemetry_public_key", "is not an Ed25519 key") from None
 
+    async def key_of(self, worker: str) -> str | None:
+        """The worker's registered telemetry key (hex), if any."""
+        known = await self._run(self.ledger.worker_key, worker)
+        return None if known is None else known[1]
+
     async def register_key(self, worker: str, site: str, public_key: bytes) -> None:
         """Record a worker's telemetry key (raw Ed25519, 32 bytes).
 

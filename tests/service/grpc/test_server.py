@@ -125,6 +125,31 @@ class TestBadInput:
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+class TestWorkerNames:
+    async def test_second_live_worker_with_the_name_and_another_key_is_refused(
+        self, coordinator: Running
+    ) -> None:
+        """Two replicas under one name: the second (another key) is ALREADY_EXISTS while
+        the first streams; the same key re-registers (a restart); once it left, it may."""
+        first, second = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator, site="alpha", name="w", key=first)
+        stub = miner_pb2_grpc.WorkerServiceStub(coordinator.channel)
+        stream = stub.StreamWork(miner_pb2.StreamWorkRequest(worker_id=worker_id), metadata=AUTH)
+        await stream.read()
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await register(coordinator, site="alpha", name="w", key=second)
+        assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
+        assert "'w'" in (info.value.details() or "")
+        assert await register(coordinator, site="alpha", name="w", key=first) == worker_id
+        stream.cancel()
+        live = coordinator.server.coordinator.live[worker_id]
+        for _ in range(100):
+            if live.streams == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await register(coordinator, site="alpha", name="w", key=second) == worker_id
+
+
 class TestBudgets:
     async def test_override_outranks_schedule_then_expires(self, coordinator: Running) -> None:
         """A pushed schedule drives the site; an override outranks it until it is cleared."""
