@@ -377,8 +377,11 @@ class Coordinator:
                 )
             shares = shares[:taken]
         checked = []
+        jobs: dict[str, Job | None] = {}  # a call's shares are mostly of one job: one read each
         for share in shares:
-            job = await self.store.run(store.job, share.job_id)
+            if share.job_id not in jobs:
+                jobs[share.job_id] = await self.store.run(store.job, share.job_id)
+            job = jobs[share.job_id]
             if job is not None and job.worker_id != worker.worker_id:
                 job = None  # another worker's job: unknown to this one
             checked.append((job, share.ntime, share.nonce, check_share(job, share)))

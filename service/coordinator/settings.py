@@ -66,7 +66,9 @@ class CoordinatorSettings:
     # Shares taken per worker per second (and burst); past it SubmitShares is
     # RESOURCE_EXHAUSTED and the shares stay in the worker's queue (a pool's tiny
     # difficulty once had one worker send 1,000 a second).
-    worker_shares_per_s: float = 10.0
-    worker_share_burst: float = 50.0
+    # 50/s is 20 times fewer than that flood and well above what a sane share
+    # difficulty gives one worker (the pool bridge's floor aims at a few a second).
+    worker_shares_per_s: float = 50.0
+    worker_share_burst: float = 500.0
     # Stratum pools to mine for (``--pool``); None: the coordinator's own synthetic jobs.
     pool: PoolSettings | None = None

@@ -1,7 +1,7 @@
 """A tiny share difficulty must not flood the coordinator or the worker's disk (issue 13, 2).
 
 A real worker mines real jobs at a difficulty where nearly every nonce is a share.
-The coordinator takes at most its per-worker allowance (10/s, burst 50 by default);
+The coordinator takes at most its per-worker allowance (50/s, burst 500 by default);
 the rest wait in the worker's queue, which stays within its bound by dropping
 (and counting) shares. Before the fix the coordinator stored about 1,000 shares a
 second and the queue grew without end.
@@ -74,7 +74,7 @@ async def test_tiny_difficulty_is_capped_per_worker(tmp_path: Path) -> None:
         backend.close()
     found = worker_registry.get_sample_value("spillway_shares_total", {"result": "found"}) or 0
     rate = stored / elapsed_s
-    print(f"tiny difficulty: {found:.0f} shares found, {rate:.1f} stored/s (cap 10/s, burst 50)")
+    print(f"tiny difficulty: {found:.0f} shares found, {rate:.1f} stored/s (cap 50/s, burst 500)")
     assert found > 5 * stored  # a real flood: nearly every nonce is a share
     assert rate <= settings.worker_shares_per_s + settings.worker_share_burst / elapsed_s
     assert (registry.get_sample_value("spillway_shares_rate_limited_total") or 0) > 0
