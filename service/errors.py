@@ -5,6 +5,7 @@
     ServiceError
     ├── InvalidRequestError      a request field is wrong        INVALID_ARGUMENT
     ├── NotFoundError            an unknown id or name           NOT_FOUND
+    ├── AlreadyExistsError       a name another live party holds ALREADY_EXISTS
     ├── UnauthenticatedError     no bearer token                 UNAUTHENTICATED
     ├── PermissionDeniedError    a wrong bearer token            PERMISSION_DENIED
     ├── ResourceExhaustedError   past a size or rate limit       RESOURCE_EXHAUSTED
@@ -39,6 +40,7 @@ from service.ledger.errors import LedgerInputError
 
 __all__ = [
     "ERROR_TABLE",
+    "AlreadyExistsError",
     "ConfigError",
     "FieldViolation",
     "InvalidRequestError",
@@ -90,6 +92,10 @@ class NotFoundError(ServiceError):
     """An id or name the coordinator does not know."""
 
 
+class AlreadyExistsError(ServiceError):
+    """A name held by another live party (a worker name registered with another key)."""
+
+
 class UnauthenticatedError(ServiceError):
     """A call that changes state came without ``authorization: Bearer <token>``."""
 
@@ -114,6 +120,7 @@ class ConfigError(ServiceError):
 ERROR_TABLE: dict[type[BaseException], grpc.StatusCode] = {
     InvalidRequestError: grpc.StatusCode.INVALID_ARGUMENT,
     NotFoundError: grpc.StatusCode.NOT_FOUND,
+    AlreadyExistsError: grpc.StatusCode.ALREADY_EXISTS,
     UnauthenticatedError: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDeniedError: grpc.StatusCode.PERMISSION_DENIED,
     ResourceExhaustedError: grpc.StatusCode.RESOURCE_EXHAUSTED,

@@ -260,6 +260,12 @@ class CoordinatorMetrics:
         )
         for result in SHARE_RESULTS:
             self.shares.labels(result)
+        self.shares_rate_limited = Counter(
+            "shares_rate_limited",
+            "Shares not taken: past a worker's shares-per-second cap (left in its queue).",
+            namespace=NAMESPACE,
+            registry=registry,
+        )
         self.hashes = Counter(
             "hashes",
             "Hashes reported by workers and done by the hashing service.",
@@ -401,6 +407,14 @@ class WorkerMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
+        dropped = Counter(
+            "shares_dropped",
+            "Shares dropped to keep the disk queue bounded: of stale jobs first, then newest.",
+            ("reason",),
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+        self.shares_dropped = {reason: dropped.labels(reason) for reason in ("stale", "newest")}
         self.coordinator_connected = Gauge(
             "coordinator_connected",
             "1 while the work stream is open.",

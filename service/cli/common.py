@@ -123,6 +123,8 @@ def add_client_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# google.protobuf.Duration's range: about 10,000 years.
+MAX_DURATION_S = 315_576_000_000.0
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -138,7 +140,12 @@ def parse_duration_s(field: str, text: str) -> float:
     match = _DURATION_RE.match(text.strip())
     if not match:
         raise ConfigError(f"{field}: expected a duration like 90s, 15m, 2h; got {text!r}")
-    return float(match.group(1)) * _UNIT_S[match.group(2)]
+    seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+    if seconds > MAX_DURATION_S:  # past what a protobuf Duration holds
+        raise ConfigError(
+            f"{field}: {text.strip()[:32]!r} is too long; at most {MAX_DURATION_S:.0f} s"
+        )
+    return seconds
 
 
 def client_channel(address: str, tls: TlsFiles | None) -> Any:

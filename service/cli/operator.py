@@ -274,6 +274,12 @@ def run_schedule_push(args: argparse.Namespace) -> int:
                     raise ConfigError(f"file: line {line}: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"file: cannot read {args.file}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"file: {args.file} is not UTF-8 text (byte {exc.start}); expected a CSV"
+        ) from exc
+    except csv.Error as exc:  # a NUL byte, a broken quote: not a CSV
+        raise ConfigError(f"file: {args.file} is not a readable CSV: {exc}") from exc
     reply = _call(args, "PushSchedule", operator_pb2.PushScheduleRequest(entries=entries))
     print(
         f"schedule {reply.schedule_id}: {reply.entry_count} periods ({time.strftime('%H:%M:%S')})"

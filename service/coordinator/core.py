@@ -33,7 +33,7 @@ from service.domain import (
     make_job,
     period_start,
 )
-from service.errors import NotFoundError
+from service.errors import AlreadyExistsError, NotFoundError, ResourceExhaustedError
 from service.ledger.errors import LedgerInputError
 from service.signals.shedding import WorkerCapacity, shed
 
@@ -85,6 +85,18 @@ class WorkerLive:
     hashrate_hs: float = 0.0
     power_w: float = 0.0
     seen_s: float = field(default_factory=time.time)
+    # Token bucket of shares taken: tokens left, when last filled (monotonic).
+    share_tokens: float | None = None
+    share_tokens_s: float = field(default_factory=time.monotonic)
+
+    def take_shares(self, wanted: int, rate_per_s: float, burst: float) -> int:
+        """How many of ``wanted`` shares the worker may hand in now (token bucket)."""
+        now_s = time.monotonic()
+        tokens = burst if self.share_tokens is None else self.share_tokens
+        tokens = min(burst, tokens + (now_s - self.share_tokens_s) * rate_per_s)
+        taken = min(wanted, int(tokens))
+        self.share_tokens, self.share_tokens_s = tokens - taken, now_s
+        return taken
 
 
 class JobWriter:
@@ -225,10 +237,32 @@ class Coordinator:
         self.metrics.power_budget_watts.labels(site).set(budget.budget_w)
         return budget, decision
 
+    async def sites(self) -> set[str]:
+        """The sites the coordinator knows: the current plan's and registered workers'."""
+        workers = await self.store.run(self.store.store.workers)
+        plan_sites = {s.site for s in self.plan.sites} if self.plan is not None else set()
+        return plan_sites | {w.site for w in workers}
+
+    async def check_sites(self, field: str, sites: set[str]) -> None:
+        """Refuse rules for sites nobody knows (a typo would stay as a phantom site).
+
+        Raises
+        ------
+        NotFoundError
+            Naming ``field``, the unknown sites and the known ones.
+        """
+        known = await self.sites()
+        unknown = sorted(sites - known)
+        if unknown:
+            names = ", ".join(repr(s[:64]) for s in unknown[:5])
+            listed = ", ".join(sorted(known)[:20]) or "none (no plan, no registered worker)"
+            raise NotFoundError(f"{field}: no site {names}; known sites: {listed}")
+
     async def set_override(
         self, site: str, budget_w: float, length_s: float, reason: str
     ) -> Override:
         """Set a manual budget for ``length_s`` seconds; it outranks the plan until then."""
+        await self.check_sites("site", {site})
         now_s = time.time()
         override = Override(site, budget_w, now_s + length_s, reason)
         await self.store.run(self.store.store.set_override, override, now_s)
@@ -245,6 +279,7 @@ class Coordinator:
 
     async def push_schedule(self, entries: list[ScheduleEntry]) -> str:
         """Replace the schedule of the sites named; the new schedule's id."""
+        await self.check_sites("entries.site", {e.site for e in entries})
         schedule_id = await self.store.run(self.store.store.replace_schedule, entries, time.time())
         for site in {e.site for e in entries}:
             self.metrics.site(site)
@@ -267,6 +302,7 @@ class Coordinator:
         """Register or refresh a worker (and its telemetry key, when it sends one)."""
         if telemetry_public_key:
             self.ledger.check_key(telemetry_public_key)  # refused before anything is stored
+            await self._check_name_free(site, worker_name, telemetry_public_key)
         worker = await self.store.run(
             self.store.store.register_worker,
             site,
@@ -282,6 +318,23 @@ class Coordinator:
         self.live.setdefault(worker.worker_id, WorkerLive())
         logger.info("worker %s (%s) registered at %s", worker_name, worker.worker_id, site)
         return worker
+
+    async def _check_name_free(self, site: str, worker_name: str, public_key: bytes) -> None:
+        """Refuse a second live worker under one name with another telemetry key.
+
+        Two replicas sharing a name would mix their telemetry (refused as
+        overlapping) and neither's energy would be recorded; the second is told.
+        """
+        for known in await self.store.run(self.store.store.workers):
+            if (known.site, known.worker_name) != (site, worker_name):
+                continue
+            live = self.live.get(known.worker_id)
+            key_hex = await self.ledger.key_of(known.worker_id)
+            if live is not None and live.streams > 0 and key_hex not in (None, public_key.hex()):
+                raise AlreadyExistsError(
+                    f"worker_name: {worker_name!r} at {site!r} is live with another telemetry"
+                    " key; give each worker its own name"
+                )
 
     async def worker(self, worker_id: str) -> WorkerRecord:
         """A registered worker.
@@ -299,7 +352,11 @@ class Coordinator:
     async def new_job(self, worker: WorkerRecord) -> Job | None:
         """A fresh job for ``worker``, stored before it is sent; None while the pool has none."""
         if self.pool is not None:
-            return await self.pool.new_job(worker)
+            # The share floor follows the faster of the declared and the reported hashrate,
+            # so a worker that declared little cannot be flooded by a pool's tiny difficulty.
+            live = self.live.get(worker.worker_id)
+            live_hs = live.hashrate_hs if live is not None else 0.0
+            return await self.pool.new_job(worker, max(worker.hashrate_hs, live_hs))
         job = make_job(
             uuid.uuid4().hex[:16],
             worker.worker_id,
@@ -392,11 +449,35 @@ class Coordinator:
     async def submit_shares(
         self, worker: WorkerRecord, shares: list[ShareSubmission]
     ) -> list[ShareOutcome]:
-        """Check and store shares; each gets an outcome (duplicates acknowledged)."""
+        """Check and store shares; each gets an outcome (duplicates acknowledged).
+
+        At most the worker's share allowance is taken; the rest get no outcome (they
+        stay in the worker's queue) and are counted.
+
+        Raises
+        ------
+        ResourceExhaustedError
+            When the worker has no allowance left at all.
+        """
         store = self.store.store
+        live = self.live.setdefault(worker.worker_id, WorkerLive())
+        taken = live.take_shares(
+            len(shares), self.settings.worker_shares_per_s, self.settings.worker_share_burst
+        )
+        if taken < len(shares):
+            self.metrics.shares_rate_limited.inc(len(shares) - taken)
+            if taken == 0:
+                raise ResourceExhaustedError(
+                    f"shares: at most {self.settings.worker_shares_per_s:g} per second"
+                    f" per worker (burst {self.settings.worker_share_burst:g}); send later"
+                )
+            shares = shares[:taken]
         checked = []
+        jobs: dict[str, Job | None] = {}  # a call's shares are mostly of one job: one read each
         for share in shares:
-            job = await self.store.run(store.job, share.job_id)
+            if share.job_id not in jobs:
+                jobs[share.job_id] = await self.store.run(store.job, share.job_id)
+            job = jobs[share.job_id]
             if job is not None and job.worker_id != worker.worker_id:
                 job = None  # another worker's job: unknown to this one
             checked.append((job, share.ntime, share.nonce, check_share(job, share)))

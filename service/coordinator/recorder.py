@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from service.coordinator.attribution import MICRO_PER_UNIT, attribute
+from service.coordinator.wakeup import Wakeup
 from service.errors import ConfigError
 from service.ledger.errors import LedgerInputError
 from service.ledger.keys import load_or_create_key, public_key_from_hex, telemetry_signed
@@ -141,7 +142,7 @@ class LedgerRecorder:
         self.clock = clock
         self.clock_skew_s = clock_skew_s
         self.observer = observer
-        self.appended = asyncio.Condition()
+        self.appended = Wakeup()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="spillway-ledger")
         self._ledger: Ledger | None = None
         # Energy per site (closed and open periods), summed once then kept up to date
@@ -216,6 +217,11 @@ class LedgerRecorder:
             public_key_from_hex(public_key.hex())
         except LedgerInputError:
             raise LedgerInputError("telemetry_public_key", "is not an Ed25519 key") from None
+
+    async def key_of(self, worker: str) -> str | None:
+        """The worker's registered telemetry key (hex), if any."""
+        known = await self._run(self.ledger.worker_key, worker)
+        return None if known is None else known[1]
 
     async def register_key(self, worker: str, site: str, public_key: bytes) -> None:
         """Record a worker's telemetry key (raw Ed25519, 32 bytes).
@@ -356,8 +362,7 @@ class LedgerRecorder:
         """Append every staged period that has ended; wake header watchers."""
         headers = await self._run(self._close_due, plan)
         if headers:
-            async with self.appended:
-                self.appended.notify_all()
+            self.appended.notify_all()
         return headers
 
     # reading

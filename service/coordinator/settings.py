@@ -69,6 +69,13 @@ class CoordinatorSettings:
     # Calls per second (and burst) per client host; more get RESOURCE_EXHAUSTED.
     rate_limit_per_s: float = 2000.0
     rate_limit_burst: float = 4000.0
+    # Shares taken per worker per second (and burst); past it SubmitShares is
+    # RESOURCE_EXHAUSTED and the shares stay in the worker's queue (a pool's tiny
+    # difficulty once had one worker send 1,000 a second).
+    # 50/s is 20 times fewer than that flood and well above what a sane share
+    # difficulty gives one worker (the pool bridge's floor aims at a few a second).
+    worker_shares_per_s: float = 50.0
+    worker_share_burst: float = 500.0
     # Stratum pools to mine for (``--pool``); None: the coordinator's own synthetic jobs.
     pool: PoolSettings | None = None
     # OpenADR 2.0b: the VTN to hear demand-response events from; None: none.

@@ -31,6 +31,7 @@ from service.metrics import GrpcServerMetrics
 
 __all__ = [
     "STATE_CHANGING_METHODS",
+    "TOKEN_METHODS",
     "AuthInterceptor",
     "ErrorInterceptor",
     "MetricsInterceptor",
@@ -58,6 +59,9 @@ STATE_CHANGING_METHODS = frozenset(
         "/spillway.v1.OperatorService/PushSchedule",
     }
 )
+# Calls that need the token: those that change state, and those that spend the
+# coordinator's resources (a SearchNonces call is up to 2^32 hashes of its CPU).
+TOKEN_METHODS = STATE_CHANGING_METHODS | {"/spillway.v1.HashingService/SearchNonces"}
 
 
 class _Unparsable:
@@ -247,7 +251,7 @@ def _map_errors(behaviour: Behaviour, method: str) -> Behaviour:
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Calls that change state need ``authorization: Bearer <token>``.
+    """Calls that change state or spend resources need ``authorization: Bearer <token>``.
 
     Parameters
     ----------
@@ -260,7 +264,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = await continuation(details)
-        if handler is None or self._token is None or details.method not in STATE_CHANGING_METHODS:
+        if handler is None or self._token is None or details.method not in TOKEN_METHODS:
             return handler
         metadata = dict(details.invocation_metadata or ())
         header = metadata.get("authorization", "")
@@ -269,8 +273,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         def wrap(behaviour: Behaviour, method: str) -> Behaviour:
             async def before(_request: Any, _context: Any) -> None:
                 if not header:
+                    what = (
+                        "changes state" if method in STATE_CHANGING_METHODS else "spends resources"
+                    )
                     raise UnauthenticatedError(
-                        f"{method} changes state: send 'authorization: Bearer <token>'"
+                        f"{method} {what}: send 'authorization: Bearer <token>'"
                     )
                 scheme, _, given = str(header).partition(" ")
                 if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token):

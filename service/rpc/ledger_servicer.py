@@ -13,8 +13,6 @@ as ``ListRecords`` pages by ``next_period``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -225,9 +223,7 @@ class LedgerServicer:
             for stored in await ledger.headers(after + 1, None):
                 yield ledger_pb2.WatchPeriodHeadersResponse(header=header_to_proto(stored))
                 after = int(stored.header["period"])
-            async with ledger.appended:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ledger.appended.wait(), timeout=WATCH_POLL_S)
+            await ledger.appended.wait(WATCH_POLL_S)
 
     async def Settle(  # noqa: N802
         self, request: ledger_pb2.SettleRequest, context: Any

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
     from service.domain import TlsFiles
     from service.metrics import MetricsServer
 
-__all__ = ["DB_FILE", "CoordinatorServer", "build_server", "serve"]
+__all__ = ["DB_FILE", "CoordinatorServer", "build_server", "open_calls_warning", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +177,26 @@ async def _run_ven(
         await run_ven(coordinator.grid, make_ven, known_sites)
     except Exception:
         logger.exception("OpenADR VEN stopped")
+
+
+def open_calls_warning(listen: str, auth_token: str | None) -> str | None:
+    """The start-up warning when anyone who reaches ``listen`` may change state, else None.
+
+    Without a token every state-changing call (budgets, schedules, plans) is open;
+    on loopback only this machine can reach it, anywhere else the network can.
+    """
+    if auth_token is not None:
+        return None
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return None
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    return (
+        f"grpc_listen {listen} is not loopback and no --auth-token-file is set: anyone who"
+        " reaches the port can change budgets, schedules and plans"
+    )
 
 
 def _solver_available() -> bool:
@@ -310,6 +331,9 @@ async def _start(
     names = [s.full_name for s in SERVICES]
     credentials = _credentials(settings.tls) if settings.tls is not None else None
     port = _bind(server, "grpc_listen", settings.grpc_listen, credentials)
+    warning = open_calls_warning(settings.grpc_listen, settings.auth_token)
+    if warning is not None:
+        logger.warning("%s", warning)
     health_server = None
     if settings.health_listen is not None:
         # Shares the health servicer, so graceful shutdown shows NOT_SERVING here too.

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import kernels
 from kernels import PowerUnavailableError
@@ -115,16 +116,28 @@ def backoff_delay_s(
     return delay_s / 2 + jitter_s
 
 
+# The channel's own reconnect backoff (gRPC's default grows to 120 s) is kept short:
+# the worker's backoff decides when to retry, the channel must not add its own.
+_CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+)
+# While backing off, the coordinator's health is probed this often; once it answers
+# SERVING the wait ends and the backoff starts again from its base.
+HEALTH_PROBE_S = 0.25
+
+
 def _channel(settings: WorkerSettings) -> Any:
     if settings.tls is None:
-        return grpc.aio.insecure_channel(settings.coordinator)
+        return grpc.aio.insecure_channel(settings.coordinator, options=_CHANNEL_OPTIONS)
     tls = settings.tls
     creds = grpc.ssl_channel_credentials(
         root_certificates=tls.ca.read_bytes() if tls.ca else None,
         private_key=tls.key.read_bytes() if tls.key else None,
         certificate_chain=tls.cert.read_bytes() if tls.cert else None,
     )
-    return grpc.aio.secure_channel(settings.coordinator, creds)
+    return grpc.aio.secure_channel(settings.coordinator, creds, options=_CHANNEL_OPTIONS)
 
 
 class Worker:
@@ -148,7 +161,7 @@ class Worker:
         self.state = WorkerState()
         self.metrics = WorkerMetrics(registry, site=settings.site, backend=backend.name)
         name = f"worker-{settings.site}-{settings.worker_name}.sqlite3"
-        self.queue = ShareQueue(settings.data_dir / name)
+        self.queue = ShareQueue(settings.data_dir / name, settings.max_queued_shares)
         self.metrics.shares_queued.set(len(self.queue))
         self.duty = DutyCycle(settings.joules_per_hash, hashrate_hs=1e6)
         # Signs this worker's telemetry for the coordinator's ledger; kept beside its queue.
@@ -186,6 +199,7 @@ class Worker:
         self.state.unreported_modelled = self.energy is None
         channel = _channel(self.settings)
         stub = miner_pb2_grpc.WorkerServiceStub(channel)
+        self._health = health_pb2_grpc.HealthStub(channel)
         tasks = [
             asyncio.create_task(self._follow(stub), name="follow"),
             asyncio.create_task(self._hash(), name="hash"),
@@ -214,6 +228,7 @@ class Worker:
     async def _follow(self, stub: Any) -> None:
         attempt = 0
         while not self.stop.is_set():
+            refused = False
             try:
                 declared_max_w = self.duty.full_power_w * DECLARED_POWER_HEADROOM
                 reply = await stub.RegisterWorker(
@@ -242,11 +257,13 @@ class Worker:
                         break
             except grpc.aio.AioRpcError as exc:
                 logger.info("coordinator: %s %s", exc.code().name, exc.details())
-                if exc.code() in (
+                refused = exc.code() in (
                     grpc.StatusCode.UNAUTHENTICATED,
                     grpc.StatusCode.PERMISSION_DENIED,
                     grpc.StatusCode.INVALID_ARGUMENT,
-                ):
+                    grpc.StatusCode.ALREADY_EXISTS,
+                )
+                if refused:
                     logger.error("the coordinator refuses this worker: %s", exc.details())
             finally:
                 self._set_connected(False)
@@ -254,7 +271,33 @@ class Worker:
                 attempt, self.settings.backoff_base_s, self.settings.backoff_max_s
             )
             attempt = min(attempt + 1, 16)
-            await self._sleep(delay_s)
+            if refused:  # a serving coordinator that refuses us: the plain backoff
+                await self._sleep(delay_s)
+            elif await self._wait_until_serving(delay_s):
+                attempt = 0  # the coordinator is back: reconnect now, from the base delay
+
+    async def _wait_until_serving(self, delay_s: float) -> bool:
+        """Back off up to ``delay_s``; True when the coordinator's health answered SERVING.
+
+        A coordinator back within a second of a restart must not wait out a backoff
+        grown while it was down (issue 13, item 9: 15 s and 30 s were seen). The
+        first probe comes after the base delay, so a refusing coordinator is not
+        called in a tight loop.
+        """
+        deadline = time.monotonic() + delay_s
+        await self._sleep(min(delay_s, self.settings.backoff_base_s))
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                reply = await self._health.Check(
+                    health_pb2.HealthCheckRequest(), timeout=HEALTH_PROBE_S * 2
+                )
+            except grpc.aio.AioRpcError:
+                pass
+            else:
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return True
+            await self._sleep(min(HEALTH_PROBE_S, max(0.0, deadline - time.monotonic())))
+        return False
 
     def _set_connected(self, connected: bool) -> None:
         self.state.connected = connected
@@ -347,13 +390,16 @@ class Worker:
                 self._add_energy(energy_j, modelled=True)
             if result.found:
                 found_s = time.time()
-                await asyncio.to_thread(
+                dropped = await asyncio.to_thread(
                     self.queue.add,
                     [
                         QueuedShare(uuid.uuid4().hex, job.job_id, ntime, hit.nonce, found_s)
                         for hit in result.found
                     ],
+                    {job.job_id},
                 )
+                self.metrics.shares_dropped["stale"].inc(dropped.stale)
+                self.metrics.shares_dropped["newest"].inc(dropped.newest)
                 self.metrics.shares["found"].inc(len(result.found))
                 state.unreported_shares += len(result.found)
                 self.metrics.shares_queued.set(len(self.queue))
@@ -407,6 +453,8 @@ class Worker:
                 await self._flush_shares(stub)
             except grpc.aio.AioRpcError as exc:
                 logger.info("shares kept on disk: %s", exc.code().name)
+                if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    await self._sleep(1.0)  # past the coordinator's share cap: hand in later
 
     async def _flush_shares(self, stub: Any) -> None:
         worker_id = self.state.worker_id

@@ -29,5 +29,7 @@ class WorkerSettings:
     power_source: str = "auto"
     telemetry_s: float = 5.0
     share_flush_s: float = 0.5
+    # Shares kept on disk at most; past it, stale-job shares are dropped, then the newest.
+    max_queued_shares: int = 10_000
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0

@@ -3,16 +3,25 @@
 A lost connection, a worker restart or a coordinator restart loses no share:
 a share leaves the queue only when an answer for it arrives. The coordinator
 de-duplicates, so resending after a lost answer is safe.
+
+The queue is bounded (``max_shares``): a pool's tiny difficulty once filled one
+worker's queue with 228,714 shares (issue 13, item 2). Past the bound, shares of
+jobs no longer current go first (the coordinator would refuse them as stale
+anyway), then the newest (the oldest have waited longest and are sent first).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["QueuedShare", "ShareQueue"]
+__all__ = ["DEFAULT_MAX_SHARES", "Dropped", "QueuedShare", "ShareQueue"]
+
+# About 1.5 MB on disk; at the coordinator's 10 shares/s cap, 1,000 s of shares.
+DEFAULT_MAX_SHARES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +35,14 @@ class QueuedShare:
     found_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """Shares dropped by ``ShareQueue.add`` to keep within the bound."""
+
+    stale: int = 0  # of jobs no longer current
+    newest: int = 0  # the newest shares, once no stale one was left
+
+
 class ShareQueue:
     """The on-disk queue (WAL, ``synchronous=FULL``); safe from several threads.
 
@@ -33,9 +50,14 @@ class ShareQueue:
     ----------
     path:
         The SQLite file; created when missing.
+    max_shares:
+        Shares kept at most; ``add`` drops the excess.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_shares: int = DEFAULT_MAX_SHARES) -> None:
+        if max_shares < 1:
+            raise ValueError(f"max_shares: must be at least 1, got {max_shares}")
+        self.max_shares = max_shares
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -46,15 +68,37 @@ class ShareQueue:
             " ntime INTEGER NOT NULL, nonce INTEGER NOT NULL, found_s REAL NOT NULL)"
         )
 
-    def add(self, shares: list[QueuedShare]) -> None:
-        """Queue shares (one transaction)."""
+    def add(self, shares: list[QueuedShare], current_jobs: Collection[str] = ()) -> Dropped:
+        """Queue shares (one transaction); past ``max_shares``, drop and say how many.
+
+        Shares of jobs not in ``current_jobs`` are dropped first (oldest first), then
+        the newest.
+        """
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR IGNORE INTO shares VALUES (?,?,?,?,?)",
                 [(s.share_id, s.job_id, s.ntime, s.nonce, s.found_s) for s in shares],
             )
+            excess = self._db.execute("SELECT COUNT(*) FROM shares").fetchone()[0] - self.max_shares
+            stale = newest = 0
+            if excess > 0:
+                jobs = list(current_jobs)
+                marks = ",".join("?" * len(jobs))
+                stale = self._db.execute(
+                    "DELETE FROM shares WHERE share_id IN (SELECT share_id FROM shares"
+                    f" WHERE job_id NOT IN ({marks}) ORDER BY found_s LIMIT ?)",
+                    (*jobs, excess),
+                ).rowcount
+                excess -= stale
+            if excess > 0:
+                newest = self._db.execute(
+                    "DELETE FROM shares WHERE share_id IN (SELECT share_id FROM shares"
+                    " ORDER BY found_s DESC, rowid DESC LIMIT ?)",
+                    (excess,),
+                ).rowcount
             self._db.execute("COMMIT")
+        return Dropped(stale, newest)
 
     def pending(self, limit: int = 500) -> list[QueuedShare]:
         """The oldest shares waiting."""

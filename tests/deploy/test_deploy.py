@@ -196,6 +196,15 @@ def test_yaml_parses(path: Path) -> None:
     assert docs and all(isinstance(d, dict) for d in docs)
 
 
+def test_compose_worker_replicas_get_their_own_identity() -> None:
+    """``--scale worker=3`` must not give three workers one name and one data volume."""
+    worker = yaml.safe_load(COMPOSE.read_text())["services"]["worker"]
+    assert "SPILLWAY_WORKER_NAME" not in worker.get("environment", {})
+    assert "--name" not in worker.get("command", [])
+    named = [v for v in worker.get("volumes", []) if not str(v).startswith(("/", "."))]
+    assert named == [], "a named volume is shared by every replica"
+
+
 def test_k8s_objects_well_formed() -> None:
     seen = set()
     for name, doc in k8s_objects():

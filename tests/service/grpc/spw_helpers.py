@@ -20,7 +20,7 @@ from service.coordinator.settings import CoordinatorSettings
 from service.ledger import sign_telemetry
 from service.rpc.server import CoordinatorServer
 from service.testing import free_port
-from spillway.v1 import miner_pb2
+from spillway.v1 import miner_pb2, miner_pb2_grpc
 
 TOKEN = "s3cret-token"
 AUTH = (("authorization", f"Bearer {TOKEN}"),)
@@ -57,6 +57,16 @@ def make_settings(data_dir: Path, **overrides: Any) -> CoordinatorSettings:
     }
     values.update(overrides)
     return CoordinatorSettings(**values)
+
+
+async def know_site(channel: Any, site: str, worker_name: str) -> None:
+    """Register ``worker_name`` at ``site`` ahead of the worker, so rules for the site are
+    taken (the coordinator refuses overrides and schedules for sites it does not know)."""
+    stub = miner_pb2_grpc.WorkerServiceStub(channel)
+    await stub.RegisterWorker(
+        miner_pb2.RegisterWorkerRequest(site=site, worker_name=worker_name, backend="cpu"),
+        metadata=AUTH,
+    )
 
 
 # The end of the last window each worker id was given, so successive reports never overlap.
@@ -176,6 +186,7 @@ __all__ = [
     "TOKEN",
     "Running",
     "free_port",
+    "know_site",
     "make_settings",
     "sample",
     "scrape",

@@ -230,8 +230,8 @@ def run_plan(farm: Farm) -> str:
 class TestEndToEnd:
     def test_budgets_shares_and_restarts(self, farm: Farm) -> None:
         """Power follows each planned budget; shares and the plan survive kill -9; SIGTERM stops."""
+        plan_id = run_plan(farm)  # first: it makes the sites known, so the schedule is taken
         push_schedule(farm)
-        plan_id = run_plan(farm)
         start_workers(farm)
         # Power: each worker's mean power over 3 s follows its site's budget.
         energy0 = {

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from spw_helpers import TOKEN, Running
+from spw_helpers import TOKEN, Running, know_site
 
 JS_DIR = Path(__file__).parent / "js"
 PROTO_ROOT = Path(__file__).resolve().parents[3] / "proto"
@@ -27,6 +27,7 @@ class TestGrpcJsClient:
     ) -> None:
         """grpc-js sees SERVING, a status, a stream of finds, and the same error codes."""
         block = mainnet_headers[0]
+        await know_site(coordinator.channel, "js-site", "js-1")
         env = {
             **os.environ,
             "SPW_HEADER_HEX": block.header.hex(),

@@ -25,7 +25,16 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry
-from spw_helpers import AUTH, SPILLWAY, TOKEN, Running, make_settings, signed_telemetry, spawn
+from spw_helpers import (
+    AUTH,
+    SPILLWAY,
+    TOKEN,
+    Running,
+    know_site,
+    make_settings,
+    signed_telemetry,
+    spawn,
+)
 from test_planner import submit_and_plan
 
 import kernels
@@ -155,6 +164,7 @@ class TestWorkerWritesLedger:
         self, coordinator: Running, tmp_path: Path
     ) -> None:
         """A real worker's energy becomes ledger periods that `spillway ledger verify` accepts."""
+        await know_site(coordinator.channel, "north", "n1")
         await operator_pb2_grpc.OperatorServiceStub(coordinator.channel).SetBudgetOverride(
             operator_pb2.SetBudgetOverrideRequest(
                 site="north", budget_watts=3.0, duration=duration_pb2.Duration(seconds=120)
@@ -233,6 +243,7 @@ class TestWorkerWritesLedger:
         backend = kernels.CpuBackend(threads=1)
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                await know_site(channel, "north", "n1")
                 await operator_pb2_grpc.OperatorServiceStub(channel).SetBudgetOverride(
                     operator_pb2.SetBudgetOverrideRequest(
                         site="north", budget_watts=3.0, duration=duration_pb2.Duration(seconds=60)

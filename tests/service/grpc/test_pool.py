@@ -18,7 +18,7 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2
 from prometheus_client import CollectorRegistry
-from spw_helpers import AUTH, TOKEN, make_settings
+from spw_helpers import AUTH, TOKEN, know_site, make_settings
 
 import kernels
 from service.cli.operator import format_status
@@ -133,6 +133,7 @@ async def pool_farm(
     task = asyncio.create_task(worker.run())
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await know_site(channel, "north", "n1")
             await operator_pb2_grpc.OperatorServiceStub(channel).SetBudgetOverride(
                 operator_pb2.SetBudgetOverrideRequest(
                     site="north", budget_watts=5.0, duration=duration_pb2.Duration(seconds=600)
@@ -639,3 +640,45 @@ class TestStorage:
         finally:
             await bridge.stop()
             await asyncio.to_thread(async_store.close)
+
+
+class TestLiveHashrateFloor:
+    async def test_reported_hashrate_floors_a_worker_that_declared_little(
+        self, tmp_path: Path, stratum_pool: Any, block: dict[str, Any]
+    ) -> None:
+        """A worker declaring 1 H/s but reporting 26 MH/s gets work floored at 26 MH/s."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from spw_helpers import signed_telemetry
+
+        from service.stratum.client import MIN_POOL_DIFFICULTY
+
+        stratum_pool.difficulty = MIN_POOL_DIFFICULTY
+        await stratum_pool.notify(params_of(block))
+        key = Ed25519PrivateKey.generate()
+        async with pool_farm(tmp_path, [stratum_pool], max_worker_shares_per_s=2.0) as farm:
+            coordinator = farm.server.coordinator
+            worker = await coordinator.register(
+                "north", "liar", "cpu", 1.0, 50.0, key.public_key().public_bytes_raw()
+            )
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{farm.port}") as channel:
+                await miner_pb2_grpc.WorkerServiceStub(channel).ReportTelemetry(
+                    miner_pb2.ReportTelemetryRequest(
+                        worker_id=worker.worker_id,
+                        interval=duration_pb2.Duration(seconds=2),
+                        power_watts=5.0,
+                        energy_joules=10.0,
+                        hashes=52_000_000,
+                        hashrate_hashes_per_second=26e6,
+                        signed_telemetry=signed_telemetry(
+                            key, worker.worker_id, "north", 1, 10, 52_000_000
+                        ),
+                    ),
+                    metadata=AUTH,
+                )
+            for _ in range(100):  # the pool's job reaches the bridge
+                job = await coordinator.new_job(worker)
+                if job is not None:
+                    break
+                await asyncio.sleep(0.05)
+        assert job is not None
+        assert job.target == kernels.difficulty_to_target(26e6 / (2.0 * 2**32))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from google.protobuf import duration_pb2
 from prometheus_client import CollectorRegistry
-from spw_helpers import AUTH, TOKEN, free_port, make_settings
+from spw_helpers import AUTH, TOKEN, free_port, know_site, make_settings
 
 import kernels
 from service.metrics import start_metrics_server
@@ -97,6 +97,7 @@ class TestPrometheus:
         task = asyncio.create_task(worker.run())
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                await know_site(channel, "north", "n1")
                 await operator_pb2_grpc.OperatorServiceStub(channel).SetBudgetOverride(
                     operator_pb2.SetBudgetOverrideRequest(
                         site="north", budget_watts=3.0, duration=duration_pb2.Duration(seconds=120)

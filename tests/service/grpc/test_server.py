@@ -67,6 +67,21 @@ class TestAuth:
         status = await stub.GetStatus(operator_pb2.GetStatusRequest())
         assert [s.site for s in status.sites] == []  # nothing stored
 
+    async def test_search_needs_token(self, coordinator: Running) -> None:
+        """SearchNonces spends the coordinator's CPU: no token is UNAUTHENTICATED."""
+        stub = miner_pb2_grpc.HashingServiceStub(coordinator.channel)
+        request = miner_pb2.SearchNoncesRequest(header=bytes(76), bits=0x1D00FFFF, nonce_count=1)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for _ in stub.SearchNonces(request):
+                pass
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for _ in stub.SearchNonces(request, metadata=(("authorization", "Bearer x"),)):
+                pass
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        replies = [r async for r in stub.SearchNonces(request, metadata=AUTH)]
+        assert replies[-1].done
+
     async def test_reads_stay_open(self, coordinator: Running) -> None:
         """GetStatus needs no token."""
         stub = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
@@ -110,9 +125,35 @@ class TestBadInput:
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+class TestWorkerNames:
+    async def test_second_live_worker_with_the_name_and_another_key_is_refused(
+        self, coordinator: Running
+    ) -> None:
+        """Two replicas under one name: the second (another key) is ALREADY_EXISTS while
+        the first streams; the same key re-registers (a restart); once it left, it may."""
+        first, second = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+        worker_id = await register(coordinator, site="alpha", name="w", key=first)
+        stub = miner_pb2_grpc.WorkerServiceStub(coordinator.channel)
+        stream = stub.StreamWork(miner_pb2.StreamWorkRequest(worker_id=worker_id), metadata=AUTH)
+        await stream.read()
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await register(coordinator, site="alpha", name="w", key=second)
+        assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
+        assert "'w'" in (info.value.details() or "")
+        assert await register(coordinator, site="alpha", name="w", key=first) == worker_id
+        stream.cancel()
+        live = coordinator.server.coordinator.live[worker_id]
+        for _ in range(100):
+            if live.streams == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await register(coordinator, site="alpha", name="w", key=second) == worker_id
+
+
 class TestBudgets:
     async def test_override_outranks_schedule_then_expires(self, coordinator: Running) -> None:
         """A pushed schedule drives the site; an override outranks it until it is cleared."""
+        await register(coordinator, site="alpha")
         stub = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
         now = time.time()
         await stub.PushSchedule(
@@ -148,6 +189,7 @@ class TestBudgets:
 
     async def test_nothing_covers_now_means_zero(self, coordinator: Running) -> None:
         """A schedule in the past leaves the safe budget: zero."""
+        await register(coordinator, site="beta")
         stub = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
         await stub.PushSchedule(
             operator_pb2.PushScheduleRequest(
@@ -265,7 +307,7 @@ class TestHashing:
         request = miner_pb2.SearchNoncesRequest(
             header=block.header, bits=block.bits, nonce_start=block.nonce - 1000, nonce_count=2000
         )
-        replies = [r async for r in stub.SearchNonces(request)]
+        replies = [r async for r in stub.SearchNonces(request, metadata=AUTH)]
         assert replies[-1].done and replies[-1].hashes_done == 2000
         found = [f for r in replies for f in r.found]
         assert [f.nonce for f in found] == [block.nonce]
@@ -276,7 +318,8 @@ class TestHashing:
         stub = miner_pb2_grpc.HashingServiceStub(coordinator.channel)
         with pytest.raises(grpc.aio.AioRpcError) as info:
             async for _ in stub.SearchNonces(
-                miner_pb2.SearchNoncesRequest(header=b"x", bits=0x1D00FFFF, nonce_count=1)
+                miner_pb2.SearchNoncesRequest(header=b"x", bits=0x1D00FFFF, nonce_count=1),
+                metadata=AUTH,
             ):
                 pass
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -286,7 +329,8 @@ class TestHashing:
         """Cancelling a whole-range search ends it within a batch or two."""
         stub = miner_pb2_grpc.HashingServiceStub(coordinator.channel)
         call = stub.SearchNonces(
-            miner_pb2.SearchNoncesRequest(header=bytes(76), bits=0x1D00FFFF, nonce_count=1 << 32)
+            miner_pb2.SearchNoncesRequest(header=bytes(76), bits=0x1D00FFFF, nonce_count=1 << 32),
+            metadata=AUTH,
         )
         await call.read()
         call.cancel()
@@ -364,11 +408,14 @@ class TestLedgerAndLimits:
         request = miner_pb2.SearchNoncesRequest(
             header=bytes(76), bits=0x1D00FFFF, nonce_count=1 << 32
         )
-        running = [stub.SearchNonces(request) for _ in range(coordinator.settings.max_searches)]
+        running = [
+            stub.SearchNonces(request, metadata=AUTH)
+            for _ in range(coordinator.settings.max_searches)
+        ]
         for call in running:
             await call.read()
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            async for _ in stub.SearchNonces(request):
+            async for _ in stub.SearchNonces(request, metadata=AUTH):
                 pass
         for call in running:
             call.cancel()

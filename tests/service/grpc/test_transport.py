@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import urllib.request
@@ -14,7 +15,7 @@ from spw_helpers import AUTH, SPILLWAY, free_port, make_settings, scrape
 
 from service.domain import TlsFiles
 from service.errors import ConfigError
-from service.rpc.server import build_server
+from service.rpc.server import build_server, open_calls_warning
 from spillway.v1 import operator_pb2, operator_pb2_grpc
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -207,6 +208,32 @@ class TestListen:
             )
         assert done.returncode == 2
         assert f"grpc_listen: cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+class TestOpenCalls:
+    @pytest.mark.parametrize(
+        "listen", ["0.0.0.0:50051", "[::]:50051", "10.1.2.3:50051", "coordinator.lan:50051"]
+    )
+    def test_open_calls_off_loopback_are_warned(self, listen: str) -> None:
+        """No token on a network address: a warning naming the address and the risk."""
+        warning = open_calls_warning(listen, None)
+        assert warning is not None and listen in warning and "--auth-token-file" in warning
+        assert open_calls_warning(listen, "token") is None
+
+    @pytest.mark.parametrize("listen", ["127.0.0.1:1", "[::1]:1", "localhost:1", "127.0.0.2:1"])
+    def test_loopback_is_not_warned(self, listen: str) -> None:
+        assert open_calls_warning(listen, None) is None
+
+    async def test_loopback_start_without_token_is_quiet(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A real start on 127.0.0.1 without a token logs no open-calls warning."""
+        with caplog.at_level(logging.WARNING):
+            running, _ = await build_server(
+                make_settings(tmp_path, auth_token=None), registry=CollectorRegistry()
+            )
+            await running.stop(0)
+        assert not [r for r in caplog.records if "auth-token-file" in r.getMessage()]
 
 
 class TestMetricsEndpoint:

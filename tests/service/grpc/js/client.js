@@ -56,7 +56,7 @@ const bearer = (value) => { const m = new grpc.Metadata(); m.set('authorization'
     const call = hashing.SearchNonces({
       header, bits: Number(process.env.SPW_BITS), nonce_start: Number(process.env.SPW_START),
       nonce_count: 2000,
-    });
+    }, bearer(`Bearer ${token}`));
     call.on('data', (m) => { progress = Number(m.hashes_done); m.found.forEach((f) => found.push(f.nonce)); });
     call.on('error', (e) => { out.stream_error = e.code; resolve(); });
     call.on('end', resolve);
@@ -64,7 +64,8 @@ const bearer = (value) => { const m = new grpc.Metadata(); m.set('authorization'
   out.stream_found = found;
   out.stream_hashes = progress;
   const badStream = await new Promise((resolve) => {
-    const call = hashing.SearchNonces({ header: Buffer.alloc(3), bits: 0x1d00ffff, nonce_count: 1 });
+    const call = hashing.SearchNonces(
+      { header: Buffer.alloc(3), bits: 0x1d00ffff, nonce_count: 1 }, bearer(`Bearer ${token}`));
     call.on('data', () => {});
     call.on('error', (e) => resolve(e.code));
     call.on('end', () => resolve(0));
