@@ -601,7 +601,9 @@ class TestMiningSizes:
         )
         plan_dir, out = tmp_path / "plan", tmp_path / "report.html"
         case = str(GRID / "matpower" / "case118.m")
-        assert main(["plan", case, "--mining-sites", str(sites), "--out", str(plan_dir)]) == 0
+        mode = ["--mode", "co-optimised"]  # the site buys its energy: plan's default mines none
+        args = ["--mining-sites", str(sites), *mode, "--out", str(plan_dir)]
+        assert main(["plan", case, *args]) == 0
         assert main(["report", str(plan_dir), "--out", str(out)]) == 0
         head = out.read_text(encoding="utf-8").split("<h2>Totals</h2>", 1)[0]
         assert "sized by the plan: sized 80.0 MW" in head

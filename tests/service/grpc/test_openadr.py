@@ -16,7 +16,7 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2
 from prometheus_client import CollectorRegistry
-from spw_helpers import AUTH, make_settings, until
+from spw_helpers import AUTH, know_site, make_settings, until
 
 from service.cli.operator import format_status
 from service.rpc.convert import timestamp
@@ -86,6 +86,8 @@ async def farm(tmp_path: Path, **overrides: Any) -> AsyncIterator[Farm]:
     stream: Any = None
     try:
         ops = operator_pb2_grpc.OperatorServiceStub(channel)
+        for site in ("alpha", "beta"):  # schedules are taken only for known sites
+            await know_site(channel, site, f"known-{site}")
         await ops.PushSchedule(
             operator_pb2.PushScheduleRequest(
                 entries=[

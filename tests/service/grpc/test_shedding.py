@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from google.protobuf import duration_pb2
-from spw_helpers import AUTH, Running
+from spw_helpers import AUTH, Running, know_site
 
 from service.rpc.convert import timestamp
 from spillway.v1 import common_pb2, miner_pb2, miner_pb2_grpc, operator_pb2, operator_pb2_grpc
@@ -48,6 +48,7 @@ class TestShedding:
         other (1 MH/s, twice the J/hash) gets the rest; at 80 W the inefficient one
         sheds entirely; at 250 W both run flat out; alone, a worker has the site's."""
         ops = operator_pb2_grpc.OperatorServiceStub(coordinator.channel)
+        await know_site(coordinator.channel, "alpha", "known-alpha")  # schedules need a known site
         await ops.PushSchedule(
             operator_pb2.PushScheduleRequest(
                 entries=[
