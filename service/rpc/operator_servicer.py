@@ -6,7 +6,7 @@ Each call checks its request, converts it and calls ``Coordinator``.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.coordinator.core import Coordinator
 from service.rpc import convert
@@ -18,6 +18,9 @@ from service.rpc.status_convert import (
 )
 from service.signals.precedence import BudgetReason
 from spillway.v1 import operator_pb2
+
+if TYPE_CHECKING:
+    from service.domain import Override
 
 __all__ = ["OperatorServicer"]
 
@@ -84,18 +87,7 @@ class OperatorServicer:
         self, request: operator_pb2.SetBudgetOverrideRequest, context: Any
     ) -> operator_pb2.SetBudgetOverrideResponse:
         """A manual budget for a bounded time."""
-        check = Checker()
-        site = check.name("site", request.site)
-        budget_w = check.watts("budget_watts", request.budget_watts)
-        length_s = check.duration_s(
-            "duration",
-            request.duration,
-            request.HasField("duration"),
-            maximum_s=self._c.settings.max_override_s,
-        )
-        reason = check.text("reason", request.reason)
-        check.raise_if_any()
-        override = await self._c.set_override(site, budget_w, length_s, reason)
+        override = await self._set_override(request, request.budget_watts, "")
         return operator_pb2.SetBudgetOverrideResponse(
             budget_override=convert.override_to_proto(override)
         )
@@ -104,8 +96,19 @@ class OperatorServicer:
         self, request: operator_pb2.PauseSiteRequest, context: Any
     ) -> operator_pb2.PauseSiteResponse:
         """Budget zero for a bounded time."""
+        override = await self._set_override(request, 0.0, "paused")
+        return operator_pb2.PauseSiteResponse(budget_override=convert.override_to_proto(override))
+
+    async def _set_override(
+        self,
+        request: operator_pb2.SetBudgetOverrideRequest | operator_pb2.PauseSiteRequest,
+        budget_watts: float,
+        default_reason: str,
+    ) -> Override:
+        """Check ``site``, ``duration`` and ``reason`` (and the budget), then set it."""
         check = Checker()
         site = check.name("site", request.site)
+        budget_w = check.watts("budget_watts", budget_watts)
         length_s = check.duration_s(
             "duration",
             request.duration,
@@ -114,8 +117,7 @@ class OperatorServicer:
         )
         reason = check.text("reason", request.reason)
         check.raise_if_any()
-        override = await self._c.set_override(site, 0.0, length_s, reason or "paused")
-        return operator_pb2.PauseSiteResponse(budget_override=convert.override_to_proto(override))
+        return await self._c.set_override(site, budget_w, length_s, reason or default_reason)
 
     async def ClearBudgetOverride(  # noqa: N802
         self, request: operator_pb2.ClearBudgetOverrideRequest, context: Any

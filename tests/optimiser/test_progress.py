@@ -16,6 +16,7 @@ import pytest
 from optimiser import Planner, SolveOptions, SolveProgress, read_pypsa_folder
 from service.cli import main
 from service.cli.progress import ProgressDisplay
+from service.testing import read_terminal
 
 pytestmark = pytest.mark.solver
 
@@ -111,18 +112,9 @@ class TestDisplay:
                 check=True,
             )
             os.close(secondary)
-            chunks = []
-            while True:
-                try:
-                    chunk = os.read(primary, 4096)
-                except OSError:  # EIO: the terminal's other end is closed
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            drawn = read_terminal(primary).decode()
         finally:
             os.close(primary)
-        drawn = b"".join(chunks).decode()
         for stage in ("✓ read scenario", "✓ build model", "✓ solve"):
             assert stage in drawn
         assert "solve mining: Optimal after" in drawn

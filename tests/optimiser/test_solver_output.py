@@ -11,25 +11,13 @@ from pathlib import Path
 import pytest
 
 from optimiser.highs_output import _sort_captured
+from service.testing import read_terminal
 
 pytestmark = pytest.mark.solver
 
 ROOT = Path(__file__).resolve().parents[2]
 THREE_BUS = ROOT / "deploy" / "scenario" / "three-bus"
 PLAN_JSON = [sys.executable, "-m", "service.cli", "plan", str(THREE_BUS), "--json"]
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the terminal's other end is closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class TestPlanJsonOnStdout:
@@ -47,7 +35,7 @@ class TestPlanJsonOnStdout:
                 PLAN_JSON, stdout=secondary, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
             )
             os.close(secondary)
-            out = _read_all(primary)
+            out = read_terminal(primary)
             assert proc.wait(timeout=120) == 0
             assert proc.stderr is not None
             proc.stderr.close()
