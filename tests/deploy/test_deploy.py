@@ -1,7 +1,7 @@
 """deploy/: Dockerfiles lint clean, YAML parses, manifests are well formed, Prometheus
 config and rules check, and every metric the alerts and the dashboard use exists.
 
-A metric renamed in service/metrics.py fails ``test_metric_exists`` here; a metric
+A metric renamed in service/metrics/ fails ``test_metric_exists`` here; a metric
 that the deployment needs but the service does not export yet is a strict xfail
 (it starts failing, on purpose, the day the metric lands: then drop the mark).
 """
@@ -41,7 +41,7 @@ STANDARD_LABELS = (
     "app.kubernetes.io/managed-by",
 )
 WORKLOADS = ("Deployment", "DaemonSet", "StatefulSet")
-# Metrics the deployment needs that service/metrics.py does not export yet.
+# Metrics the deployment needs that service/metrics/ does not export yet.
 # Metrics the deployment uses that the service does not export yet (each an xfail).
 MISSING: dict[str, str] = {}
 # Series Prometheus makes itself.
@@ -467,7 +467,7 @@ def _metric_params() -> list[Any]:
         if name in MISSING:
             marks.append(
                 pytest.mark.xfail(
-                    strict=True, reason=f"service/metrics.py lacks {name}: {MISSING[name]}"
+                    strict=True, reason=f"service/metrics/ lacks {name}: {MISSING[name]}"
                 )
             )
         params.append(pytest.param(name, marks=marks, id=name))
