@@ -36,7 +36,8 @@ pytestmark = [
 
 SCHEDULED_W = 5000.0
 SCHEDULE = common_pb2.BUDGET_SOURCE_SCHEDULE
-OVERRIDE = common_pb2.BUDGET_SOURCE_OVERRIDE
+GRID_EVENT = common_pb2.BUDGET_SOURCE_GRID_EVENT
+PRICE_RULE = common_pb2.BUDGET_SOURCE_PRICE_RULE
 
 
 async def next_budget(stream: Any, timeout_s: float) -> Any:
@@ -132,8 +133,9 @@ async def farm(tmp_path: Path, **overrides: Any) -> AsyncIterator[Farm]:
 class TestLoadDispatch:
     async def test_setpoint_caps_the_site_then_releases(self, tmp_path: Path) -> None:
         """A LOAD_DISPATCH setpoint of 1.2 kW for site alpha reaches alpha's worker as a
-        1200 W budget (the VTN hears optIn); when the interval ends the scheduled budget
-        comes back; site beta, not targeted, keeps its schedule throughout."""
+        1200 W budget labelled GRID_EVENT, not OVERRIDE (the VTN hears optIn); when the
+        interval ends the scheduled budget comes back; site beta, not targeted, keeps its
+        schedule throughout."""
         async with farm(tmp_path) as f:
             f.vtn.add(
                 "LOAD_DISPATCH",
@@ -146,7 +148,7 @@ class TestLoadDispatch:
             )
             capped = await next_change(f.stream, SCHEDULED_W, 10)
             capped_s = time.time()
-            assert (capped.budget_watts, capped.source) == (1200.0, OVERRIDE)
+            assert (capped.budget_watts, capped.source) == (1200.0, GRID_EVENT)
             assert capped.valid_until_time.ToNanoseconds() / 1e9 <= capped_s + 4.5
             await until(lambda: f.vtn.opts, 10, "the VEN's answer")
             assert f.vtn.opts[0] == (VEN_ID, "dispatch-alpha", "optIn")
@@ -194,7 +196,7 @@ class TestPriceRule:
             )
             curtailed = await next_change(f.stream, SCHEDULED_W, 15)
             curtailed_s = time.time()
-            assert (curtailed.budget_watts, curtailed.source) == (0.0, OVERRIDE)
+            assert (curtailed.budget_watts, curtailed.source) == (0.0, PRICE_RULE)
             assert start_s + 2 <= curtailed_s < start_s + 3.5  # the second high interval
             alpha = (await f.ops.GetStatus(operator_pb2.GetStatusRequest())).sites[0]
             assert alpha.budget_reason == operator_pb2.BUDGET_REASON_PRICE_RULE
