@@ -21,7 +21,8 @@ curtailed with ``PRICE_RULE`` (a worker and ``spillway status`` tell them from a
 operator's override).
 
 The VEN starts once the coordinator knows a site (its reports and resource ids
-are per site); sites seen later join at the next coordinator start.
+are per site); sites seen later join it: events are judged against them at once,
+and the VEN registers again to offer their telemetry reports.
 """
 
 from __future__ import annotations
@@ -202,7 +203,12 @@ async def run_ven(
     *,
     poll_s: float = 1.0,
 ) -> None:
-    """Wait for a known site, then run the VEN until cancelled (then stop it)."""
+    """Wait for a known site, then run the VEN until cancelled (then stop it).
+
+    Every ``poll_s`` the known sites are read again: sites that became known since
+    (a worker at a new site) join the VEN, which registers again to offer their
+    telemetry reports (``OpenAdrVen.sync_sites``).
+    """
     sites: list[str] = []
     while not sites:
         sites = sorted(await known_sites())
@@ -214,7 +220,12 @@ async def run_ven(
     await ven.start()
     logger.info("OpenADR VEN started for sites %s at %.0f", sites, time.time())
     try:
-        await asyncio.Event().wait()  # until cancelled
+        while True:  # until cancelled
+            await asyncio.sleep(poll_s)
+            try:
+                await ven.sync_sites(await known_sites())
+            except Exception:  # a failed read or re-registration: try again next time
+                logger.exception("OpenADR VEN: cannot take new sites")
     finally:
         grid.ven = None
         await ven.stop()

@@ -166,15 +166,22 @@ async def _run_ven(
     def power_w(site: str) -> float:
         return registry.get_sample_value("spillway_power_watts", {"site": site}) or 0.0
 
-    def make_ven(sites: Sequence[str]) -> OpenAdrVen:
-        store = EventStore(settings.data_dir / EVENTS_DB_FILE)
-        return OpenAdrVen(ven_settings, store, sites, power_w, on_change=coordinator.notify)
-
     async def known_sites() -> list[str]:
         sites = set(await coordinator.store.run(coordinator.store.store.known_sites))
         if coordinator.plan is not None:
             sites.update(s.site for s in coordinator.plan.sites)
         return sorted(sites)
+
+    def make_ven(sites: Sequence[str]) -> OpenAdrVen:
+        store = EventStore(settings.data_dir / EVENTS_DB_FILE)
+        return OpenAdrVen(
+            ven_settings,
+            store,
+            sites,
+            power_w,
+            on_change=coordinator.notify,
+            known_sites=known_sites,
+        )
 
     try:
         await run_ven(coordinator.grid, make_ven, known_sites)

@@ -70,6 +70,7 @@ class Farm:
     server: Any
     stream: Any
     ops: Any
+    channel: Any
 
 
 @contextlib.asynccontextmanager
@@ -121,7 +122,7 @@ async def farm(tmp_path: Path, **overrides: Any) -> AsyncIterator[Farm]:
         first = await next_budget(stream, 10)
         assert (first.budget_watts, first.source) == (SCHEDULED_W, SCHEDULE)
         await until(lambda: vtn.registrations, 30, "the VEN's registration")
-        yield Farm(vtn, server, stream, ops)
+        yield Farm(vtn, server, stream, ops, channel)
     finally:
         if stream is not None:
             stream.cancel()
@@ -204,3 +205,55 @@ class TestPriceRule:
             resumed_s = time.time()
             assert (resumed.budget_watts, resumed.source) == (SCHEDULED_W, SCHEDULE)
             assert start_s + 6 <= resumed_s < start_s + 7.5  # the second low interval
+
+
+class TestSitesAddedLater:
+    async def test_new_site_gets_events_and_reports(self, tmp_path: Path) -> None:
+        """Site gamma becomes known (a worker registers there) after the VEN has
+        registered: a LOAD_DISPATCH event targeted at gamma is opted into and caps
+        gamma's budget, and the VTN is offered, and receives, gamma's telemetry."""
+        async with farm(tmp_path) as f:
+            await until(
+                lambda: any(r.startswith("alpha:") for r in f.vtn.report_resources),
+                30,
+                "alpha's report offered",
+            )
+            assert not any(r.startswith("gamma:") for r in f.vtn.report_resources)
+            await know_site(f.channel, "gamma", "known-gamma")
+            f.vtn.add(
+                "LOAD_DISPATCH",
+                "setpoint",
+                [1.5],
+                start=datetime.now(UTC),
+                interval_s=60,
+                resource="gamma",
+                event_id="dispatch-gamma",
+            )
+
+            async def gamma() -> Any:
+                reply = await f.ops.GetStatus(operator_pb2.GetStatusRequest())
+                return next((s for s in reply.sites if s.site == "gamma"), None)
+
+            deadline = time.monotonic() + 15
+            site = await gamma()
+            while site is None or site.budget_reason != operator_pb2.BUDGET_REASON_GRID_EVENT:
+                assert time.monotonic() < deadline, f"gamma never capped: {site}"
+                await asyncio.sleep(0.2)
+                site = await gamma()
+            assert (site.active_signal.event_id, site.active_signal.setpoint_watts) == (
+                "dispatch-gamma",
+                1500.0,
+            )
+            assert site.budget_source == GRID_EVENT
+            await until(
+                lambda: (VEN_ID, "dispatch-gamma", "optIn") in f.vtn.opts, 10, "gamma's optIn"
+            )
+            assert (VEN_ID, "dispatch-gamma", "optOut") not in f.vtn.opts
+            await until(
+                lambda: any(r.startswith("gamma:") for r in f.vtn.report_resources),
+                30,
+                "gamma's report offered",
+            )
+            await until(
+                lambda: any(rid == "gamma" for rid, _ in f.vtn.reports), 30, "gamma's telemetry"
+            )
