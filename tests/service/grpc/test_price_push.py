@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -17,7 +19,17 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2
 from prometheus_client import CollectorRegistry
-from spw_helpers import AUTH, SPILLWAY, TOKEN, know_site, make_settings
+from spw_helpers import (
+    AUTH,
+    SPILLWAY,
+    TOKEN,
+    free_port,
+    know_site,
+    make_settings,
+    spawn,
+    stop_process,
+    wait_for,
+)
 
 from service.cli.operator import format_status
 from service.rpc.convert import duration, timestamp
@@ -260,6 +272,113 @@ class TestPriceStateSurvivesRestart:
             alpha = (await site.ops.GetStatus(operator_pb2.GetStatusRequest())).sites[0]
             assert (alpha.budget_watts, alpha.budget_source) == (0.0, PRICE_RULE)
             assert alpha.active_signal.price_per_mwh == 90
+
+
+def wait_status(port: int, want: Any, timeout_s: float) -> Any:
+    """Poll GetStatus (each call feeds the rule the intervals begun) until ``want(alpha)``."""
+    deadline = time.monotonic() + timeout_s
+    alpha = None
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        ops = operator_pb2_grpc.OperatorServiceStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                sites = ops.GetStatus(operator_pb2.GetStatusRequest(), timeout=5).sites
+            except grpc.RpcError:
+                sites = []
+            alpha = next((s for s in sites if s.site == "alpha"), None)
+            if alpha is not None and want(alpha):
+                return alpha
+            time.sleep(0.1)
+    raise AssertionError(f"status never as wanted: {alpha}")
+
+
+class TestSigkill:
+    def test_pushed_prices_and_rule_state_survive_sigkill(self, tmp_path: Path) -> None:
+        """``spillway serve --curtail-above 100 --curtail-after 2 --resume-below 80
+        --resume-after 2``; prices pushed with the CLI (two high seconds, then 90 for
+        ten minutes) curtail alpha; SIGKILL; the coordinator started again on the same
+        data folder still has alpha curtailed, with the pushed price of 90 in force."""
+        data, token = tmp_path / "data", tmp_path / "token"
+        token.write_text(TOKEN)
+        port = free_port()
+        args = [
+            "serve",
+            "--data-dir",
+            str(data),
+            "--grpc-listen",
+            f"127.0.0.1:{port}",
+            "--metrics-listen",
+            "off",
+            "--auth-token-file",
+            str(token),
+            "--curtail-above",
+            "100",
+            "--curtail-after",
+            "2",
+            "--resume-below",
+            "80",
+            "--resume-after",
+            "2",
+        ]
+        proc = spawn(args, tmp_path / "first.log")
+        try:
+            wait_for(lambda: serving(port), 60, "the coordinator")
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                miner_pb2_grpc.WorkerServiceStub(channel).RegisterWorker(
+                    miner_pb2.RegisterWorkerRequest(site="alpha", worker_name="w", backend="cpu"),
+                    metadata=AUTH,
+                    timeout=10,
+                )
+            t0 = float(int(time.time()) + 4)
+            rows = [
+                f"alpha,{t0:.0f},1,150",
+                f"alpha,{t0 + 1:.0f},1,150",
+                f"alpha,{t0 + 2:.0f},600,90",
+            ]
+            done = subprocess.run(
+                [
+                    *SPILLWAY,
+                    "prices",
+                    "push",
+                    "--coordinator",
+                    f"127.0.0.1:{port}",
+                    "--auth-token-file",
+                    str(token),
+                    str(write_csv(tmp_path / "p.csv", rows)),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert (done.returncode, done.stderr) == (0, "")  # late or not: fed in order
+            wait_status(port, lambda a: a.budget_source == PRICE_RULE, 15)
+            while time.time() < t0 + 2.3:  # the interval at 90 fed too
+                wait_status(port, lambda a: True, 5)
+            alpha = wait_status(port, lambda a: a.active_signal.price_per_mwh == 90, 5)
+            assert alpha.budget_source == PRICE_RULE
+            proc.send_signal(signal.SIGKILL)
+            assert proc.wait(timeout=10) == -signal.SIGKILL
+        finally:
+            stop_process(proc, signal.SIGKILL)
+        proc = spawn(args, tmp_path / "second.log")
+        try:
+            wait_for(lambda: serving(port), 60, "the restarted coordinator")
+            alpha = wait_status(port, lambda a: True, 15)
+            assert (alpha.budget_watts, alpha.budget_source) == (0.0, PRICE_RULE)
+            assert alpha.active_signal.price_per_mwh == 90
+        finally:
+            assert stop_process(proc) == 0
+
+
+def serving(port: int) -> bool:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            operator_pb2_grpc.OperatorServiceStub(channel).GetStatus(
+                operator_pb2.GetStatusRequest(), timeout=2
+            )
+        except grpc.RpcError:
+            return False
+    return True
 
 
 if __name__ == "__main__":  # pragma: no cover
