@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from service.signals.price_store import PriceStore
     from service.signals.ven import OpenAdrVen
 
-__all__ = ["SIGNALS_CACHE_S", "GridSignals"]
+__all__ = ["PRICE_KEEP_S", "SIGNALS_CACHE_S", "GridSignals"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 #: stream asks for its budget each refresh; one read serves them all). A new event
 #: clears the cache at once (``changed``).
 SIGNALS_CACHE_S = 0.25
+#: Pushed prices are kept this long after their interval ends (for a look back).
+PRICE_KEEP_S = 86400.0
 
 
 class GridSignals:
@@ -91,6 +93,8 @@ class GridSignals:
         store = self.price_store
         assert store is not None, "attach_prices first"
         reach_s = await asyncio.to_thread(store.put_prices, points, now_s)
+        # intervals ended a day ago are never read again (only those not yet ended are)
+        await asyncio.to_thread(store.prune, now_s - PRICE_KEEP_S)
         self.changed()
         return reach_s
 
