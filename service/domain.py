@@ -47,6 +47,10 @@ class BudgetSourceKind(enum.StrEnum):
     PLAN = "plan"
     SCHEDULE = "schedule"
     OVERRIDE = "override"
+    #: An OpenADR event capped or scaled what the rules above give.
+    GRID_EVENT = "grid_event"
+    #: The price rule curtailed the site.
+    PRICE_RULE = "price_rule"
 
 
 class ShareResultKind(enum.StrEnum):

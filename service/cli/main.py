@@ -20,6 +20,7 @@ from service.cli import hash as cli_hash
 from service.cli import ledger as cli_ledger
 from service.cli import operator as cli_operator
 from service.cli import plan as cli_plan
+from service.cli import prices as cli_prices
 from service.cli import report as cli_report
 from service.cli import serve as cli_serve
 from service.cli import stratum as cli_stratum
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_worker.register(commands)
     cli_operator.register(commands)
     cli_forecast.register(commands)
+    cli_prices.register(commands)
     for sub in [parser, *sub_parsers(parser)]:
         sub.formatter_class = DefaultsHelpFormatter
         if sub is not parser and not _has_sub_commands(sub):

@@ -119,10 +119,12 @@ def _guard(fn: Any) -> Any:
 def _signal_line(sig: operator_pb2.GridSignalStatus) -> str:
     """A grid event in force, as ``spillway status`` shows it."""
     kind = _KINDS.get(sig.kind, "?")
+    until = f" until {_when(sig.until_time.seconds)}" if sig.HasField("until_time") else ""
+    if kind == "price":
+        return f"price rule curtailed (price {sig.price_per_mwh:g} per MWh){until}"
     what = (
         f"setpoint {sig.setpoint_watts:.1f} W" if kind == "load_dispatch" else f"level {sig.level}"
     )
-    until = f" until {_when(sig.until_time.seconds)}" if sig.HasField("until_time") else ""
     return (
         f"grid event {sig.event_id} ({kind}, {what}){until};"
         f" {sig.underlying_budget_watts:.1f} W without it"

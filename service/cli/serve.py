@@ -248,7 +248,8 @@ def _add_openadr_flags(group: Any) -> None:
 
 
 def _add_price_rule_flags(group: Any) -> None:
-    """Curtailment on price with hysteresis (prices from ELECTRICITY_PRICE events)."""
+    """Curtailment on price with hysteresis (prices from ELECTRICITY_PRICE events and from
+    ``spillway prices push``)."""
     d = {f.name: f.default for f in fields(PriceRule)}
     group.add_argument(
         "--curtail-above",

@@ -234,7 +234,7 @@ class Coordinator:
             now_s,
             bus=site_plan.bus if site_plan is not None else "",
         )
-        self.metrics.power_budget_watts.labels(site).set(budget.budget_w)
+        self.metrics.budget(budget, decision)
         return budget, decision
 
     async def sites(self) -> set[str]:

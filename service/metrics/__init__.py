@@ -29,9 +29,11 @@ from service.metrics.labels import (
 )
 from service.metrics.ledger import LedgerMetrics
 from service.metrics.pool import PoolMetrics
+from service.metrics.signals import BUDGET_REASONS, SIGNAL_KINDS, SignalMetrics
 from service.metrics.worker import WorkerMetrics
 
 __all__ = [
+    "BUDGET_REASONS",
     "ENERGY_SOURCES",
     "HEALTH_PATH",
     "NAMESPACE",
@@ -39,6 +41,7 @@ __all__ = [
     "POOL_VERDICTS",
     "REPLAN_RESULTS",
     "SHARE_RESULTS",
+    "SIGNAL_KINDS",
     "TELEMETRY_REFUSAL_REASONS",
     "CoordinatorMetrics",
     "GrpcServerMetrics",
@@ -46,6 +49,7 @@ __all__ = [
     "MetricsServer",
     "PoolMetrics",
     "RollingMetrics",
+    "SignalMetrics",
     "WorkerMetrics",
     "grpc_type",
     "parse_host_port",

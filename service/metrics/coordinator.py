@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from service.metrics.grpc_server import GrpcServerMetrics
@@ -13,6 +15,11 @@ from service.metrics.labels import (
     SOLVE_BUCKETS_S,
 )
 from service.metrics.ledger import LedgerMetrics
+from service.metrics.signals import SignalMetrics
+
+if TYPE_CHECKING:
+    from service.domain import Budget
+    from service.signals.precedence import SiteDecision
 
 
 class CoordinatorMetrics:
@@ -28,6 +35,7 @@ class CoordinatorMetrics:
         self.registry = registry
         self.grpc = GrpcServerMetrics(registry)
         self.ledger = LedgerMetrics(registry)
+        self.signals = SignalMetrics(registry)
         self.shares = Counter(
             "shares",
             "Shares answered, by result.",
@@ -115,6 +123,11 @@ class CoordinatorMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
+
+    def budget(self, budget: Budget, decision: SiteDecision | None) -> None:
+        """A site's budget now, the rule that set it and the grid signal holding it."""
+        self.power_budget_watts.labels(budget.site).set(budget.budget_w)
+        self.signals.observe(budget, decision)
 
     def site(self, site: str) -> None:
         """Create a site's series at zero (first sight of a site)."""

@@ -71,6 +71,8 @@ _BUDGET_SOURCES = {
     BudgetSourceKind.PLAN: common_pb2.BUDGET_SOURCE_PLAN,
     BudgetSourceKind.SCHEDULE: common_pb2.BUDGET_SOURCE_SCHEDULE,
     BudgetSourceKind.OVERRIDE: common_pb2.BUDGET_SOURCE_OVERRIDE,
+    BudgetSourceKind.GRID_EVENT: common_pb2.BUDGET_SOURCE_GRID_EVENT,
+    BudgetSourceKind.PRICE_RULE: common_pb2.BUDGET_SOURCE_PRICE_RULE,
 }
 _ENERGY_SOURCES = {
     "curtailed": common_pb2.ENERGY_SOURCE_CURTAILED,

@@ -49,6 +49,8 @@ STATE_CHANGING_METHODS = frozenset(
     {
         "/spillway.v1.PlannerService/SubmitScenario",
         "/spillway.v1.PlannerService/RunPlan",
+        "/spillway.v1.PlannerService/UpdateForecast",
+        "/spillway.v1.PlannerService/PushPrices",
         "/spillway.v1.WorkerService/RegisterWorker",
         "/spillway.v1.WorkerService/StreamWork",
         "/spillway.v1.WorkerService/SubmitShares",

@@ -56,7 +56,10 @@ class OperatorServicer:
                 shares_accepted=await store.run(store.store.share_count, site),
                 energy_joules=await self._c.ledger.site_energy_j(site),
             )
-            if decision is not None and decision.reason == BudgetReason.EVENT:
+            if decision is not None and decision.reason in (
+                BudgetReason.EVENT,
+                BudgetReason.PRICE_RULE,
+            ):
                 status.active_signal.CopyFrom(grid_signal_to_proto(decision))
             override = await store.run(store.store.override, site, now_s)
             if override is not None:

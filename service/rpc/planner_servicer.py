@@ -5,6 +5,7 @@ The optimiser runs off the event loop, one solve at a time.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,8 +13,9 @@ import grpc
 
 from service.coordinator.core import Coordinator
 from service.rpc.checks import Checker
-from service.rpc.convert import mode_from_proto, plan_to_proto
+from service.rpc.convert import mode_from_proto, plan_to_proto, timestamp
 from service.rpc.forecast_convert import forecast_from_message, update_forecast_response
+from service.rpc.price_convert import prices_from_proto
 from service.rpc.scenario import check_scenario
 from spillway.v1 import planner_pb2
 
@@ -108,3 +110,23 @@ class PlannerServicer:
         forecast = forecast_from_message(request, rolling.data, rolling.calendar)
         accepted = await rolling.accept(forecast)
         return update_forecast_response(accepted.revision, accepted.points, accepted.reach_s)
+
+    async def PushPrices(  # noqa: N802
+        self, request: planner_pb2.PushPricesRequest, context: Any
+    ) -> planner_pb2.PushPricesResponse:
+        """Check prices (all or none), store them (committed before the answer), and
+        re-send budgets. FAILED_PRECONDITION when no price rule is configured."""
+        grid = self._c.grid
+        if grid.price_rule is None or grid.price_store is None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "no price rule: serve with --curtail-above PRICE (and friends)",
+            )
+            raise AssertionError("unreachable: abort raises")
+        points = prices_from_proto(request, await self._c.sites())
+        reach_s = await grid.push_prices(points, time.time())
+        await self._c.notify()
+        reply = planner_pb2.PushPricesResponse(points_accepted=len(points))
+        if reach_s is not None:
+            reply.reach_time.CopyFrom(timestamp(reach_s))
+        return reply

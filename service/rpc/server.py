@@ -46,6 +46,7 @@ from service.rpc.ledger_servicer import LedgerServicer
 from service.rpc.operator_servicer import OperatorServicer
 from service.rpc.planner_servicer import PlannerServicer
 from service.rpc.worker_servicer import WorkerServicer
+from service.signals.price_store import PRICES_DB_FILE, PriceStore
 from service.signals.store import EventStore
 from service.signals.ven import OpenAdrVen
 from spillway.v1 import (
@@ -120,6 +121,8 @@ class CoordinatorServer:
         if self.health_grpc is not None:
             await self.health_grpc.stop(0)
         await asyncio.to_thread(self.store.close)
+        if self.coordinator.grid.price_store is not None:
+            await asyncio.to_thread(self.coordinator.grid.price_store.close)
         await self.coordinator.ledger.close()
         await asyncio.to_thread(self.backend.close)
         if self.metrics_server is not None:
@@ -163,15 +166,22 @@ async def _run_ven(
     def power_w(site: str) -> float:
         return registry.get_sample_value("spillway_power_watts", {"site": site}) or 0.0
 
-    def make_ven(sites: Sequence[str]) -> OpenAdrVen:
-        store = EventStore(settings.data_dir / EVENTS_DB_FILE)
-        return OpenAdrVen(ven_settings, store, sites, power_w, on_change=coordinator.notify)
-
     async def known_sites() -> list[str]:
         sites = set(await coordinator.store.run(coordinator.store.store.known_sites))
         if coordinator.plan is not None:
             sites.update(s.site for s in coordinator.plan.sites)
         return sorted(sites)
+
+    def make_ven(sites: Sequence[str]) -> OpenAdrVen:
+        store = EventStore(settings.data_dir / EVENTS_DB_FILE)
+        return OpenAdrVen(
+            ven_settings,
+            store,
+            sites,
+            power_w,
+            on_change=coordinator.notify,
+            known_sites=known_sites,
+        )
 
     try:
         await run_ven(coordinator.grid, make_ven, known_sites)
@@ -302,6 +312,9 @@ async def _start(
     coordinator = Coordinator(settings, store, metrics, PROTO_CODEC)
     opened.push_async_callback(coordinator.ledger.close)
     await coordinator.start()
+    prices = await asyncio.to_thread(PriceStore, settings.data_dir / PRICES_DB_FILE)
+    opened.push_async_callback(asyncio.to_thread, prices.close)
+    coordinator.grid.attach_prices(prices)
     if settings.pool is not None:
         coordinator.pool = PoolBridge(settings.pool, store, registry, coordinator.notify)
     kinds = {

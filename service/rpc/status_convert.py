@@ -22,10 +22,13 @@ _FROM_SOURCE = {
     BudgetSourceKind.PLAN: operator_pb2.BUDGET_REASON_PLAN,
     BudgetSourceKind.SCHEDULE: operator_pb2.BUDGET_REASON_SCHEDULE,
     BudgetSourceKind.OVERRIDE: operator_pb2.BUDGET_REASON_OVERRIDE,
+    BudgetSourceKind.GRID_EVENT: operator_pb2.BUDGET_REASON_GRID_EVENT,
+    BudgetSourceKind.PRICE_RULE: operator_pb2.BUDGET_REASON_PRICE_RULE,
 }
 _KINDS = {
     SignalKind.LOAD_DISPATCH: operator_pb2.GRID_SIGNAL_KIND_LOAD_DISPATCH,
     SignalKind.SIMPLE: operator_pb2.GRID_SIGNAL_KIND_SIMPLE,
+    SignalKind.ELECTRICITY_PRICE: operator_pb2.GRID_SIGNAL_KIND_PRICE,
 }
 
 
@@ -41,7 +44,7 @@ def budget_reason_to_proto(
 
 
 def grid_signal_to_proto(decision: SiteDecision) -> operator_pb2.GridSignalStatus:
-    """The event that holds a site's budget."""
+    """The event (or, for the price rule, the price) that holds a site's budget."""
     kind = decision.event_kind
     msg = operator_pb2.GridSignalStatus(
         event_id=decision.event_id or "",
@@ -51,6 +54,7 @@ def grid_signal_to_proto(decision: SiteDecision) -> operator_pb2.GridSignalStatu
         level=decision.level or 0,
         setpoint_watts=decision.setpoint_w or 0.0,
         underlying_budget_watts=decision.underlying_w,
+        price_per_mwh=decision.price_per_mwh or 0.0,
     )
     if decision.until_s is not None and math.isfinite(decision.until_s):
         msg.until_time.CopyFrom(timestamp(decision.until_s))

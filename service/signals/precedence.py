@@ -46,7 +46,8 @@ class SiteDecision:
     """A site's budget now and why.
 
     For ``EVENT``: the binding event's id, kind, its level (SIMPLE) or setpoint in W
-    (LOAD_DISPATCH), and the end of its interval (``until_s``). For ``OVERRIDE``:
+    (LOAD_DISPATCH), and the end of its interval (``until_s``). For ``PRICE_RULE``
+    (as the coordinator fills it in): the price in force and its interval's end. For ``OVERRIDE``:
     ``until_s`` is the override's expiry. ``underlying`` is what the budget would be
     without the event (equal to ``budget_w`` for every other reason).
     """
@@ -60,6 +61,8 @@ class SiteDecision:
     event_kind: SignalKind | None = None
     level: int | None = None
     setpoint_w: float | None = None
+    #: ``PRICE_RULE``: the price in force (per MWh), when an interval holds now.
+    price_per_mwh: float | None = None
 
 
 def decide_site_budget(

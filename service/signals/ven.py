@@ -211,6 +211,12 @@ class OpenAdrVen:
     on_change:
         Awaited after an event is stored or cancelled (the coordinator re-sends
         budgets at once).
+    known_sites:
+        Awaited before each event is judged: sites the coordinator has come to know
+        since (a worker registering a new site) are added at once, so an event that
+        targets one is obeyed. New sites also get telemetry reports: the VEN then
+        registers again with the VTN (same VEN id), which offers every site's report
+        and sends the events again (``sync_sites``).
     """
 
     def __init__(
@@ -222,6 +228,7 @@ class OpenAdrVen:
         *,
         clock: Callable[[], float] = time.time,
         on_change: Callable[[], Awaitable[None]] | None = None,
+        known_sites: Callable[[], Awaitable[Collection[str]]] | None = None,
     ) -> None:
         if not sites:
             raise VenError("sites: the VEN needs at least one site to report on")
@@ -231,6 +238,10 @@ class OpenAdrVen:
         self._power = site_power_w
         self._clock = clock
         self._on_change = on_change
+        self._known_sites = known_sites
+        # The sites the current client offers reports for (a registration ago).
+        self._reported: tuple[str, ...] = ()
+        self._ven_id = settings.ven_id  # kept across re-registrations
         self._client: Any = None  # registered
         self._attempt: Any = None  # the latest client, registered or still trying
         self._task: asyncio.Task[None] | None = None
@@ -251,6 +262,8 @@ class OpenAdrVen:
             if self._on_change is not None:
                 await self._on_change()
             return OPT_IN
+        if self._known_sites is not None:
+            self.add_sites(await self._known_sites())
         signals, opt, why = signals_from_event(event, self.sites)
         self.store.put_event(event_id, mod, status, opt, signals, self._clock())
         self.answers[event_id] = opt
@@ -283,7 +296,7 @@ class OpenAdrVen:
             passphrase=s.passphrase,
             vtn_fingerprint=s.vtn_fingerprint,
             ca_file=s.ca_file,
-            ven_id=s.ven_id,
+            ven_id=self._ven_id,
             show_fingerprint=False,
             disable_signature=s.cert_path is None,
         )
@@ -295,6 +308,7 @@ class OpenAdrVen:
             max_period=timedelta(hours=1),
             on_change=False,
         )
+        self._reported = self.sites
         for site in self.sites:
             client.add_report(
                 self._report_callback(site),
@@ -317,6 +331,7 @@ class OpenAdrVen:
             await client.run()
             if client.registration_id:
                 self._client = client
+                self._ven_id = client.ven_id
                 self.registered.set()
                 logger.info("registered with %s as %s", self.settings.vtn_url, client.ven_id)
                 return
@@ -330,6 +345,33 @@ class OpenAdrVen:
         """Start registering and polling in the running event loop (returns at once)."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._supervise())
+
+    def add_sites(self, sites: Collection[str]) -> list[str]:
+        """Take sites the coordinator has come to know; returns the new ones.
+
+        Events are judged against them from now on; their reports follow at the next
+        :meth:`sync_sites`.
+        """
+        new = sorted(set(sites) - set(self.sites))
+        if new:
+            self.sites = (*self.sites, *new)
+            logger.info("VEN sites added: %s", new)
+        return new
+
+    async def sync_sites(self, sites: Collection[str] = ()) -> bool:
+        """Add ``sites``; where the client offers reports for fewer sites than the VEN
+        knows, register again (a fresh client: every site's report offered, events
+        sent again and judged against every site). Returns whether it re-registered."""
+        self.add_sites(sites)
+        if self._task is None or self._reported == self.sites:
+            return False
+        if not self._task.done():
+            return False  # still registering: the next call catches up
+        logger.info("registering again with %s for sites %s", self.settings.vtn_url, self.sites)
+        await self.stop()
+        self.registered.clear()
+        await self.start()
+        return True
 
     async def stop(self) -> None:
         """Stop polling and reporting; close the HTTP session."""

@@ -57,6 +57,7 @@ HASHRATE_PROBE_S = 0.3
 # hashrate can come out higher; the ledger refuses energy above the declared power.
 DECLARED_POWER_HEADROOM = 1.25
 MIN_HASHRATE_HS = 1 << 16
+_SOURCES = {v: k.removeprefix("BUDGET_SOURCE_").lower() for k, v in common_pb2.BudgetSource.items()}
 
 
 @dataclass
@@ -318,7 +319,7 @@ class Worker:
                 else "grid"
             )
             self.metrics.power_budget_watts.set(budget.budget_watts)
-            logger.info("budget %.1f W", budget.budget_watts)
+            logger.info("budget %.1f W (%s)", budget.budget_watts, _SOURCES.get(budget.source, "?"))
         elif kind == "job":
             job = message.job
             # A new job replaces the old one at once (clean or not): the hashing loop

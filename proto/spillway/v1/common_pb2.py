@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18spillway/v1/common.proto\x12\x0bspillway.v1*b\n\x0c\x45nergySource\x12\x1d\n\x19\x45NERGY_SOURCE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45NERGY_SOURCE_CURTAILED\x10\x01\x12\x16\n\x12\x45NERGY_SOURCE_GRID\x10\x02*\x95\x01\n\x0c\x42udgetSource\x12\x1d\n\x19\x42UDGET_SOURCE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_SOURCE_NONE\x10\x01\x12\x16\n\x12\x42UDGET_SOURCE_PLAN\x10\x02\x12\x1a\n\x16\x42UDGET_SOURCE_SCHEDULE\x10\x03\x12\x1a\n\x16\x42UDGET_SOURCE_OVERRIDE\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18spillway/v1/common.proto\x12\x0bspillway.v1*b\n\x0c\x45nergySource\x12\x1d\n\x19\x45NERGY_SOURCE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45NERGY_SOURCE_CURTAILED\x10\x01\x12\x16\n\x12\x45NERGY_SOURCE_GRID\x10\x02*\xd1\x01\n\x0c\x42udgetSource\x12\x1d\n\x19\x42UDGET_SOURCE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_SOURCE_NONE\x10\x01\x12\x16\n\x12\x42UDGET_SOURCE_PLAN\x10\x02\x12\x1a\n\x16\x42UDGET_SOURCE_SCHEDULE\x10\x03\x12\x1a\n\x16\x42UDGET_SOURCE_OVERRIDE\x10\x04\x12\x1c\n\x18\x42UDGET_SOURCE_GRID_EVENT\x10\x05\x12\x1c\n\x18\x42UDGET_SOURCE_PRICE_RULE\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,5 +34,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENERGYSOURCE']._serialized_start=41
   _globals['_ENERGYSOURCE']._serialized_end=139
   _globals['_BUDGETSOURCE']._serialized_start=142
-  _globals['_BUDGETSOURCE']._serialized_end=291
+  _globals['_BUDGETSOURCE']._serialized_end=351
 # @@protoc_insertion_point(module_scope)

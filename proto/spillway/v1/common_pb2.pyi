@@ -17,6 +17,8 @@ class BudgetSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BUDGET_SOURCE_PLAN: _ClassVar[BudgetSource]
     BUDGET_SOURCE_SCHEDULE: _ClassVar[BudgetSource]
     BUDGET_SOURCE_OVERRIDE: _ClassVar[BudgetSource]
+    BUDGET_SOURCE_GRID_EVENT: _ClassVar[BudgetSource]
+    BUDGET_SOURCE_PRICE_RULE: _ClassVar[BudgetSource]
 ENERGY_SOURCE_UNSPECIFIED: EnergySource
 ENERGY_SOURCE_CURTAILED: EnergySource
 ENERGY_SOURCE_GRID: EnergySource
@@ -25,3 +27,5 @@ BUDGET_SOURCE_NONE: BudgetSource
 BUDGET_SOURCE_PLAN: BudgetSource
 BUDGET_SOURCE_SCHEDULE: BudgetSource
 BUDGET_SOURCE_OVERRIDE: BudgetSource
+BUDGET_SOURCE_GRID_EVENT: BudgetSource
+BUDGET_SOURCE_PRICE_RULE: BudgetSource

@@ -27,17 +27,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from spillway.v1 import common_pb2 as spillway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aspillway/v1/operator.proto\x12\x0bspillway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18spillway/v1/common.proto\"u\n\x0e\x42udgetOverride\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x01(\x01\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xc4\x01\n\x0fScheduledBudget\x12\x0c\n\x04site\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x64uration\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0c\x62udget_watts\x18\x04 \x01(\x01\x12\x30\n\renergy_source\x18\x05 \x01(\x0e\x32\x19.spillway.v1.EnergySource\"\xc7\x01\n\x0cWorkerStatus\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x13\n\x0bworker_name\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x11\n\tconnected\x18\x04 \x01(\x08\x12\x32\n\x0elast_seen_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x1ahashrate_hashes_per_second\x18\x06 \x01(\x01\x12\x13\n\x0bpower_watts\x18\x07 \x01(\x01\"\xc7\x03\n\nSiteStatus\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x01(\x01\x12\x30\n\rbudget_source\x18\x03 \x01(\x0e\x32\x19.spillway.v1.BudgetSource\x12\x30\n\renergy_source\x18\x04 \x01(\x0e\x32\x19.spillway.v1.EnergySource\x12\x34\n\x0f\x62udget_override\x18\x05 \x01(\x0b\x32\x1b.spillway.v1.BudgetOverride\x12*\n\x07workers\x18\x06 \x03(\x0b\x32\x19.spillway.v1.WorkerStatus\x12\"\n\x1ahashrate_hashes_per_second\x18\x07 \x01(\x01\x12\x13\n\x0bpower_watts\x18\x08 \x01(\x01\x12\x17\n\x0fshares_accepted\x18\t \x01(\x04\x12\x15\n\renergy_joules\x18\n \x01(\x01\x12\x30\n\rbudget_reason\x18\x0b \x01(\x0e\x32\x19.spillway.v1.BudgetReason\x12\x34\n\ractive_signal\x18\x0c \x01(\x0b\x32\x1d.spillway.v1.GridSignalStatus\"\xc7\x01\n\x10GridSignalStatus\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.spillway.v1.GridSignalKind\x12\r\n\x05level\x18\x03 \x01(\r\x12\x16\n\x0esetpoint_watts\x18\x04 \x01(\x01\x12.\n\nuntil_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17underlying_budget_watts\x18\x06 \x01(\x01\"\xfb\x01\n\rRollingStatus\x12\x35\n\x11window_start_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fwindow_end_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66orecast_reach_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x07horizon\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x19\n\x11\x66orecast_revision\x18\x05 \x01(\x04\"\x98\x01\n\nPoolStatus\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x11\n\tconnected\x18\x02 \x01(\x08\x12\x12\n\ndifficulty\x18\x03 \x01(\x01\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x17\n\x0fshares_accepted\x18\x05 \x01(\x04\x12\x17\n\x0fshares_rejected\x18\x06 \x01(\x04\x12\x14\n\x0cshares_stale\x18\x07 \x01(\x04\"\x12\n\x10GetStatusRequest\"\x97\x02\n\x11GetStatusResponse\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05sites\x18\x02 \x03(\x0b\x32\x17.spillway.v1.SiteStatus\x12\x17\n\x0f\x63urrent_plan_id\x18\x03 \x01(\t\x12<\n\x18\x63urrent_plan_create_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04pool\x18\x05 \x01(\x0b\x32\x17.spillway.v1.PoolStatus\x12+\n\x07rolling\x18\x06 \x01(\x0b\x32\x1a.spillway.v1.RollingStatus\"{\n\x18SetBudgetOverrideRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x01(\x01\x12+\n\x08\x64uration\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06reason\x18\x04 \x01(\t\"Q\n\x19SetBudgetOverrideResponse\x12\x34\n\x0f\x62udget_override\x18\x01 \x01(\x0b\x32\x1b.spillway.v1.BudgetOverride\"]\n\x10PauseSiteRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12+\n\x08\x64uration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06reason\x18\x03 \x01(\t\"I\n\x11PauseSiteResponse\x12\x34\n\x0f\x62udget_override\x18\x01 \x01(\x0b\x32\x1b.spillway.v1.BudgetOverride\"*\n\x1a\x43learBudgetOverrideRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\".\n\x1b\x43learBudgetOverrideResponse\x12\x0f\n\x07\x63leared\x18\x01 \x01(\x08\"T\n\x13PushScheduleRequest\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.spillway.v1.ScheduledBudget\x12\x0e\n\x06reason\x18\x02 \x01(\t\"@\n\x14PushScheduleResponse\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ntry_count\x18\x02 \x01(\r*\xd1\x01\n\x0c\x42udgetReason\x12\x1d\n\x19\x42UDGET_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_REASON_NONE\x10\x01\x12\x16\n\x12\x42UDGET_REASON_PLAN\x10\x02\x12\x1a\n\x16\x42UDGET_REASON_SCHEDULE\x10\x03\x12\x1a\n\x16\x42UDGET_REASON_OVERRIDE\x10\x04\x12\x1c\n\x18\x42UDGET_REASON_GRID_EVENT\x10\x05\x12\x1c\n\x18\x42UDGET_REASON_PRICE_RULE\x10\x06*s\n\x0eGridSignalKind\x12 \n\x1cGRID_SIGNAL_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1eGRID_SIGNAL_KIND_LOAD_DISPATCH\x10\x01\x12\x1b\n\x17GRID_SIGNAL_KIND_SIMPLE\x10\x02\x32\xcc\x03\n\x0fOperatorService\x12J\n\tGetStatus\x12\x1d.spillway.v1.GetStatusRequest\x1a\x1e.spillway.v1.GetStatusResponse\x12\x62\n\x11SetBudgetOverride\x12%.spillway.v1.SetBudgetOverrideRequest\x1a&.spillway.v1.SetBudgetOverrideResponse\x12J\n\tPauseSite\x12\x1d.spillway.v1.PauseSiteRequest\x1a\x1e.spillway.v1.PauseSiteResponse\x12h\n\x13\x43learBudgetOverride\x12\'.spillway.v1.ClearBudgetOverrideRequest\x1a(.spillway.v1.ClearBudgetOverrideResponse\x12S\n\x0cPushSchedule\x12 .spillway.v1.PushScheduleRequest\x1a!.spillway.v1.PushScheduleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aspillway/v1/operator.proto\x12\x0bspillway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18spillway/v1/common.proto\"u\n\x0e\x42udgetOverride\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x01(\x01\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xc4\x01\n\x0fScheduledBudget\x12\x0c\n\x04site\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x64uration\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0c\x62udget_watts\x18\x04 \x01(\x01\x12\x30\n\renergy_source\x18\x05 \x01(\x0e\x32\x19.spillway.v1.EnergySource\"\xc7\x01\n\x0cWorkerStatus\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x13\n\x0bworker_name\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x11\n\tconnected\x18\x04 \x01(\x08\x12\x32\n\x0elast_seen_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x1ahashrate_hashes_per_second\x18\x06 \x01(\x01\x12\x13\n\x0bpower_watts\x18\x07 \x01(\x01\"\xc7\x03\n\nSiteStatus\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x01(\x01\x12\x30\n\rbudget_source\x18\x03 \x01(\x0e\x32\x19.spillway.v1.BudgetSource\x12\x30\n\renergy_source\x18\x04 \x01(\x0e\x32\x19.spillway.v1.EnergySource\x12\x34\n\x0f\x62udget_override\x18\x05 \x01(\x0b\x32\x1b.spillway.v1.BudgetOverride\x12*\n\x07workers\x18\x06 \x03(\x0b\x32\x19.spillway.v1.WorkerStatus\x12\"\n\x1ahashrate_hashes_per_second\x18\x07 \x01(\x01\x12\x13\n\x0bpower_watts\x18\x08 \x01(\x01\x12\x17\n\x0fshares_accepted\x18\t \x01(\x04\x12\x15\n\renergy_joules\x18\n \x01(\x01\x12\x30\n\rbudget_reason\x18\x0b \x01(\x0e\x32\x19.spillway.v1.BudgetReason\x12\x34\n\ractive_signal\x18\x0c \x01(\x0b\x32\x1d.spillway.v1.GridSignalStatus\"\xde\x01\n\x10GridSignalStatus\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.spillway.v1.GridSignalKind\x12\r\n\x05level\x18\x03 \x01(\r\x12\x16\n\x0esetpoint_watts\x18\x04 \x01(\x01\x12.\n\nuntil_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17underlying_budget_watts\x18\x06 \x01(\x01\x12\x15\n\rprice_per_mwh\x18\x07 \x01(\x01\"\xfb\x01\n\rRollingStatus\x12\x35\n\x11window_start_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fwindow_end_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66orecast_reach_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x07horizon\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x19\n\x11\x66orecast_revision\x18\x05 \x01(\x04\"\x98\x01\n\nPoolStatus\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x11\n\tconnected\x18\x02 \x01(\x08\x12\x12\n\ndifficulty\x18\x03 \x01(\x01\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x17\n\x0fshares_accepted\x18\x05 \x01(\x04\x12\x17\n\x0fshares_rejected\x18\x06 \x01(\x04\x12\x14\n\x0cshares_stale\x18\x07 \x01(\x04\"\x12\n\x10GetStatusRequest\"\x97\x02\n\x11GetStatusResponse\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05sites\x18\x02 \x03(\x0b\x32\x17.spillway.v1.SiteStatus\x12\x17\n\x0f\x63urrent_plan_id\x18\x03 \x01(\t\x12<\n\x18\x63urrent_plan_create_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04pool\x18\x05 \x01(\x0b\x32\x17.spillway.v1.PoolStatus\x12+\n\x07rolling\x18\x06 \x01(\x0b\x32\x1a.spillway.v1.RollingStatus\"{\n\x18SetBudgetOverrideRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12\x14\n\x0c\x62udget_watts\x18\x02 \x01(\x01\x12+\n\x08\x64uration\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06reason\x18\x04 \x01(\t\"Q\n\x19SetBudgetOverrideResponse\x12\x34\n\x0f\x62udget_override\x18\x01 \x01(\x0b\x32\x1b.spillway.v1.BudgetOverride\"]\n\x10PauseSiteRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\x12+\n\x08\x64uration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06reason\x18\x03 \x01(\t\"I\n\x11PauseSiteResponse\x12\x34\n\x0f\x62udget_override\x18\x01 \x01(\x0b\x32\x1b.spillway.v1.BudgetOverride\"*\n\x1a\x43learBudgetOverrideRequest\x12\x0c\n\x04site\x18\x01 \x01(\t\".\n\x1b\x43learBudgetOverrideResponse\x12\x0f\n\x07\x63leared\x18\x01 \x01(\x08\"T\n\x13PushScheduleRequest\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.spillway.v1.ScheduledBudget\x12\x0e\n\x06reason\x18\x02 \x01(\t\"@\n\x14PushScheduleResponse\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ntry_count\x18\x02 \x01(\r*\xd1\x01\n\x0c\x42udgetReason\x12\x1d\n\x19\x42UDGET_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_REASON_NONE\x10\x01\x12\x16\n\x12\x42UDGET_REASON_PLAN\x10\x02\x12\x1a\n\x16\x42UDGET_REASON_SCHEDULE\x10\x03\x12\x1a\n\x16\x42UDGET_REASON_OVERRIDE\x10\x04\x12\x1c\n\x18\x42UDGET_REASON_GRID_EVENT\x10\x05\x12\x1c\n\x18\x42UDGET_REASON_PRICE_RULE\x10\x06*\x8f\x01\n\x0eGridSignalKind\x12 \n\x1cGRID_SIGNAL_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1eGRID_SIGNAL_KIND_LOAD_DISPATCH\x10\x01\x12\x1b\n\x17GRID_SIGNAL_KIND_SIMPLE\x10\x02\x12\x1a\n\x16GRID_SIGNAL_KIND_PRICE\x10\x03\x32\xcc\x03\n\x0fOperatorService\x12J\n\tGetStatus\x12\x1d.spillway.v1.GetStatusRequest\x1a\x1e.spillway.v1.GetStatusResponse\x12\x62\n\x11SetBudgetOverride\x12%.spillway.v1.SetBudgetOverrideRequest\x1a&.spillway.v1.SetBudgetOverrideResponse\x12J\n\tPauseSite\x12\x1d.spillway.v1.PauseSiteRequest\x1a\x1e.spillway.v1.PauseSiteResponse\x12h\n\x13\x43learBudgetOverride\x12\'.spillway.v1.ClearBudgetOverrideRequest\x1a(.spillway.v1.ClearBudgetOverrideResponse\x12S\n\x0cPushSchedule\x12 .spillway.v1.PushScheduleRequest\x1a!.spillway.v1.PushScheduleResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'spillway.v1.operator_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BUDGETREASON']._serialized_start=2648
-  _globals['_BUDGETREASON']._serialized_end=2857
-  _globals['_GRIDSIGNALKIND']._serialized_start=2859
-  _globals['_GRIDSIGNALKIND']._serialized_end=2974
+  _globals['_BUDGETREASON']._serialized_start=2671
+  _globals['_BUDGETREASON']._serialized_end=2880
+  _globals['_GRIDSIGNALKIND']._serialized_start=2883
+  _globals['_GRIDSIGNALKIND']._serialized_end=3026
   _globals['_BUDGETOVERRIDE']._serialized_start=134
   _globals['_BUDGETOVERRIDE']._serialized_end=251
   _globals['_SCHEDULEDBUDGET']._serialized_start=254
@@ -47,31 +47,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SITESTATUS']._serialized_start=655
   _globals['_SITESTATUS']._serialized_end=1110
   _globals['_GRIDSIGNALSTATUS']._serialized_start=1113
-  _globals['_GRIDSIGNALSTATUS']._serialized_end=1312
-  _globals['_ROLLINGSTATUS']._serialized_start=1315
-  _globals['_ROLLINGSTATUS']._serialized_end=1566
-  _globals['_POOLSTATUS']._serialized_start=1569
-  _globals['_POOLSTATUS']._serialized_end=1721
-  _globals['_GETSTATUSREQUEST']._serialized_start=1723
-  _globals['_GETSTATUSREQUEST']._serialized_end=1741
-  _globals['_GETSTATUSRESPONSE']._serialized_start=1744
-  _globals['_GETSTATUSRESPONSE']._serialized_end=2023
-  _globals['_SETBUDGETOVERRIDEREQUEST']._serialized_start=2025
-  _globals['_SETBUDGETOVERRIDEREQUEST']._serialized_end=2148
-  _globals['_SETBUDGETOVERRIDERESPONSE']._serialized_start=2150
-  _globals['_SETBUDGETOVERRIDERESPONSE']._serialized_end=2231
-  _globals['_PAUSESITEREQUEST']._serialized_start=2233
-  _globals['_PAUSESITEREQUEST']._serialized_end=2326
-  _globals['_PAUSESITERESPONSE']._serialized_start=2328
-  _globals['_PAUSESITERESPONSE']._serialized_end=2401
-  _globals['_CLEARBUDGETOVERRIDEREQUEST']._serialized_start=2403
-  _globals['_CLEARBUDGETOVERRIDEREQUEST']._serialized_end=2445
-  _globals['_CLEARBUDGETOVERRIDERESPONSE']._serialized_start=2447
-  _globals['_CLEARBUDGETOVERRIDERESPONSE']._serialized_end=2493
-  _globals['_PUSHSCHEDULEREQUEST']._serialized_start=2495
-  _globals['_PUSHSCHEDULEREQUEST']._serialized_end=2579
-  _globals['_PUSHSCHEDULERESPONSE']._serialized_start=2581
-  _globals['_PUSHSCHEDULERESPONSE']._serialized_end=2645
-  _globals['_OPERATORSERVICE']._serialized_start=2977
-  _globals['_OPERATORSERVICE']._serialized_end=3437
+  _globals['_GRIDSIGNALSTATUS']._serialized_end=1335
+  _globals['_ROLLINGSTATUS']._serialized_start=1338
+  _globals['_ROLLINGSTATUS']._serialized_end=1589
+  _globals['_POOLSTATUS']._serialized_start=1592
+  _globals['_POOLSTATUS']._serialized_end=1744
+  _globals['_GETSTATUSREQUEST']._serialized_start=1746
+  _globals['_GETSTATUSREQUEST']._serialized_end=1764
+  _globals['_GETSTATUSRESPONSE']._serialized_start=1767
+  _globals['_GETSTATUSRESPONSE']._serialized_end=2046
+  _globals['_SETBUDGETOVERRIDEREQUEST']._serialized_start=2048
+  _globals['_SETBUDGETOVERRIDEREQUEST']._serialized_end=2171
+  _globals['_SETBUDGETOVERRIDERESPONSE']._serialized_start=2173
+  _globals['_SETBUDGETOVERRIDERESPONSE']._serialized_end=2254
+  _globals['_PAUSESITEREQUEST']._serialized_start=2256
+  _globals['_PAUSESITEREQUEST']._serialized_end=2349
+  _globals['_PAUSESITERESPONSE']._serialized_start=2351
+  _globals['_PAUSESITERESPONSE']._serialized_end=2424
+  _globals['_CLEARBUDGETOVERRIDEREQUEST']._serialized_start=2426
+  _globals['_CLEARBUDGETOVERRIDEREQUEST']._serialized_end=2468
+  _globals['_CLEARBUDGETOVERRIDERESPONSE']._serialized_start=2470
+  _globals['_CLEARBUDGETOVERRIDERESPONSE']._serialized_end=2516
+  _globals['_PUSHSCHEDULEREQUEST']._serialized_start=2518
+  _globals['_PUSHSCHEDULEREQUEST']._serialized_end=2602
+  _globals['_PUSHSCHEDULERESPONSE']._serialized_start=2604
+  _globals['_PUSHSCHEDULERESPONSE']._serialized_end=2668
+  _globals['_OPERATORSERVICE']._serialized_start=3029
+  _globals['_OPERATORSERVICE']._serialized_end=3489
 # @@protoc_insertion_point(module_scope)

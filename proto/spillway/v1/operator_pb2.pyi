@@ -27,6 +27,7 @@ class GridSignalKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     GRID_SIGNAL_KIND_UNSPECIFIED: _ClassVar[GridSignalKind]
     GRID_SIGNAL_KIND_LOAD_DISPATCH: _ClassVar[GridSignalKind]
     GRID_SIGNAL_KIND_SIMPLE: _ClassVar[GridSignalKind]
+    GRID_SIGNAL_KIND_PRICE: _ClassVar[GridSignalKind]
 BUDGET_REASON_UNSPECIFIED: BudgetReason
 BUDGET_REASON_NONE: BudgetReason
 BUDGET_REASON_PLAN: BudgetReason
@@ -37,6 +38,7 @@ BUDGET_REASON_PRICE_RULE: BudgetReason
 GRID_SIGNAL_KIND_UNSPECIFIED: GridSignalKind
 GRID_SIGNAL_KIND_LOAD_DISPATCH: GridSignalKind
 GRID_SIGNAL_KIND_SIMPLE: GridSignalKind
+GRID_SIGNAL_KIND_PRICE: GridSignalKind
 
 class BudgetOverride(_message.Message):
     __slots__ = ("site", "budget_watts", "expire_time", "reason")
@@ -111,20 +113,22 @@ class SiteStatus(_message.Message):
     def __init__(self, site: _Optional[str] = ..., budget_watts: _Optional[float] = ..., budget_source: _Optional[_Union[_common_pb2.BudgetSource, str]] = ..., energy_source: _Optional[_Union[_common_pb2.EnergySource, str]] = ..., budget_override: _Optional[_Union[BudgetOverride, _Mapping]] = ..., workers: _Optional[_Iterable[_Union[WorkerStatus, _Mapping]]] = ..., hashrate_hashes_per_second: _Optional[float] = ..., power_watts: _Optional[float] = ..., shares_accepted: _Optional[int] = ..., energy_joules: _Optional[float] = ..., budget_reason: _Optional[_Union[BudgetReason, str]] = ..., active_signal: _Optional[_Union[GridSignalStatus, _Mapping]] = ...) -> None: ...
 
 class GridSignalStatus(_message.Message):
-    __slots__ = ("event_id", "kind", "level", "setpoint_watts", "until_time", "underlying_budget_watts")
+    __slots__ = ("event_id", "kind", "level", "setpoint_watts", "until_time", "underlying_budget_watts", "price_per_mwh")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     SETPOINT_WATTS_FIELD_NUMBER: _ClassVar[int]
     UNTIL_TIME_FIELD_NUMBER: _ClassVar[int]
     UNDERLYING_BUDGET_WATTS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PER_MWH_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     kind: GridSignalKind
     level: int
     setpoint_watts: float
     until_time: _timestamp_pb2.Timestamp
     underlying_budget_watts: float
-    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[GridSignalKind, str]] = ..., level: _Optional[int] = ..., setpoint_watts: _Optional[float] = ..., until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., underlying_budget_watts: _Optional[float] = ...) -> None: ...
+    price_per_mwh: float
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[GridSignalKind, str]] = ..., level: _Optional[int] = ..., setpoint_watts: _Optional[float] = ..., until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., underlying_budget_watts: _Optional[float] = ..., price_per_mwh: _Optional[float] = ...) -> None: ...
 
 class RollingStatus(_message.Message):
     __slots__ = ("window_start_time", "window_end_time", "forecast_reach_time", "horizon", "forecast_revision")

@@ -337,3 +337,31 @@ class UpdateForecastResponse(_message.Message):
     points_accepted: int
     reach_time: _timestamp_pb2.Timestamp
     def __init__(self, revision: _Optional[int] = ..., points_accepted: _Optional[int] = ..., reach_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PricePoint(_message.Message):
+    __slots__ = ("site", "bus", "start_time", "duration", "price_per_mwh")
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    BUS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PER_MWH_FIELD_NUMBER: _ClassVar[int]
+    site: str
+    bus: str
+    start_time: _timestamp_pb2.Timestamp
+    duration: _duration_pb2.Duration
+    price_per_mwh: float
+    def __init__(self, site: _Optional[str] = ..., bus: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., price_per_mwh: _Optional[float] = ...) -> None: ...
+
+class PushPricesRequest(_message.Message):
+    __slots__ = ("prices",)
+    PRICES_FIELD_NUMBER: _ClassVar[int]
+    prices: _containers.RepeatedCompositeFieldContainer[PricePoint]
+    def __init__(self, prices: _Optional[_Iterable[_Union[PricePoint, _Mapping]]] = ...) -> None: ...
+
+class PushPricesResponse(_message.Message):
+    __slots__ = ("points_accepted", "reach_time")
+    POINTS_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REACH_TIME_FIELD_NUMBER: _ClassVar[int]
+    points_accepted: int
+    reach_time: _timestamp_pb2.Timestamp
+    def __init__(self, points_accepted: _Optional[int] = ..., reach_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

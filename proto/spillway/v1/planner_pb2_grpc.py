@@ -60,6 +60,11 @@ class PlannerServiceStub:
                 request_serializer=spillway_dot_v1_dot_planner__pb2.UpdateForecastRequest.SerializeToString,
                 response_deserializer=spillway_dot_v1_dot_planner__pb2.UpdateForecastResponse.FromString,
                 _registered_method=True)
+        self.PushPrices = channel.unary_unary(
+                '/spillway.v1.PlannerService/PushPrices',
+                request_serializer=spillway_dot_v1_dot_planner__pb2.PushPricesRequest.SerializeToString,
+                response_deserializer=spillway_dot_v1_dot_planner__pb2.PushPricesResponse.FromString,
+                _registered_method=True)
 
 
 class PlannerServiceServicer:
@@ -105,6 +110,18 @@ class PlannerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PushPrices(self, request, context):
+        """Store energy prices for the price rule (durably, before the answer); they feed
+        it exactly as OpenADR ELECTRICITY_PRICE intervals do, each interval once as it
+        starts. A later price replaces an earlier one for the same site or bus and
+        start. Bad points (no or both of site and bus, unknown site, a duration not
+        above zero, a price not finite) are refused with INVALID_ARGUMENT naming
+        prices[i].field, and nothing of the request is stored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PlannerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -132,6 +149,11 @@ def add_PlannerServiceServicer_to_server(servicer, server):
                     servicer.UpdateForecast,
                     request_deserializer=spillway_dot_v1_dot_planner__pb2.UpdateForecastRequest.FromString,
                     response_serializer=spillway_dot_v1_dot_planner__pb2.UpdateForecastResponse.SerializeToString,
+            ),
+            'PushPrices': grpc.unary_unary_rpc_method_handler(
+                    servicer.PushPrices,
+                    request_deserializer=spillway_dot_v1_dot_planner__pb2.PushPricesRequest.FromString,
+                    response_serializer=spillway_dot_v1_dot_planner__pb2.PushPricesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +292,33 @@ class PlannerService:
             '/spillway.v1.PlannerService/UpdateForecast',
             spillway_dot_v1_dot_planner__pb2.UpdateForecastRequest.SerializeToString,
             spillway_dot_v1_dot_planner__pb2.UpdateForecastResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushPrices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spillway.v1.PlannerService/PushPrices',
+            spillway_dot_v1_dot_planner__pb2.PushPricesRequest.SerializeToString,
+            spillway_dot_v1_dot_planner__pb2.PushPricesResponse.FromString,
             options,
             channel_credentials,
             insecure,

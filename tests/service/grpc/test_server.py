@@ -18,7 +18,15 @@ from spw_helpers import AUTH, Running, signed_telemetry
 
 import kernels
 from service.rpc.convert import timestamp
-from spillway.v1 import common_pb2, miner_pb2, miner_pb2_grpc, operator_pb2, operator_pb2_grpc
+from spillway.v1 import (
+    common_pb2,
+    miner_pb2,
+    miner_pb2_grpc,
+    operator_pb2,
+    operator_pb2_grpc,
+    planner_pb2,
+    planner_pb2_grpc,
+)
 
 
 def bad_fields(error: grpc.aio.AioRpcError) -> list[str]:
@@ -66,6 +74,17 @@ class TestAuth:
         assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
         status = await stub.GetStatus(operator_pb2.GetStatusRequest())
         assert [s.site for s in status.sites] == []  # nothing stored
+
+    async def test_forecasts_and_prices_need_token(self, coordinator: Running) -> None:
+        """UpdateForecast and PushPrices change what budgets will be: no token is
+        UNAUTHENTICATED (checked before the request is looked at)."""
+        stub = planner_pb2_grpc.PlannerServiceStub(coordinator.channel)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.UpdateForecast(planner_pb2.UpdateForecastRequest())
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.PushPrices(planner_pb2.PushPricesRequest())
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
     async def test_search_needs_token(self, coordinator: Running) -> None:
         """SearchNonces spends the coordinator's CPU: no token is UNAUTHENTICATED."""
