@@ -193,7 +193,9 @@ class TestWatch:
         """Without --json a line per header as `ledger headers` prints it; SIGINT exits 0."""
         sites = Sites(coordinator)
         address = f"127.0.0.1:{coordinator.port}"
-        process = await watcher("--coordinator", address)
+        # --after-period 1: every header (a watcher without it takes those closed after it
+        # asked, and the first period may close before this one is asked on a busy machine).
+        process = await watcher("--coordinator", address, "--after-period", "1")
         assert process.stdout is not None and process.stderr is not None
         try:
             await sites.period(100)
@@ -260,3 +262,28 @@ class TestSettleRemotePages:
         assert north.stdout.splitlines() == ["ok: certificate of north matches the ledger"] * len(
             paged["pages"]
         )
+
+
+class TestWatchEnds:
+    async def test_a_stopping_coordinator_ends_the_watch_with_1(
+        self, tmp_path: Path, registry: CollectorRegistry
+    ) -> None:
+        """The coordinator stopping ends the stream: one line saying so, exit 1 (not 0)."""
+        running = await _running(tmp_path / "data", registry)
+        try:
+            process = await watcher(
+                "--coordinator", f"127.0.0.1:{running.port}", "--after-period", "1"
+            )
+            assert process.stdout is not None
+            await Sites(running).period(100)  # a header read: the stream is open
+            assert await asyncio.wait_for(process.stdout.readline(), timeout=20)
+        finally:
+            await running.channel.close()
+            await running.server.stop(2.0)
+        status = await asyncio.wait_for(process.wait(), timeout=20)
+        assert process.stderr is not None
+        said = (await process.stderr.read()).decode()
+        assert status == 1, said
+        assert said.strip().splitlines() == [
+            "spillway: the coordinator ended the stream (it is stopping)"
+        ]
