@@ -234,6 +234,12 @@ def register_remote_proof(proof: argparse.ArgumentParser) -> None:
     )
     # No default here: DATA_DIR or --coordinator (else SPILLWAY_COORDINATOR, 127.0.0.1:50051).
     proof.set_defaults(coordinator=None)
+    for action in proof._actions:
+        if action.dest == "coordinator":
+            action.help = (
+                "HOST:PORT of the coordinator's gRPC API, asked when no DATA_DIR is given"
+                " (default: SPILLWAY_COORDINATOR, else 127.0.0.1:50051)"
+            )
 
 
 def run_proof_remote(args: argparse.Namespace) -> int:
