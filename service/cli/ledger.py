@@ -10,6 +10,8 @@
 * ``ledger head DATA_DIR|EXPORT`` prints the signed head, to keep as a checkpoint;
 * ``ledger proof DATA_DIR --site S --period P`` prints an inclusion proof, which
   ``ledger verify-proof FILE [--public-key HEX]`` checks against its period header;
+  without ``DATA_DIR`` it fetches the proof from ``--coordinator`` over gRPC and checks
+  it with the same code before printing it;
 * ``settle --data-dir DIR --from T0 --to T1`` prints statements per plant and site
   and a signed certificate per site; ``ledger verify-certificate CERT DATA_DIR|EXPORT``
   recomputes one from the ledger.
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from service.cli.ledger_client import register as register_client
+from service.cli.ledger_client import register_remote_proof, run_proof_remote
 from service.ledger import (
     Ledger,
     LedgerHead,
@@ -171,9 +174,18 @@ def register(commands: Any) -> None:
     )
     head.set_defaults(run=run_head)
 
-    proof = sub.add_parser("proof", help="print a Merkle inclusion proof of a site's record")
+    proof = sub.add_parser(
+        "proof",
+        help="print a Merkle inclusion proof of a site's record, from a data directory or"
+        " (without DATA_DIR) from the coordinator over gRPC",
+    )
     proof.add_argument(
-        "data_dir", type=Path, metavar="DATA_DIR", help="the coordinator's data directory"
+        "data_dir",
+        type=Path,
+        nargs="?",
+        metavar="DATA_DIR",
+        help="the coordinator's data directory; without it the proof is fetched from"
+        " --coordinator (GetInclusionProof) and checked before it is printed",
     )
     proof.add_argument("--site", required=True, help="the site whose record is proven")
     proof.add_argument(
@@ -181,9 +193,11 @@ def register(commands: Any) -> None:
         type=int,
         required=True,
         metavar="P",
-        help="the period number: its start in Unix seconds divided by the ledger's period"
-        " seconds (the PERIOD column of `ledger list`, `period` in an export)",
+        help="the period number, not a time: the period's start in Unix seconds divided by"
+        " the ledger's period length in seconds (900 s periods: 1767225600 // 900 ="
+        " 1963584); the PERIOD column of `ledger list`, `period` in an export",
     )
+    register_remote_proof(proof)
     proof.set_defaults(run=run_proof)
 
     check = sub.add_parser(
@@ -205,7 +219,8 @@ def register(commands: Any) -> None:
         type=Path,
         metavar="CERTIFICATE",
         help="a site's certificate (JSON), or the whole output of `spillway settle`"
-        " (its every certificate is checked, or only --site's)",
+        " or `ledger settle-remote` (its every certificate is checked, each page's, or only"
+        " --site's)",
     )
     certificate.add_argument(
         "source", type=Path, metavar="DATA_DIR|EXPORT", help="the ledger to recompute from"
@@ -292,6 +307,11 @@ def run_head(args: argparse.Namespace) -> int:
 
 
 def run_proof(args: argparse.Namespace) -> int:
+    """``ledger proof``: from the data directory, or from the coordinator without one."""
+    if args.data_dir is None:
+        return run_proof_remote(args)
+    if args.coordinator is not None:
+        raise LedgerInputError("coordinator", "give DATA_DIR or --coordinator, not both")
     with Ledger(args.data_dir, read_only=True) as ledger:
         print(json.dumps(build_proof(ledger, args.site, args.period), indent=2, sort_keys=True))
     return 0
@@ -317,16 +337,11 @@ def _certificates(path: Path, site: str | None) -> list[dict[str, Any]]:
         raise LedgerInputError("certificate", f"{path}: not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise LedgerInputError("certificate", f"{path}: not a certificate or a settlement")
+    if isinstance(body.get("pages"), list):  # `settle-remote` of a span in several pages
+        pages = [page for page in body["pages"] if isinstance(page, dict)]
+        return _settlement_certificates(path, pages, site)
     if isinstance(body.get("certificates"), dict):  # what `spillway settle` prints
-        by_site: dict[str, Any] = body["certificates"]
-        if site is not None:
-            if site not in by_site:
-                named = ", ".join(sorted(by_site)) or "none"
-                raise LedgerInputError("site", f"{site!r} has no certificate in {path} ({named})")
-            return [by_site[site]]
-        if not by_site:
-            raise LedgerInputError("certificate", f"{path}: the settlement holds no certificate")
-        return [by_site[name] for name in sorted(by_site)]
+        return _settlement_certificates(path, [body], site)
     if "signature" not in body or "site" not in body:
         raise LedgerInputError(
             "certificate",
@@ -336,6 +351,27 @@ def _certificates(path: Path, site: str | None) -> list[dict[str, Any]]:
     if site is not None and body["site"] != site:
         raise LedgerInputError("site", f"{path} certifies {body['site']!r}, not {site!r}")
     return [body]
+
+
+def _settlement_certificates(
+    path: Path, pages: list[dict[str, Any]], site: str | None
+) -> list[dict[str, Any]]:
+    """The certificates of one settlement or its pages (each page signs its own), by site."""
+    by_site: dict[str, list[Any]] = {}
+    for page in pages:
+        certificates = page.get("certificates")
+        if not isinstance(certificates, dict):
+            raise LedgerInputError("certificate", f"{path}: a settlement page has no certificates")
+        for name, certificate in certificates.items():
+            by_site.setdefault(name, []).append(certificate)
+    if site is not None:
+        if site not in by_site:
+            named = ", ".join(sorted(by_site)) or "none"
+            raise LedgerInputError("site", f"{site!r} has no certificate in {path} ({named})")
+        return by_site[site]
+    if not by_site:
+        raise LedgerInputError("certificate", f"{path}: the settlement holds no certificate")
+    return [certificate for name in sorted(by_site) for certificate in by_site[name]]
 
 
 def run_verify_certificate(args: argparse.Namespace) -> int:

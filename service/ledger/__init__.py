@@ -35,7 +35,7 @@ from service.ledger.model import (
     owed_micro,
     root_from_branch,
 )
-from service.ledger.settle import Settlement, check_certificate, settle
+from service.ledger.settle import Settlement, check_certificate, merge_pages, settle
 from service.ledger.store import Ledger, StoredPeriod
 from service.ledger.verify import (
     VerifyReport,
@@ -64,6 +64,7 @@ __all__ = [
     "check_certificate",
     "keys_hash",
     "load_or_create_key",
+    "merge_pages",
     "merkle_branch",
     "merkle_root",
     "owed_micro",

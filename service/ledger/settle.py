@@ -13,11 +13,14 @@ A settlement lists every period it covers, so it grows with the range;
 ``settle_within`` settles the longest run of whole periods from the start of
 the range whose settlement a caller's test accepts (gRPC: one message), so a
 long range is settled page by page, each page a complete settlement of its own
-sub-range, the same as ``settle`` gives for that sub-range.
+sub-range, the same as ``settle`` gives for that sub-range. ``merge_pages`` adds
+such pages' statements back up to what ``settle`` gives for the whole range (the
+certificates stay per page: each is signed over its own sub-range).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,7 +39,7 @@ from service.ledger.model import (
 )
 from service.ledger.store import StoredPeriod
 
-__all__ = ["Settlement", "check_certificate", "settle", "settle_within"]
+__all__ = ["Settlement", "check_certificate", "merge_pages", "settle", "settle_within"]
 
 
 @dataclass
@@ -284,3 +287,52 @@ def _up_to(periods: Iterable[StoredPeriod], head: LedgerHead) -> list[StoredPeri
             f" periods ending at period {head.last_period}): cut short or rewritten since",
         )
     return kept
+
+
+# Statement fields that are sums over records; the rest are recomputed or listed.
+_SUMMED = ("energy_j", "grid_j", "owed_micro", "hashes", "shares")
+
+
+def _merge_statement(total: dict[str, Any], page: dict[str, Any]) -> None:
+    for name in _SUMMED:
+        if name in page:
+            total[name] = total.get(name, 0) + int(page[name])
+    if "curtailed_j_by_carrier" in page:
+        by_carrier = total.setdefault("curtailed_j_by_carrier", {})
+        for carrier, joules in page["curtailed_j_by_carrier"].items():
+            by_carrier[carrier] = by_carrier.get(carrier, 0) + int(joules)
+        total["curtailed_j_by_carrier"] = dict(sorted(by_carrier.items()))
+    total["energy_mwh"] = _mwh(total["energy_j"])
+    total["periods"] = total.get("periods", []) + list(page["periods"])
+
+
+def merge_pages(pages: list[dict[str, Any]]) -> dict[str, Any]:
+    """One settlement's JSON from consecutive pages' (``Settlement.to_json()`` each).
+
+    The statements are summed (integers, so they equal what ``settle`` gives for
+    the whole range); ``pages`` keeps each page whole, certificates included.
+
+    Raises
+    ------
+    LedgerIntegrityError
+        If the pages do not follow one another (a page's ``from_s`` is not the
+        previous page's ``to_s``).
+    """
+    for before, after in itertools.pairwise(pages):
+        if int(after["from_s"]) != int(before["to_s"]):
+            raise LedgerIntegrityError(
+                None, f"settlement pages do not follow: {before['to_s']} then {after['from_s']}"
+            )
+    merged: dict[str, Any] = {"plants": {}, "sites": {}}
+    for page in pages:
+        for kind in ("plants", "sites"):
+            for name, statement in page[kind].items():
+                _merge_statement(merged[kind].setdefault(name, {}), statement)
+    for kind in ("plants", "sites"):
+        merged[kind] = dict(sorted(merged[kind].items()))
+    return {
+        "from_s": pages[0]["from_s"],
+        "to_s": pages[-1]["to_s"],
+        **merged,
+        "pages": pages,
+    }

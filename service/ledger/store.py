@@ -12,31 +12,16 @@ of periods not yet closed. A period's pending rows are deleted in the same
 transaction that appends it, so every accepted report ends up in exactly one
 record, even across a SIGKILL.
 
-The ledger's end is a signed ``LedgerHead`` (``meta`` row ``head``): period
-count, last header hash and the hash of the workers' key set (worker, site,
-public key). It is re-signed in the same transaction as each period appended
-and each key recorded, and before either the stored head is checked against
-the file: a period removed from the end, or a key replaced, with ``sqlite3``
-is refused loudly (``LedgerIntegrityError``) instead of being signed over.
-
-Schema versions: 1 had no ``worker_keys`` and ``pending`` and one report per
-record; 2 adds both tables and a list of reports per record; 3 adds the signed
-head. A version-1 file without periods is upgraded in place; one with periods
-is refused (its records are not in the version-2 form). A version-2 file is
-read as it is (it has no head, so it does not verify) and upgraded when opened
-for writing: the head signed then vouches for what the file held at that
-moment (trust on first use; a checkpoint seen earlier still catches a tail
-removed before it). ``worker_keys.last_window_end_ms`` (the
-end of the worker's last accepted report window, so overlapping windows are
-refused) came later within version 2: it is bookkeeping beside the ledger, not
-part of it, and a file without it gains it when opened for writing.
+The ledger's end is a signed ``LedgerHead`` (``service.ledger.head``), re-signed
+in the same transaction as each period appended and each key recorded, after
+the stored one is checked against the file. The tables, schema versions and the
+upgrade of older files are in ``service.ledger.schema``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -45,7 +30,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.ledger.errors import LedgerInputError, LedgerIntegrityError
+from service.ledger import head as signed_head
+from service.ledger.errors import LedgerInputError
+from service.ledger.head import head_mismatch
 from service.ledger.keys import load_or_create_key, public_key_hex, sign_hex, telemetry_signed
 from service.ledger.model import (
     GENESIS_PREV_HASH,
@@ -54,9 +41,9 @@ from service.ledger.model import (
     PeriodHeader,
     Telemetry,
     canonical_bytes,
-    keys_hash,
     merkle_root,
 )
+from service.ledger.schema import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, create_or_upgrade
 
 __all__ = [
     "LEDGER_FILE",
@@ -69,66 +56,8 @@ __all__ = [
     "head_mismatch",
 ]
 
-logger = logging.getLogger(__name__)
-
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_KEY_FILE = "ledger_ed25519.pem"
-SCHEMA_VERSION = 3
-# Read as they are (without a head, so they do not verify); upgraded when written.
-READABLE_SCHEMA_VERSIONS = ("2", "3")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS periods (
-    period INTEGER PRIMARY KEY,
-    header TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    signature TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS records (
-    period INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    site TEXT NOT NULL,
-    body TEXT NOT NULL,
-    signature TEXT NOT NULL,
-    PRIMARY KEY (period, position)
-);
-CREATE INDEX IF NOT EXISTS records_by_site ON records (site, period);
-CREATE TABLE IF NOT EXISTS worker_keys (
-    worker TEXT PRIMARY KEY,
-    site TEXT NOT NULL,
-    public_key TEXT NOT NULL,
-    last_sequence INTEGER NOT NULL,
-    last_window_end_ms INTEGER NOT NULL DEFAULT -1
-);
-CREATE TABLE IF NOT EXISTS pending (
-    period INTEGER NOT NULL,
-    period_start_s INTEGER NOT NULL,
-    period_s INTEGER NOT NULL,
-    site TEXT NOT NULL,
-    worker TEXT NOT NULL,
-    sequence INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (worker, sequence)
-);
-"""
-
-
-def head_mismatch(head: LedgerHead, found: LedgerHead) -> str:
-    """What differs between a signed head and the chain and keys found, or ''."""
-    if (head.periods, head.last_hash) != (found.periods, found.last_hash):
-        return (
-            f"the signed head names {head.periods} periods ending at period"
-            f" {head.last_period} ({head.last_hash[:16]}...), the ledger has"
-            f" {found.periods} ending at period {found.last_period}"
-            f" ({found.last_hash[:16]}...): periods removed from its end, or added"
-        )
-    if head.keys_hash != found.keys_hash:
-        return (
-            "worker_keys differ from the key set the signed head commits to"
-            " (a worker's key replaced or removed outside the coordinator)"
-        )
-    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,18 +126,7 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._key = key or load_or_create_key(self.data_dir / LEDGER_KEY_FILE)
-            with self._db:
-                self._db.executescript(_SCHEMA)
-                fresh = self._meta("schema_version") is None
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-                self._migrate(fresh=fresh)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('public_key', ?)",
-                    (public_key_hex(self._key),),
-                )
+            create_or_upgrade(self._db, public_key_hex(self._key), self._write_head)
         try:
             version = self._meta("schema_version")
             readable = READABLE_SCHEMA_VERSIONS if read_only else (str(SCHEMA_VERSION),)
@@ -222,85 +140,25 @@ class Ledger:
             self._db.close()
             raise
 
-    def _migrate(self, *, fresh: bool) -> None:
-        """Upgrade an empty version-1 or a version-2 ledger; add late columns; sign a head."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(worker_keys)")}
-        if "last_window_end_ms" not in columns:
-            self._db.execute(
-                "ALTER TABLE worker_keys ADD COLUMN last_window_end_ms INTEGER NOT NULL DEFAULT -1"
-            )
-        version = self._meta("schema_version")
-        if version == "1" and self._db.execute("SELECT COUNT(*) FROM periods").fetchone()[0]:
-            return  # refused below, naming the version: its records are in the old form
-        if version in ("1", "2"):
-            self._db.execute(
-                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
-            )
-            head = self._current_head()
-            logger.warning(
-                "ledger upgraded to schema %d: signing its head (%d periods, last %s) as found",
-                SCHEMA_VERSION,
-                head.periods,
-                head.last_hash[:16],
-            )
-            self._write_head(head)
-        elif fresh:
-            # A new file: nothing to vouch for yet. (A version-3 file that lost its head
-            # gets none: _check_head refuses it.)
-            self._write_head(self._current_head())
-
-    # the head
+    # the head (service.ledger.head), checked and signed in the caller's transaction
 
     def _current_head(self) -> LedgerHead:
-        """The head of the file as it is: period count, last header, key set."""
-        count, last_period, last_hash = self._db.execute(
-            "SELECT COUNT(*), MAX(period), (SELECT hash FROM periods ORDER BY period DESC LIMIT 1)"
-            " FROM periods"
-        ).fetchone()
-        return LedgerHead(
-            periods=int(count),
-            last_period=-1 if last_period is None else int(last_period),
-            last_hash=GENESIS_PREV_HASH if last_hash is None else str(last_hash),
-            keys_hash=keys_hash(self.worker_keys()),
-        )
+        return signed_head.current_head(self._db)
 
     def _write_head(self, head: LedgerHead) -> None:
-        """Sign and store ``head`` (inside the caller's transaction)."""
         assert self._key is not None
-        signed = head.to_json(sign_hex(self._key, head.signed_bytes()))
-        self._db.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('head', ?)", (canonical_bytes(signed).decode(),)
-        )
+        signed_head.write_head(self._db, self._key, head)
 
     def _check_head(self) -> None:
-        """Raise ``LedgerIntegrityError`` unless the stored head is the file's own.
-
-        Checked before the head is signed again, so a period removed from the end
-        or a worker key replaced outside the coordinator is never signed over.
-        """
-        stored = self.head()
-        if stored is None:
-            raise LedgerIntegrityError(
-                None, "the signed head is missing (removed from the file): refusing to write"
-            )
-        head, _ = stored
-        problem = head_mismatch(head, self._current_head())
-        if problem:
-            raise LedgerIntegrityError(None, f"{problem}: refusing to write")
+        signed_head.check_head(self._db)
 
     def head(self) -> tuple[LedgerHead, str] | None:
         """The signed head and its signature (None for a version-2 file)."""
-        text = self._meta("head")
-        if text is None:
-            return None
-        return LedgerHead.from_json(json.loads(text))
+        return signed_head.read_head(self._db)
 
     def worker_keys(self) -> list[tuple[str, str, str]]:
         """Every worker's telemetry key as ``(worker, site, public_key)``, by worker."""
-        rows = self._db.execute(
-            "SELECT worker, site, public_key FROM worker_keys ORDER BY worker"
-        ).fetchall()
-        return [(str(w), str(site), str(key)) for w, site, key in rows]
+        return signed_head.worker_keys(self._db)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -315,8 +173,7 @@ class Ledger:
             self._db.execute("COMMIT")
 
     def _meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return signed_head.read_meta(self._db, key)
 
     @property
     def public_key(self) -> str:

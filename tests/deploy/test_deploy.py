@@ -496,7 +496,8 @@ def test_dashboard_panels() -> None:
                      "solve time", "gRPC server error", "gRPC latency", "Plan valid",
                      "Plan solved at", "Plan solve failures", "Ledger periods closed",
                      "Ledger telemetry refused", "Pool connected",
-                     "Pool shares by result"):  # fmt: skip
+                     "Pool shares by result", "Plan window", "Forecast short of the window",
+                     "Re-plans"):  # fmt: skip
         assert any(expected.lower() in t.lower() for t in titles), expected
     for panel in dash["panels"]:
         assert panel["targets"] and all(t["expr"].strip() for t in panel["targets"])
@@ -506,6 +507,25 @@ def test_dashboard_panels() -> None:
     )["datasources"][0]
     variable = next(v for v in dash["templating"]["list"] if v["type"] == "datasource")
     assert variable["current"]["value"] == datasource["uid"]
+
+
+def test_dashboard_shows_the_rolling_horizon() -> None:
+    """The plan window against the forecasts' reach (what SpillwayForecastShort compares),
+    and re-plans by result, each result its own series."""
+    window = [t["expr"] for t in _panel("Plan window")["targets"]]
+    assert {name for expr in window for name in promql_metrics(expr)} == {
+        "spillway_forecast_horizon_seconds", "spillway_plan_horizon_seconds",
+    }  # fmt: skip
+    assert _panel("Plan window")["fieldConfig"]["defaults"]["unit"] == "s"
+    (short,) = [t["expr"] for t in _panel("Forecast short of the window")["targets"]]
+    (alert,) = [
+        r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]
+        if r.get("alert") == "SpillwayForecastShort"
+    ]  # fmt: skip
+    assert promql_metrics(short) == promql_metrics(alert["expr"])
+    (replans,) = [t["expr"] for t in _panel("Re-plans")["targets"]]
+    assert promql_metrics(replans) == {"spillway_plan_replans_total"}
+    assert replans.startswith("sum by (result) (increase(")
 
 
 def _panel(title: str) -> dict[str, Any]:

@@ -310,6 +310,28 @@ def test_stack_under_deploy_prometheus(
         (sample,) = prometheus_query(prom_port, expr)
         return float(sample["value"][1])  # type: ignore[index]
 
+    # The rolling horizon's panels: the coordinator serving --scenario exports them (a
+    # scenario of snapshot names, not times, plans once: no window, no re-plans yet).
+    def panel_series(title: str) -> list[dict[str, object]]:
+        (panel,) = [p for p in dashboard["panels"] if p["title"] == title]
+        found = []
+        for target in panel["targets"]:
+            expr = target["expr"]
+            for variable, substitute in GRAFANA_VARIABLES.items():
+                expr = expr.replace(variable, substitute)
+            found += prometheus_query(prom_port, expr)
+        return found
+
+    window = panel_series("Plan window")
+    assert sorted(r["metric"]["__name__"] for r in window) == [  # type: ignore[index]
+        "spillway_forecast_horizon_seconds", "spillway_plan_horizon_seconds",
+    ]  # fmt: skip
+    replans = panel_series("Re-plans")
+    assert sorted(r["metric"]["result"] for r in replans) == ["adopted", "failed"]  # type: ignore[index]
+    assert all(float(r["value"][1]) == 0 for r in replans)  # type: ignore[index]
+    (short,) = panel_series("Forecast short of the window")
+    assert float(short["value"][1]) == 0  # type: ignore[index]
+
     north = 'job="spillway-coordinator",site="site-north"'
     assert value(f"spillway_power_budget_watts{{{north}}}") > 0
     assert value(f"spillway_power_watts{{{north}}}") > 0
