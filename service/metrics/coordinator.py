@@ -137,6 +137,7 @@ class CoordinatorMetrics:
         for source in ENERGY_SOURCES:
             self.energy_joules.labels(site, source)
         self.ledger.grid_energy_joules.labels(site)
+        self.signals.site(site)
 
 
 #: Outcomes of a rolling re-plan: adopted, or failed (no optimal plan; the last one stays).

@@ -83,6 +83,16 @@ class SignalMetrics:
         )
         self._last: dict[str, tuple[str, str | None, float, float, int]] = {}
 
+    def site(self, site: str) -> None:
+        """Create a site's series at zero (first sight of a site: no reason, no signal yet)."""
+        for reason in BUDGET_REASONS:
+            self.budget_reason.labels(site, reason)
+        for kind in SIGNAL_KINDS:
+            self.signal_active.labels(site, kind)
+        self.signal_until.labels(site)
+        self.signal_setpoint.labels(site)
+        self.signal_level.labels(site)
+
     def observe(self, budget: Budget, decision: SiteDecision | None) -> None:
         """Record why ``budget`` is what it is (``decision``: the grid's, if any)."""
         site = budget.site

@@ -497,7 +497,8 @@ def test_dashboard_panels() -> None:
                      "Plan solved at", "Plan solve failures", "Ledger periods closed",
                      "Ledger telemetry refused", "Pool connected",
                      "Pool shares by result", "Plan window", "Forecast short of the window",
-                     "Re-plans"):  # fmt: skip
+                     "Re-plans", "Budget reason per site", "Grid signals active",
+                     "Grid signal setpoint", "Grid signal ends in"):  # fmt: skip
         assert any(expected.lower() in t.lower() for t in titles), expected
     for panel in dash["panels"]:
         assert panel["targets"] and all(t["expr"].strip() for t in panel["targets"])
@@ -526,6 +527,26 @@ def test_dashboard_shows_the_rolling_horizon() -> None:
     (replans,) = [t["expr"] for t in _panel("Re-plans")["targets"]]
     assert promql_metrics(replans) == {"spillway_plan_replans_total"}
     assert replans.startswith("sum by (result) (increase(")
+
+
+def test_dashboard_shows_grid_signals() -> None:
+    """Each site's budget reason and the grid signal holding it, from the coordinator's
+    per-site signal metrics, one series per site and label value."""
+    (reason,) = [t["expr"] for t in _panel("Budget reason per site")["targets"]]
+    assert promql_metrics(reason) == {"spillway_site_budget_reason"}
+    assert reason.startswith("max by (site, reason) (") and reason.endswith("== 1")
+    (active,) = [t["expr"] for t in _panel("Grid signals active")["targets"]]
+    assert promql_metrics(active) == {"spillway_grid_signal_active"}
+    assert active.startswith("max by (site, kind) (")
+    (setpoint,) = [t["expr"] for t in _panel("Grid signal setpoint")["targets"]]
+    assert promql_metrics(setpoint) == {"spillway_grid_signal_setpoint_watts"}
+    assert _panel("Grid signal setpoint")["fieldConfig"]["defaults"]["unit"] == "watt"
+    (until,) = [t["expr"] for t in _panel("Grid signal ends in")["targets"]]
+    assert promql_metrics(until) == {"spillway_grid_signal_until_timestamp_seconds"}
+    assert _panel("Grid signal ends in")["fieldConfig"]["defaults"]["unit"] == "s"
+    for title in ("Budget reason per site", "Grid signals active", "Grid signal setpoint",
+                  "Grid signal ends in"):  # fmt: skip
+        assert all('site=~"$site"' in t["expr"] for t in _panel(title)["targets"]), title
 
 
 def _panel(title: str) -> dict[str, Any]:

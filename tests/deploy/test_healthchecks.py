@@ -332,6 +332,16 @@ def test_stack_under_deploy_prometheus(
     (short,) = panel_series("Forecast short of the window")
     assert float(short["value"][1]) == 0  # type: ignore[index]
 
+    # The grid-signal panels: no signal holds site-north, whose budget comes from the plan.
+    reasons = panel_series("Budget reason per site")
+    assert {(r["metric"]["site"], r["metric"]["reason"]) for r in reasons} >= {  # type: ignore[index]
+        ("site-north", "plan")
+    }
+    active = [r for r in panel_series("Grid signals active") if r["metric"]["site"] == "site-north"]  # type: ignore[index]
+    assert sorted(r["metric"]["kind"] for r in active) == ["load_dispatch", "price", "simple"]  # type: ignore[index]
+    assert all(float(r["value"][1]) == 0 for r in active)  # type: ignore[index]
+    assert {float(r["value"][1]) for r in panel_series("Grid signal ends in")} == {0.0}  # type: ignore[index]
+
     north = 'job="spillway-coordinator",site="site-north"'
     assert value(f"spillway_power_budget_watts{{{north}}}") > 0
     assert value(f"spillway_power_watts{{{north}}}") > 0
