@@ -21,6 +21,8 @@ __all__ = [
     "PLAN_MODES",
     "PLAN_MODE_HELP",
     "DeprecatedAlias",
+    "Given",
+    "GivenAlias",
     "add_client_flags",
     "client_channel",
     "env",
@@ -60,6 +62,39 @@ class DeprecatedAlias(argparse.Action):
             file=sys.stderr,
         )
         setattr(namespace, self.dest, values)
+
+
+def _note_given(namespace: argparse.Namespace, option_string: str | None) -> None:
+    namespace.given = (*getattr(namespace, "given", ()), option_string)
+
+
+class Given(argparse._StoreAction):
+    """Store the value and note the flag as given on the command line (``args.given``):
+    a default, even one equal to the value, is not the user's word."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        _note_given(namespace, option_string)
+
+
+class GivenAlias(DeprecatedAlias):
+    """A deprecated alias (``DeprecatedAlias``) noted as given too (``Given``)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        _note_given(namespace, option_string)
 
 
 def env(name: str, default: str | None = None) -> str | None:

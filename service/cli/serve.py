@@ -16,14 +16,15 @@ from service.cli.common import (
     ENV_EPILOG,
     PLAN_MODE_HELP,
     PLAN_MODES,
-    DeprecatedAlias,
+    Given,
+    GivenAlias,
     env,
     read_token,
     tls_files,
 )
+from service.cli.serve_demo import add_demo_flags, check_demo_flags, run_demo_command
 from service.coordinator.pool_bridge import PoolSettings
 from service.coordinator.settings import CoordinatorSettings
-from service.demo.settings import DemoSettings
 from service.errors import ConfigError
 from service.rpc.server import serve
 from service.signals.errors import VenError
@@ -37,7 +38,6 @@ __all__ = ["register"]
 
 # The flags' defaults are the settings' own (``--help`` shows them).
 _COORDINATOR = CoordinatorSettings()
-_DEMO = DemoSettings()
 _VEN_STALE_S = next(f.default for f in fields(VenSettings) if f.name == "stale_s")
 
 
@@ -52,7 +52,7 @@ def register(commands: Any) -> None:
     _add_pool_flags(parser.add_argument_group("Stratum pool (--pool)"))
     _add_openadr_flags(parser.add_argument_group("OpenADR 2.0b VEN (--openadr-vtn-url)"))
     _add_price_rule_flags(parser.add_argument_group("price rule (--curtail-above)"))
-    _add_demo_flags(parser.add_argument_group("demo (--demo)"))
+    add_demo_flags(parser.add_argument_group("demo (--demo)"))
     parser.set_defaults(run=run)
 
 
@@ -76,18 +76,22 @@ def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data-dir",
+        action=Given,
         default=env("DATA_DIR", str(d.data_dir)),
         help="where the coordinator keeps its state: coordinator.sqlite3, ledger.sqlite and the"
-        " ledger's signing key ledger_ed25519.pem",
+        " ledger's signing key ledger_ed25519.pem (with --demo: the demo's state, kept;"
+        " without it the demo uses a temporary folder)",
     )
     parser.add_argument(
         "--scenario",
+        action=Given,
         default=env("SCENARIO"),
         help="PyPSA folder or MATPOWER case to plan at start (from the current period)",
     )
     parser.add_argument(
         "--mode",
         dest="plan_mode",
+        action=Given,
         default=env("PLAN_MODE", d.plan_mode),
         choices=PLAN_MODES,
         help="mode of the plan made from --scenario (SPILLWAY_PLAN_MODE); " + PLAN_MODE_HELP,
@@ -96,7 +100,7 @@ def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
         "--plan-mode",
         dest="plan_mode",
         choices=PLAN_MODES,
-        action=DeprecatedAlias,
+        action=GivenAlias,
         new_name="--mode",
         help="deprecated name of --mode (still works; warns on stderr; SPILLWAY_PLAN_MODE)",
     )
@@ -156,6 +160,7 @@ def _add_ledger_flags(parser: argparse.ArgumentParser) -> None:
     d = _COORDINATOR
     parser.add_argument(
         "--period-seconds",
+        action=Given,
         type=float,
         default=env("PERIOD_SECONDS", str(d.period_s)),
         help="ledger period",
@@ -345,28 +350,6 @@ def openadr_settings(args: argparse.Namespace) -> tuple[VenSettings | None, tupl
     return ven, levels
 
 
-def _add_demo_flags(demo: Any) -> None:
-    """The embedded demo's clock and power mapping."""
-    demo.add_argument(
-        "--demo",
-        action="store_true",
-        help="play the embedded demo day with one in-process CPU worker per site"
-        " (no SPILLWAY_ variable)",
-    )
-    demo.add_argument(
-        "--demo-period-seconds",
-        type=float,
-        default=env("DEMO_PERIOD_SECONDS", str(_DEMO.period_s)),
-        help=f"wall seconds per hourly planning period (default {_DEMO.period_s:g})",
-    )
-    demo.add_argument(
-        "--demo-cpu-watts",
-        type=float,
-        default=env("DEMO_CPU_WATTS", str(_DEMO.cpu_w)),
-        help="power of one CPU thread hashing flat out; a site's full capacity maps to it",
-    )
-
-
 def pool_settings(
     urls: list[str] | None,
     user: str | None,
@@ -400,6 +383,8 @@ def pool_settings(
 def run(args: argparse.Namespace) -> int:
     """``spillway serve``."""
     try:
+        if args.demo:
+            check_demo_flags(args)
         if not args.horizon_hours > 0:
             raise ConfigError("horizon_hours: --horizon-hours must be above zero")
         if not args.telemetry_clock_skew_seconds >= 0:
@@ -434,12 +419,7 @@ def run(args: argparse.Namespace) -> int:
             ),
         )
         if args.demo:
-            if not (args.demo_period_seconds > 0 and args.demo_cpu_watts > 0):
-                raise ConfigError("demo_period_seconds, demo_cpu_watts: must be above zero")
-            from service.demo.core import run_demo
-
-            demo = DemoSettings(period_s=args.demo_period_seconds, cpu_w=args.demo_cpu_watts)
-            return run_demo(settings, demo)
+            return run_demo_command(args, settings)
         asyncio.run(serve(settings, registry=CollectorRegistry()))
     except ConfigError as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)
