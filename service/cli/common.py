@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -27,6 +28,8 @@ __all__ = [
     "client_channel",
     "env",
     "parse_duration_s",
+    "positive_float",
+    "positive_int",
     "read_token",
     "tls_files",
 ]
@@ -95,6 +98,41 @@ class GivenAlias(DeprecatedAlias):
     ) -> None:
         super().__call__(parser, namespace, values, option_string)
         _note_given(namespace, option_string)
+
+
+def positive_float(field: str, flag: str, text: object, *, minimum: float = 0.0) -> float:
+    """``text`` (a flag's string) as a finite number above zero (and ``>= minimum``).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``field`` and ``flag``, for anything else.
+    """
+    try:
+        value = float(str(text))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0 and value >= minimum):
+        least = f" and at least {minimum:g}" if minimum > 0 else ""
+        raise ConfigError(f"{field}: {flag} must be a number above zero{least}, got {text!r}")
+    return value
+
+
+def positive_int(field: str, flag: str, text: object) -> int:
+    """``text`` (a flag's string) as a whole number of at least one.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``field`` and ``flag``, for anything else.
+    """
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{field}: {flag} must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 def env(name: str, default: str | None = None) -> str | None:

@@ -19,6 +19,7 @@ from service.cli.common import (
     Given,
     GivenAlias,
     env,
+    positive_float,
     read_token,
     tls_files,
 )
@@ -33,7 +34,7 @@ from service.signals.ven import VenSettings
 from service.stratum.client import parse_pool_url
 from service.stratum.errors import StratumJobError
 
-__all__ = ["register"]
+__all__ = ["coordinator_settings", "register"]
 
 
 # The flags' defaults are the settings' own (``--help`` shows them).
@@ -49,6 +50,7 @@ def register(commands: Any) -> None:
     _add_listen_flags(parser)
     _add_security_flags(parser)
     _add_ledger_flags(parser)
+    _add_share_limit_flags(parser)
     _add_pool_flags(parser.add_argument_group("Stratum pool (--pool)"))
     _add_openadr_flags(parser.add_argument_group("OpenADR 2.0b VEN (--openadr-vtn-url)"))
     _add_price_rule_flags(parser.add_argument_group("price rule (--curtail-above)"))
@@ -175,6 +177,25 @@ def _add_ledger_flags(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=env("TELEMETRY_CLOCK_SKEW_SECONDS", str(d.telemetry_clock_skew_s)),
         help="refuse signed telemetry whose window ends this far ahead of the coordinator's clock",
+    )
+
+
+def _add_share_limit_flags(parser: argparse.ArgumentParser) -> None:
+    """What each worker may hand in: a token bucket of shares."""
+    d = _COORDINATOR
+    parser.add_argument(
+        "--worker-shares-per-second",
+        default=env("WORKER_SHARES_PER_SECOND", f"{d.worker_shares_per_s:g}"),
+        metavar="R",
+        help="shares taken per worker per second; past it SubmitShares is RESOURCE_EXHAUSTED"
+        " and the shares wait in the worker's queue (SPILLWAY_WORKER_SHARES_PER_SECOND)",
+    )
+    parser.add_argument(
+        "--worker-share-burst",
+        default=env("WORKER_SHARE_BURST", f"{d.worker_share_burst:g}"),
+        metavar="B",
+        help="shares a worker may hand in at once above --worker-shares-per-second, at least 1"
+        " (SPILLWAY_WORKER_SHARE_BURST)",
     )
 
 
@@ -380,44 +401,61 @@ def pool_settings(
     )
 
 
+def coordinator_settings(args: argparse.Namespace) -> CoordinatorSettings:
+    """The coordinator's settings from ``serve``'s flags.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field and flag of a bad value.
+    """
+    if not args.horizon_hours > 0:
+        raise ConfigError("horizon_hours: --horizon-hours must be above zero")
+    if not args.telemetry_clock_skew_seconds >= 0:
+        raise ConfigError("telemetry_clock_skew_s: --telemetry-clock-skew-seconds must be >= 0")
+    ven, levels = openadr_settings(args)
+    return CoordinatorSettings(
+        grpc_listen=args.grpc_listen,
+        health_listen=args.health_listen,
+        metrics_listen=None if args.metrics_listen == "off" else args.metrics_listen,
+        data_dir=Path(args.data_dir),
+        scenario=Path(args.scenario) if args.scenario else None,
+        plan_mode=args.plan_mode,
+        horizon_hours=args.horizon_hours,
+        tls=tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
+        auth_token=read_token(args.auth_token_file),
+        grace_s=args.grace_seconds,
+        share_difficulty=args.share_difficulty,
+        period_s=args.period_seconds,
+        contract_prices=Path(args.contract_prices) if args.contract_prices else None,
+        telemetry_clock_skew_s=args.telemetry_clock_skew_seconds,
+        budget_hold_s=args.budget_hold_seconds,
+        hash_threads=args.hash_threads,
+        worker_shares_per_s=positive_float(
+            "worker_shares_per_s", "--worker-shares-per-second", args.worker_shares_per_second
+        ),
+        worker_share_burst=positive_float(
+            "worker_share_burst", "--worker-share-burst", args.worker_share_burst, minimum=1
+        ),
+        openadr=ven,
+        openadr_simple_levels=levels,
+        price_rule=price_rule_settings(args),
+        pool=pool_settings(
+            args.pool,
+            args.pool_user,
+            args.pool_password,
+            tls_ca=args.pool_tls_ca,
+            allow_redirect=args.pool_allow_redirect,
+        ),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """``spillway serve``."""
     try:
         if args.demo:
             check_demo_flags(args)
-        if not args.horizon_hours > 0:
-            raise ConfigError("horizon_hours: --horizon-hours must be above zero")
-        if not args.telemetry_clock_skew_seconds >= 0:
-            raise ConfigError("telemetry_clock_skew_s: --telemetry-clock-skew-seconds must be >= 0")
-        ven, levels = openadr_settings(args)
-        settings = CoordinatorSettings(
-            grpc_listen=args.grpc_listen,
-            health_listen=args.health_listen,
-            metrics_listen=None if args.metrics_listen == "off" else args.metrics_listen,
-            data_dir=Path(args.data_dir),
-            scenario=Path(args.scenario) if args.scenario else None,
-            plan_mode=args.plan_mode,
-            horizon_hours=args.horizon_hours,
-            tls=tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
-            auth_token=read_token(args.auth_token_file),
-            grace_s=args.grace_seconds,
-            share_difficulty=args.share_difficulty,
-            period_s=args.period_seconds,
-            contract_prices=Path(args.contract_prices) if args.contract_prices else None,
-            telemetry_clock_skew_s=args.telemetry_clock_skew_seconds,
-            budget_hold_s=args.budget_hold_seconds,
-            hash_threads=args.hash_threads,
-            openadr=ven,
-            openadr_simple_levels=levels,
-            price_rule=price_rule_settings(args),
-            pool=pool_settings(
-                args.pool,
-                args.pool_user,
-                args.pool_password,
-                tls_ca=args.pool_tls_ca,
-                allow_redirect=args.pool_allow_redirect,
-            ),
-        )
+        settings = coordinator_settings(args)
         if args.demo:
             return run_demo_command(args, settings)
         asyncio.run(serve(settings, registry=CollectorRegistry()))
