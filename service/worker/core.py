@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -41,6 +40,7 @@ from service import __version__
 from service.ledger.keys import load_or_create_key, public_key_hex
 from service.metrics import WorkerMetrics
 from service.rpc.convert import telemetry_to_proto
+from service.worker.connection import HEALTH_PROBE_S, backoff_delay_s, open_channel
 from service.worker.duty import DutyCycle
 from service.worker.power import MeasuredEnergy, open_nvml
 from service.worker.settings import WorkerSettings
@@ -116,44 +116,6 @@ class WorkerState:
         return self.budget_w if time.monotonic() < self.budget_until_s else 0.0
 
 
-def backoff_delay_s(
-    attempt: int, base_s: float, max_s: float, rng: random.Random | None = None
-) -> float:
-    """Seconds before reconnect ``attempt`` (0, 1, ...): exponential, capped, with jitter.
-
-    "Equal jitter": half the capped exponential delay, plus a uniform random
-    part up to the other half, so many workers cut off at once do not return
-    at once, and none retries sooner than half the schedule.
-    """
-    delay_s = min(max_s, base_s * 2.0 ** min(attempt, 32))
-    jitter_s: float = (rng or random.Random()).uniform(0, delay_s / 2)
-    return delay_s / 2 + jitter_s
-
-
-# The channel's own reconnect backoff (gRPC's default grows to 120 s) is kept short:
-# the worker's backoff decides when to retry, the channel must not add its own.
-_CHANNEL_OPTIONS = (
-    ("grpc.initial_reconnect_backoff_ms", 200),
-    ("grpc.min_reconnect_backoff_ms", 200),
-    ("grpc.max_reconnect_backoff_ms", 1000),
-)
-# While backing off, the coordinator's health is probed this often; once it answers
-# SERVING the wait ends and the backoff starts again from its base.
-HEALTH_PROBE_S = 0.25
-
-
-def _channel(settings: WorkerSettings) -> Any:
-    if settings.tls is None:
-        return grpc.aio.insecure_channel(settings.coordinator, options=_CHANNEL_OPTIONS)
-    tls = settings.tls
-    creds = grpc.ssl_channel_credentials(
-        root_certificates=tls.ca.read_bytes() if tls.ca else None,
-        private_key=tls.key.read_bytes() if tls.key else None,
-        certificate_chain=tls.cert.read_bytes() if tls.cert else None,
-    )
-    return grpc.aio.secure_channel(settings.coordinator, creds, options=_CHANNEL_OPTIONS)
-
-
 class Worker:
     """One worker process's behaviour.
 
@@ -224,7 +186,7 @@ class Worker:
             self.energy = MeasuredEnergy.from_nvml(power, self.settings.joules_per_hash)
             self.energy.start(self.state.hashes)
         self.state.unreported_modelled |= self.energy is None
-        channel = _channel(self.settings)
+        channel = open_channel(self.settings)
         stub = miner_pb2_grpc.WorkerServiceStub(channel)
         self._health = health_pb2_grpc.HealthStub(channel)
         tasks = [
