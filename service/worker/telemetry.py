@@ -74,6 +74,8 @@ class TelemetryReporter:
         state.unreported_modelled = work.modelled
         # Signed, not yet answered, oldest first (the same as the file's outbox).
         self.outbox = [Telemetry.from_json(json.loads(r)) for r in worker.queue.outbox()]
+        # Above what waits, even if the clock stepped back across the restart.
+        state.sequence = max([r.sequence for r in self.outbox], default=state.sequence)
         self._tick_s = time.monotonic()
         self._tick_energy_j, self._tick_hashes = state.energy_j, state.hashes
 

@@ -215,3 +215,35 @@ def test_ledger_shares_equal_stored_shares_after_sigterm_and_sigkills(farm: Farm
     stored, ledger = farm.stored_shares(), farm.ledger_shares()
     print(f"after {KILLS} SIGKILLs, a restart and a SIGTERM: ledger {ledger}, stored {stored}")
     assert ledger == stored
+
+
+def test_a_report_taken_but_not_answered_is_not_counted_twice(farm: Farm) -> None:
+    """Killed after the coordinator took its report but before it heard so, a worker
+    resends it at the next start: refused as a replay, it is dropped, counted once."""
+    farm.start_worker()
+    farm.stop_worker_holding_unreported(signal.SIGTERM)
+    assert farm.ledger_shares() == farm.stored_shares()
+    db = farm.db("ledger.sqlite")
+    try:
+        sequence, body = db.execute(
+            "SELECT sequence, body FROM pending WHERE worker=? ORDER BY sequence DESC LIMIT 1",
+            (farm.worker_id(),),
+        ).fetchone()
+    finally:
+        db.close()
+    assert json.loads(body)["shares_found"] > 0
+    # The disk as such a kill leaves it: the report in the outbox, its work out of unreported.
+    queue = sqlite3.connect(farm.tmp / "worker" / f"worker-{SITE}-{NAME}.sqlite3")
+    with queue:
+        queue.execute("INSERT INTO outbox VALUES (?, ?)", (sequence, body))
+    queue.close()
+    farm.start_worker()
+    farm.stop_worker_holding_unreported(signal.SIGTERM)
+    stored, ledger = farm.stored_shares(), farm.ledger_shares()
+    print(f"after a resent report: ledger {ledger}, stored {stored}")
+    assert ledger == stored
+    queue = sqlite3.connect(farm.tmp / "worker" / f"worker-{SITE}-{NAME}.sqlite3")
+    try:
+        assert queue.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+    finally:
+        queue.close()
