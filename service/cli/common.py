@@ -113,8 +113,8 @@ def positive_float(field: str, flag: str, text: object, *, minimum: float = 0.0)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0 and value >= minimum):
-        least = f" and at least {minimum:g}" if minimum > 0 else ""
-        raise ConfigError(f"{field}: {flag} must be a number above zero{least}, got {text!r}")
+        bound = f"of at least {minimum:g}" if minimum > 0 else "above zero"
+        raise ConfigError(f"{field}: {flag} must be a number {bound}, got {text!r}")
     return value
 
 
