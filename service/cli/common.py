@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -21,10 +22,14 @@ __all__ = [
     "PLAN_MODES",
     "PLAN_MODE_HELP",
     "DeprecatedAlias",
+    "Given",
+    "GivenAlias",
     "add_client_flags",
     "client_channel",
     "env",
     "parse_duration_s",
+    "positive_float",
+    "positive_int",
     "read_token",
     "tls_files",
 ]
@@ -60,6 +65,74 @@ class DeprecatedAlias(argparse.Action):
             file=sys.stderr,
         )
         setattr(namespace, self.dest, values)
+
+
+def _note_given(namespace: argparse.Namespace, option_string: str | None) -> None:
+    namespace.given = (*getattr(namespace, "given", ()), option_string)
+
+
+class Given(argparse._StoreAction):
+    """Store the value and note the flag as given on the command line (``args.given``):
+    a default, even one equal to the value, is not the user's word."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        _note_given(namespace, option_string)
+
+
+class GivenAlias(DeprecatedAlias):
+    """A deprecated alias (``DeprecatedAlias``) noted as given too (``Given``)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        _note_given(namespace, option_string)
+
+
+def positive_float(field: str, flag: str, text: object, *, minimum: float = 0.0) -> float:
+    """``text`` (a flag's string) as a finite number above zero (and ``>= minimum``).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``field`` and ``flag``, for anything else.
+    """
+    try:
+        value = float(str(text))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0 and value >= minimum):
+        bound = f"of at least {minimum:g}" if minimum > 0 else "above zero"
+        raise ConfigError(f"{field}: {flag} must be a number {bound}, got {text!r}")
+    return value
+
+
+def positive_int(field: str, flag: str, text: object) -> int:
+    """``text`` (a flag's string) as a whole number of at least one.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``field`` and ``flag``, for anything else.
+    """
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{field}: {flag} must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 def env(name: str, default: str | None = None) -> str | None:

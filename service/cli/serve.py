@@ -16,14 +16,16 @@ from service.cli.common import (
     ENV_EPILOG,
     PLAN_MODE_HELP,
     PLAN_MODES,
-    DeprecatedAlias,
+    Given,
+    GivenAlias,
     env,
+    positive_float,
     read_token,
     tls_files,
 )
+from service.cli.serve_demo import add_demo_flags, check_demo_flags, run_demo_command
 from service.coordinator.pool_bridge import PoolSettings
 from service.coordinator.settings import CoordinatorSettings
-from service.demo.settings import DemoSettings
 from service.errors import ConfigError
 from service.rpc.server import serve
 from service.signals.errors import VenError
@@ -32,12 +34,11 @@ from service.signals.ven import VenSettings
 from service.stratum.client import parse_pool_url
 from service.stratum.errors import StratumJobError
 
-__all__ = ["register"]
+__all__ = ["coordinator_settings", "register"]
 
 
 # The flags' defaults are the settings' own (``--help`` shows them).
 _COORDINATOR = CoordinatorSettings()
-_DEMO = DemoSettings()
 _VEN_STALE_S = next(f.default for f in fields(VenSettings) if f.name == "stale_s")
 
 
@@ -49,10 +50,11 @@ def register(commands: Any) -> None:
     _add_listen_flags(parser)
     _add_security_flags(parser)
     _add_ledger_flags(parser)
+    _add_share_limit_flags(parser)
     _add_pool_flags(parser.add_argument_group("Stratum pool (--pool)"))
     _add_openadr_flags(parser.add_argument_group("OpenADR 2.0b VEN (--openadr-vtn-url)"))
     _add_price_rule_flags(parser.add_argument_group("price rule (--curtail-above)"))
-    _add_demo_flags(parser.add_argument_group("demo (--demo)"))
+    add_demo_flags(parser.add_argument_group("demo (--demo)"))
     parser.set_defaults(run=run)
 
 
@@ -76,18 +78,22 @@ def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data-dir",
+        action=Given,
         default=env("DATA_DIR", str(d.data_dir)),
         help="where the coordinator keeps its state: coordinator.sqlite3, ledger.sqlite and the"
-        " ledger's signing key ledger_ed25519.pem",
+        " ledger's signing key ledger_ed25519.pem (with --demo: the demo's state, kept;"
+        " without it the demo uses a temporary folder)",
     )
     parser.add_argument(
         "--scenario",
+        action=Given,
         default=env("SCENARIO"),
         help="PyPSA folder or MATPOWER case to plan at start (from the current period)",
     )
     parser.add_argument(
         "--mode",
         dest="plan_mode",
+        action=Given,
         default=env("PLAN_MODE", d.plan_mode),
         choices=PLAN_MODES,
         help="mode of the plan made from --scenario (SPILLWAY_PLAN_MODE); " + PLAN_MODE_HELP,
@@ -96,7 +102,7 @@ def _add_listen_flags(parser: argparse.ArgumentParser) -> None:
         "--plan-mode",
         dest="plan_mode",
         choices=PLAN_MODES,
-        action=DeprecatedAlias,
+        action=GivenAlias,
         new_name="--mode",
         help="deprecated name of --mode (still works; warns on stderr; SPILLWAY_PLAN_MODE)",
     )
@@ -156,6 +162,7 @@ def _add_ledger_flags(parser: argparse.ArgumentParser) -> None:
     d = _COORDINATOR
     parser.add_argument(
         "--period-seconds",
+        action=Given,
         type=float,
         default=env("PERIOD_SECONDS", str(d.period_s)),
         help="ledger period",
@@ -170,6 +177,25 @@ def _add_ledger_flags(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=env("TELEMETRY_CLOCK_SKEW_SECONDS", str(d.telemetry_clock_skew_s)),
         help="refuse signed telemetry whose window ends this far ahead of the coordinator's clock",
+    )
+
+
+def _add_share_limit_flags(parser: argparse.ArgumentParser) -> None:
+    """What each worker may hand in: a token bucket of shares."""
+    d = _COORDINATOR
+    parser.add_argument(
+        "--worker-shares-per-second",
+        default=env("WORKER_SHARES_PER_SECOND", f"{d.worker_shares_per_s:g}"),
+        metavar="R",
+        help="shares taken per worker per second; past it SubmitShares is RESOURCE_EXHAUSTED"
+        " and the shares wait in the worker's queue (SPILLWAY_WORKER_SHARES_PER_SECOND)",
+    )
+    parser.add_argument(
+        "--worker-share-burst",
+        default=env("WORKER_SHARE_BURST", f"{d.worker_share_burst:g}"),
+        metavar="B",
+        help="shares a worker may hand in at once above --worker-shares-per-second, at least 1"
+        " (SPILLWAY_WORKER_SHARE_BURST)",
     )
 
 
@@ -346,28 +372,6 @@ def openadr_settings(args: argparse.Namespace) -> tuple[VenSettings | None, tupl
     return ven, levels
 
 
-def _add_demo_flags(demo: Any) -> None:
-    """The embedded demo's clock and power mapping."""
-    demo.add_argument(
-        "--demo",
-        action="store_true",
-        help="play the embedded demo day with one in-process CPU worker per site"
-        " (no SPILLWAY_ variable)",
-    )
-    demo.add_argument(
-        "--demo-period-seconds",
-        type=float,
-        default=env("DEMO_PERIOD_SECONDS", str(_DEMO.period_s)),
-        help=f"wall seconds per hourly planning period (default {_DEMO.period_s:g})",
-    )
-    demo.add_argument(
-        "--demo-cpu-watts",
-        type=float,
-        default=env("DEMO_CPU_WATTS", str(_DEMO.cpu_w)),
-        help="power of one CPU thread hashing flat out; a site's full capacity maps to it",
-    )
-
-
 def pool_settings(
     urls: list[str] | None,
     user: str | None,
@@ -398,49 +402,63 @@ def pool_settings(
     )
 
 
+def coordinator_settings(args: argparse.Namespace) -> CoordinatorSettings:
+    """The coordinator's settings from ``serve``'s flags.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field and flag of a bad value.
+    """
+    if not args.horizon_hours > 0:
+        raise ConfigError("horizon_hours: --horizon-hours must be above zero")
+    if not args.telemetry_clock_skew_seconds >= 0:
+        raise ConfigError("telemetry_clock_skew_s: --telemetry-clock-skew-seconds must be >= 0")
+    ven, levels = openadr_settings(args)
+    return CoordinatorSettings(
+        grpc_listen=args.grpc_listen,
+        health_listen=args.health_listen,
+        metrics_listen=None if args.metrics_listen == "off" else args.metrics_listen,
+        data_dir=Path(args.data_dir),
+        scenario=Path(args.scenario) if args.scenario else None,
+        plan_mode=args.plan_mode,
+        horizon_hours=args.horizon_hours,
+        tls=tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
+        auth_token=read_token(args.auth_token_file),
+        grace_s=args.grace_seconds,
+        share_difficulty=args.share_difficulty,
+        period_s=args.period_seconds,
+        contract_prices=Path(args.contract_prices) if args.contract_prices else None,
+        telemetry_clock_skew_s=args.telemetry_clock_skew_seconds,
+        budget_hold_s=args.budget_hold_seconds,
+        hash_threads=args.hash_threads,
+        worker_shares_per_s=positive_float(
+            "worker_shares_per_s", "--worker-shares-per-second", args.worker_shares_per_second
+        ),
+        worker_share_burst=positive_float(
+            "worker_share_burst", "--worker-share-burst", args.worker_share_burst, minimum=1
+        ),
+        openadr=ven,
+        openadr_simple_levels=levels,
+        price_rule=price_rule_settings(args),
+        pool=pool_settings(
+            args.pool,
+            args.pool_user,
+            args.pool_password,
+            tls_ca=args.pool_tls_ca,
+            allow_redirect=args.pool_allow_redirect,
+        ),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """``spillway serve``."""
     try:
-        if not args.horizon_hours > 0:
-            raise ConfigError("horizon_hours: --horizon-hours must be above zero")
-        if not args.telemetry_clock_skew_seconds >= 0:
-            raise ConfigError("telemetry_clock_skew_s: --telemetry-clock-skew-seconds must be >= 0")
-        ven, levels = openadr_settings(args)
-        settings = CoordinatorSettings(
-            grpc_listen=args.grpc_listen,
-            health_listen=args.health_listen,
-            metrics_listen=None if args.metrics_listen == "off" else args.metrics_listen,
-            data_dir=Path(args.data_dir),
-            scenario=Path(args.scenario) if args.scenario else None,
-            plan_mode=args.plan_mode,
-            horizon_hours=args.horizon_hours,
-            tls=tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
-            auth_token=read_token(args.auth_token_file),
-            grace_s=args.grace_seconds,
-            share_difficulty=args.share_difficulty,
-            period_s=args.period_seconds,
-            contract_prices=Path(args.contract_prices) if args.contract_prices else None,
-            telemetry_clock_skew_s=args.telemetry_clock_skew_seconds,
-            budget_hold_s=args.budget_hold_seconds,
-            hash_threads=args.hash_threads,
-            openadr=ven,
-            openadr_simple_levels=levels,
-            price_rule=price_rule_settings(args),
-            pool=pool_settings(
-                args.pool,
-                args.pool_user,
-                args.pool_password,
-                tls_ca=args.pool_tls_ca,
-                allow_redirect=args.pool_allow_redirect,
-            ),
-        )
         if args.demo:
-            if not (args.demo_period_seconds > 0 and args.demo_cpu_watts > 0):
-                raise ConfigError("demo_period_seconds, demo_cpu_watts: must be above zero")
-            from service.demo.core import run_demo
-
-            demo = DemoSettings(period_s=args.demo_period_seconds, cpu_w=args.demo_cpu_watts)
-            return run_demo(settings, demo)
+            check_demo_flags(args)
+        settings = coordinator_settings(args)
+        if args.demo:
+            return run_demo_command(args, settings)
         asyncio.run(serve(settings, registry=CollectorRegistry()))
     except ConfigError as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)

@@ -15,14 +15,21 @@ from prometheus_client import CollectorRegistry
 
 import kernels
 from kernels import PowerUnavailableError
-from service.cli.common import ENV_EPILOG, add_client_flags, env, read_token, tls_files
+from service.cli.common import (
+    ENV_EPILOG,
+    add_client_flags,
+    env,
+    positive_int,
+    read_token,
+    tls_files,
+)
 from service.errors import ConfigError
 from service.metrics import HEALTH_PATH, start_metrics_server
 from service.worker.core import Worker
 from service.worker.power import POWER_SOURCES
 from service.worker.settings import WorkerSettings
 
-__all__ = ["register"]
+__all__ = ["register", "worker_settings"]
 
 DEFAULT_METRICS_PORT = 9465
 H_PER_MH = 1e6
@@ -96,6 +103,13 @@ def register(commands: Any) -> None:
         help="how often the worker reports signed telemetry (energy, hashes); no SPILLWAY_"
         " variable",
     )
+    parser.add_argument(
+        "--max-queued-shares",
+        default=env("MAX_QUEUED_SHARES", str(_default("max_queued_shares"))),
+        metavar="N",
+        help="shares kept on disk at most while they wait for the coordinator; past it those"
+        " of old jobs are dropped first, then the newest (SPILLWAY_MAX_QUEUED_SHARES)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -130,27 +144,40 @@ async def _main(
             metrics.close()
 
 
+def worker_settings(args: argparse.Namespace) -> WorkerSettings:
+    """The worker's settings from its flags.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field (and flag) of a bad value.
+    """
+    if not args.joules_per_megahash > 0:
+        raise ConfigError("joules_per_megahash: must be above zero")
+    if args.power_source not in POWER_SOURCES:  # from SPILLWAY_POWER_SOURCE
+        raise ConfigError(
+            f"power_source: must be one of {', '.join(POWER_SOURCES)}, got {args.power_source!r}"
+        )
+    return WorkerSettings(
+        coordinator=args.coordinator,
+        site=args.site,
+        worker_name=args.name,
+        data_dir=Path(args.data_dir),
+        tls=tls_files(args.tls_cert, args.tls_key, args.tls_ca),
+        auth_token=read_token(args.auth_token_file),
+        joules_per_hash=args.joules_per_megahash / H_PER_MH,
+        telemetry_s=args.telemetry_seconds,
+        power_source=args.power_source,
+        max_queued_shares=positive_int(
+            "max_queued_shares", "--max-queued-shares", args.max_queued_shares
+        ),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """``spillway worker``."""
     try:
-        if not args.joules_per_megahash > 0:
-            raise ConfigError("joules_per_megahash: must be above zero")
-        if args.power_source not in POWER_SOURCES:  # from SPILLWAY_POWER_SOURCE
-            raise ConfigError(
-                f"power_source: must be one of {', '.join(POWER_SOURCES)},"
-                f" got {args.power_source!r}"
-            )
-        settings = WorkerSettings(
-            coordinator=args.coordinator,
-            site=args.site,
-            worker_name=args.name,
-            data_dir=Path(args.data_dir),
-            tls=tls_files(args.tls_cert, args.tls_key, args.tls_ca),
-            auth_token=read_token(args.auth_token_file),
-            joules_per_hash=args.joules_per_megahash / H_PER_MH,
-            telemetry_s=args.telemetry_seconds,
-            power_source=args.power_source,
-        )
+        settings = worker_settings(args)
         asyncio.run(_main(settings, args.backend, args.threads, args.metrics_listen))
     except (ConfigError, PowerUnavailableError) as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)

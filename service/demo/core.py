@@ -18,11 +18,17 @@ budget. Curtailment absorbed is reported in plan terms (MWh of the grid model).
 
 SIGINT or SIGTERM stops the workers (their shares flushed), then the
 coordinator (graceful, one second's grace); nothing outlives the process.
+
+State (database, ledger, keys, the workers' queues) goes to ``--data-dir`` when
+it is given, and stays there, so the demo's ledger can be verified afterwards
+(``spillway ledger verify DIR``); otherwise to a temporary folder removed at the
+end. The start says which.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import dataclasses
 import logging
@@ -312,7 +318,11 @@ async def _show_status(clock: _Clock, workers: list[_DemoWorker], demo: DemoSett
 
 
 async def serve_demo(
-    settings: CoordinatorSettings, demo: DemoSettings, *, registry: CollectorRegistry
+    settings: CoordinatorSettings,
+    demo: DemoSettings,
+    *,
+    registry: CollectorRegistry,
+    keep_state: bool = False,
 ) -> int:
     """Run the coordinator, the demo clock and one worker per site until SIGINT/SIGTERM.
 
@@ -337,9 +347,13 @@ async def serve_demo(
     try:
         host = settings.grpc_listen.rpartition(":")[0]
         print(f"spillway demo: coordinator gRPC on {host}:{port}", flush=True)
+        fate = (
+            f"kept when the demo stops (spillway ledger verify {settings.data_dir})"
+            if keep_state
+            else "removed when the demo stops (--data-dir DIR keeps it)"
+        )
         print(
-            f"spillway demo: state (database, ledger, keys) in {settings.data_dir},"
-            " removed when the demo stops",
+            f"spillway demo: state (database, ledger, keys) in {settings.data_dir}, {fate}",
             flush=True,
         )
         if running.metrics_server is not None:
@@ -377,16 +391,25 @@ async def serve_demo(
     return 1 if failed.is_set() else 0
 
 
-def run_demo(settings: CoordinatorSettings, demo: DemoSettings) -> int:
-    """``spillway serve --demo``: the demo in a fresh data folder, removed at the end."""
+def run_demo(settings: CoordinatorSettings, demo: DemoSettings, *, keep_state: bool = False) -> int:
+    """``spillway serve --demo``: the demo in ``settings.data_dir`` (``keep_state``), else
+    in a fresh temporary folder removed at the end.
+
+    The caller has refused a scenario, a mode and a ledger period (the demo sets its own).
+    """
     # Budgets are re-read often and held briefly, so a period boundary reaches the
     # workers within a fraction of a (short) period.
     # (not below 0.1 s: each re-read is two queries on the store's one thread).
     refresh_s = min(1.0, max(0.1, demo.period_s / 10))
-    with tempfile.TemporaryDirectory(prefix="spillway-demo-") as tmp:
+    with contextlib.ExitStack() as stack:
+        data_dir = settings.data_dir
+        if not keep_state:
+            data_dir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="spillway-demo-"))
+            )
         demo_settings = dataclasses.replace(
             settings,
-            data_dir=Path(tmp),
+            data_dir=data_dir,
             scenario=None,
             plan_mode="curtailment-only",
             period_s=demo.period_s,
@@ -394,6 +417,8 @@ def run_demo(settings: CoordinatorSettings, demo: DemoSettings) -> int:
             budget_hold_s=3 * refresh_s,
         )
         try:
-            return asyncio.run(serve_demo(demo_settings, demo, registry=CollectorRegistry()))
+            return asyncio.run(
+                serve_demo(demo_settings, demo, registry=CollectorRegistry(), keep_state=keep_state)
+            )
         except KeyboardInterrupt:  # Ctrl-C before the demo's own signal handlers are set
             return 0

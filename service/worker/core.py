@@ -2,12 +2,15 @@
 
 Four tasks share one state: the connection (register, then the work stream;
 reconnect with exponential backoff and jitter), the hashing loop (duty-cycled
-batches on a thread), the share sender (from the on-disk queue) and telemetry.
+batches on a thread), the share sender (from the on-disk queue) and telemetry
+(``service.worker.telemetry``).
 A budget is held only until its ``valid_until_time``; after that, or on
 ``StopWork``, the budget is zero. ``NoWork`` (the coordinator's pool has no
 job to hand out) drops the current job: the worker idles, connected and
 budgeted, until the next job arrives. Telemetry is signed with the worker's
-own Ed25519 key, so the coordinator's ledger cannot invent energy use.
+own Ed25519 key, so the coordinator's ledger cannot invent energy use; its last
+window is reported on a stop, and what a kill left unreported at the next start.
+The share queue's file is written by one thread, in the order changes are made.
 
 Energy is measured where it can be (NVML on the CUDA backend: ``service.worker.power``),
 each telemetry window's joules then also correcting the duty cycle's joules per hash;
@@ -19,26 +22,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import random
 import time
 import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import kernels
-from kernels import PowerUnavailableError
+from kernels import Found
 from service import __version__
-from service.ledger.keys import load_or_create_key, public_key_hex, sign_telemetry
+from service.ledger.keys import load_or_create_key, public_key_hex
 from service.metrics import WorkerMetrics
 from service.rpc.convert import telemetry_to_proto
+from service.worker.connection import HEALTH_PROBE_S, backoff_delay_s, open_channel
 from service.worker.duty import DutyCycle
-from service.worker.power import MEASURED, MODELLED, MeasuredEnergy, open_nvml
+from service.worker.power import MeasuredEnergy, open_nvml
 from service.worker.settings import WorkerSettings
 from service.worker.share_queue import QueuedShare, ShareQueue
+from service.worker.telemetry import TelemetryReporter
 from spillway.v1 import common_pb2, miner_pb2, miner_pb2_grpc
 
 if TYPE_CHECKING:
@@ -49,6 +56,9 @@ if TYPE_CHECKING:
 __all__ = ["Worker", "WorkerSettings", "WorkerState", "backoff_delay_s"]
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # A short measurement at start gives the duty cycle its first hashrate estimate.
 HASHRATE_PROBE_S = 0.3
@@ -90,6 +100,10 @@ class WorkerState:
     unreported_shares: int = 0
     # Whether any unreported joule is the model's (the report is then marked modelled).
     unreported_modelled: bool = False
+    # Of the unreported work, what is not yet in the queue's file (shares always are).
+    unsaved_energy_j: float = 0.0
+    unsaved_hashes: int = 0
+    unsaved_modelled: bool = False
     # The last signed report's sequence: each report's is above it (the coordinator
     # refuses a replay); seeded from the clock so a restarted worker carries on above.
     sequence: int = 0
@@ -101,44 +115,6 @@ class WorkerState:
     def budget_now(self) -> float:
         """The budget in force: zero once it is past its hold."""
         return self.budget_w if time.monotonic() < self.budget_until_s else 0.0
-
-
-def backoff_delay_s(
-    attempt: int, base_s: float, max_s: float, rng: random.Random | None = None
-) -> float:
-    """Seconds before reconnect ``attempt`` (0, 1, ...): exponential, capped, with jitter.
-
-    "Equal jitter": half the capped exponential delay, plus a uniform random
-    part up to the other half, so many workers cut off at once do not return
-    at once, and none retries sooner than half the schedule.
-    """
-    delay_s = min(max_s, base_s * 2.0 ** min(attempt, 32))
-    jitter_s: float = (rng or random.Random()).uniform(0, delay_s / 2)
-    return delay_s / 2 + jitter_s
-
-
-# The channel's own reconnect backoff (gRPC's default grows to 120 s) is kept short:
-# the worker's backoff decides when to retry, the channel must not add its own.
-_CHANNEL_OPTIONS = (
-    ("grpc.initial_reconnect_backoff_ms", 200),
-    ("grpc.min_reconnect_backoff_ms", 200),
-    ("grpc.max_reconnect_backoff_ms", 1000),
-)
-# While backing off, the coordinator's health is probed this often; once it answers
-# SERVING the wait ends and the backoff starts again from its base.
-HEALTH_PROBE_S = 0.25
-
-
-def _channel(settings: WorkerSettings) -> Any:
-    if settings.tls is None:
-        return grpc.aio.insecure_channel(settings.coordinator, options=_CHANNEL_OPTIONS)
-    tls = settings.tls
-    creds = grpc.ssl_channel_credentials(
-        root_certificates=tls.ca.read_bytes() if tls.ca else None,
-        private_key=tls.key.read_bytes() if tls.key else None,
-        certificate_chain=tls.cert.read_bytes() if tls.cert else None,
-    )
-    return grpc.aio.secure_channel(settings.coordinator, creds, options=_CHANNEL_OPTIONS)
 
 
 class Worker:
@@ -175,6 +151,19 @@ class Worker:
         self.stop = asyncio.Event()
         # Measured energy (NVML), opened by ``run``; None while the energy is modelled.
         self.energy: MeasuredEnergy | None = None
+        # The queue's one writer: changes reach the file in the order they were made.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="spillway-worker-queue")
+        self.telemetry = TelemetryReporter(self)  # resumes what the file left unreported
+
+    async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn`` (a queue change) on the writer thread, after every earlier change.
+
+        Shielded: once handed over a change is made even if the caller is cancelled,
+        since its caller has made it in memory already.
+        """
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._writer, functools.partial(fn, *args, **kwargs))
+        return await asyncio.shield(future)
 
     async def run(self) -> None:
         """Measure the device briefly, then run until ``stop`` is set.
@@ -197,15 +186,15 @@ class Worker:
         if power is not None:
             self.energy = MeasuredEnergy.from_nvml(power, self.settings.joules_per_hash)
             self.energy.start(self.state.hashes)
-        self.state.unreported_modelled = self.energy is None
-        channel = _channel(self.settings)
+        self.state.unreported_modelled |= self.energy is None
+        channel = open_channel(self.settings)
         stub = miner_pb2_grpc.WorkerServiceStub(channel)
         self._health = health_pb2_grpc.HealthStub(channel)
         tasks = [
             asyncio.create_task(self._follow(stub), name="follow"),
             asyncio.create_task(self._hash(), name="hash"),
             asyncio.create_task(self._send_shares(stub), name="shares"),
-            asyncio.create_task(self._telemetry(stub), name="telemetry"),
+            asyncio.create_task(self.telemetry.run(stub), name="telemetry"),
         ]
         try:
             await self.stop.wait()
@@ -215,12 +204,16 @@ class Worker:
             await asyncio.gather(*tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._flush_shares(stub)
+            with contextlib.suppress(Exception):  # on disk when the coordinator is away
+                await self.telemetry.final(stub)
             await channel.close()
+            await asyncio.to_thread(self._writer.shutdown)
             self.queue.close()
             if self.energy is not None:
                 self.energy.close()
 
-    async def _sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or until ``stop``."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), timeout=seconds)
 
@@ -273,7 +266,7 @@ class Worker:
             )
             attempt = min(attempt + 1, 16)
             if refused:  # a serving coordinator that refuses us: the plain backoff
-                await self._sleep(delay_s)
+                await self.sleep(delay_s)
             elif await self._wait_until_serving(delay_s):
                 attempt = 0  # the coordinator is back: reconnect now, from the base delay
 
@@ -286,7 +279,7 @@ class Worker:
         called in a tight loop.
         """
         deadline = time.monotonic() + delay_s
-        await self._sleep(min(delay_s, self.settings.backoff_base_s))
+        await self.sleep(min(delay_s, self.settings.backoff_base_s))
         while not self.stop.is_set() and time.monotonic() < deadline:
             try:
                 reply = await self._health.Check(
@@ -297,7 +290,7 @@ class Worker:
             else:
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     return True
-            await self._sleep(min(HEALTH_PROBE_S, max(0.0, deadline - time.monotonic())))
+            await self.sleep(min(HEALTH_PROBE_S, max(0.0, deadline - time.monotonic())))
         return False
 
     def _set_connected(self, connected: bool) -> None:
@@ -385,65 +378,36 @@ class Worker:
             duty.record(nonces, time.monotonic() - begun)
             state.hashes += nonces
             state.unreported_hashes += nonces
+            state.unsaved_hashes += nonces
             self.metrics.hashes.inc(nonces)
             if self.energy is None:
                 # Modelled; measured energy is added per telemetry window instead.
-                self._add_energy(energy_j, modelled=True)
+                self.telemetry.add_energy(energy_j, modelled=True)
             if result.found:
-                found_s = time.time()
-                dropped = await asyncio.to_thread(
-                    self.queue.add,
-                    [
-                        QueuedShare(uuid.uuid4().hex, job.job_id, ntime, hit.nonce, found_s)
-                        for hit in result.found
-                    ],
-                    {job.job_id},
-                )
-                self.metrics.shares_dropped["stale"].inc(dropped.stale)
-                self.metrics.shares_dropped["newest"].inc(dropped.newest)
-                self.metrics.shares["found"].inc(len(result.found))
-                state.unreported_shares += len(result.found)
-                self.metrics.shares_queued.set(len(self.queue))
-                state.found.set()
+                await self._queue_found(job, ntime, result.found)
 
-    def _add_energy(self, energy_j: float, *, modelled: bool) -> None:
-        state = self.state
-        state.energy_j += energy_j
-        state.unreported_energy_j += energy_j
-        state.unreported_modelled |= modelled
-        self.metrics.energy_joules[state.energy_source].inc(energy_j)
+    async def _queue_found(self, job: _Job, ntime: int, found: Sequence[Found]) -> None:
+        """Queue found shares with their count (and the work so far) for the ledger."""
+        found_s = time.time()
+        shares = [QueuedShare(uuid.uuid4().hex, job.job_id, ntime, h.nonce, found_s) for h in found]
+        work = self.telemetry.take_unsaved(shares=len(shares))
+        dropped = await self.write(self.queue.add, shares, {job.job_id}, work)
+        self.metrics.shares_dropped["stale"].inc(dropped.stale)
+        self.metrics.shares_dropped["newest"].inc(dropped.newest)
+        self.metrics.shares["found"].inc(len(found))
+        self.metrics.shares_queued.set(len(self.queue))
+        self.state.found.set()
+
+    # energy and telemetry (service.worker.telemetry)
 
     async def _measure(self) -> None:
-        """Add the joules measured since the last window; correct the duty cycle by them.
+        await self.telemetry.measure()
 
-        Where NVML fails (the GPU was lost, the driver unloaded) the worker says so
-        once and models its energy from then on, this window's included.
-        """
-        energy = self.energy
-        if energy is None:
-            return
-        hashes_total = self.state.hashes
-        try:
-            window, hashes = await asyncio.to_thread(energy.take, hashes_total)
-        except PowerUnavailableError as exc:
-            logger.warning("measured power lost, energy is modelled from now on: %s", exc)
-            self.energy = None
-            energy.close()
-            self._add_energy(
-                (hashes_total - energy.hashes_at) * self.duty.joules_per_hash, modelled=True
-            )
-            return
-        self._add_energy(window.energy_j, modelled=False)
-        j_per_hash = energy.correct(self.duty, window, hashes)
-        logger.debug(
-            "measured %.1f J over %.2f s (%s): %.3g J/H",
-            window.energy_j,
-            window.seconds,
-            window.source,
-            j_per_hash,
-        )
+    def _sign(self, window_start_ms: int, window_end_ms: int) -> miner_pb2.SignedTelemetry:
+        """Sign the unreported work over the window (the report is not staged)."""
+        return telemetry_to_proto(self.telemetry.sign(window_start_ms, window_end_ms))
 
-    # shares and telemetry
+    # shares
 
     async def _send_shares(self, stub: Any) -> None:
         while not self.stop.is_set():
@@ -455,13 +419,13 @@ class Worker:
             except grpc.aio.AioRpcError as exc:
                 logger.info("shares kept on disk: %s", exc.code().name)
                 if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                    await self._sleep(1.0)  # past the coordinator's share cap: hand in later
+                    await self.sleep(1.0)  # past the coordinator's share cap: hand in later
 
     async def _flush_shares(self, stub: Any) -> None:
         worker_id = self.state.worker_id
         if worker_id is None:
             return
-        pending = await asyncio.to_thread(self.queue.pending)
+        pending = await self.write(self.queue.pending)
         if not pending:
             return
         reply = await stub.SubmitShares(
@@ -485,71 +449,5 @@ class Worker:
                 miner_pb2.SHARE_RESULT_DUPLICATE: "duplicate",
             }.get(ack.result, "rejected")
             self.metrics.shares[label].inc()
-        await asyncio.to_thread(self.queue.remove, answered)
+        await self.write(self.queue.remove, answered)
         self.metrics.shares_queued.set(len(self.queue))
-
-    def _sign(self, window_start_ms: int, window_end_ms: int) -> miner_pb2.SignedTelemetry:
-        """Sign the unreported energy (whole joules), hashes and shares for the ledger."""
-        state = self.state
-        state.sequence = max(state.sequence + 1, time.time_ns() // 1000)
-        report = sign_telemetry(
-            self.key,
-            worker=state.worker_id or "",
-            site=self.settings.site,
-            sequence=state.sequence,
-            window_start_ms=window_start_ms,
-            window_end_ms=window_end_ms,
-            energy_j=int(state.unreported_energy_j),
-            hashes=state.unreported_hashes,
-            shares_found=state.unreported_shares,
-            energy_measurement=MODELLED if state.unreported_modelled else MEASURED,
-        )
-        return telemetry_to_proto(report)
-
-    async def _telemetry(self, stub: Any) -> None:
-        state = self.state
-        last_s = time.monotonic()
-        window_start_ms = time.time_ns() // 1_000_000
-        while not self.stop.is_set():
-            await self._sleep(self.settings.telemetry_s)
-            await self._measure()
-            now_s = time.monotonic()
-            interval_s = now_s - last_s
-            power_w = state.unreported_energy_j / interval_s if interval_s > 0 else 0.0
-            self.metrics.power_watts.set(power_w)
-            rate_hs = state.unreported_hashes / interval_s if interval_s > 0 else 0.0
-            self.metrics.hashrate.set(rate_hs)
-            if state.worker_id is None or not state.connected:
-                continue
-            window_end_ms = time.time_ns() // 1_000_000
-            signed = self._sign(window_start_ms, window_end_ms)
-            whole = int(interval_s)
-            try:
-                await stub.ReportTelemetry(
-                    miner_pb2.ReportTelemetryRequest(
-                        worker_id=state.worker_id,
-                        interval={"seconds": whole, "nanos": int((interval_s - whole) * 1e9)},
-                        power_watts=power_w,
-                        energy_joules=signed.energy_joules,
-                        hashes=signed.hashes,
-                        hashrate_hashes_per_second=rate_hs,
-                        budget_watts=state.budget_now(),
-                        signed_telemetry=signed,
-                    ),
-                    metadata=self.metadata,
-                    timeout=10,
-                )
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
-                    # Kept for the next report, signed afresh over the longer window.
-                    logger.info("telemetry kept for later: %s", exc.code().name)
-                    continue
-                # Refused as such, it would be refused again (an overlap means the last
-                # report was taken but its answer lost): drop it, start a new window.
-                logger.error("telemetry refused, dropped: %s", exc.details())
-            # Only what was signed is reported; the fraction of a joule carries over.
-            state.unreported_energy_j -= signed.energy_joules
-            state.unreported_hashes -= signed.hashes
-            state.unreported_shares -= signed.shares_found
-            state.unreported_modelled = self.energy is None
-            last_s, window_start_ms = now_s, window_end_ms

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.worker.share_queue import QueuedShare, ShareQueue
+from service.worker.share_queue import QueuedShare, ShareQueue, WorkDone
 
 
 def shares(job_id: str, count: int, start_s: float) -> list[QueuedShare]:
@@ -60,3 +60,25 @@ class TestBound:
                 assert len(queue) <= 25
             assert len(queue) == added - dropped
             queue.close()
+
+
+class TestUnreportedTelemetry:
+    def test_work_and_outbox_survive_a_reopen_and_move_together(self, tmp_path: Path) -> None:
+        """Shares go in with their count; a staged report takes its work out in one step."""
+        path = tmp_path / "q.sqlite3"
+        queue = ShareQueue(path)
+        _, start_ms = queue.unreported()
+        queue.add(shares("job", 3, 0.0), {"job"}, WorkDone(10.5, 1000, 3, modelled=True))
+        queue.save(WorkDone(2.0, 200))
+        queue.close()
+        queue = ShareQueue(path)
+        assert queue.unreported() == (WorkDone(12.5, 1200, 3, modelled=True), start_ms)
+        # Signed: 12 J, 1200 hashes, 3 shares; 1 J more was done, not yet saved.
+        queue.stage(7, '{"sequence": 7}', WorkDone(1.0 - 12, 0 - 1200, -3), start_ms + 500, False)
+        queue.close()
+        queue = ShareQueue(path)
+        assert queue.unreported() == (WorkDone(1.5, 0, 0, modelled=False), start_ms + 500)
+        assert queue.outbox() == ['{"sequence": 7}']
+        queue.answered(7)
+        assert queue.outbox() == []
+        queue.close()
