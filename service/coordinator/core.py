@@ -1,5 +1,7 @@
 """The coordinator's behaviour, free of gRPC: budgets, jobs, shares, telemetry, overrides.
 
+Jobs are stored and shares checked and stored in ``shares``.
+
 Servicers translate messages and call these methods; all storage goes through
 ``AsyncStore`` (off the event loop). Work streams wait on ``changed`` so an
 override or a new schedule reaches workers at once, not at the next refresh.
@@ -19,6 +21,7 @@ from service.coordinator.budgets import BudgetRules
 from service.coordinator.grid import GridSignals
 from service.coordinator.plans import PlanCodec, Plans
 from service.coordinator.recorder import LedgerRecorder
+from service.coordinator.shares import JobWriter, ShareAllowance, ShareIntake
 from service.coordinator.wakeup import Wakeup
 from service.domain import (
     Budget,
@@ -29,11 +32,10 @@ from service.domain import (
     ShareOutcome,
     ShareSubmission,
     WorkerRecord,
-    check_share,
     make_job,
     period_start,
 )
-from service.errors import AlreadyExistsError, NotFoundError, ResourceExhaustedError
+from service.errors import AlreadyExistsError, NotFoundError
 from service.ledger.errors import LedgerInputError
 from service.signals.shedding import WorkerCapacity, shed
 
@@ -85,55 +87,7 @@ class WorkerLive:
     hashrate_hs: float = 0.0
     power_w: float = 0.0
     seen_s: float = field(default_factory=time.time)
-    # Token bucket of shares taken: tokens left, when last filled (monotonic).
-    share_tokens: float | None = None
-    share_tokens_s: float = field(default_factory=time.monotonic)
-
-    def take_shares(self, wanted: int, rate_per_s: float, burst: float) -> int:
-        """How many of ``wanted`` shares the worker may hand in now (token bucket)."""
-        now_s = time.monotonic()
-        tokens = burst if self.share_tokens is None else self.share_tokens
-        tokens = min(burst, tokens + (now_s - self.share_tokens_s) * rate_per_s)
-        taken = min(wanted, int(tokens))
-        self.share_tokens, self.share_tokens_s = tokens - taken, now_s
-        return taken
-
-
-class JobWriter:
-    """Stores jobs before they are sent, many per transaction.
-
-    Each job is on disk (``synchronous=FULL``) before ``add`` returns, as with one
-    transaction per job; but the jobs asked for while one batch commits go in the
-    next batch together, so a fleet connecting at once costs one disk sync per
-    batch, not one per worker.
-    """
-
-    def __init__(self, store: AsyncStore) -> None:
-        self._store = store
-        self._pending: list[tuple[Job, asyncio.Future[None]]] = []
-        self._writing: asyncio.Task[None] | None = None
-
-    async def add(self, job: Job) -> None:
-        """Store ``job``; return once it is committed."""
-        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((job, stored))
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.create_task(self._write(), name="job-writer")
-        await stored
-
-    async def _write(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await self._store.run(self._store.store.add_jobs, [job for job, _ in batch])
-            except Exception as exc:  # each caller gets the store's error
-                for _, stored in batch:
-                    if not stored.done():
-                        stored.set_exception(exc)
-                continue
-            for _, stored in batch:
-                if not stored.done():
-                    stored.set_result(None)
+    shares: ShareAllowance = field(default_factory=ShareAllowance)
 
 
 class Coordinator:
@@ -165,6 +119,7 @@ class Coordinator:
             store, hold_s=settings.budget_hold_s, refresh_s=settings.budget_refresh_s
         )
         self.jobs = JobWriter(store)
+        self.intake = ShareIntake(settings, store, metrics)
         self.live: dict[str, WorkerLive] = {}
         # Workers with an open stream (their site's budget is shed across them).
         self._streaming: dict[str, WorkerRecord] = {}
@@ -449,45 +404,16 @@ class Coordinator:
     async def submit_shares(
         self, worker: WorkerRecord, shares: list[ShareSubmission]
     ) -> list[ShareOutcome]:
-        """Check and store shares; each gets an outcome (duplicates acknowledged).
-
-        At most the worker's share allowance is taken; the rest get no outcome (they
-        stay in the worker's queue) and are counted.
+        """Check and store shares (``ShareIntake.submit``): an outcome each, within the
+        worker's allowance.
 
         Raises
         ------
         ResourceExhaustedError
             When the worker has no allowance left at all.
         """
-        store = self.store.store
         live = self.live.setdefault(worker.worker_id, WorkerLive())
-        taken = live.take_shares(
-            len(shares), self.settings.worker_shares_per_s, self.settings.worker_share_burst
-        )
-        if taken < len(shares):
-            self.metrics.shares_rate_limited.inc(len(shares) - taken)
-            if taken == 0:
-                raise ResourceExhaustedError(
-                    f"shares: at most {self.settings.worker_shares_per_s:g} per second"
-                    f" per worker (burst {self.settings.worker_share_burst:g}); send later"
-                )
-            shares = shares[:taken]
-        checked = []
-        jobs: dict[str, Job | None] = {}  # a call's shares are mostly of one job: one read each
-        for share in shares:
-            if share.job_id not in jobs:
-                jobs[share.job_id] = await self.store.run(store.job, share.job_id)
-            job = jobs[share.job_id]
-            if job is not None and job.worker_id != worker.worker_id:
-                job = None  # another worker's job: unknown to this one
-            checked.append((job, share.ntime, share.nonce, check_share(job, share)))
-        outcomes = await self.store.run(store.record_shares, worker, checked, time.time())
-        for outcome in outcomes:
-            self.metrics.shares.labels(outcome.result.metric_label).inc()
-        if self.pool is not None:
-            # Acked once stored; the pool's verdict comes later and is recorded then.
-            self.pool.forward(worker, checked, outcomes)
-        return outcomes
+        return await self.intake.submit(worker, live.shares, shares, self.pool)
 
     async def _accept(self, worker: WorkerRecord, signed: Telemetry) -> None:
         """Stage a report in the ledger and count it (or count its refusal)."""
