@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from service.coordinator.budgets import BudgetRules
+from service.coordinator.budgets import BudgetRules, SiteShares
 from service.coordinator.grid import GridSignals
 from service.coordinator.plans import PlanCodec, Plans
 from service.coordinator.recorder import LedgerRecorder
@@ -37,7 +37,6 @@ from service.domain import (
 )
 from service.errors import AlreadyExistsError, NotFoundError
 from service.ledger.errors import LedgerInputError
-from service.signals.shedding import WorkerCapacity, shed
 
 if TYPE_CHECKING:
     from service.coordinator.pool_bridge import PoolBridge
@@ -51,9 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["BudgetEvent", "Coordinator", "JobEvent", "JobWriter", "StopEvent", "WorkerLive"]
 
 logger = logging.getLogger(__name__)
-
-#: The shedding order's J per hash of a worker that declared no hashrate (last to run).
-UNKNOWN_J_PER_HASH = 1e30
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +118,8 @@ class Coordinator:
         self.intake = ShareIntake(settings, store, metrics)
         self.live: dict[str, WorkerLive] = {}
         # Workers with an open stream (their site's budget is shed across them).
-        self._streaming: dict[str, WorkerRecord] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self.streams = SiteShares()
+        self._connected = 0  # workers with at least one open stream
         self.changed = Wakeup()
         self.stopping = asyncio.Event()
         self.plans = Plans(store, metrics, codec, stopping=self.stopping, on_change=self.notify)
@@ -325,32 +321,19 @@ class Coordinator:
     async def worker_budget(self, worker: WorkerRecord, now_s: float | None = None) -> Budget:
         """``worker``'s part of its site's budget: the site's streaming workers are
         filled most efficient first (declared J per hash), each up to its max power
-        (``signals.shedding``); a worker alone at its site gets the site's budget."""
+        (``signals.shedding``, once per site and change: ``SiteShares``); a worker
+        alone at its site gets the site's budget."""
         budget = await self.budget(worker.site, now_s)
-        peers = [w for w in self._streaming.values() if w.site == worker.site]
-        if len(peers) <= 1:
-            return budget
-        shares = shed(
-            budget.budget_w,
-            [
-                WorkerCapacity(
-                    w.worker_id,
-                    w.max_power_w,
-                    # no declared hashrate: efficiency unknown, it sheds first
-                    w.max_power_w / w.hashrate_hs if w.hashrate_hs > 0 else UNKNOWN_J_PER_HASH,
-                )
-                for w in peers
-            ],
-        )
-        return replace(budget, budget_w=shares.get(worker.worker_id, 0.0))
+        part_w = self.streams.part_w(worker, budget.budget_w)
+        return budget if part_w == budget.budget_w else replace(budget, budget_w=part_w)
 
     async def work(self, worker: WorkerRecord) -> AsyncIterator[BudgetEvent | JobEvent | StopEvent]:
         """The events of one worker's stream: a job, budgets when they change, jobs, stop."""
         live = self.live.setdefault(worker.worker_id, WorkerLive())
         live.streams += 1
-        self._count_connected()
-        self._streaming[worker.worker_id] = worker
-        await self.notify()  # the site's other workers' shares change
+        self._count_connected(live, +1)
+        if self.streams.add(worker):
+            self.changed.notify_all()  # another worker's part of the site's budget moved
         try:
             last_job_s = time.monotonic()
             pool_seen = self.pool.generation if self.pool is not None else 0
@@ -390,16 +373,15 @@ class Coordinator:
             yield StopEvent("coordinator shutting down")
         finally:
             live.streams -= 1
-            self._count_connected()
-            if live.streams <= 0:
-                self._streaming.pop(worker.worker_id, None)
-                # the others' shares grow: wake them (a task: this may run at close)
-                task = asyncio.get_running_loop().create_task(self.notify())
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+            self._count_connected(live, -1)
+            if live.streams <= 0 and self.streams.remove(worker):
+                self.changed.notify_all()  # the others' parts grow
 
-    def _count_connected(self) -> None:
-        self.metrics.workers_connected.set(sum(1 for w in self.live.values() if w.streams > 0))
+    def _count_connected(self, live: WorkerLive, step: int) -> None:
+        """Count a worker whose first stream opened (``step`` +1) or last one closed (-1)."""
+        if live.streams == (1 if step > 0 else 0):
+            self._connected += step
+        self.metrics.workers_connected.set(self._connected)
 
     async def submit_shares(
         self, worker: WorkerRecord, shares: list[ShareSubmission]
