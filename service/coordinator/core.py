@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -50,6 +51,9 @@ if TYPE_CHECKING:
 __all__ = ["BudgetEvent", "Coordinator", "JobEvent", "JobWriter", "StopEvent", "WorkerLive"]
 
 logger = logging.getLogger(__name__)
+
+#: A stream's budget refresh waits U(REFRESH_JITTER, 1) x budget_refresh_s.
+REFRESH_JITTER = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +372,11 @@ class Coordinator:
                         yield JobEvent(job, clean=clean)  # None on news: the pool work is gone
                     last_job_s = time.monotonic()
                 # Wake at the sent budget's end too, so the next one follows without a gap.
-                wait_s = min(self.settings.budget_refresh_s, max(0.01, sent_until_s - time.time()))
+                # The refresh is jittered below budget_refresh_s: streams woken together by
+                # a change drift apart, so thousands do not all wake in the same instant
+                # every refresh (the event loop would stall other calls for that burst).
+                refresh_s = self.settings.budget_refresh_s * random.uniform(REFRESH_JITTER, 1.0)
+                wait_s = min(refresh_s, max(0.01, sent_until_s - time.time()))
                 await self.changed.wait(wait_s)
             yield StopEvent("coordinator shutting down")
         finally:
