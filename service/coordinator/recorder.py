@@ -372,6 +372,10 @@ class LedgerRecorder:
         """Energy a site's workers signed for, closed and open periods together."""
         return await self._run(self._site_energy_j, site)
 
+    async def sites_energy_j(self, sites: Sequence[str]) -> dict[str, int]:
+        """``site_energy_j`` of each of ``sites``, in one call on the ledger's thread."""
+        return await self._run(lambda: {site: self._site_energy_j(site) for site in sites})
+
     async def public_key(self) -> str:
         return await self._run(lambda: self.ledger.public_key)
 

@@ -19,6 +19,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -34,7 +35,7 @@ from service.domain import (
 from service.errors import ConfigError
 from service.sqlite import DbThread
 
-__all__ = ["SCHEMA_VERSION", "AsyncStore", "PoolShare", "Store"]
+__all__ = ["SCHEMA_VERSION", "AsyncStore", "PoolShare", "StatusRows", "Store"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,16 @@ CREATE INDEX pool_shares_by_worker ON pool_shares (worker_id, verdict);
     # (service/ledger), so there is one store of it.
     3: "DROP TABLE IF EXISTS ledger;",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRows:
+    """The rows a status call shows (``Store.status_rows``)."""
+
+    workers: list[WorkerRecord]
+    known_sites: list[str]
+    shares_by_site: dict[str, int]
+    overrides_by_site: dict[str, Override]
 
 
 class Store(PoolTables):
@@ -349,6 +360,20 @@ class Store(PoolTables):
             "SELECT MIN(start_s) FROM schedule WHERE site=? AND start_s>?", (site, now_s)
         ).fetchone()
         return self.override(site, now_s), self.scheduled(site, now_s), next_start_s
+
+    def status_rows(self, now_s: float) -> StatusRows:
+        """What a status call reads, in one call: workers, known sites, accepted shares
+        and unexpired overrides by site."""
+        shares = dict(self._db.execute("SELECT site, COUNT(*) FROM shares GROUP BY site"))
+        rows = self._db.execute(
+            "SELECT site, budget_w, expires_s, reason FROM overrides WHERE expires_s>?", (now_s,)
+        ).fetchall()
+        return StatusRows(
+            self.workers(),
+            self.known_sites(),
+            {str(site): int(count) for site, count in shares.items()},
+            {row[0]: Override(*row) for row in rows},
+        )
 
     def known_sites(self) -> list[str]:
         """Sites with a worker, an override or a schedule."""
