@@ -16,21 +16,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from service.domain import Budget, BudgetSourceKind, Override, ScheduleEntry, WorkerRecord
-from service.signals.shedding import WorkerCapacity, shed
+from service.domain import Budget, BudgetSourceKind, Override, ScheduleEntry
 
 if TYPE_CHECKING:
     from service.coordinator.storage import AsyncStore
     from service.domain import Plan
 
-__all__ = [
-    "UNKNOWN_J_PER_HASH",
-    "BudgetRules",
-    "SiteRules",
-    "SiteShares",
-    "resolve_budget",
-    "worker_capacity",
-]
+__all__ = ["BudgetRules", "SiteRules", "resolve_budget"]
 
 
 def resolve_budget(
@@ -157,101 +149,4 @@ class BudgetRules:
             plan_budget=plan.budget(site, now_s) if plan is not None else None,
             schedule=rules.schedule,
             hold_s=self._hold_s,
-        )
-
-
-#: The shedding order's J per hash of a worker that declared no hashrate (last to run).
-UNKNOWN_J_PER_HASH = 1e30
-
-
-def worker_capacity(worker: WorkerRecord) -> WorkerCapacity:
-    """A worker as the shedding order sees it: its max power and declared J per hash
-    (no declared hashrate: efficiency unknown, it sheds first)."""
-    j_per_hash = (
-        worker.max_power_w / worker.hashrate_hs if worker.hashrate_hs > 0 else UNKNOWN_J_PER_HASH
-    )
-    return WorkerCapacity(worker.worker_id, worker.max_power_w, j_per_hash)
-
-
-class SiteShares:
-    """Each site's workers with an open stream, and their parts of the site's budget.
-
-    A site's budget is filled most efficient first, each worker up to its max power
-    (``signals.shedding``); a worker alone at its site gets all of it. The parts are
-    computed once per site, budget and set of streams, not once per stream: a change
-    at a site of thousands of streams costs one shed, not one per stream. ``add`` and
-    ``remove`` say whether another stream's part may have moved, so that a stream
-    coming or going wakes the others only when one of them has a new figure.
-    """
-
-    def __init__(self) -> None:
-        self._by_site: dict[str, dict[str, WorkerRecord]] = {}
-        # Per site: the budget the parts were last computed for, and the parts.
-        self._parts: dict[str, tuple[float, dict[str, float]]] = {}
-        self._last_budget_w: dict[str, float] = {}
-        self._max_w: dict[str, float] = {}  # per site: the streaming workers' max power summed
-
-    def part_w(self, worker: WorkerRecord, budget_w: float) -> float:
-        """``worker``'s part of its site's ``budget_w``."""
-        self._last_budget_w[worker.site] = budget_w
-        peers = self._by_site.get(worker.site, {})
-        if len(peers) <= 1:
-            return budget_w
-        return self._site_parts(worker.site, budget_w).get(worker.worker_id, 0.0)
-
-    def add(self, worker: WorkerRecord) -> bool:
-        """Count ``worker``'s stream; whether another stream's part may have changed."""
-        return self._change(worker, add=True)
-
-    def remove(self, worker: WorkerRecord) -> bool:
-        """Stop counting ``worker``; whether another stream's part may have changed."""
-        return self._change(worker, add=False)
-
-    def _site_parts(self, site: str, budget_w: float) -> dict[str, float]:
-        kept = self._parts.get(site)
-        if kept is None or kept[0] != budget_w:
-            peers = self._by_site.get(site, {}).values()
-            kept = (budget_w, shed(budget_w, [worker_capacity(w) for w in peers]))
-            self._parts[site] = kept
-        return kept[1]
-
-    def _figures(self, site: str, budget_w: float) -> dict[str, float]:
-        """Every streaming worker's figure at ``site`` (as ``part_w`` gives it)."""
-        peers = self._by_site.get(site, {})
-        if len(peers) <= 1:
-            return dict.fromkeys(peers, budget_w)
-        parts = self._site_parts(site, budget_w)
-        return {worker_id: parts.get(worker_id, 0.0) for worker_id in peers}
-
-    def _change(self, worker: WorkerRecord, *, add: bool) -> bool:
-        site = worker.site
-        budget_w = self._last_budget_w.get(site)
-        peers = self._by_site.setdefault(site, {})
-        others = len(peers) - (worker.worker_id in peers)
-        # A zero budget is zero for everyone, and one that covers every worker's max
-        # power gives each its max: a stream coming or going moves no other figure.
-        total_w = self._max_w.get(site, 0.0) + (
-            0.0 if worker.worker_id in peers else worker.max_power_w
-        )
-        covered = budget_w is not None and (budget_w == 0 or budget_w >= total_w)
-        before = self._figures(site, budget_w) if budget_w is not None and not covered else {}
-        if add:
-            if worker.worker_id not in peers:
-                self._max_w[site] = self._max_w.get(site, 0.0) + worker.max_power_w
-            peers[worker.worker_id] = worker
-        elif peers.pop(worker.worker_id, None) is not None:
-            self._max_w[site] -= worker.max_power_w
-        if not peers:
-            del self._by_site[site]
-            self._max_w.pop(site, None)
-        self._parts.pop(site, None)
-        if others == 0 or covered:
-            return False
-        if budget_w is None:
-            return True  # nothing computed at this site yet: assume a change
-        after = self._figures(site, budget_w)
-        return any(
-            after.get(worker_id) != part
-            for worker_id, part in before.items()
-            if worker_id != worker.worker_id
         )

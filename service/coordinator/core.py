@@ -18,11 +18,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from service.coordinator.budgets import BudgetRules, SiteShares
+from service.coordinator.budgets import BudgetRules
 from service.coordinator.grid import GridSignals
 from service.coordinator.plans import PlanCodec, Plans
 from service.coordinator.recorder import LedgerRecorder
 from service.coordinator.shares import JobWriter, ShareAllowance, ShareIntake
+from service.coordinator.site_shares import SiteShares
 from service.coordinator.wakeup import Wakeup
 from service.domain import (
     Budget,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from service.coordinator.budgets import SiteShares, worker_capacity
+from service.coordinator.site_shares import SiteShares, worker_capacity
 from service.domain import WorkerRecord
 from service.signals.shedding import shed
 
@@ -67,3 +67,42 @@ def test_nothing_computed_yet_counts_as_a_change() -> None:
     shares = SiteShares()
     shares.add(worker("a1", 1e6))
     assert shares.add(worker("a2", 2e6)) is True
+
+
+def figures(workers: dict[str, WorkerRecord], budget_w: float) -> dict[str, float]:
+    """Every streaming worker's figure, straight from ``shed`` (alone: the budget)."""
+    if len(workers) <= 1:
+        return dict.fromkeys(workers, budget_w)
+    return shed(budget_w, [worker_capacity(w) for w in workers.values()])
+
+
+def test_wake_decisions_match_shed_before_and_after() -> None:
+    """Thousands of random comings and goings: ``add``/``remove`` say True exactly when
+    another worker's figure (by ``shed`` over the streams before and after) moved, and
+    every part is ``shed``'s."""
+    rng = random.Random(12)
+    for budget_w in (0.0, 150.0, 2_500.0, 1e9):
+        shares = SiteShares()
+        streaming: dict[str, WorkerRecord] = {}
+        for step in range(1500):
+            if streaming and rng.random() < 0.4:
+                gone = streaming.pop(rng.choice(sorted(streaming)))
+                before = figures({**streaming, gone.worker_id: gone}, budget_w)
+                moved = any(before[w] != part for w, part in figures(streaming, budget_w).items())
+                assert shares.remove(gone) is moved, (step, budget_w)
+            else:
+                new = worker(
+                    f"w{rng.randrange(400):03d}",
+                    rng.choice([0.0, 1e6, 2e6, 3e6]),
+                    rng.choice([50.0, 100.0, rng.uniform(10, 200)]),
+                )
+                if new.worker_id in streaming:
+                    continue
+                before = figures(streaming, budget_w)
+                after = figures({**streaming, new.worker_id: new}, budget_w)
+                moved = any(after[w] != part for w, part in before.items())
+                assert shares.add(new) is moved, (step, budget_w)
+                streaming[new.worker_id] = new
+            expected = figures(streaming, budget_w)
+            for w in rng.sample(sorted(streaming), min(5, len(streaming))):
+                assert shares.part_w(streaming[w], budget_w) == expected[w]
