@@ -303,6 +303,14 @@ async def _fleet(address: str, pid: int, n: int, args: argparse.Namespace) -> di
         begun = time.perf_counter()
         ids = await _register(miner_pb2_grpc.WorkerServiceStub(control), n, f"n{n}")
         register_s = time.perf_counter() - begun
+        # Start from zero for everyone (an earlier fleet's override may still hold), so
+        # that the first change moves every stream's figure.
+        await ops.SetBudgetOverride(
+            operator_pb2.SetBudgetOverrideRequest(
+                site=SITE, budget_watts=0.0, duration={"seconds": 3600}, reason="bench start"
+            ),
+            timeout=CALL_TIMEOUT_S,
+        )
         processes = max(1, min(args.processes, n))
         pool = _ClientPool(address, ids, processes, args)
         replies = await pool.gather(args.connect_timeout_s + 120)  # + spawn and imports
