@@ -1,5 +1,7 @@
 """The coordinator's behaviour, free of gRPC: budgets, jobs, shares, telemetry, overrides.
 
+Jobs are stored and shares checked and stored in ``shares``.
+
 Servicers translate messages and call these methods; all storage goes through
 ``AsyncStore`` (off the event loop). Work streams wait on ``changed`` so an
 override or a new schedule reaches workers at once, not at the next refresh.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +22,8 @@ from service.coordinator.budgets import BudgetRules
 from service.coordinator.grid import GridSignals
 from service.coordinator.plans import PlanCodec, Plans
 from service.coordinator.recorder import LedgerRecorder
+from service.coordinator.shares import JobWriter, ShareAllowance, ShareIntake
+from service.coordinator.site_shares import SiteShares
 from service.coordinator.wakeup import Wakeup
 from service.domain import (
     Budget,
@@ -29,13 +34,11 @@ from service.domain import (
     ShareOutcome,
     ShareSubmission,
     WorkerRecord,
-    check_share,
     make_job,
     period_start,
 )
-from service.errors import AlreadyExistsError, NotFoundError, ResourceExhaustedError
+from service.errors import AlreadyExistsError, NotFoundError
 from service.ledger.errors import LedgerInputError
-from service.signals.shedding import WorkerCapacity, shed
 
 if TYPE_CHECKING:
     from service.coordinator.pool_bridge import PoolBridge
@@ -50,8 +53,8 @@ __all__ = ["BudgetEvent", "Coordinator", "JobEvent", "JobWriter", "StopEvent", "
 
 logger = logging.getLogger(__name__)
 
-#: The shedding order's J per hash of a worker that declared no hashrate (last to run).
-UNKNOWN_J_PER_HASH = 1e30
+#: A stream's budget refresh waits U(REFRESH_JITTER, 1) x budget_refresh_s.
+REFRESH_JITTER = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,55 +88,7 @@ class WorkerLive:
     hashrate_hs: float = 0.0
     power_w: float = 0.0
     seen_s: float = field(default_factory=time.time)
-    # Token bucket of shares taken: tokens left, when last filled (monotonic).
-    share_tokens: float | None = None
-    share_tokens_s: float = field(default_factory=time.monotonic)
-
-    def take_shares(self, wanted: int, rate_per_s: float, burst: float) -> int:
-        """How many of ``wanted`` shares the worker may hand in now (token bucket)."""
-        now_s = time.monotonic()
-        tokens = burst if self.share_tokens is None else self.share_tokens
-        tokens = min(burst, tokens + (now_s - self.share_tokens_s) * rate_per_s)
-        taken = min(wanted, int(tokens))
-        self.share_tokens, self.share_tokens_s = tokens - taken, now_s
-        return taken
-
-
-class JobWriter:
-    """Stores jobs before they are sent, many per transaction.
-
-    Each job is on disk (``synchronous=FULL``) before ``add`` returns, as with one
-    transaction per job; but the jobs asked for while one batch commits go in the
-    next batch together, so a fleet connecting at once costs one disk sync per
-    batch, not one per worker.
-    """
-
-    def __init__(self, store: AsyncStore) -> None:
-        self._store = store
-        self._pending: list[tuple[Job, asyncio.Future[None]]] = []
-        self._writing: asyncio.Task[None] | None = None
-
-    async def add(self, job: Job) -> None:
-        """Store ``job``; return once it is committed."""
-        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((job, stored))
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.create_task(self._write(), name="job-writer")
-        await stored
-
-    async def _write(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await self._store.run(self._store.store.add_jobs, [job for job, _ in batch])
-            except Exception as exc:  # each caller gets the store's error
-                for _, stored in batch:
-                    if not stored.done():
-                        stored.set_exception(exc)
-                continue
-            for _, stored in batch:
-                if not stored.done():
-                    stored.set_result(None)
+    shares: ShareAllowance = field(default_factory=ShareAllowance)
 
 
 class Coordinator:
@@ -165,10 +120,11 @@ class Coordinator:
             store, hold_s=settings.budget_hold_s, refresh_s=settings.budget_refresh_s
         )
         self.jobs = JobWriter(store)
+        self.intake = ShareIntake(settings, store, metrics)
         self.live: dict[str, WorkerLive] = {}
         # Workers with an open stream (their site's budget is shed across them).
-        self._streaming: dict[str, WorkerRecord] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self.streams = SiteShares()
+        self._connected = 0  # workers with at least one open stream
         self.changed = Wakeup()
         self.stopping = asyncio.Event()
         self.plans = Plans(store, metrics, codec, stopping=self.stopping, on_change=self.notify)
@@ -370,32 +326,19 @@ class Coordinator:
     async def worker_budget(self, worker: WorkerRecord, now_s: float | None = None) -> Budget:
         """``worker``'s part of its site's budget: the site's streaming workers are
         filled most efficient first (declared J per hash), each up to its max power
-        (``signals.shedding``); a worker alone at its site gets the site's budget."""
+        (``signals.shedding``, once per site and change: ``SiteShares``); a worker
+        alone at its site gets the site's budget."""
         budget = await self.budget(worker.site, now_s)
-        peers = [w for w in self._streaming.values() if w.site == worker.site]
-        if len(peers) <= 1:
-            return budget
-        shares = shed(
-            budget.budget_w,
-            [
-                WorkerCapacity(
-                    w.worker_id,
-                    w.max_power_w,
-                    # no declared hashrate: efficiency unknown, it sheds first
-                    w.max_power_w / w.hashrate_hs if w.hashrate_hs > 0 else UNKNOWN_J_PER_HASH,
-                )
-                for w in peers
-            ],
-        )
-        return replace(budget, budget_w=shares.get(worker.worker_id, 0.0))
+        part_w = self.streams.part_w(worker, budget.budget_w)
+        return budget if part_w == budget.budget_w else replace(budget, budget_w=part_w)
 
     async def work(self, worker: WorkerRecord) -> AsyncIterator[BudgetEvent | JobEvent | StopEvent]:
         """The events of one worker's stream: a job, budgets when they change, jobs, stop."""
         live = self.live.setdefault(worker.worker_id, WorkerLive())
         live.streams += 1
-        self._count_connected()
-        self._streaming[worker.worker_id] = worker
-        await self.notify()  # the site's other workers' shares change
+        self._count_connected(live, +1)
+        if self.streams.add(worker):
+            self.changed.notify_all()  # another worker's part of the site's budget moved
         try:
             last_job_s = time.monotonic()
             pool_seen = self.pool.generation if self.pool is not None else 0
@@ -430,64 +373,38 @@ class Coordinator:
                         yield JobEvent(job, clean=clean)  # None on news: the pool work is gone
                     last_job_s = time.monotonic()
                 # Wake at the sent budget's end too, so the next one follows without a gap.
-                wait_s = min(self.settings.budget_refresh_s, max(0.01, sent_until_s - time.time()))
+                # The refresh is jittered below budget_refresh_s: streams woken together by
+                # a change drift apart, so thousands do not all wake in the same instant
+                # every refresh (the event loop would stall other calls for that burst).
+                refresh_s = self.settings.budget_refresh_s * random.uniform(REFRESH_JITTER, 1.0)
+                wait_s = min(refresh_s, max(0.01, sent_until_s - time.time()))
                 await self.changed.wait(wait_s)
             yield StopEvent("coordinator shutting down")
         finally:
             live.streams -= 1
-            self._count_connected()
-            if live.streams <= 0:
-                self._streaming.pop(worker.worker_id, None)
-                # the others' shares grow: wake them (a task: this may run at close)
-                task = asyncio.get_running_loop().create_task(self.notify())
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+            self._count_connected(live, -1)
+            if live.streams <= 0 and self.streams.remove(worker):
+                self.changed.notify_all()  # the others' parts grow
 
-    def _count_connected(self) -> None:
-        self.metrics.workers_connected.set(sum(1 for w in self.live.values() if w.streams > 0))
+    def _count_connected(self, live: WorkerLive, step: int) -> None:
+        """Count a worker whose first stream opened (``step`` +1) or last one closed (-1)."""
+        if live.streams == (1 if step > 0 else 0):
+            self._connected += step
+        self.metrics.workers_connected.set(self._connected)
 
     async def submit_shares(
         self, worker: WorkerRecord, shares: list[ShareSubmission]
     ) -> list[ShareOutcome]:
-        """Check and store shares; each gets an outcome (duplicates acknowledged).
-
-        At most the worker's share allowance is taken; the rest get no outcome (they
-        stay in the worker's queue) and are counted.
+        """Check and store shares (``ShareIntake.submit``): an outcome each, within the
+        worker's allowance.
 
         Raises
         ------
         ResourceExhaustedError
             When the worker has no allowance left at all.
         """
-        store = self.store.store
         live = self.live.setdefault(worker.worker_id, WorkerLive())
-        taken = live.take_shares(
-            len(shares), self.settings.worker_shares_per_s, self.settings.worker_share_burst
-        )
-        if taken < len(shares):
-            self.metrics.shares_rate_limited.inc(len(shares) - taken)
-            if taken == 0:
-                raise ResourceExhaustedError(
-                    f"shares: at most {self.settings.worker_shares_per_s:g} per second"
-                    f" per worker (burst {self.settings.worker_share_burst:g}); send later"
-                )
-            shares = shares[:taken]
-        checked = []
-        jobs: dict[str, Job | None] = {}  # a call's shares are mostly of one job: one read each
-        for share in shares:
-            if share.job_id not in jobs:
-                jobs[share.job_id] = await self.store.run(store.job, share.job_id)
-            job = jobs[share.job_id]
-            if job is not None and job.worker_id != worker.worker_id:
-                job = None  # another worker's job: unknown to this one
-            checked.append((job, share.ntime, share.nonce, check_share(job, share)))
-        outcomes = await self.store.run(store.record_shares, worker, checked, time.time())
-        for outcome in outcomes:
-            self.metrics.shares.labels(outcome.result.metric_label).inc()
-        if self.pool is not None:
-            # Acked once stored; the pool's verdict comes later and is recorded then.
-            self.pool.forward(worker, checked, outcomes)
-        return outcomes
+        return await self.intake.submit(worker, live.shares, shares, self.pool)
 
     async def _accept(self, worker: WorkerRecord, signed: Telemetry) -> None:
         """Stage a report in the ledger and count it (or count its refusal)."""

@@ -62,9 +62,9 @@ from service.stratum.client import (
     StratumClient,
     StratumConnectionError,
     StratumSession,
-    StratumUpstream,
 )
 from service.stratum.errors import StratumError, StratumJobError
+from service.stratum.upstream import StratumUpstream
 from service.stratum.vardiff import ShareFloor
 
 if TYPE_CHECKING:

@@ -15,13 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import functools
 import logging
 import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
@@ -41,6 +39,7 @@ from service.ledger.store import (
     StoredPeriod,
 )
 from service.ledger.verify import build_proof
+from service.sqlite import DbThread
 
 if TYPE_CHECKING:
     from service.domain import Plan
@@ -143,7 +142,7 @@ class LedgerRecorder:
         self.clock_skew_s = clock_skew_s
         self.observer = observer
         self.appended = Wakeup()
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="spillway-ledger")
+        self._db = DbThread("spillway-ledger")
         self._ledger: Ledger | None = None
         # Energy per site (closed and open periods), summed once then kept up to date
         # on the ledger's thread, so a status call does not rescan the ledger.
@@ -154,8 +153,7 @@ class LedgerRecorder:
         self._last_period: int | None = None
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        return await self._db.run(fn, *args, **kwargs)
 
     @property
     def ledger(self) -> Ledger:
@@ -199,9 +197,7 @@ class LedgerRecorder:
             self._closer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._closer
-        if self._ledger is not None:
-            await self._run(self._ledger.close)
-        self._executor.shutdown(wait=True)
+        await self._db.aclose(self._ledger.close if self._ledger is not None else None)
 
     # writing
 
@@ -375,6 +371,10 @@ class LedgerRecorder:
     async def site_energy_j(self, site: str) -> int:
         """Energy a site's workers signed for, closed and open periods together."""
         return await self._run(self._site_energy_j, site)
+
+    async def sites_energy_j(self, sites: Sequence[str]) -> dict[str, int]:
+        """``site_energy_j`` of each of ``sites``, in one call on the ledger's thread."""
+        return await self._run(lambda: {site: self._site_energy_j(site) for site in sites})
 
     async def public_key(self) -> str:
         return await self._run(lambda: self.ledger.public_key)

@@ -3,8 +3,9 @@
 One file, WAL journal, ``synchronous=FULL`` (an answer "accepted" is on disk
 before it leaves), schema versioned with ``PRAGMA user_version``. ``Store`` is
 plain synchronous stdlib ``sqlite3``; ``AsyncStore`` runs every call on one
-dedicated thread so the event loop never waits on the disk, and so that writes
-are serialised without locks.
+dedicated thread (``service.sqlite.DbThread``) so the event loop never waits on
+the disk, and so that writes are serialised without locks. The pool tables'
+queries are in ``pool_storage``.
 
 Energy used is not here: it lives in the signed, hash-chained ledger
 (``service.ledger``, ``DATA_DIR/ledger.sqlite``). Schema 1 had a plain energy
@@ -13,18 +14,16 @@ table; schema 2 drops it (``_MIGRATIONS``).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from service.coordinator.pool_storage import PoolShare, PoolTables
 from service.domain import (
     Job,
     Override,
@@ -34,8 +33,9 @@ from service.domain import (
     WorkerRecord,
 )
 from service.errors import ConfigError
+from service.sqlite import DbThread
 
-__all__ = ["SCHEMA_VERSION", "AsyncStore", "PoolShare", "Store"]
+__all__ = ["SCHEMA_VERSION", "AsyncStore", "PoolShare", "StatusRows", "Store"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,17 +97,16 @@ CREATE INDEX pool_shares_by_worker ON pool_shares (worker_id, verdict);
 
 
 @dataclass(frozen=True, slots=True)
-class PoolShare:
-    """A stored share of a job cut from a pool's work, to forward to that pool."""
+class StatusRows:
+    """The rows a status call shows (``Store.status_rows``)."""
 
-    job_id: str
-    ntime: int
-    nonce: int
-    worker_id: str
-    pool: str
+    workers: list[WorkerRecord]
+    known_sites: list[str]
+    shares_by_site: dict[str, int]
+    overrides_by_site: dict[str, Override]
 
 
-class Store:
+class Store(PoolTables):
     """Synchronous access to the coordinator's SQLite file.
 
     Parameters
@@ -362,6 +361,20 @@ class Store:
         ).fetchone()
         return self.override(site, now_s), self.scheduled(site, now_s), next_start_s
 
+    def status_rows(self, now_s: float) -> StatusRows:
+        """What a status call reads, in one call: workers, known sites, accepted shares
+        and unexpired overrides by site."""
+        shares = dict(self._db.execute("SELECT site, COUNT(*) FROM shares GROUP BY site"))
+        rows = self._db.execute(
+            "SELECT site, budget_w, expires_s, reason FROM overrides WHERE expires_s>?", (now_s,)
+        ).fetchall()
+        return StatusRows(
+            self.workers(),
+            self.known_sites(),
+            {str(site): int(count) for site, count in shares.items()},
+            {row[0]: Override(*row) for row in rows},
+        )
+
     def known_sites(self) -> list[str]:
         """Sites with a worker, an override or a schedule."""
         rows = self._db.execute(
@@ -369,70 +382,6 @@ class Store:
             " UNION SELECT site FROM schedule ORDER BY site"
         ).fetchall()
         return [row[0] for row in rows]
-
-    # pool (Stratum upstream)
-
-    def add_pool_job(
-        self, job: Job, pool: str, pool_job_id: str, extranonce1: bytes, extranonce2: bytes
-    ) -> None:
-        """Store a job cut from a pool's work, and where it came from, in one transaction."""
-        with self._transaction():
-            self.add_job(job)
-            self._db.execute(
-                "INSERT INTO pool_units VALUES (?,?,?,?,?)",
-                (job.job_id, pool, pool_job_id, extranonce1, extranonce2),
-            )
-
-    def pool_unit(self, job_id: str) -> str | None:
-        """The pool a job was cut from (None for the coordinator's own jobs)."""
-        row = self._db.execute("SELECT pool FROM pool_units WHERE job_id=?", (job_id,)).fetchone()
-        return str(row[0]) if row else None
-
-    def pool_pending(self) -> list[PoolShare]:
-        """Stored shares of pool jobs that have no verdict yet (oldest first)."""
-        rows = self._db.execute(
-            "SELECT s.job_id, s.ntime, s.nonce, s.worker_id, u.pool FROM shares s"
-            " JOIN pool_units u USING (job_id)"
-            " LEFT JOIN pool_shares p USING (job_id, ntime, nonce)"
-            " WHERE p.job_id IS NULL ORDER BY s.accepted_s"
-        ).fetchall()
-        return [PoolShare(*row) for row in rows]
-
-    def record_pool_verdict(
-        self, share: PoolShare, verdict: str, reason: str, now_s: float
-    ) -> None:
-        """Record the pool's answer to a forwarded share (the first answer stands)."""
-        self._db.execute(
-            "INSERT INTO pool_shares VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-            (
-                share.job_id,
-                share.ntime,
-                share.nonce,
-                share.pool,
-                share.worker_id,
-                verdict,
-                reason,
-                now_s,
-            ),
-        )
-
-    def pool_verdicts(self, worker_id: str | None = None) -> dict[str, int]:
-        """Shares answered by the pools, by verdict (for one worker, or all)."""
-        query = "SELECT verdict, COUNT(*) FROM pool_shares"
-        params: tuple[str, ...] = ()
-        if worker_id is not None:
-            query += " WHERE worker_id=?"
-            params = (worker_id,)
-        rows = self._db.execute(query + " GROUP BY verdict", params).fetchall()
-        return {verdict: count for verdict, count in rows}
-
-    def pool_answers(self, worker_id: str) -> list[tuple[str, str, str]]:
-        """A worker's pool verdicts in order: (pool, verdict, reason)."""
-        rows = self._db.execute(
-            "SELECT pool, verdict, reason FROM pool_shares WHERE worker_id=? ORDER BY answered_s",
-            (worker_id,),
-        ).fetchall()
-        return [(pool, verdict, reason) for pool, verdict, reason in rows]
 
     # scenarios and plans
 
@@ -489,15 +438,17 @@ class AsyncStore:
     """
 
     def __init__(self, path: Path) -> None:
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="spillway-store")
-        self.store = self._executor.submit(Store, path).result()
+        self._thread = DbThread("spillway-store")
+        try:
+            self.store = self._thread.call(Store, path)
+        except BaseException:
+            self._thread.close()
+            raise
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(*args, **kwargs)`` (a ``Store`` method) on the store's thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        return await self._thread.run(fn, *args, **kwargs)
 
     def close(self) -> None:
         """Flush and close the database, then stop the thread."""
-        self._executor.submit(self.store.close).result()
-        self._executor.shutdown(wait=True)
+        self._thread.close(self.store.close)

@@ -37,14 +37,18 @@ class OperatorServicer:
         """Every known site with its budget, workers, hashrate and energy."""
         store = self._c.store
         now_s = time.time()
-        workers = await store.run(store.store.workers)
+        # One call on each store's thread, not one per site and table: while thousands of
+        # streams take a change, every hop back to the event loop waits behind them.
+        rows = await store.run(store.store.status_rows, now_s)
+        workers = rows.workers
         response = operator_pb2.GetStatusResponse(server_time=convert.timestamp(now_s))
         if self._c.plan is not None:
             response.current_plan_id = self._c.plan.plan_id
             response.current_plan_create_time.CopyFrom(convert.timestamp_ns(self._c.plan.create_ns))
-        sites = set(await store.run(store.store.known_sites))
+        sites = set(rows.known_sites)
         if self._c.plan is not None:
             sites |= {site_plan.site for site_plan in self._c.plan.sites}
+        energy_j = await self._c.ledger.sites_energy_j(sorted(sites))
         for site in sorted(sites):
             budget, decision = await self._c.explain_budget(site, now_s)
             status = response.sites.add(
@@ -53,15 +57,15 @@ class OperatorServicer:
                 budget_source=convert.budget_source_to_proto(budget.source),
                 budget_reason=budget_reason_to_proto(budget, decision),
                 energy_source=convert.energy_source_to_proto(budget.energy_source),
-                shares_accepted=await store.run(store.store.share_count, site),
-                energy_joules=await self._c.ledger.site_energy_j(site),
+                shares_accepted=rows.shares_by_site.get(site, 0),
+                energy_joules=energy_j[site],
             )
             if decision is not None and decision.reason in (
                 BudgetReason.EVENT,
                 BudgetReason.PRICE_RULE,
             ):
                 status.active_signal.CopyFrom(grid_signal_to_proto(decision))
-            override = await store.run(store.store.override, site, now_s)
+            override = rows.overrides_by_site.get(site)
             if override is not None:
                 status.budget_override.CopyFrom(convert.override_to_proto(override))
             for worker in (w for w in workers if w.site == site):

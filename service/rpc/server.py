@@ -77,6 +77,8 @@ logger = logging.getLogger(__name__)
 
 DB_FILE = "coordinator.sqlite3"
 EVENTS_DB_FILE = "events.sqlite3"
+#: Calls gRPC queues for the event loop before it starts refusing some (twice: all).
+MAX_PENDING_CALLS = 20_000
 SERVICES = (
     planner_pb2.DESCRIPTOR.services_by_name["PlannerService"],
     miner_pb2.DESCRIPTOR.services_by_name["WorkerService"],
@@ -333,6 +335,13 @@ async def _start(
             ("grpc.so_reuseport", 0),  # a second coordinator on the port must fail, not share it
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
+            # Calls that arrived but that the event loop has not taken up yet: gRPC
+            # refuses them at random past 1,000 and all past 3,000 (CANCELLED), so a
+            # fleet of thousands reconnecting at once (a coordinator restart) would
+            # mostly be refused and retry in a storm. Queued instead, each for at most
+            # gRPC's 30 s unrequested-call limit (issue 12's fleet benchmark).
+            ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
+            ("grpc.server.max_pending_requests_hard_limit", 2 * MAX_PENDING_CALLS),
         ],
     )
     backend = await asyncio.to_thread(

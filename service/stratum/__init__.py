@@ -1,5 +1,7 @@
 """Stratum v1 upstream for all workers: ``work`` (a pool's ``mining.notify`` -> block headers),
-``client`` (the pool connection), ``allocator`` (one job split among workers) and
+``client`` (the pool connection), ``messages`` (its lines decoded and checked, the
+session state), ``endpoint`` (where a pool is), ``upstream`` (reconnects and failover
+across pools), ``allocator`` (one job split among workers) and
 ``errors``. The coordinator's side (pools, failover, forwarded shares) is
 ``service.coordinator.pool_bridge``: it uses the coordinator's store and metrics.
 

@@ -18,29 +18,37 @@ unless the operator allows redirects.
 
 A pool is an untrusted peer: lines are bounded (``max_line_bytes``); a line
 that is too long, not JSON, not an object, of an unknown method or with bad
-params is logged and skipped, never fatal. Only a broken connection ends a
-session, and ``StratumUpstream`` then reconnects with backoff and jitter,
-trying the pools in priority order.
+params is logged and skipped, never fatal (decoding and checking in ``messages``).
+Only a broken connection ends a session, and ``upstream.StratumUpstream`` then
+reconnects with backoff and jitter, trying the pools in priority order. The
+endpoint, session, verdict and difficulty names are re-exported from
+``endpoint`` and ``messages`` for the callers that import them from here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import json
 import logging
-import math
-import random
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
+from service.stratum.endpoint import PoolEndpoint, parse_pool_url, same_host
 from service.stratum.errors import StratumError, StratumJobError
+from service.stratum.messages import (
+    MAX_POOL_DIFFICULTY,
+    MIN_POOL_DIFFICULTY,
+    PoolAnswer,
+    PoolError,
+    ShareVerdict,
+    StratumSession,
+    decode_line,
+    pool_difficulty,
+    reconnect_target,
+)
 from service.stratum.work import StratumJob
 
 __all__ = [
@@ -52,7 +60,6 @@ __all__ = [
     "StratumClient",
     "StratumConnectionError",
     "StratumSession",
-    "StratumUpstream",
     "parse_pool_url",
     "pool_difficulty",
     "same_host",
@@ -62,135 +69,15 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_VERSION_MASK = 0x1FFFE000  # BIP 320: the 16 bits miners may roll
 STALE_ERROR_CODE = 21  # "Job not found" in the de-facto error table of pools
-# The longest wait a client.reconnect may ask for before the next connection.
-MAX_RECONNECT_WAIT_S = 300.0
-# The share difficulties a pool may set. Below 2**-32 the share target passes 2**256
-# (every hash is a share: 1e-300 floods the farm); above 2**64 (about 10**5 times
-# Bitcoin's network difficulty of 2025) a share would be many blocks, and 1e308's
-# target is zero. Outside, the last sane difficulty stays (pools resend it).
-MIN_POOL_DIFFICULTY = 2.0**-32
-MAX_POOL_DIFFICULTY = 2.0**64
 
 
 class StratumConnectionError(StratumError):
     """The pool could not be reached, or the session's handshake failed."""
 
 
-@dataclass(frozen=True, slots=True)
-class PoolEndpoint:
-    """Where a pool listens and who we are to it."""
-
-    host: str
-    port: int
-    tls: bool
-    user: str
-    password: str = "x"
-
-    @property
-    def url(self) -> str:
-        return f"stratum+{'ssl' if self.tls else 'tcp'}://{self.host}:{self.port}"
-
-
-def parse_pool_url(url: str, user: str, password: str = "x") -> PoolEndpoint:
-    """``stratum+tcp://HOST:PORT`` or ``stratum+ssl://HOST:PORT`` as an endpoint.
-
-    Raises
-    ------
-    StratumJobError
-        Naming ``pool`` for another scheme, a missing host or a bad port.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("stratum+tcp", "stratum+ssl", "stratum+tls"):
-        raise StratumJobError("pool", f"must be stratum+tcp:// or stratum+ssl://, got {url!r}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise StratumJobError("pool", f"has a bad port: {url!r}") from None
-    if parts.username is not None or parts.password is not None:
-        # The URL is a metric label and goes into logs and status: no secret may ride in it.
-        raise StratumJobError(
-            "pool", "must not carry USER:PASSWORD@; give them as --pool-user / --pool-password"
-        )
-    if not parts.hostname or port is None:
-        raise StratumJobError("pool", f"needs HOST:PORT: {url!r}")
-    if not user:
-        raise StratumJobError("pool_user", "must not be empty")
-    return PoolEndpoint(parts.hostname, port, parts.scheme != "stratum+tcp", user, password)
-
-
-class ShareVerdict(StrEnum):
-    """What the pool said of a share."""
-
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    STALE = "stale"
-
-
-@dataclass(frozen=True, slots=True)
-class PoolAnswer:
-    """The pool's answer to one ``mining.submit``."""
-
-    verdict: ShareVerdict
-    reason: str = ""
-
-
-@dataclass(slots=True)
-class StratumSession:
-    """What the pool told us in this connection."""
-
-    extranonce1: bytes = b""
-    extranonce2_size: int = 0
-    difficulty: float = 1.0
-    version_mask: int = 0  # 0: no version rolling
-    job: StratumJob | None = None
-    authorized: bool = False
-
-
 JobListener = Callable[[StratumJob, StratumSession], Awaitable[None] | None]
 # Told what the client refused of the pool: kind ("redirect", "difficulty") and what.
 RefusalListener = Callable[[str, str], None]
-
-
-def pool_difficulty(value: Any) -> float:
-    """A pool's ``mining.set_difficulty`` value as a difficulty, if it is a sane one.
-
-    Raises
-    ------
-    StratumJobError
-        Naming ``mining.set_difficulty`` for a value that is no number, not finite,
-        or outside ``[MIN_POOL_DIFFICULTY, MAX_POOL_DIFFICULTY]``.
-    """
-    field = "mining.set_difficulty"
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise StratumJobError(field, f"must be a number, got {value!r:.40}")
-    try:
-        difficulty = float(value)
-    except (ValueError, OverflowError):
-        raise StratumJobError(field, f"must be a number, got {value!r:.40}") from None
-    if not MIN_POOL_DIFFICULTY <= difficulty <= MAX_POOL_DIFFICULTY:  # NaN fails this too
-        raise StratumJobError(
-            field,
-            f"must be within {MIN_POOL_DIFFICULTY:g}..{MAX_POOL_DIFFICULTY:g}, got {value!r:.40}",
-        )
-    return difficulty
-
-
-def same_host(a: str, b: str) -> bool:
-    """Whether two host names (or addresses) name the same host, spelled alike.
-
-    Names compare without case and a trailing dot; addresses as addresses
-    (``[::1]`` is ``::1``). A name and an address are different hosts: what a
-    name resolves to is the DNS's word, not the pool's.
-    """
-
-    def norm(host: str) -> str | ipaddress.IPv4Address | ipaddress.IPv6Address:
-        host = host.strip().removeprefix("[").removesuffix("]").rstrip(".").lower()
-        try:
-            return ipaddress.ip_address(host)
-        except ValueError:
-            return host
-
-    return norm(a) == norm(b)
 
 
 class StratumClient:
@@ -363,7 +250,7 @@ class StratumClient:
             params.append(f"{version_bits:08x}")
         try:
             result = await self.request("mining.submit", params)
-        except _PoolError as exc:
+        except PoolError as exc:
             stale = exc.code == STALE_ERROR_CODE or "stale" in exc.message.lower()
             verdict = ShareVerdict.STALE if stale else ShareVerdict.REJECTED
             return PoolAnswer(verdict, exc.message)
@@ -423,16 +310,8 @@ class StratumClient:
                 await self._reader.readexactly(exc.consumed)
 
     async def _handle_line(self, line: bytes) -> None:
-        text = line.strip()
-        if not text:
-            return
-        try:
-            message = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            logger.warning("%s: skipped a line that is not JSON: %.80r", self.endpoint.url, text)
-            return
-        if not isinstance(message, dict):
-            logger.warning("%s: skipped a message that is not an object", self.endpoint.url)
+        message = decode_line(line, self.endpoint.url)
+        if message is None:
             return
         method = message.get("method")
         if method is None:
@@ -451,7 +330,7 @@ class StratumClient:
             return
         error = message.get("error")
         if error:
-            future.set_exception(_PoolError.from_json(error))
+            future.set_exception(PoolError.from_json(error))
         else:
             future.set_result(message.get("result"))
 
@@ -496,13 +375,7 @@ class StratumClient:
         StratumJobError
             For a port outside 1..65535 or a wait that is not a number.
         """
-        host = str(params[0]) if params and params[0] else self.endpoint.host
-        port = int(params[1]) if len(params) > 1 and params[1] else self.endpoint.port
-        if not 1 <= port <= 0xFFFF:
-            raise StratumJobError("client.reconnect", f"port must be 1..65535, got {params[1]!r}")
-        wait_s = float(params[2]) if len(params) > 2 and params[2] is not None else 0.0
-        if not math.isfinite(wait_s):
-            raise StratumJobError("client.reconnect", f"wait must be seconds, got {params[2]!r}")
+        host, port, wait_s = reconnect_target(params, self.endpoint.host, self.endpoint.port)
         if not self._allow_redirect and not same_host(host, self.endpoint.host):
             # The next connection would authorize there: with our pool login.
             logger.warning(
@@ -515,7 +388,6 @@ class StratumClient:
             if self._on_refusal is not None:
                 self._on_refusal("redirect", f"{host:.80}:{port}")
             return
-        wait_s = min(max(wait_s, 0.0), MAX_RECONNECT_WAIT_S)
         self.reconnect_to = (host, port, wait_s)
         logger.info(
             "%s: pool asks to reconnect to %s:%d in %.0f s", self.endpoint.url, host, port, wait_s
@@ -529,96 +401,3 @@ class StratumClient:
         outcome = self._on_job(self.session.job, self.session)
         if outcome is not None:
             await outcome
-
-
-class _PoolError(StratumError):
-    """An error the pool answered a request with (``[code, message, data]``)."""
-
-    def __init__(self, code: int | None, message: str) -> None:
-        super().__init__(f"pool error {code}: {message}")
-        self.code = code
-        self.message = message
-
-    @classmethod
-    def from_json(cls, error: Any) -> _PoolError:
-        if isinstance(error, list) and error:
-            code = error[0] if isinstance(error[0], int) else None
-            return cls(code, str(error[1]) if len(error) > 1 else "")
-        if isinstance(error, dict):
-            code = error.get("code")
-            return cls(code if isinstance(code, int) else None, str(error.get("message", "")))
-        return cls(None, str(error))
-
-
-class StratumUpstream:
-    """Keeps one pool connection up, trying pools in priority order.
-
-    After a drop it backs off (exponentially, with jitter) and starts again
-    from the first pool, so it returns to the primary when it is back. A
-    ``client.reconnect`` from the pool is honoured for that pool's next try.
-
-    Parameters
-    ----------
-    endpoints:
-        Pools in priority order.
-    client_factory:
-        Makes a ``StratumClient`` for an endpoint (so callers set listeners).
-    """
-
-    def __init__(
-        self,
-        endpoints: Sequence[PoolEndpoint],
-        client_factory: Callable[[PoolEndpoint], StratumClient],
-        *,
-        backoff_initial_s: float = 1.0,
-        backoff_max_s: float = 60.0,
-    ) -> None:
-        if not endpoints:
-            raise StratumJobError("pool", "at least one pool is needed")
-        self._endpoints = list(endpoints)
-        self._factory = client_factory
-        self._backoff_initial_s = backoff_initial_s
-        self._backoff_max_s = backoff_max_s
-        self.client: StratumClient | None = None
-        self.connected = asyncio.Event()
-        self.connections = 0
-        # Which of ``endpoints`` the current (or last) client is for.
-        self.pool_index = 0
-        self._redirect: dict[int, tuple[str, int]] = {}
-
-    async def run(self) -> None:
-        """Connect, hold the connection, reconnect; until cancelled."""
-        backoff_s = self._backoff_initial_s
-        while True:
-            for index, endpoint in enumerate(self._endpoints):
-                host, port = self._redirect.pop(index, (endpoint.host, endpoint.port))
-                target = PoolEndpoint(host, port, endpoint.tls, endpoint.user, endpoint.password)
-                self.pool_index = index
-                client = self._factory(target)
-                try:
-                    await client.connect()
-                except StratumError as exc:
-                    logger.warning("%s", exc)  # names the pool already
-                    continue
-                self.client = client
-                self.connections += 1
-                self.connected.set()
-                backoff_s = self._backoff_initial_s
-                try:
-                    await client.closed.wait()
-                finally:
-                    self.connected.clear()
-                    self.client = None
-                    await client.close()
-                if client.reconnect_to is not None:
-                    host, port, wait_s = client.reconnect_to
-                    self._redirect[index] = (host, port)
-                    await asyncio.sleep(wait_s)
-                break  # start again from the primary
-            else:
-                delay_s = random.uniform(0.5, 1.0) * backoff_s
-                logger.info("no pool reachable; retrying in %.1f s", delay_s)
-                await asyncio.sleep(delay_s)
-                backoff_s = min(backoff_s * 2, self._backoff_max_s)
-                continue
-            await asyncio.sleep(random.uniform(0.0, 0.2) * self._backoff_initial_s)

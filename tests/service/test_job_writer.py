@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from service.coordinator.core import JobWriter
+from service.coordinator.shares import JobWriter
 from service.coordinator.storage import AsyncStore, Store
 from service.domain import make_job
 

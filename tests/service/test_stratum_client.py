@@ -15,10 +15,10 @@ from service.stratum.client import (
     StratumClient,
     StratumConnectionError,
     StratumSession,
-    StratumUpstream,
     parse_pool_url,
 )
 from service.stratum.errors import StratumJobError
+from service.stratum.upstream import StratumUpstream
 
 
 def endpoint(port: int, password: str = "x") -> PoolEndpoint:
