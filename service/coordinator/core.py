@@ -157,7 +157,7 @@ class Coordinator:
         # Periods left open by a stop or a crash are closed now, from their staged reports.
         await self.ledger.open()
         await self.ledger.close_due(self.plan)
-        self.ledger.start(lambda: self.plan)
+        self.ledger.start(self.plans.in_force)
 
     async def notify(self) -> None:
         """Wake every work stream (a budget rule changed)."""

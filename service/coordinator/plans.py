@@ -95,6 +95,10 @@ class Plans:
         # One solve at a time: HiGHS uses every core it is given.
         self._solving = asyncio.Lock()
 
+    def in_force(self) -> Plan | None:
+        """The plan in force, if any (what the ledger attributes energy by)."""
+        return self.current
+
     @property
     def solving(self) -> asyncio.Lock:
         """Held for every solve (the rolling loop's re-plans take it too)."""
