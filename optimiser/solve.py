@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyomo.environ as pyo
 
-from optimiser.basis_shift import shifted_status, valid_nonbasic
+from optimiser.basis_shift import balanced_basic, shifted_status, valid_nonbasic
 from optimiser.errors import OptimiserError, SolverUnavailableError
 from optimiser.highs_output import new_highs
 from optimiser.matrix import compile_linear
@@ -250,6 +250,7 @@ class HighsModel:
         self.col_lower = col_lower
         self.col_upper = col_upper
         self.row_lower = row_lower  # as compiled (later changes are the instance's)
+        self.row_upper = row_upper
         self.compile_s = time.perf_counter() - t0
         logger.debug("compiled %d cols x %d rows in %.2fs", n_col, n_row, self.compile_s)
 
@@ -288,25 +289,27 @@ class HighsModel:
 
     def shift_basis(self, cols: PeriodIndex, rows: PeriodIndex, shift: int) -> bool:
         """Move the kept basis ``shift`` periods earlier (:mod:`optimiser.basis_shift`);
-        ``False`` where there is no basis to move."""
+        ``False`` where there is no basis to move.
+
+        The basis is set with one basic variable per row (``balanced_basic``), not as an
+        alien one: HiGHS would factor an alien basis inside ``setBasis``, holding the GIL
+        (50-70 ms on SciGRID-DE, the coordinator's event loop waiting); a balanced one is
+        factored in ``run``, which releases it. Bound finiteness is read from the
+        compiled model (forecast updates and pins change finite bounds only).
+        """
         h, hs = self._h, self._hs
         basis = h.getBasis()
         if not basis.valid or shift <= 0:
             return False
-        lp = h.getLp()
         col = np.fromiter((int(s) for s in basis.col_status), dtype=np.int64, count=self.n_col)
         row = np.fromiter((int(s) for s in basis.row_status), dtype=np.int64, count=self.n_row)
-        col = valid_nonbasic(
-            shifted_status(col, cols, shift), np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
-        )
-        row = valid_nonbasic(
-            shifted_status(row, rows, shift), np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
-        )
+        col = valid_nonbasic(shifted_status(col, cols, shift), self.col_lower, self.col_upper)
+        row = valid_nonbasic(shifted_status(row, rows, shift), self.row_lower, self.row_upper)
+        col, row = balanced_basic(col, row, cols, rows, shift, self.col_lower, self.col_upper)
+        row = valid_nonbasic(row, self.row_lower, self.row_upper)
         status = [hs.HighsBasisStatus(v) for v in range(5)]
         basis.col_status = [status[v] for v in col.tolist()]
         basis.row_status = [status[v] for v in row.tolist()]
-        # HiGHS completes an alien basis (count of basic variables, singularity) itself
-        basis.alien = True
         return bool(h.setBasis(basis) == hs.HighsStatus.kOk)
 
     # -- index maps ---------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import time
@@ -148,6 +149,7 @@ class RollingLoop:
         self.forecasts = forecasts
         self.metrics = metrics
         self._wake = asyncio.Event()
+        self._frozen = False
         self._reach_s: int | None = forecasts.reach_s()
         self._revision = forecasts.revision()
         cal = self.calendar
@@ -199,25 +201,43 @@ class RollingLoop:
         self._wake.set()
         return ForecastAccepted(revision, points, self._reach_s)
 
-    def _replan_sync(self, now_s: float) -> RollingPlan:
-        """Read the forecasts and re-plan (in a worker thread)."""
+    def _freeze_model(self) -> None:
+        """Leave the live model out of the cyclic garbage collector's full passes.
+
+        The kept Pyomo model is millions of objects; each full collection walked them
+        all holding the GIL (100-200 ms on SciGRID-DE, status calls waiting on the event
+        loop). Frozen after each cold build; a rebuilt planner's old model is collected
+        first (once per rebuild).
+        """
+        if self._frozen:
+            gc.unfreeze()
+            gc.collect()
+        gc.freeze()
+        self._frozen = True
+
+    def _replan_sync(self, now_s: float) -> tuple[RollingPlan, Plan]:
+        """Read the forecasts, re-plan, and make the domain plan (in a worker thread:
+        the conversion alone takes 0.1-0.2 s on SciGRID-DE, too long for the event loop)."""
         cal = self.calendar
         # Points more than a period before the window are never read again (persistence
         # looks one period back at most).
         self.forecasts.prune(cal.time_of(cal.period_of(now_s) - 1))
-        return self.planner.replan(now_s, self.forecasts.table())
+        rolled = self.planner.replan(now_s, self.forecasts.table())
+        if not rolled.warm:
+            self._freeze_model()
+        plan = plan_of_window(rolled, self.scenario_id, self.name, self.mode, time.time())
+        return rolled, plan
 
     async def replan(self, now_s: float | None = None) -> Plan | None:
         """Re-plan the window holding ``now_s`` (default: now); the plan adopted, if any."""
         now_s = time.time() if now_s is None else now_s
         async with self.plans.solving:
             try:
-                rolled = await asyncio.to_thread(self._replan_sync, now_s)
+                rolled, plan = await asyncio.to_thread(self._replan_sync, now_s)
             except Exception:
                 self.metrics.replans.labels("failed").inc()
                 logger.exception("re-plan at %.0f failed; the last plan stays", now_s)
                 return None
-        plan = plan_of_window(rolled, self.scenario_id, self.name, self.mode, time.time())
         await self.plans.adopt(plan, self.scenario_id, warm=rolled.warm)
         self.metrics.replans.labels("adopted").inc()
         return plan
