@@ -168,6 +168,10 @@ class Coordinator:
         self.live: dict[str, WorkerLive] = {}
         # Workers with an open stream (their site's budget is shed across them).
         self._streaming: dict[str, WorkerRecord] = {}
+        # Per site: (site budget W, streams version, shares): every stream of a site asks
+        # for its share after each change; shed once, not once per stream (O(n^2)).
+        self._shed_memo: dict[str, tuple[float, int, dict[str, float]]] = {}
+        self._streams_version = 0
         self._background: set[asyncio.Task[None]] = set()
         self.changed = Wakeup()
         self.stopping = asyncio.Event()
@@ -372,6 +376,9 @@ class Coordinator:
         filled most efficient first (declared J per hash), each up to its max power
         (``signals.shedding``); a worker alone at its site gets the site's budget."""
         budget = await self.budget(worker.site, now_s)
+        memo = self._shed_memo.get(worker.site)
+        if memo is not None and memo[:2] == (budget.budget_w, self._streams_version):
+            return replace(budget, budget_w=memo[2].get(worker.worker_id, 0.0))
         peers = [w for w in self._streaming.values() if w.site == worker.site]
         if len(peers) <= 1:
             return budget
@@ -387,6 +394,7 @@ class Coordinator:
                 for w in peers
             ],
         )
+        self._shed_memo[worker.site] = (budget.budget_w, self._streams_version, shares)
         return replace(budget, budget_w=shares.get(worker.worker_id, 0.0))
 
     async def work(self, worker: WorkerRecord) -> AsyncIterator[BudgetEvent | JobEvent | StopEvent]:
@@ -395,6 +403,7 @@ class Coordinator:
         live.streams += 1
         self._count_connected()
         self._streaming[worker.worker_id] = worker
+        self._streams_version += 1
         await self.notify()  # the site's other workers' shares change
         try:
             last_job_s = time.monotonic()
@@ -438,6 +447,7 @@ class Coordinator:
             self._count_connected()
             if live.streams <= 0:
                 self._streaming.pop(worker.worker_id, None)
+                self._streams_version += 1
                 # the others' shares grow: wake them (a task: this may run at close)
                 task = asyncio.get_running_loop().create_task(self.notify())
                 self._background.add(task)
