@@ -33,6 +33,7 @@ from service.signals.forecast_store import ForecastStore
 from service.units import seconds_to_ns
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     import numpy as np
@@ -129,6 +130,14 @@ class RollingLoop:
         The forecast store.
     metrics:
         Re-plan counts, forecast reach.
+    clock:
+        The scenario's "now" (Unix seconds; default the wall clock). The demo plays an
+        accelerated day through it.
+    wall_s:
+        Wall seconds for a span of the clock's seconds (default: the same).
+    adapt:
+        Applied to each plan before it is adopted (the demo scales it to CPU watts
+        and its own clock); default none.
     """
 
     def __init__(
@@ -140,7 +149,14 @@ class RollingLoop:
         plans: Plans,
         forecasts: ForecastStore,
         metrics: RollingMetrics,
+        *,
+        clock: Callable[[], float] = time.time,
+        wall_s: Callable[[float], float] = float,
+        adapt: Callable[[Plan], Plan] | None = None,
     ) -> None:
+        self.clock = clock
+        self.wall_s = wall_s
+        self.adapt = adapt
         self.planner = planner
         self.scenario_id = scenario_id
         self.name = name
@@ -181,7 +197,7 @@ class RollingLoop:
 
     def forecast_horizon_s(self) -> float:
         """How far ahead of now the scenario and forecasts reach (read at scrape time)."""
-        return max(0.0, self.reach_end_s() - time.time())
+        return max(0.0, self.reach_end_s() - self.clock())
 
     def view(self) -> RollingView:
         """The window of the current plan, the forecasts' reach and revision."""
@@ -230,7 +246,7 @@ class RollingLoop:
 
     async def replan(self, now_s: float | None = None) -> Plan | None:
         """Re-plan the window holding ``now_s`` (default: now); the plan adopted, if any."""
-        now_s = time.time() if now_s is None else now_s
+        now_s = self.clock() if now_s is None else now_s
         async with self.plans.solving:
             try:
                 rolled, plan = await asyncio.to_thread(self._replan_sync, now_s)
@@ -238,6 +254,8 @@ class RollingLoop:
                 self.metrics.replans.labels("failed").inc()
                 logger.exception("re-plan at %.0f failed; the last plan stays", now_s)
                 return None
+        if self.adapt is not None:
+            plan = self.adapt(plan)
         await self.plans.adopt(plan, self.scenario_id, warm=rolled.warm)
         self.metrics.replans.labels("adopted").inc()
         return plan
@@ -249,10 +267,11 @@ class RollingLoop:
                 self._wake.clear()  # a forecast stored during the re-plan wakes the next one
                 await self.replan()
                 cal = self.calendar
-                now_s = time.time()
+                now_s = self.clock()
                 next_s = cal.time_of(cal.period_of(now_s) + 1)
+                wait_s = max(0.0, self.wall_s(next_s - now_s))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_s - now_s))
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
         finally:
             await asyncio.to_thread(self.forecasts.close)
 
