@@ -383,12 +383,14 @@ class Planner(WarmUpdates):
         if (
             self.mode == PlanMode.CURTAILMENT_ONLY
             and self._planned
-            and out.status == PlanStatus.INFEASIBLE
+            and out.status in (PlanStatus.INFEASIBLE, PlanStatus.UNKNOWN)
         ):
             # The pins hold the base dispatch exactly, so they inherit its residuals
             # (~3e-8 MW after a warm dual-simplex re-solve on SciGRID-DE). Where a branch
             # sits at its limit nothing can absorb them and HiGHS >= 1.16 calls the
-            # pinned LP infeasible, although mining = 0 is the base plan itself. A cold
+            # pinned LP infeasible (or, after its own cold retry, stops "unknown": seen
+            # on SciGRID-DE's third forecast of one window), although mining = 0 is the
+            # base plan itself. A cold
             # base solve (interior point, crossover) lands on a cleaner vertex: re-pin
             # to it once; a warm start must never turn a feasible plan infeasible.
             logger.info("pinned mining plan infeasible after a warm base; re-solving cold")

@@ -1,9 +1,11 @@
 """``spillway serve --demo``: the whole job on the embedded demo scenario, on one machine.
 
-The coordinator plans the demo day (``optimiser.demo``, 24 hourly periods) in
-curtailment-only mode once, off the event loop, and plays it on an accelerated
-clock: one hourly period every ``period_s`` seconds (5 s by default), the day
-repeated until stopped. One worker per demo site runs in this process (its own
+The coordinator plans the demo day (``optimiser.demo``, 24 hourly periods at real
+times) in curtailment-only mode on a rolling 24 h window, off the event loop, and
+plays it on an accelerated clock: one hourly period every ``period_s`` seconds (5 s
+by default), the day repeated (by the forecasts) until stopped. Each hour a
+forecast is pushed through ``UpdateForecast`` and the plan re-made warm
+(:mod:`service.demo.rolling`). One worker per demo site runs in this process (its own
 CPU backend on one thread, its own metrics endpoint), connects over loopback
 gRPC and follows its budget by duty cycling.
 

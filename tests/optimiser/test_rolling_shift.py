@@ -90,3 +90,23 @@ def test_state_of_charge_carried_from_the_last_plan(demo, check):
     assert again.window.data.storage_units.state_of_charge_initial_mwh[0] == pytest.approx(reached)
     cold = Planner(rolled.window.data, mode="co-optimised").plan()
     assert rolled.result.objective == pytest.approx(cold.objective, rel=1e-9)
+
+
+def test_repeated_forecasts_of_one_hour_all_plan(scigrid_folder):
+    """SciGRID-DE, curtailment-only, three fresh forecasts for the same window: the
+    third warm mining solve ends "unknown" (not optimal, not infeasible) on the pinned
+    LP; the planner re-solves the base cold and re-pins, as it does for "infeasible",
+    instead of failing the re-plan."""
+    from optimiser import read_pypsa_folder
+    from optimiser.forecast import merge_tables
+    from service.demo.rolling import day_forecast
+
+    data = read_pypsa_folder(scigrid_folder)
+    cal = Calendar.of(data)
+    rng = np.random.default_rng(14)
+    rp = RollingPlanner(data, horizon_periods=24, mode="curtailment-only")
+    table: dict = {}
+    for _ in range(3):
+        table = merge_tables(table, day_forecast(data, cal, 0, rng).table())
+        result = rp.replan(cal.time_of(0) + 1, table).result
+        assert result.termination.startswith("kOptimal")
