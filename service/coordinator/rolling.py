@@ -21,6 +21,7 @@ import contextlib
 import gc
 import logging
 import math
+import sys
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -50,6 +51,14 @@ __all__ = ["FORECAST_DB_FILE", "ForecastAccepted", "RollingLoop", "RollingView",
 logger = logging.getLogger(__name__)
 
 FORECAST_DB_FILE = "forecasts.sqlite3"
+
+#: The interpreter's thread switch interval while a rolling loop runs. A re-plan's
+#: Python parts (window, pandas frames, the plan's conversion) run in a thread and
+#: hold the GIL for the default 5 ms at a time; every hand-off the event loop makes
+#: in one status call (gRPC, the store's thread) then waits up to that long, and
+#: GetStatus p99 during SciGRID-DE re-plans was 136-144 ms (47.9 ms at 0.5 ms;
+#: bench/bench_latency.py, bench/RESULTS.md).
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +271,7 @@ class RollingLoop:
 
     async def run(self) -> None:
         """Re-plan now, then at each period boundary and after each forecast, until cancelled."""
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         try:
             while True:
                 self._wake.clear()  # a forecast stored during the re-plan wakes the next one
