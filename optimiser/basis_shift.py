@@ -13,12 +13,11 @@ period ``t`` takes the status its key had at ``t + k``, and the new last periods
 (``t + k >= T``) take the old last period's. Members not indexed by time keep
 their own status.
 
-The shifted basis may not have exactly one basic variable per row: the count is
-mended in the new last periods first (``balanced_basic``: surplus basic columns
-made nonbasic, missing ones made up by row slacks). It may be singular; HiGHS
-replaces dependent columns by slacks when it factors it. Nonbasic statuses are set
-to a bound that exists (``kLower`` on a column without lower bound becomes
-``kUpper`` or ``kZero``).
+The shifted basis may not have exactly one basic variable per row, or may be
+singular; it is handed to HiGHS as an *alien* basis, which HiGHS completes to a
+proper one (adding slacks where it is short) before the solve. Nonbasic statuses
+are set to a bound that exists (``kLower`` on a column without lower bound
+becomes ``kUpper`` or ``kZero``).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-__all__ = ["PeriodIndex", "balanced_basic", "period_index", "shifted_status", "valid_nonbasic"]
+__all__ = ["PeriodIndex", "period_index", "shifted_status", "valid_nonbasic"]
 
 # HighsBasisStatus values
 _LOWER, _BASIC, _UPPER, _ZERO = 0, 1, 2, 3
@@ -121,37 +120,3 @@ def valid_nonbasic(
     out[fix] = np.where(lo[fix], _LOWER, _UPPER)
     out[other & ~lo & ~up] = _ZERO
     return out
-
-
-def _order(index: PeriodIndex, shift: int) -> NDArray[np.int64]:
-    """Members of the new last periods first, then the rest (where to mend the count)."""
-    new = index.period >= index.n_t - shift
-    return np.concatenate([np.flatnonzero(new), np.flatnonzero(~new)])
-
-
-def balanced_basic(
-    col: NDArray[np.int64],
-    row: NDArray[np.int64],
-    cols: PeriodIndex,
-    rows: PeriodIndex,
-    shift: int,
-    col_lower: NDArray[np.float64],
-    col_upper: NDArray[np.float64],
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Statuses with exactly one basic variable per row (the new last periods mended first)."""
-    col, row = np.array(col), np.array(row)
-    surplus = int((col == _BASIC).sum() + (row == _BASIC).sum()) - len(row)
-    if surplus > 0:
-        order = _order(cols, shift)
-        basic = order[col[order] == _BASIC][:surplus]
-        lo = np.isfinite(col_lower[basic])
-        up = np.isfinite(col_upper[basic])
-        col[basic] = np.where(lo, _LOWER, np.where(up, _UPPER, _ZERO))
-        surplus -= len(basic)
-        if surplus > 0:  # (only with fewer basic columns than the surplus: not seen)
-            order = _order(rows, shift)
-            row[order[row[order] == _BASIC][:surplus]] = _LOWER
-    elif surplus < 0:
-        order = _order(rows, shift)
-        row[order[row[order] != _BASIC][:-surplus]] = _BASIC
-    return col, row

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyomo.environ as pyo
 
-from optimiser.basis_shift import balanced_basic, shifted_status, valid_nonbasic
+from optimiser.basis_shift import shifted_status, valid_nonbasic
 from optimiser.errors import OptimiserError, SolverUnavailableError
 from optimiser.highs_output import new_highs
 from optimiser.matrix import compile_linear
@@ -291,11 +291,12 @@ class HighsModel:
         """Move the kept basis ``shift`` periods earlier (:mod:`optimiser.basis_shift`);
         ``False`` where there is no basis to move.
 
-        The basis is set with one basic variable per row (``balanced_basic``), not as an
-        alien one: HiGHS would factor an alien basis inside ``setBasis``, holding the GIL
-        (50-70 ms on SciGRID-DE, the coordinator's event loop waiting); a balanced one is
-        factored in ``run``, which releases it. Bound finiteness is read from the
-        compiled model (forecast updates and pins change finite bounds only).
+        Set as an *alien* basis: HiGHS mends its count of basic variables and any
+        singularity itself. (Mending the count here, in the new last periods, cost
+        1.5-3x the dual simplex iterations on SciGRID-DE and once stalled the mining
+        LP; HiGHS's own repair factors inside ``setBasis``, which holds the GIL for
+        ~50 ms there.) Bound finiteness is read from the compiled model: forecast
+        updates and pins change finite bounds only.
         """
         h, hs = self._h, self._hs
         basis = h.getBasis()
@@ -305,11 +306,10 @@ class HighsModel:
         row = np.fromiter((int(s) for s in basis.row_status), dtype=np.int64, count=self.n_row)
         col = valid_nonbasic(shifted_status(col, cols, shift), self.col_lower, self.col_upper)
         row = valid_nonbasic(shifted_status(row, rows, shift), self.row_lower, self.row_upper)
-        col, row = balanced_basic(col, row, cols, rows, shift, self.col_lower, self.col_upper)
-        row = valid_nonbasic(row, self.row_lower, self.row_upper)
         status = [hs.HighsBasisStatus(v) for v in range(5)]
         basis.col_status = [status[v] for v in col.tolist()]
         basis.row_status = [status[v] for v in row.tolist()]
+        basis.alien = True
         return bool(h.setBasis(basis) == hs.HighsStatus.kOk)
 
     # -- index maps ---------------------------------------------------------
