@@ -48,6 +48,7 @@ from optimiser.errors import BadGridDataError, InfeasiblePlanError
 from optimiser.model import CAPACITY_VARS, ModelOptions, build_model
 from optimiser.result import Dispatch, PlanMode, PlanResult, Topology, frame, static_tables
 from optimiser.solve import HighsModel, PlanStatus, RowMap, SolveOptions, SolveOutcome
+from optimiser.warm_updates import WarmUpdates
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -64,7 +65,7 @@ def _flat_tg(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.ascontiguousarray(np.asarray(values, dtype=float).T).ravel()
 
 
-class Planner:
+class Planner(WarmUpdates):
     """A live planning model for one scenario.
 
     Parameters
@@ -157,8 +158,15 @@ class Planner:
         generators_p_max_pu: NDArray[np.float64] | None = None,
         loads_p_set_mw: NDArray[np.float64] | None = None,
         mining_value_per_mwh: NDArray[np.float64] | None = None,
+        storage_soc_initial_mwh: NDArray[np.float64] | None = None,
+        shift_periods: int = 0,
     ) -> None:
         """Apply a forecast update (arrays shaped ``(T, n)`` like the data's).
+
+        ``storage_soc_initial_mwh`` (per storage unit) sets the state of charge before
+        the first period; ``shift_periods`` says the window moved that many periods
+        since the last plan, so both kept bases are shifted to match (a rolling window,
+        :mod:`optimiser.basis_shift`).
 
         Raises
         ------
@@ -210,7 +218,11 @@ class Planner:
             w = d.snapshots.weight_objective[None, :]
             for inst in (self.base_highs, self.highs):
                 inst.set_col_cost(self._c_mine, (-w * arr.T).ravel())
+        if storage_soc_initial_mwh is not None:
+            d = self._set_soc_initial(d, storage_soc_initial_mwh)
         self.data = d
+        if shift_periods > 0:
+            self._shift_bases(shift_periods)
 
     @staticmethod
     def _checked(
@@ -371,12 +383,14 @@ class Planner:
         if (
             self.mode == PlanMode.CURTAILMENT_ONLY
             and self._planned
-            and out.status == PlanStatus.INFEASIBLE
+            and out.status in (PlanStatus.INFEASIBLE, PlanStatus.UNKNOWN)
         ):
             # The pins hold the base dispatch exactly, so they inherit its residuals
             # (~3e-8 MW after a warm dual-simplex re-solve on SciGRID-DE). Where a branch
             # sits at its limit nothing can absorb them and HiGHS >= 1.16 calls the
-            # pinned LP infeasible, although mining = 0 is the base plan itself. A cold
+            # pinned LP infeasible (or, after its own cold retry, stops "unknown": seen
+            # on SciGRID-DE's third forecast of one window), although mining = 0 is the
+            # base plan itself. A cold
             # base solve (interior point, crossover) lands on a cleaner vertex: re-pin
             # to it once; a warm start must never turn a feasible plan infeasible.
             logger.info("pinned mining plan infeasible after a warm base; re-solving cold")

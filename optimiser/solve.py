@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyomo.environ as pyo
 
+from optimiser.basis_shift import shifted_status, valid_nonbasic
 from optimiser.errors import OptimiserError, SolverUnavailableError
 from optimiser.highs_output import new_highs
 from optimiser.matrix import compile_linear
@@ -30,6 +31,7 @@ from optimiser.progress import follow_highs_log
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+    from optimiser.basis_shift import PeriodIndex
     from optimiser.progress import ProgressCallback
 
 logger = logging.getLogger(__name__)
@@ -204,7 +206,11 @@ class HighsModel:
         self._fold_coef = np.zeros(n_all)
         self._fold_coef[fold_rows] = fold_coef
         self._kind = kind
+        # the Pyomo member of each column and HiGHS row (to shift a basis in time)
+        self.col_members = form.columns
+        self.row_members = [form.rows[i] for i in keep]
         a_csc = a[keep].tocsc()
+        self.a_csc = a_csc
         row_lower, row_upper = row_lower[keep], row_upper[keep]
         n_row = len(keep)
         cost = form.cost
@@ -243,6 +249,8 @@ class HighsModel:
         self._lp = lp
         self.col_lower = col_lower
         self.col_upper = col_upper
+        self.row_lower = row_lower  # as compiled (later changes are the instance's)
+        self.row_upper = row_upper
         self.compile_s = time.perf_counter() - t0
         logger.debug("compiled %d cols x %d rows in %.2fs", n_col, n_row, self.compile_s)
 
@@ -278,6 +286,31 @@ class HighsModel:
         basis = other._h.getBasis()
         if basis.valid:
             self._h.setBasis(basis)
+
+    def shift_basis(self, cols: PeriodIndex, rows: PeriodIndex, shift: int) -> bool:
+        """Move the kept basis ``shift`` periods earlier (:mod:`optimiser.basis_shift`);
+        ``False`` where there is no basis to move.
+
+        Set as an *alien* basis: HiGHS mends its count of basic variables and any
+        singularity itself. (Mending the count here, in the new last periods, cost
+        1.5-3x the dual simplex iterations on SciGRID-DE and once stalled the mining
+        LP; HiGHS's own repair factors inside ``setBasis``, which holds the GIL for
+        ~50 ms there.) Bound finiteness is read from the compiled model: forecast
+        updates and pins change finite bounds only.
+        """
+        h, hs = self._h, self._hs
+        basis = h.getBasis()
+        if not basis.valid or shift <= 0:
+            return False
+        col = np.fromiter((int(s) for s in basis.col_status), dtype=np.int64, count=self.n_col)
+        row = np.fromiter((int(s) for s in basis.row_status), dtype=np.int64, count=self.n_row)
+        col = valid_nonbasic(shifted_status(col, cols, shift), self.col_lower, self.col_upper)
+        row = valid_nonbasic(shifted_status(row, rows, shift), self.row_lower, self.row_upper)
+        status = [hs.HighsBasisStatus(v) for v in range(5)]
+        basis.col_status = [status[v] for v in col.tolist()]
+        basis.row_status = [status[v] for v in row.tolist()]
+        basis.alien = True
+        return bool(h.setBasis(basis) == hs.HighsStatus.kOk)
 
     # -- index maps ---------------------------------------------------------
     def cols(self, var: pyo.Var) -> NDArray[np.int64]:

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
+import sys
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -32,6 +34,7 @@ from service.signals.forecast_store import ForecastStore
 from service.units import seconds_to_ns
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     import numpy as np
@@ -48,6 +51,14 @@ __all__ = ["FORECAST_DB_FILE", "ForecastAccepted", "RollingLoop", "RollingView",
 logger = logging.getLogger(__name__)
 
 FORECAST_DB_FILE = "forecasts.sqlite3"
+
+#: The interpreter's thread switch interval while a rolling loop runs. A re-plan's
+#: Python parts (window, pandas frames, the plan's conversion) run in a thread and
+#: hold the GIL for the default 5 ms at a time; every hand-off the event loop makes
+#: in one status call (gRPC, the store's thread) then waits up to that long, and
+#: GetStatus p99 during SciGRID-DE re-plans was 136-144 ms (47.9 ms at 0.5 ms;
+#: bench/bench_latency.py, bench/RESULTS.md).
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,14 @@ class RollingLoop:
         The forecast store.
     metrics:
         Re-plan counts, forecast reach.
+    clock:
+        The scenario's "now" (Unix seconds; default the wall clock). The demo plays an
+        accelerated day through it.
+    wall_s:
+        Wall seconds for a span of the clock's seconds (default: the same).
+    adapt:
+        Applied to each plan before it is adopted (the demo scales it to CPU watts
+        and its own clock); default none.
     """
 
     def __init__(
@@ -139,7 +158,14 @@ class RollingLoop:
         plans: Plans,
         forecasts: ForecastStore,
         metrics: RollingMetrics,
+        *,
+        clock: Callable[[], float] = time.time,
+        wall_s: Callable[[float], float] = float,
+        adapt: Callable[[Plan], Plan] | None = None,
     ) -> None:
+        self.clock = clock
+        self.wall_s = wall_s
+        self.adapt = adapt
         self.planner = planner
         self.scenario_id = scenario_id
         self.name = name
@@ -148,6 +174,7 @@ class RollingLoop:
         self.forecasts = forecasts
         self.metrics = metrics
         self._wake = asyncio.Event()
+        self._frozen = False
         self._reach_s: int | None = forecasts.reach_s()
         self._revision = forecasts.revision()
         cal = self.calendar
@@ -179,7 +206,7 @@ class RollingLoop:
 
     def forecast_horizon_s(self) -> float:
         """How far ahead of now the scenario and forecasts reach (read at scrape time)."""
-        return max(0.0, self.reach_end_s() - time.time())
+        return max(0.0, self.reach_end_s() - self.clock())
 
     def view(self) -> RollingView:
         """The window of the current plan, the forecasts' reach and revision."""
@@ -199,40 +226,62 @@ class RollingLoop:
         self._wake.set()
         return ForecastAccepted(revision, points, self._reach_s)
 
-    def _replan_sync(self, now_s: float) -> RollingPlan:
-        """Read the forecasts and re-plan (in a worker thread)."""
+    def _freeze_model(self) -> None:
+        """Leave the live model out of the cyclic garbage collector's full passes.
+
+        The kept Pyomo model is millions of objects; each full collection walked them
+        all holding the GIL (100-200 ms on SciGRID-DE, status calls waiting on the event
+        loop). Frozen after each cold build; a rebuilt planner's old model is collected
+        first (once per rebuild).
+        """
+        if self._frozen:
+            gc.unfreeze()
+            gc.collect()
+        gc.freeze()
+        self._frozen = True
+
+    def _replan_sync(self, now_s: float) -> tuple[RollingPlan, Plan]:
+        """Read the forecasts, re-plan, and make the domain plan (in a worker thread:
+        the conversion alone takes 0.1-0.2 s on SciGRID-DE, too long for the event loop)."""
         cal = self.calendar
         # Points more than a period before the window are never read again (persistence
         # looks one period back at most).
         self.forecasts.prune(cal.time_of(cal.period_of(now_s) - 1))
-        return self.planner.replan(now_s, self.forecasts.table())
+        rolled = self.planner.replan(now_s, self.forecasts.table())
+        if not rolled.warm:
+            self._freeze_model()
+        plan = plan_of_window(rolled, self.scenario_id, self.name, self.mode, time.time())
+        return rolled, plan
 
     async def replan(self, now_s: float | None = None) -> Plan | None:
         """Re-plan the window holding ``now_s`` (default: now); the plan adopted, if any."""
-        now_s = time.time() if now_s is None else now_s
+        now_s = self.clock() if now_s is None else now_s
         async with self.plans.solving:
             try:
-                rolled = await asyncio.to_thread(self._replan_sync, now_s)
+                rolled, plan = await asyncio.to_thread(self._replan_sync, now_s)
             except Exception:
                 self.metrics.replans.labels("failed").inc()
                 logger.exception("re-plan at %.0f failed; the last plan stays", now_s)
                 return None
-        plan = plan_of_window(rolled, self.scenario_id, self.name, self.mode, time.time())
+        if self.adapt is not None:
+            plan = self.adapt(plan)
         await self.plans.adopt(plan, self.scenario_id, warm=rolled.warm)
         self.metrics.replans.labels("adopted").inc()
         return plan
 
     async def run(self) -> None:
         """Re-plan now, then at each period boundary and after each forecast, until cancelled."""
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         try:
             while True:
                 self._wake.clear()  # a forecast stored during the re-plan wakes the next one
                 await self.replan()
                 cal = self.calendar
-                now_s = time.time()
+                now_s = self.clock()
                 next_s = cal.time_of(cal.period_of(now_s) + 1)
+                wait_s = max(0.0, self.wall_s(next_s - now_s))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_s - now_s))
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
         finally:
             await asyncio.to_thread(self.forecasts.close)
 

@@ -1,9 +1,11 @@
 """``spillway serve --demo``: the whole job on the embedded demo scenario, on one machine.
 
-The coordinator plans the demo day (``optimiser.demo``, 24 hourly periods) in
-curtailment-only mode once, off the event loop, and plays it on an accelerated
-clock: one hourly period every ``period_s`` seconds (5 s by default), the day
-repeated until stopped. One worker per demo site runs in this process (its own
+The coordinator plans the demo day (``optimiser.demo``, 24 hourly periods at real
+times) in curtailment-only mode on a rolling 24 h window, off the event loop, and
+plays it on an accelerated clock: one hourly period every ``period_s`` seconds (5 s
+by default), the day repeated (by the forecasts) until stopped. Each hour a
+forecast is pushed through ``UpdateForecast`` and the plan re-made warm
+(:mod:`service.demo.rolling`). One worker per demo site runs in this process (its own
 CPU backend on one thread, its own metrics endpoint), connects over loopback
 gRPC and follows its budget by duty cycling.
 
@@ -47,10 +49,12 @@ from prometheus_client import CollectorRegistry
 
 import kernels
 from service.coordinator import planning
+from service.coordinator.rolling import FORECAST_DB_FILE, open_rolling
+from service.demo.rolling import DemoClock, DemoRoll, push_forecasts
 from service.demo.settings import DemoSettings
 from service.demo.status import SiteRow, StatusFrame, render
 from service.domain import Plan, PlanModeKind, SiteSource
-from service.metrics import parse_host_port, start_metrics_server
+from service.metrics import RollingMetrics, parse_host_port, start_metrics_server
 from service.rpc.server import build_server
 from service.units import S_PER_H, W_PER_MW
 from service.worker.core import Worker
@@ -172,6 +176,8 @@ class _Clock:
     start_s: float = 0.0
     day_number: int = 1
     days_done_mwh: float = 0.0
+    # The rolling plan (set once the rolling loop starts): what the screen shows.
+    roll: DemoRoll | None = None
 
 
 async def _start_workers(
@@ -242,37 +248,66 @@ QUIET_MW = 1e-3
 
 
 async def _run_clock(
-    running: CoordinatorServer, demo: DemoSettings, clock: _Clock, failed: asyncio.Event
+    running: CoordinatorServer,
+    demo: DemoSettings,
+    clock: _Clock,
+    failed: asyncio.Event,
+    grpc_port: int,
 ) -> None:
-    """Plan the day once (off the event loop), then adopt it day after day on the demo clock."""
+    """Roll the demo day's plan on the demo clock, fed by forecasts pushed each hour."""
+    import optimiser
+
+    path = optimiser.demo_scenario_path()
+    with (path / "mining_sites.csv").open(newline="") as handle:
+        capacity_mw = {row["name"]: float(row["p_nom"]) for row in csv.DictReader(handle)}
+    coordinator = running.coordinator
     try:
-        day = await asyncio.to_thread(load_demo_day)
+        rolling = await open_rolling(
+            path,
+            horizon_hours=24.0,
+            mode=PlanModeKind.CURTAILMENT_ONLY,
+            plans=coordinator.plans,
+            forecast_db=coordinator.settings.data_dir / FORECAST_DB_FILE,
+            metrics=RollingMetrics(coordinator.metrics.registry),
+        )
     except Exception:
-        logger.exception("demo: no plan")
+        rolling = None
+        logger.exception("demo: no rolling plan")
+    if rolling is None:
         print("spillway: error: the demo day could not be planned", file=sys.stderr)
         failed.set()
         return
-    start_s = time.time()
-    while True:
-        plan = scaled_plan(day, start_s, demo)
-        clock.day, clock.start_s = day, start_s
-        await running.coordinator.plans.adopt(plan, "demo")
-        start_s += demo.period_s * day.period_count
-        await asyncio.sleep(max(0.0, start_s - time.time()))
-        clock.days_done_mwh += day.absorbed_mwh(day.period_count)
-        clock.day_number += 1
+    cal = rolling.calendar
+    roll = DemoRoll(
+        DemoClock(cal.start_s, cal.period_s, time.time(), demo.period_s), demo, capacity_mw
+    )
+    rolling.clock, rolling.wall_s, rolling.adapt = (
+        roll.clock.now_s,
+        roll.clock.wall_span_s,
+        roll.adapt,
+    )
+    clock.roll = roll
+    coordinator.rolling = rolling  # UpdateForecast reaches it from now on
+    address = f"127.0.0.1:{grpc_port}"
+    pusher = asyncio.create_task(push_forecasts(address, rolling.data, cal, roll))
+    try:
+        await rolling.run()
+    finally:
+        pusher.cancel()
+        await asyncio.gather(pusher, return_exceptions=True)
 
 
 def _frame(
     clock: _Clock, workers: list[_DemoWorker], demo: DemoSettings, dt_s: float
 ) -> StatusFrame:
-    day = clock.day
-    period = 0
-    absorbed_mwh = clock.days_done_mwh
-    if day is not None:
-        elapsed = min(day.period_count, max(0.0, (time.time() - clock.start_s) / demo.period_s))
-        period = min(day.period_count, int(elapsed) + 1)
-        absorbed_mwh += day.absorbed_mwh(elapsed)
+    roll = clock.roll
+    planned = roll is not None and roll.first_period is not None
+    now_p = roll.clock.period_now() if roll is not None else 0.0
+    if roll is not None and planned:
+        # curtailment absorbed: the current plan's, over the scenario hours just played
+        clock.days_done_mwh += sum(roll.mw_now(roll.curtailed_mw, s) for s in roll.curtailed_mw) * (
+            dt_s / demo.period_s
+        )
     rows = []
     for w in workers:
         state = w.worker.state
@@ -280,22 +315,31 @@ def _frame(
         power_w = (energy_j - w.last_energy_j) / dt_s if dt_s > 0 else 0.0
         hashrate_hs = (hashes - w.last_hashes) / dt_s if dt_s > 0 else 0.0
         w.last_energy_j, w.last_hashes = energy_j, hashes
-        plan_mw = day.budget_mw[w.site][period - 1] if day is not None and period else 0.0
+        plan_mw = roll.mw_now(roll.budget_mw, w.site) if roll is not None else 0.0
         shares = w.registry.get_sample_value("spillway_shares_total", {"result": "accepted"})
         rows.append(
             SiteRow(w.site, plan_mw, state.budget_now(), power_w, hashrate_hs, int(shares or 0))
         )
+    if roll is None or not planned:
+        return StatusFrame(0, 24, 1.0, demo.period_s, 1, 0.0, tuple(rows))
+    first = roll.first_period or 0
     return StatusFrame(
-        period=period,
-        period_count=day.period_count if day is not None else 24,
-        period_hours=day.period_hours if day is not None else 1.0,
+        period=int(now_p) % 24 + 1,
+        period_count=24,
+        period_hours=1.0,
         period_s=demo.period_s,
-        day=clock.day_number,
-        absorbed_mwh=absorbed_mwh,
+        day=int(now_p) // 24 + 1,
+        absorbed_mwh=clock.days_done_mwh,
         rows=tuple(rows),
-        quiet_sites=()
-        if day is None
-        else tuple(w.site for w in workers if max(day.budget_mw.get(w.site, [0.0])) < QUIET_MW),
+        quiet_sites=tuple(
+            w.site for w in workers if max(roll.budget_mw.get(w.site, [0.0])) < QUIET_MW
+        ),
+        window_start_h=float(first),
+        window_h=float(len(next(iter(roll.budget_mw.values()), []))),
+        replans=roll.replans,
+        replan_s=roll.replan_s,
+        replan_age_s=time.time() - roll.replanned_wall_s,
+        forecasts=roll.forecasts,
     )
 
 
@@ -304,17 +348,23 @@ async def _show_status(clock: _Clock, workers: list[_DemoWorker], demo: DemoSett
     tty = sys.stdout.isatty()
     drawn = 0
     shown: tuple[int, int] | None = None
+    waited: tuple[int, int] | None = None
     last_s = time.monotonic()
     while True:
         await asyncio.sleep(min(demo.status_s, demo.period_s / 2))
         now_s = time.monotonic()
         frame = _frame(clock, workers, demo, now_s - last_s)
         last_s = now_s
+        key = (frame.day, frame.period)
         if tty:
             drawn = render(frame, sys.stdout, tty=True, drawn=drawn)
-        elif (frame.day, frame.period) != shown:
-            render(frame, sys.stdout, tty=False, drawn=0)
-        shown = (frame.day, frame.period)
+        elif key != shown:
+            # once per period, after the period's re-plan moved the window (or one wait)
+            hour = (frame.day - 1) * 24 + frame.period - 1
+            if frame.window_start_h in (None, hour) or key == waited:
+                render(frame, sys.stdout, tty=False, drawn=0)
+                shown = key
+            waited = key
 
 
 async def serve_demo(
@@ -371,7 +421,7 @@ async def serve_demo(
         )
         clock = _Clock()
         tasks = [
-            asyncio.create_task(_run_clock(running, demo, clock, failed), name="demo-clock"),
+            asyncio.create_task(_run_clock(running, demo, clock, failed, port), name="demo-clock"),
             asyncio.create_task(_show_status(clock, workers, demo), name="demo-status"),
         ]
         waits = [asyncio.create_task(stop.wait()), asyncio.create_task(failed.wait())]

@@ -46,6 +46,14 @@ class StatusFrame:
     # Sites the day's plan gives nothing (no curtailed energy reaches them): said on
     # screen, so a site that stays at zero reads as the plan's answer, not a fault.
     quiet_sites: tuple[str, ...] = ()
+    # The rolling plan: its window's first period (hours since the demo day's start),
+    # length (h), re-plans so far, the last one's solve time and age, forecasts pushed.
+    window_start_h: float | None = None
+    window_h: float = 24.0
+    replans: int = 0
+    replan_s: float = 0.0
+    replan_age_s: float = 0.0
+    forecasts: int = 0
 
 
 def format_hashrate(hashrate_hs: float) -> str:
@@ -61,6 +69,20 @@ def _clock(hours: float) -> str:
     return f"{total_min // 60:02d}:{total_min % 60:02d}"
 
 
+def _day_clock(hours: float) -> str:
+    return f"day {int(hours // 24) + 1} {_clock(hours)}"
+
+
+def window_line(frame: StatusFrame) -> str:
+    """``window day 1 03:00-day 2 03:00  re-plans 7 (0.05 s, 0.4 s ago)  forecasts 6``."""
+    start = frame.window_start_h or 0.0
+    return (
+        f"window {_day_clock(start)}-{_day_clock(start + frame.window_h)}  "
+        f"re-plans {frame.replans} ({frame.replan_s:.2f} s, {frame.replan_age_s:.1f} s ago)  "
+        f"forecasts {frame.forecasts}"
+    )[:80]
+
+
 def lines(frame: StatusFrame) -> list[str]:
     """The status as lines of at most 80 characters."""
     if frame.period == 0:
@@ -74,8 +96,10 @@ def lines(frame: StatusFrame) -> list[str]:
             f"(1 h = {frame.period_s / frame.period_hours:g} s)  "
             f"absorbed {frame.absorbed_mwh:7.1f} MWh"
         )
-    out = [
-        head[:80],
+    out = [head[:80]]
+    if frame.window_start_h is not None:
+        out.append(window_line(frame))
+    out += [
         f"{'site':<12}{'plan MW':>8}{'budget W':>10}{'power W':>9}{'hashrate':>14}{'shares':>8}",
     ]
     total_power_w = total_hs = 0.0

@@ -29,6 +29,9 @@ STOP_S = 20.0
 METRICS_RE = re.compile(r"^spillway metrics on http://([\d.]+):(\d+)/metrics")
 PERIOD_RE = re.compile(r"^period\s+(\d+)/24")
 ROW_RE = re.compile(r"^(\S+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+")
+WINDOW_RE = re.compile(
+    r"^window day (\d+) (\d\d):00-day (\d+) (\d\d):00  re-plans (\d+) .*forecasts (\d+)$"
+)
 
 
 @dataclass
@@ -168,6 +171,59 @@ class TestServeDemo:
             # (SO_REUSEADDR, as servers bind: the scrape's connection may sit in TIME_WAIT)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
+
+    @pytest.mark.solver
+    def test_demo_rolls_its_plan_with_pushed_forecasts(self) -> None:
+        """Each demo hour a forecast goes through UpdateForecast and the plan is re-made
+        warm: the screen's window moves with the hour, re-plans and forecasts count up,
+        and the coordinator's metrics count the adopted re-plans."""
+        proc = _start_demo()
+        output = _Output()
+        reader = threading.Thread(target=output.read, args=(proc.stdout,), daemon=True)
+        reader.start()
+
+        def windows(o: list[str]) -> list[tuple[int, int, int]]:
+            """(window start hour, re-plans, forecasts) of each window line."""
+            return [
+                ((int(m.group(1)) - 1) * 24 + int(m.group(2)), int(m.group(5)), int(m.group(6)))
+                for line in o
+                if (m := WINDOW_RE.match(line))
+            ]
+
+        try:
+            got = output.wait_for(lambda o: len({w[0] for w in windows(o)}) >= 4, STARTUP_S)
+            seen = windows(got)
+            starts = [w[0] for w in seen]
+            assert starts == sorted(starts) and len(set(starts)) >= 4  # it rolls forward
+            assert seen[-1][1] > seen[0][1] >= 1  # re-plans happen
+            assert seen[-1][2] > seen[0][2] >= 1  # forecasts are pushed
+            # each window spans 24 h, and none starts after the period shown with it
+            spans = [
+                (int(m.group(3)) - int(m.group(1))) * 24 + int(m.group(4)) - int(m.group(2))
+                for line in got
+                if (m := WINDOW_RE.match(line))
+            ]
+            assert set(spans) == {24}
+            periods = _periods(got)[-len(starts) :]
+            assert all(s % 24 + 1 <= p or p < 3 for s, p in zip(starts, periods, strict=True))
+            match = next(m for line in got if (m := METRICS_RE.match(line)))
+            text = _scrape(match.group(1), int(match.group(2)))
+            adopted = _sample(text, "spillway_plan_replans_total", 'result="adopted"')
+            assert adopted is not None and adopted >= 3
+            reach_s = _sample(text, "spillway_forecast_horizon_seconds", "")
+            assert reach_s is None or reach_s > 0
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=STOP_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise
+            reader.join(timeout=2)
+            if proc.stdout is not None:
+                proc.stdout.close()
 
     @pytest.mark.solver
     def test_sigterm_stops_everything(self) -> None:
