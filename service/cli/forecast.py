@@ -131,8 +131,7 @@ def locate(details: str, origins: list[SeriesOrigin]) -> str:
 
 def run_push(args: argparse.Namespace) -> int:
     """``spillway forecast push``."""
-    from service.rpc.forecast_convert import forecast_to_message
-    from spillway.v1 import planner_pb2_grpc
+    from service.rpc.planner_client import update_forecast
 
     try:
         forecast, origins = read_forecast_csvs(Path(args.folder))
@@ -141,13 +140,11 @@ def run_push(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)
         return 2
-    request = forecast_to_message(forecast)
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     async def go() -> Any:
         async with client_channel(args.coordinator, tls) as channel:
-            stub = planner_pb2_grpc.PlannerServiceStub(channel)
-            return await stub.UpdateForecast(request, metadata=metadata, timeout=30)
+            return await update_forecast(channel, forecast, metadata=metadata)
 
     try:
         reply = asyncio.run(go())

@@ -30,7 +30,6 @@ import numpy as np
 
 from service.domain import Plan, SiteSource
 from service.units import W_PER_MW
-from spillway.v1 import planner_pb2_grpc
 
 if TYPE_CHECKING:
     from optimiser import GridData
@@ -165,16 +164,15 @@ async def push_forecasts(
     address: str, data: GridData, cal: Calendar, roll: DemoRoll, *, seed: int = FORECAST_SEED
 ) -> None:
     """Each demo hour, push the next 24 h's forecast with ``UpdateForecast`` (until cancelled)."""
-    from service.rpc.forecast_convert import forecast_to_message
+    from service.rpc.planner_client import update_forecast
 
     rng = np.random.default_rng(seed)
     async with grpc.aio.insecure_channel(address) as channel:
-        stub = planner_pb2_grpc.PlannerServiceStub(channel)
         while True:
             period = int(roll.clock.period_now())
             forecast = day_forecast(data, cal, period, rng)
             try:
-                await stub.UpdateForecast(forecast_to_message(forecast), timeout=30)
+                await update_forecast(channel, forecast)
                 roll.forecasts += 1
             except grpc.aio.AioRpcError as exc:  # said, not fatal: the plan keeps rolling
                 logger.warning("demo forecast refused: %s", exc.details())

@@ -8,5 +8,6 @@ maps every message to and from the domain types; ``checks`` holds the request
 limits and the field checker; ``scenario`` turns a ``Scenario`` message into the
 optimiser's data, checked once; ``codec`` stores plans and scenarios as their
 messages for the coordinator; ``interceptors`` carry metrics, the error table,
-rate limits and auth.
+rate limits and auth; ``planner_client`` pushes forecasts for the CLI and the demo,
+which therefore build no messages themselves.
 """
