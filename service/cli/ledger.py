@@ -25,12 +25,11 @@ import argparse
 import json
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from service.cli.ledger_client import register as register_client
-from service.cli.ledger_client import register_remote_proof, run_proof_remote
+from service.cli.ledger_client import register_remote_proof, run_proof_remote, time_s
 from service.ledger import (
     Ledger,
     LedgerHead,
@@ -53,20 +52,6 @@ from service.ledger.store import LEDGER_KEY_FILE, StoredPeriod
 from service.ledger.verify import VerifyReport
 
 __all__ = ["register"]
-
-
-def _time_s(field: str, text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise LedgerInputError(field, f"must be Unix seconds or ISO 8601, got {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
 
 
 def _open_source(path: Path) -> tuple[str, Any]:
@@ -402,7 +387,7 @@ def _check_certificates(
 
 
 def run_settle(args: argparse.Namespace) -> int:
-    from_s, to_s = _time_s("from", args.from_time), _time_s("to", args.to_time)
+    from_s, to_s = time_s("from", args.from_time), time_s("to", args.to_time)
     if to_s <= from_s:
         raise LedgerInputError("to", "must be after --from")
     with Ledger(args.data_dir, read_only=True) as ledger:

@@ -21,13 +21,28 @@ from typing import Any
 from service.cli.common import add_client_flags, client_channel, env, read_token, tls_files
 from service.cli.operator import _call, _guard
 from service.errors import ConfigError
-from service.ledger import LedgerIntegrityError, merge_pages, verify_proof
+from service.ledger import LedgerInputError, LedgerIntegrityError, merge_pages, verify_proof
 from service.rpc.convert import timestamp
 from spillway.v1 import ledger_pb2, ledger_pb2_grpc
 
 __all__ = ["register", "register_remote_proof", "run_proof_remote"]
 
 _J_PER_KWH = 3.6e6
+
+
+def time_s(field: str, text: str) -> int:
+    """A ``--from``/``--to`` time: Unix seconds or ISO 8601 (UTC when no offset is given)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise LedgerInputError(field, f"must be Unix seconds or ISO 8601, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
 
 
 def register(sub: Any) -> None:
@@ -269,9 +284,8 @@ def _proof_remote(args: argparse.Namespace) -> int:
 
 def run_settle_remote(args: argparse.Namespace) -> int:
     """``spillway ledger settle-remote``: the coordinator's settlement JSON, every page."""
-    from service.cli.ledger import _time_s  # here: service.cli.ledger imports this module
 
-    from_s, to_s = _time_s("from", args.from_time), _time_s("to", args.to_time)
+    from_s, to_s = time_s("from", args.from_time), time_s("to", args.to_time)
     if to_s <= from_s:
         raise ConfigError("to: --to must be after --from")
     pages: list[dict[str, Any]] = []

@@ -28,7 +28,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import grpc
@@ -45,6 +44,7 @@ from service.worker.duty import DutyCycle
 from service.worker.power import MeasuredEnergy, open_nvml
 from service.worker.settings import WorkerSettings
 from service.worker.share_queue import QueuedShare, ShareQueue
+from service.worker.state import CurrentJob, WorkerState
 from service.worker.telemetry import TelemetryReporter
 from spillway.v1 import common_pb2, miner_pb2, miner_pb2_grpc
 
@@ -68,53 +68,6 @@ HASHRATE_PROBE_S = 0.3
 DECLARED_POWER_HEADROOM = 1.25
 MIN_HASHRATE_HS = 1 << 16
 _SOURCES = {v: k.removeprefix("BUDGET_SOURCE_").lower() for k, v in common_pb2.BudgetSource.items()}
-
-
-@dataclass
-class _Job:
-    job_id: str
-    prefix: bytes
-    target: int
-    ntime: int
-    roll_s: int
-    nonce_start: int = 0
-    nonce_end: int = 1 << 32  # one past the last nonce to search
-    next_nonce: int = 0
-    ntime_offset: int = 0
-
-
-@dataclass
-class WorkerState:
-    """What the worker knows now; shared by its tasks."""
-
-    budget_w: float = 0.0
-    budget_until_s: float = 0.0  # monotonic
-    energy_source: str = "grid"
-    job: _Job | None = None
-    worker_id: str | None = None
-    connected: bool = False
-    energy_j: float = 0.0
-    hashes: int = 0
-    unreported_energy_j: float = 0.0
-    unreported_hashes: int = 0
-    unreported_shares: int = 0
-    # Whether any unreported joule is the model's (the report is then marked modelled).
-    unreported_modelled: bool = False
-    # Of the unreported work, what is not yet in the queue's file (shares always are).
-    unsaved_energy_j: float = 0.0
-    unsaved_hashes: int = 0
-    unsaved_modelled: bool = False
-    # The last signed report's sequence: each report's is above it (the coordinator
-    # refuses a replay); seeded from the clock so a restarted worker carries on above.
-    sequence: int = 0
-    # The max power declared at the last registration (0: none yet): the worker never
-    # draws more, so its signed energy stays within what the coordinator accepts.
-    declared_max_w: float = 0.0
-    found: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def budget_now(self) -> float:
-        """The budget in force: zero once it is past its hold."""
-        return self.budget_w if time.monotonic() < self.budget_until_s else 0.0
 
 
 class Worker:
@@ -318,7 +271,7 @@ class Worker:
             # A new job replaces the old one at once (clean or not): the hashing loop
             # takes state.job per batch, so stale work stops within one batch (<= 50 ms).
             nonce_end = job.nonce_start + (job.nonce_count or 1 << 32)
-            state.job = _Job(
+            state.job = CurrentJob(
                 job.job_id,
                 job.header_prefix,
                 int.from_bytes(job.share_target, "big"),
@@ -386,7 +339,7 @@ class Worker:
             if result.found:
                 await self._queue_found(job, ntime, result.found)
 
-    async def _queue_found(self, job: _Job, ntime: int, found: Sequence[Found]) -> None:
+    async def _queue_found(self, job: CurrentJob, ntime: int, found: Sequence[Found]) -> None:
         """Queue found shares with their count (and the work so far) for the ledger."""
         found_s = time.time()
         shares = [QueuedShare(uuid.uuid4().hex, job.job_id, ntime, h.nonce, found_s) for h in found]

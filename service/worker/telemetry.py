@@ -26,7 +26,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 import grpc
 
@@ -39,7 +39,42 @@ from service.worker.share_queue import WorkDone
 from spillway.v1 import miner_pb2
 
 if TYPE_CHECKING:
-    from service.worker.core import Worker
+    from collections.abc import Callable
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from service.metrics import WorkerMetrics
+    from service.worker.duty import DutyCycle
+    from service.worker.power import MeasuredEnergy
+    from service.worker.settings import WorkerSettings
+    from service.worker.share_queue import ShareQueue
+    from service.worker.state import WorkerState
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class ReportingWorker(Protocol):
+    """What the reporter needs of its worker (``service.worker.core.Worker``)."""
+
+    settings: WorkerSettings
+    state: WorkerState
+    queue: ShareQueue
+    metrics: WorkerMetrics
+    duty: DutyCycle
+    key: Ed25519PrivateKey
+    metadata: tuple[tuple[str, str], ...]
+    stop: asyncio.Event
+    energy: MeasuredEnergy | None
+
+    async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a queue change on the worker's one writer thread, in order."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, or return early when the worker stops."""
+        ...
+
 
 __all__ = ["FINAL_REPORT_TIMEOUT_S", "REPORT_TIMEOUT_S", "TelemetryReporter"]
 
@@ -64,7 +99,7 @@ class TelemetryReporter:
         The worker whose state, key, queue and metrics are reported.
     """
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: ReportingWorker) -> None:
         self.worker = worker
         state = worker.state
         work, self.window_start_ms = worker.queue.unreported()
