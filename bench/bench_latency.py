@@ -19,6 +19,14 @@ on loopback (``bench_fleet.py``'s child, settings as there):
   and none (the budget is shed over a site's streams, so a bare new figure would
   reach only a few of them); p50/p99 over clients and changes. Baseline: the
   override call's round trip.
+- **OpenADR events** (``--parts openadr``): the coordinator is a VEN of openleadr's
+  own VTN (``tests/service/grpc/openadr_vtn.py``, in this process, 0.5 s poll), with
+  2 real CPU workers and ``--fleet-clients`` lightweight streams at one site, its
+  budget overridden to all of them full; ``--fleet-rounds`` times a ``LOAD_DISPATCH``
+  setpoint of 0 kW for every site is added at the VTN, or (the next round)
+  cancelled. Per change, from the VEN's receipt (the coordinator's log line for the
+  event, wall clock) to each stream and worker holding its new budget. Baseline: the
+  VTN -> VEN delay (the poll) in the same run.
 - **status during re-plans**: a coordinator serving SciGRID-DE (its snapshots are
   real times: it rolls) with ``--horizon-hours 24``; ``--pushes`` hourly forecasts
   (``bench_rolling.forecast_at``: the day's wind and solar with a shrinking error)
@@ -26,12 +34,12 @@ on loopback (``bench_fleet.py``'s child, settings as there):
   a client calls ``GetStatus`` every 50 ms throughout. p50/p99 of the calls made
   while a re-plan ran, against those made while none did (same run).
 
-Goals: reach p99 <= 1 s (both fleets), settle <= 2 s, GetStatus p99 during re-plans
-<= 50 ms. Prints one JSON line, then a one-line summary.
+Goals: reach p99 <= 1 s (both fleets, and from an OpenADR event's receipt), settle
+<= 2 s, GetStatus p99 during re-plans <= 50 ms. Prints one JSON line, then a one-line summary.
 
 Usage::
 
-    .venv/bin/python bench/bench_latency.py [--parts reach,fleet,status] [--rounds 10]
+    .venv/bin/python bench/bench_latency.py [--parts reach,fleet,status,openadr] [--rounds 10]
 """
 
 from __future__ import annotations
@@ -66,6 +74,19 @@ SCIGRID = ROOT / "tests" / "data" / "grid" / "pypsa" / "scigrid-de-2017"
 # The rolling child: bench_fleet's coordinator, serving a scenario at real times.
 ROLLING_CHILD = CHILD.replace(
     "hash_threads=1,", "hash_threads=1, scenario=Path(sys.argv[3]), horizon_hours=24.0,"
+)
+
+# The OpenADR child: bench_fleet's coordinator as a VEN of the bench's VTN, its log
+# lines stamped with the wall clock (the VEN's receipt of each event is read from it).
+OPENADR_CHILD = CHILD.replace(
+    "hash_threads=1,",
+    "hash_threads=1, openadr=VenSettings(sys.argv[3], 'bench-ven'),",
+).replace(
+    "settings = CoordinatorSettings(",
+    "import logging\n"
+    "logging.basicConfig(level=logging.INFO, format='%(created).6f %(name)s %(message)s')\n"
+    "from service.signals.ven import VenSettings\n"
+    "settings = CoordinatorSettings(",
 )
 
 
@@ -312,6 +333,173 @@ async def _streams(address: str, n: int, args: Any) -> dict[str, Any]:
     }
 
 
+class _WallStream(_Stream):
+    """A lightweight stream whose budget figures carry wall-clock times (to compare with
+    the coordinator's log)."""
+
+    async def follow(self, stub: Any, worker_id: str) -> None:
+        stream = stub.StreamWork(miner_pb2.StreamWorkRequest(worker_id=worker_id))
+        with contextlib.suppress(grpc.aio.AioRpcError):  # cancelled at the end
+            async for message in stream:
+                self.open.set()
+                if message.HasField("power_budget"):
+                    self.events.append((time.time(), message.power_budget.budget_watts))
+
+
+def _receipt_s(log: Path, needle: str, timeout_s: float = 30.0) -> float | None:
+    """The wall time the coordinator logged a line holding ``needle`` (None: not seen)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if needle in line:
+                with contextlib.suppress(ValueError):
+                    return float(line.split(" ", 1)[0])
+        time.sleep(0.02)
+    return None
+
+
+async def _openadr(n: int, args: Any) -> dict[str, Any]:
+    """Reach of OpenADR events from openleadr's VTN across ``n`` lightweight streams.
+
+    The site's budget is first overridden to every stream full (``n x 100 W``); then
+    ``--fleet-rounds`` times a ``LOAD_DISPATCH`` setpoint of 0 kW for every site
+    (no resource target) is added at the VTN and, the next round, cancelled: each
+    stream's figure goes 100 W -> 0 -> 100 W. Measured from the VEN's receipt (the
+    coordinator's log line for the event, wall clock) to each stream holding its new
+    figure; the VTN -> VEN delay (its 0.5 s poll) is reported apart.
+    """
+    sys.path.insert(0, str(ROOT))
+    from datetime import UTC, datetime
+
+    from tests.service.grpc.openadr_vtn import VEN_ID, start_vtn
+
+    vtn = await start_vtn(report_s=60.0)
+    coord = await asyncio.to_thread(_Coordinator, OPENADR_CHILD, vtn.url)
+    data = tempfile.TemporaryDirectory()
+    workers, backends = [], []
+    for i in range(2):  # two real CPU workers at the same site (modelled energy)
+        backend = await asyncio.to_thread(kernels.get_backend, "cpu", threads=1)
+        backends.append(backend)
+        settings = WorkerSettings(
+            coordinator=coord.address,
+            site=SITE,
+            worker_name=f"real-{i}",
+            data_dir=Path(data.name),
+            joules_per_hash=1e-4,
+            power_source="model",
+        )
+        workers.append(Worker(settings, backend, CollectorRegistry()))
+    worker_tasks = [asyncio.create_task(w.run()) for w in workers]
+    worker_delays: list[float] = []
+    channels = [grpc.aio.insecure_channel(coord.address) for _ in range((n + 99) // 100)]
+    control = grpc.aio.insecure_channel(coord.address)
+    ops = operator_pb2_grpc.OperatorServiceStub(control)
+    stubs = [miner_pb2_grpc.WorkerServiceStub(c) for c in channels]
+    clients = [_WallStream() for _ in range(n)]
+    tasks: list[asyncio.Task[None]] = []
+    delays: list[float] = []
+    worst: list[float | None] = []
+    poll_s: list[float] = []
+    try:
+        ids = await _register(stubs[0], n, f"o{n}")
+        tasks = [
+            asyncio.create_task(c.follow(stubs[i % len(stubs)], ids[i]))
+            for i, c in enumerate(clients)
+        ]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(c.open.wait() for c in clients)), 120)
+        live = [c for c in clients if c.open.is_set()]
+        limit = time.monotonic() + 60
+        while not all(w.state.job is not None and w.state.connected for w in workers):
+            if time.monotonic() > limit:
+                raise SystemExit("real workers did not connect within 60 s")
+            await asyncio.sleep(0.1)
+        workers_full_w = [w.state.declared_max_w for w in workers]
+        await _override(ops, 100.0 * n + sum(workers_full_w))
+        deadline = time.monotonic() + 60
+        while not vtn.registrations and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        if not vtn.registrations:
+            raise SystemExit(f"the VEN did not register: {coord.log.read_text()[-2000:]}")
+        await asyncio.sleep(2.0)
+        for r in range(args.fleet_rounds):
+            event_id = f"bench-{r - r % 2}"
+            sent = time.time()
+            if r % 2 == 0:
+                figure_w, needle = 0.0, f"event {event_id} (modification"
+                vtn.add(
+                    "LOAD_DISPATCH",
+                    "setpoint",
+                    [0.0],
+                    start=datetime.now(UTC),
+                    interval_s=3600.0,
+                    event_id=event_id,
+                )
+            else:
+                figure_w, needle = 100.0, f"event {event_id} cancelled"
+                vtn.server.cancel_event(VEN_ID, event_id)
+            held: dict[int, float] = {}
+            limit = time.monotonic() + 30
+            while len(held) < len(workers) and time.monotonic() < limit:
+                for i, w in enumerate(workers):
+                    want_w = workers_full_w[i] if figure_w else 0.0
+                    if i not in held and abs(w.state.budget_w - want_w) < 1e-6:
+                        held[i] = time.time()
+                await asyncio.sleep(0.002)
+            got_at = await asyncio.to_thread(_receipt_s, coord.log, needle)
+            if got_at is None:
+                raise SystemExit(f"the VEN never logged {needle!r}")
+            poll_s.append(got_at - sent)
+            while time.monotonic() < limit:
+                if all(c.reached(figure_w, sent) is not None for c in live):
+                    break
+                await asyncio.sleep(0.02)
+            got = [t - got_at for c in live if (t := c.reached(figure_w, sent)) is not None]
+            got += [t - got_at for t in held.values()]
+            worker_delays += [t - got_at for t in held.values()]
+            live_all = len(live) + len(workers)
+            delays += got
+            worst.append(round(max(got), 3) if len(got) == live_all else None)
+            print(
+                f"openadr, {n} streams + 2 workers: change {r + 1}: {len(got)} of {live_all}, "
+                f"last {worst[-1]} s after the VEN's receipt ({poll_s[-1]:.2f} s VTN -> VEN)",
+                file=sys.stderr,
+                flush=True,
+            )
+            await asyncio.sleep(args.gap_s)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for w in workers:
+            w.stop.set()
+        await asyncio.gather(*worker_tasks, return_exceptions=True)
+        for b in backends:
+            b.close()
+        for c in [*channels, control]:
+            await c.close()
+        await asyncio.to_thread(coord.close)
+        await vtn.server.stop()
+        data.cleanup()
+    return {
+        "clients": n,
+        "real_workers": len(workers),
+        "connected": len(live),
+        "workers_reach_p99_s": round(_percentile(worker_delays, 0.99), 3)
+        if worker_delays
+        else None,
+        "rounds": args.fleet_rounds,
+        "reach_p50_s": round(statistics.median(delays), 3) if delays else None,
+        "reach_p99_s": round(_percentile(delays, 0.99), 3) if delays else None,
+        "reach_all_s": worst,
+        "vtn_to_ven_p50_s": round(statistics.median(poll_s), 3),
+        # the baseline: the VEN's own poll delay in the same run
+        "reach_p99_over_vtn_to_ven": round(_percentile(delays, 0.99) / statistics.median(poll_s), 3)
+        if delays
+        else None,
+    }
+
+
 async def _status_during_replans(address: str, args: Any) -> dict[str, Any]:
     """GetStatus latency while forecast pushes make the coordinator re-plan."""
     from bench_rolling import forecast_at
@@ -389,7 +577,7 @@ async def _status_during_replans(address: str, args: Any) -> dict[str, Any]:
 def main() -> int:
     """Run the parts asked for and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="reach,fleet,status")
+    parser.add_argument("--parts", default="reach,fleet,openadr,status")
     parser.add_argument("--rounds", type=int, default=10, help="budget changes (real workers)")
     parser.add_argument("--fleet-clients", type=int, default=1000)
     parser.add_argument("--fleet-rounds", type=int, default=5)
@@ -410,6 +598,8 @@ def main() -> int:
                 out["fleet"] = asyncio.run(_streams(coord.address, args.fleet_clients, args))
         finally:
             coord.close()
+    if "openadr" in parts:
+        out["openadr"] = asyncio.run(_openadr(args.fleet_clients, args))
     if "status" in parts:
         coord = _Coordinator(ROLLING_CHILD, str(SCIGRID))
         try:
@@ -430,6 +620,13 @@ def main() -> int:
         summary.append(
             f"{f['clients']} streams: reach p50 {f['reach_p50_s']} s p99 {f['reach_p99_s']} s"
             f" (override RTT {f['override_rtt_p50_s']} s)"
+        )
+    if "openadr" in out:
+        o = out["openadr"]
+        summary.append(
+            f"OpenADR, {o['clients']} streams + 2 workers: VEN receipt -> reach p50"
+            f" {o['reach_p50_s']} s"
+            f" p99 {o['reach_p99_s']} s (VTN -> VEN {o['vtn_to_ven_p50_s']} s)"
         )
     if "status" in out:
         s = out["status"]
