@@ -7,17 +7,22 @@ used there, calls run one at a time in the order they were made (so writes are
 serialised without locks), and a call's commit happens before its ``await``
 returns (an answer "stored" is on disk before it leaves). The event loop never
 waits on the disk.
+
+The signals' small stores (events, prices, forecasts) are shared across threads under
+a lock of their own; ``open_versioned`` opens each of them the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-__all__ = ["DbThread"]
+__all__ = ["DbThread", "open_versioned"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -86,3 +91,29 @@ class DbThread:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("DbThread: closed")
+
+
+def open_versioned(
+    path: Path, schema: str, version: int, *, foreign_keys: bool = False
+) -> sqlite3.Connection:
+    """``path`` in autocommit mode (WAL, durable at COMMIT), its ``schema`` created.
+
+    The connection may be used from any thread (the caller serialises its use).
+
+    Raises
+    ------
+    RuntimeError
+        Naming the file, when it holds another schema version than ``version``.
+    """
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")  # durable at COMMIT, not at checkpoint
+    if foreign_keys:
+        db.execute("PRAGMA foreign_keys=ON")
+    found = db.execute("PRAGMA user_version").fetchone()[0]
+    if found not in (0, version):
+        db.close()
+        raise RuntimeError(f"{path}: schema version {found}, expected {version}")
+    db.executescript(schema)
+    db.execute(f"PRAGMA user_version={version}")
+    return db

@@ -50,10 +50,10 @@ from prometheus_client import CollectorRegistry
 import kernels
 from service.coordinator import planning
 from service.coordinator.rolling import FORECAST_DB_FILE, open_rolling
-from service.demo.rolling import DemoClock, DemoRoll, push_forecasts
+from service.demo.rolling import DemoClock, DemoRoll, push_forecasts, scale_plan
 from service.demo.settings import DemoSettings
 from service.demo.status import SiteRow, StatusFrame, render
-from service.domain import Plan, PlanModeKind, SiteSource
+from service.domain import Plan, PlanModeKind
 from service.metrics import RollingMetrics, parse_host_port, start_metrics_server
 from service.rpc.server import build_server
 from service.units import S_PER_H, W_PER_MW
@@ -132,27 +132,8 @@ def load_demo_day() -> DemoDay:
 
 def scaled_plan(day: DemoDay, start_s: float, demo: DemoSettings) -> Plan:
     """The day's plan on the demo clock from ``start_s``, budgets scaled to CPU watts."""
-    sites = []
-    for site in day.plan.sites:
-        scale = demo.cpu_w / (day.capacity_mw.get(site.site, 0.0) * W_PER_MW or 1.0)
-        sites.append(
-            dataclasses.replace(
-                site,
-                budget_w=tuple(w * scale for w in site.budget_w),
-                curtailed_w=tuple(w * scale for w in site.curtailed_w),
-                # Scaled too, so that they still add up to curtailed_w.
-                sources=tuple(
-                    SiteSource(src.plant, tuple(w * scale for w in src.power_w))
-                    for src in site.sources
-                ),
-            )
-        )
     return dataclasses.replace(
-        day.plan,
-        plan_id=uuid.uuid4().hex,
-        start_ns=int(start_s * 1e9),
-        period_ns=int(demo.period_s * 1e9),
-        sites=tuple(sites),
+        scale_plan(day.plan, day.capacity_mw, start_s, demo), plan_id=uuid.uuid4().hex
     )
 
 

@@ -8,12 +8,12 @@ merged.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optimiser.forecast import ForecastTable, SeriesKind
+from service.sqlite import open_versioned
 
 if TYPE_CHECKING:
     from optimiser.forecast import Forecast
@@ -23,37 +23,30 @@ __all__ = ["ForecastStore"]
 SCHEMA_VERSION = 1
 
 
+_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS forecast_points (
+        kind TEXT NOT NULL,
+        component TEXT NOT NULL,
+        time_s INTEGER NOT NULL,
+        value REAL NOT NULL,
+        revision INTEGER NOT NULL,
+        PRIMARY KEY (kind, component, time_s)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS forecast_revisions (
+        revision INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_s REAL NOT NULL,
+        n_points INTEGER NOT NULL
+    );
+    """
+
+
 class ForecastStore:
     """Forecast points in ``path`` (created with its schema); thread-safe."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # durable at COMMIT, not at checkpoint
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            self._db.close()
-            raise RuntimeError(f"{self.path}: schema version {version}, expected {SCHEMA_VERSION}")
-        self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS forecast_points (
-                kind TEXT NOT NULL,
-                component TEXT NOT NULL,
-                time_s INTEGER NOT NULL,
-                value REAL NOT NULL,
-                revision INTEGER NOT NULL,
-                PRIMARY KEY (kind, component, time_s)
-            ) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS forecast_revisions (
-                revision INTEGER PRIMARY KEY AUTOINCREMENT,
-                received_s REAL NOT NULL,
-                n_points INTEGER NOT NULL
-            );
-            """
-        )
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._db = open_versioned(self.path, _SCHEMA, SCHEMA_VERSION)
 
     def close(self) -> None:
         """Close the file."""

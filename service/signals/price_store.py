@@ -13,13 +13,13 @@ curtailed until prices have been low for ``--resume-after`` intervals).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.signals.domain import PricePoint
 from service.signals.price_rule import PriceState
+from service.sqlite import open_versioned
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -58,15 +58,7 @@ class PriceStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # durable at COMMIT
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            self._db.close()
-            raise RuntimeError(f"{self.path}: schema version {version}, expected {SCHEMA_VERSION}")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._db = open_versioned(self.path, _SCHEMA, SCHEMA_VERSION)
 
     def close(self) -> None:
         """Close the file."""

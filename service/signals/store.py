@@ -8,12 +8,12 @@ whenever the VTN sends a new modification; a cancelled event's signals are dropp
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.signals.domain import GridSignal, SignalKind
+from service.sqlite import open_versioned
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -54,16 +54,7 @@ class EventStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            self._db.close()
-            raise RuntimeError(f"{self.path}: schema version {version}, expected {SCHEMA_VERSION}")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._db = open_versioned(self.path, _SCHEMA, SCHEMA_VERSION, foreign_keys=True)
 
     def close(self) -> None:
         """Close the file."""

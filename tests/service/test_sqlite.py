@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.sqlite import DbThread
+from service.sqlite import DbThread, open_versioned
 
 
 def open_db(path: Path) -> sqlite3.Connection:
@@ -114,3 +114,26 @@ def test_close_stops_the_thread_even_when_last_raises(tmp_path: Path) -> None:
         thread.close(failing_close)
     assert thread.closed
     assert not [t for t in threading.enumerate() if t.name.startswith("test-db-raise")]
+
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS points (t INTEGER PRIMARY KEY, v REAL NOT NULL);"
+
+
+def test_open_versioned_creates_keeps_and_refuses_another_version(tmp_path: Path) -> None:
+    path = tmp_path / "signals.sqlite3"
+    db = open_versioned(path, SCHEMA, 2, foreign_keys=True)
+    db.execute("INSERT INTO points VALUES (1, 0.5)")  # autocommit: on disk at once
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert rows_of(path) == [(1, 0.5)]
+    db.close()
+    again = open_versioned(path, SCHEMA, 2)  # the schema again: nothing lost
+    assert again.execute("SELECT t, v FROM points").fetchall() == [(1, 0.5)]
+    again.close()
+    with pytest.raises(RuntimeError, match=rf"{path.name}: schema version 2, expected 3"):
+        open_versioned(path, SCHEMA, 3)
+
+
+def rows_of(path: Path) -> list[tuple[int, float]]:
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        return other.execute("SELECT t, v FROM points").fetchall()
