@@ -39,7 +39,6 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,15 +47,13 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry
 
 import kernels
-from service.coordinator import planning
 from service.coordinator.rolling import FORECAST_DB_FILE, open_rolling
-from service.demo.rolling import DemoClock, DemoRoll, push_forecasts, scale_plan
+from service.demo.rolling import DemoClock, DemoRoll, push_forecasts
 from service.demo.settings import DemoSettings
 from service.demo.status import SiteRow, StatusFrame, render
-from service.domain import Plan, PlanModeKind
+from service.domain import PlanModeKind
 from service.metrics import RollingMetrics, parse_host_port, start_metrics_server
 from service.rpc.server import build_server
-from service.units import S_PER_H, W_PER_MW
 from service.worker.core import Worker
 from service.worker.settings import WorkerSettings
 
@@ -66,7 +63,7 @@ if TYPE_CHECKING:
     from service.metrics import MetricsServer
     from service.rpc.server import CoordinatorServer
 
-__all__ = ["DemoDay", "DemoSettings", "load_demo_day", "run_demo", "scaled_plan", "serve_demo"]
+__all__ = ["DemoSettings", "run_demo", "serve_demo"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,65 +73,6 @@ PROBE_S = 0.3
 WORKER_STOP_S = 3.0
 DEMO_GRACE_S = 1.0
 FAIR_SHARE = 0.8
-
-
-@dataclass(frozen=True, slots=True)
-class DemoDay:
-    """The planned demo day, in plan terms (MW), and the plan (W)."""
-
-    plan: Plan
-    capacity_mw: dict[str, float]
-    budget_mw: dict[str, list[float]]
-    absorbed_mw: dict[str, list[float]]
-    period_hours: float
-
-    @property
-    def period_count(self) -> int:
-        """Periods in the day (24)."""
-        return int(self.plan.period_count)
-
-    def absorbed_mwh(self, periods: float) -> float:
-        """Curtailment absorbed by all sites over the first ``periods`` (may be fractional)."""
-        whole = int(periods)
-        total = 0.0
-        for series in self.absorbed_mw.values():
-            total += sum(series[:whole]) * self.period_hours
-            if whole < len(series):
-                total += series[whole] * (periods - whole) * self.period_hours
-        return total
-
-
-def load_demo_day() -> DemoDay:
-    """Plan the demo scenario (curtailment-only): blocking, run it on a thread.
-
-    Raises
-    ------
-    optimiser.OptimiserError
-        When no plan is found.
-    """
-    import optimiser
-
-    path = optimiser.demo_scenario_path()
-    with (path / "mining_sites.csv").open(newline="") as handle:
-        capacity_mw = {row["name"]: float(row["p_nom"]) for row in csv.DictReader(handle)}
-    _calendar, plan = planning.plan_file(
-        path, mode=PlanModeKind.CURTAILMENT_ONLY, now_s=time.time()
-    )
-    by_site = {s.site: s for s in plan.sites}
-    return DemoDay(
-        plan=plan,
-        capacity_mw=capacity_mw,
-        budget_mw={s: [w / W_PER_MW for w in by_site[s].budget_w] for s in by_site},
-        absorbed_mw={s: [w / W_PER_MW for w in by_site[s].curtailed_w] for s in by_site},
-        period_hours=plan.period_s / S_PER_H or 1.0,
-    )
-
-
-def scaled_plan(day: DemoDay, start_s: float, demo: DemoSettings) -> Plan:
-    """The day's plan on the demo clock from ``start_s``, budgets scaled to CPU watts."""
-    return dataclasses.replace(
-        scale_plan(day.plan, day.capacity_mw, start_s, demo), plan_id=uuid.uuid4().hex
-    )
 
 
 @dataclass
@@ -151,13 +89,9 @@ class _DemoWorker:
 
 @dataclass
 class _Clock:
-    """Where the demo is: the day, when it started, which day."""
+    """What the screen shows: the rolling plan (once its loop starts), MWh absorbed so far."""
 
-    day: DemoDay | None = None
-    start_s: float = 0.0
-    day_number: int = 1
-    days_done_mwh: float = 0.0
-    # The rolling plan (set once the rolling loop starts): what the screen shows.
+    absorbed_mwh: float = 0.0
     roll: DemoRoll | None = None
 
 
@@ -285,10 +219,7 @@ def _frame(
     planned = roll is not None and roll.first_period is not None
     now_p = roll.clock.period_now() if roll is not None else 0.0
     if roll is not None and planned:
-        # curtailment absorbed: the current plan's, over the scenario hours just played
-        clock.days_done_mwh += sum(roll.mw_now(roll.curtailed_mw, s) for s in roll.curtailed_mw) * (
-            dt_s / demo.period_s
-        )
+        clock.absorbed_mwh += roll.absorbed_mwh(dt_s)
     rows = []
     for w in workers:
         state = w.worker.state
@@ -310,7 +241,7 @@ def _frame(
         period_hours=1.0,
         period_s=demo.period_s,
         day=int(now_p) // 24 + 1,
-        absorbed_mwh=clock.days_done_mwh,
+        absorbed_mwh=clock.absorbed_mwh,
         rows=tuple(rows),
         quiet_sites=tuple(
             w.site for w in workers if max(roll.budget_mw.get(w.site, [0.0])) < QUIET_MW

@@ -29,7 +29,7 @@ import grpc
 import numpy as np
 
 from service.domain import Plan, SiteSource
-from service.units import W_PER_MW
+from service.units import S_PER_H, W_PER_MW
 
 if TYPE_CHECKING:
     from optimiser import GridData
@@ -99,6 +99,12 @@ class DemoRoll:
         self.replanned_wall_s = time.time()
         start_s = self.clock.wall_of(plan.start_ns / 1e9)
         return scale_plan(plan, self.capacity_mw, start_s, self.demo)
+
+    def absorbed_mwh(self, wall_s: float) -> float:
+        """Curtailment the current plan absorbs over the last ``wall_s`` wall seconds (MWh,
+        at the current period's rate: part periods in proportion)."""
+        hours = wall_s / self.clock.period_s * self.clock.scenario_period_s / S_PER_H
+        return sum(self.mw_now(self.curtailed_mw, site) for site in self.curtailed_mw) * hours
 
     def mw_now(self, series: dict[str, list[float]], site: str) -> float:
         """A site's figure in the current plan at the current period (0 outside it)."""

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from optimiser.demo import DEMO_SITES
-from service.demo.core import DemoDay, DemoSettings, scaled_plan
+from service.demo.core import DemoSettings
+from service.demo.rolling import DemoClock, DemoRoll, scale_plan
 from service.demo.status import SiteRow, StatusFrame, lines
 from service.rpc.convert import plan_from_proto, plan_to_proto
 from spillway.v1 import planner_pb2
@@ -248,31 +249,37 @@ class TestServeDemo:
         assert not _group_alive(proc.pid)
 
 
-def _day() -> DemoDay:
+def _plan() -> planner_pb2.Plan:
     plan = planner_pb2.Plan(plan_id="p", period_count=2)
     plan.period_duration.FromSeconds(3600)
     plan.sites.add(site="a", budget_watts=[30e6, 0.0], curtailed_watts=[30e6, 0.0])
-    return DemoDay(
-        plan=plan_from_proto(plan),
-        capacity_mw={"a": 60.0},
-        budget_mw={"a": [30.0, 0.0]},
-        absorbed_mw={"a": [30.0, 0.0]},
-        period_hours=1.0,
-    )
+    return plan
+
+
+def _roll(periods_played: float, demo: DemoSettings) -> DemoRoll:
+    """The demo's rolling view of ``_plan`` (hourly), ``periods_played`` periods in."""
+    wall_start_s = time.time() - periods_played * demo.period_s
+    roll = DemoRoll(DemoClock(0.0, 3600.0, wall_start_s, demo.period_s), demo, {"a": 60.0})
+    roll.first_period = 0
+    roll.curtailed_mw = {"a": [30.0, 0.0]}
+    return roll
 
 
 class TestDemoClock:
     def test_budget_scales_to_cpu_watts(self) -> None:
         """Half a site's capacity in the plan is half the CPU power figure."""
-        plan = plan_to_proto(scaled_plan(_day(), 1000.0, DemoSettings(period_s=5.0, cpu_w=20.0)))
+        demo = DemoSettings(period_s=5.0, cpu_w=20.0)
+        plan = plan_to_proto(scale_plan(plan_from_proto(_plan()), {"a": 60.0}, 1000.0, demo))
         assert list(plan.sites[0].budget_watts) == pytest.approx([10.0, 0.0])
         assert plan.period_duration.ToNanoseconds() == 5_000_000_000
         assert plan.start_time.seconds == 1000
 
     def test_absorbed_counts_elapsed_periods(self) -> None:
         """Absorbed MWh grows with the periods played, part periods in proportion."""
-        assert _day().absorbed_mwh(0.5) == pytest.approx(15.0)
-        assert _day().absorbed_mwh(2) == pytest.approx(30.0)
+        demo = DemoSettings(period_s=5.0, cpu_w=20.0)
+        assert _roll(0.25, demo).absorbed_mwh(0.5 * demo.period_s) == pytest.approx(15.0)
+        assert _roll(0.25, demo).absorbed_mwh(demo.period_s) == pytest.approx(30.0)
+        assert _roll(1.5, demo).absorbed_mwh(demo.period_s) == 0.0  # the period with none
 
 
 class TestStatus:
