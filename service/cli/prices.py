@@ -58,9 +58,8 @@ def locate(details: str, file: str) -> str:
 
 def run_push(args: argparse.Namespace) -> int:
     """``spillway prices push``."""
-    from service.rpc.price_convert import prices_to_proto
+    from service.rpc.planner_client import push_prices
     from service.signals.price_feed import read_price_feed
-    from spillway.v1 import planner_pb2_grpc
 
     try:
         points = read_price_feed(Path(args.file))
@@ -69,13 +68,11 @@ def run_push(args: argparse.Namespace) -> int:
     except (BadSignalInputError, ConfigError) as exc:
         print(f"spillway: error: {exc}", file=sys.stderr)
         return 2
-    request = prices_to_proto(points)
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     async def go() -> Any:
         async with client_channel(args.coordinator, tls) as channel:
-            stub = planner_pb2_grpc.PlannerServiceStub(channel)
-            return await stub.PushPrices(request, metadata=metadata, timeout=30)
+            return await push_prices(channel, points, metadata=metadata)
 
     try:
         reply = asyncio.run(go())
