@@ -54,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -154,15 +155,10 @@ async def _settle_s(worker: Worker, budget_w: float, arrived: float, args: Any) 
     return None
 
 
-async def _real_workers(address: str, args: Any) -> dict[str, Any]:
-    """Reach and power settling with two real CPU workers."""
-    probe = await asyncio.to_thread(kernels.get_backend, "cpu", threads=1)
-    try:
-        rate = await asyncio.to_thread(kernels.measure_hashrate, probe, seconds=0.5)
-    finally:
-        probe.close()
-    full_w = 100.0  # one thread flat out, by this choice of energy per hash
-    j_per_hash = full_w / max(rate.hashes_per_second, 1.0)
+@contextlib.asynccontextmanager
+async def _cpu_workers(address: str, j_per_hash: float) -> AsyncIterator[list[Worker]]:
+    """Two real CPU workers (one thread each, modelled energy) at ``SITE``, running until
+    the block ends."""
     data = tempfile.TemporaryDirectory()
     workers, backends = [], []
     for i in range(2):
@@ -178,18 +174,43 @@ async def _real_workers(address: str, args: Any) -> dict[str, Any]:
         )
         workers.append(Worker(settings, backend, CollectorRegistry()))
     tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        yield workers
+    finally:
+        for w in workers:
+            w.stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for b in backends:
+            b.close()
+        data.cleanup()
+
+
+async def _until_connected(workers: list[Worker], timeout_s: float = 60.0) -> None:
+    """Wait until every worker has its stream open and a job."""
+    deadline = time.monotonic() + timeout_s
+    while not all(w.state.job is not None and w.state.connected for w in workers):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"real workers did not connect within {timeout_s:g} s")
+        await asyncio.sleep(0.1)
+
+
+async def _real_workers(address: str, args: Any) -> dict[str, Any]:
+    """Reach and power settling with two real CPU workers."""
+    probe = await asyncio.to_thread(kernels.get_backend, "cpu", threads=1)
+    try:
+        rate = await asyncio.to_thread(kernels.measure_hashrate, probe, seconds=0.5)
+    finally:
+        probe.close()
+    full_w = 100.0  # one thread flat out, by this choice of energy per hash
+    j_per_hash = full_w / max(rate.hashes_per_second, 1.0)
     channel = grpc.aio.insecure_channel(address)
     ops = operator_pb2_grpc.OperatorServiceStub(channel)
     reach: list[float] = []
     per_worker: list[float] = []
     rtt: list[float] = []
     settle: list[float | None] = []
-    try:
-        deadline = time.monotonic() + 60
-        while not all(w.state.job is not None and w.state.connected for w in workers):
-            if time.monotonic() > deadline:
-                raise SystemExit("real workers did not connect within 60 s")
-            await asyncio.sleep(0.1)
+    async with channel, _cpu_workers(address, j_per_hash) as workers:
+        await _until_connected(workers)
         # The site's budget is shed over the two (most efficient first, ties by id): pick
         # site budgets so that both workers' shares change at every step.
         caps = [
@@ -225,14 +246,6 @@ async def _real_workers(address: str, args: Any) -> dict[str, Any]:
                 flush=True,
             )
             await asyncio.sleep(args.gap_s)
-    finally:
-        for w in workers:
-            w.stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for b in backends:
-            b.close()
-        await channel.close()
-        data.cleanup()
     settled = [s for s in settle if s is not None]
     return {
         "workers": 2,
@@ -375,21 +388,8 @@ async def _openadr(n: int, args: Any) -> dict[str, Any]:
 
     vtn = await start_vtn(report_s=60.0)
     coord = await asyncio.to_thread(_Coordinator, OPENADR_CHILD, vtn.url)
-    data = tempfile.TemporaryDirectory()
-    workers, backends = [], []
-    for i in range(2):  # two real CPU workers at the same site (modelled energy)
-        backend = await asyncio.to_thread(kernels.get_backend, "cpu", threads=1)
-        backends.append(backend)
-        settings = WorkerSettings(
-            coordinator=coord.address,
-            site=SITE,
-            worker_name=f"real-{i}",
-            data_dir=Path(data.name),
-            joules_per_hash=1e-4,
-            power_source="model",
-        )
-        workers.append(Worker(settings, backend, CollectorRegistry()))
-    worker_tasks = [asyncio.create_task(w.run()) for w in workers]
+    running = contextlib.AsyncExitStack()
+    workers = await running.enter_async_context(_cpu_workers(coord.address, 1e-4))
     worker_delays: list[float] = []
     channels = [grpc.aio.insecure_channel(coord.address) for _ in range((n + 99) // 100)]
     control = grpc.aio.insecure_channel(coord.address)
@@ -409,11 +409,7 @@ async def _openadr(n: int, args: Any) -> dict[str, Any]:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(c.open.wait() for c in clients)), 120)
         live = [c for c in clients if c.open.is_set()]
-        limit = time.monotonic() + 60
-        while not all(w.state.job is not None and w.state.connected for w in workers):
-            if time.monotonic() > limit:
-                raise SystemExit("real workers did not connect within 60 s")
-            await asyncio.sleep(0.1)
+        await _until_connected(workers)
         workers_full_w = [w.state.declared_max_w for w in workers]
         await _override(ops, 100.0 * n + sum(workers_full_w))
         deadline = time.monotonic() + 60
@@ -471,16 +467,11 @@ async def _openadr(n: int, args: Any) -> dict[str, Any]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for w in workers:
-            w.stop.set()
-        await asyncio.gather(*worker_tasks, return_exceptions=True)
-        for b in backends:
-            b.close()
+        await running.aclose()
         for c in [*channels, control]:
             await c.close()
         await asyncio.to_thread(coord.close)
         await vtn.server.stop()
-        data.cleanup()
     return {
         "clients": n,
         "real_workers": len(workers),
