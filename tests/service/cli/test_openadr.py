@@ -16,7 +16,7 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2
 from prometheus_client import CollectorRegistry
-from spw_helpers import AUTH, know_site, make_settings, until
+from spw_helpers import AUTH, know_site, make_settings, next_budget, next_change, until
 
 from service.cli.operator import format_status
 from service.rpc.convert import timestamp
@@ -38,28 +38,6 @@ SCHEDULED_W = 5000.0
 SCHEDULE = common_pb2.BUDGET_SOURCE_SCHEDULE
 GRID_EVENT = common_pb2.BUDGET_SOURCE_GRID_EVENT
 PRICE_RULE = common_pb2.BUDGET_SOURCE_PRICE_RULE
-
-
-async def next_budget(stream: Any, timeout_s: float) -> Any:
-    """The next budget message on a work stream (jobs skipped)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        left_s = deadline - time.monotonic()
-        if left_s <= 0:
-            raise AssertionError("no budget in time")
-        reply = await asyncio.wait_for(stream.read(), timeout=left_s)
-        if reply.HasField("power_budget"):
-            return reply.power_budget
-
-
-async def next_change(stream: Any, from_w: float, timeout_s: float) -> Any:
-    """The next budget on a work stream whose figure is not ``from_w`` (a budget is
-    resent with the same figure when its end moves)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        budget = await next_budget(stream, deadline - time.monotonic())
-        if budget.budget_watts != from_w:
-            return budget
 
 
 @dataclass

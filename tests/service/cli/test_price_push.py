@@ -26,6 +26,8 @@ from spw_helpers import (
     free_port,
     know_site,
     make_settings,
+    next_budget,
+    next_change,
     spawn,
     stop_process,
     wait_for,
@@ -50,27 +52,6 @@ PRICE_RULE = common_pb2.BUDGET_SOURCE_PRICE_RULE
 SCHEDULE = common_pb2.BUDGET_SOURCE_SCHEDULE
 SCHEDULED_W = 5000.0
 RULE = PriceRule(curtail_above=100, resume_below=80, curtail_after=2, resume_after=2)
-
-
-async def next_budget(stream: Any, timeout_s: float) -> Any:
-    """The next budget message on a work stream (jobs skipped)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        left_s = deadline - time.monotonic()
-        if left_s <= 0:
-            raise AssertionError("no budget in time")
-        reply = await asyncio.wait_for(stream.read(), timeout=left_s)
-        if reply.HasField("power_budget"):
-            return reply.power_budget
-
-
-async def next_change(stream: Any, from_w: float, timeout_s: float) -> Any:
-    """The next budget whose figure is not ``from_w``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        budget = await next_budget(stream, deadline - time.monotonic())
-        if budget.budget_watts != from_w:
-            return budget
 
 
 @dataclass

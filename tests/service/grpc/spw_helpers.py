@@ -157,6 +157,28 @@ async def until(predicate: Any, timeout_s: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+async def next_budget(stream: Any, timeout_s: float) -> Any:
+    """The next budget message on a work stream (jobs skipped)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left_s = deadline - time.monotonic()
+        if left_s <= 0:
+            raise AssertionError("no budget in time")
+        reply = await asyncio.wait_for(stream.read(), timeout=left_s)
+        if reply.HasField("power_budget"):
+            return reply.power_budget
+
+
+async def next_change(stream: Any, from_w: float, timeout_s: float) -> Any:
+    """The next budget on a work stream whose figure is not ``from_w`` (a budget is
+    resent with the same figure when its end moves)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        budget = await next_budget(stream, deadline - time.monotonic())
+        if budget.budget_watts != from_w:
+            return budget
+
+
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Samples of ``http://127.0.0.1:PORT/metrics`` by (name, sorted labels)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
